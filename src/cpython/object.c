@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: MIT */
+/* object.c -- type objects, names and sys.getsizeof() read from outside */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpython/object.h"
+#include "pmpeek/error.h"
+
+#define PM_TPFLAGS_TYPE_SUBCLASS (1UL << 31)
+/* Deep enough for any real class hierarchy; a loop in tp_base ends here. */
+#define MAX_BASE_DEPTH 256
+/* Longest str read for a name; longer ones are cut. */
+#define MAX_NAME_CHARS 200
+/* A dict bigger than this is not a type's namespace we trust. */
+#define MAX_DICT_LOG2 30
+
+static int
+rd(struct pm_python *py, pm_addr_t addr, void *buf, size_t len)
+{
+  return pm_target_read(py->t, addr, buf, len);
+}
+
+static int
+rd_u64(struct pm_python *py, pm_addr_t addr, uint64_t *out)
+{
+  return pm_target_read_u64(py->t, addr, out);
+}
+
+static int
+rd_i64(struct pm_python *py, pm_addr_t addr, int64_t *out)
+{
+  return pm_target_read(py->t, addr, out, sizeof(*out));
+}
+
+static int
+rd_u8(struct pm_python *py, pm_addr_t addr, uint8_t *out)
+{
+  return pm_target_read(py->t, addr, out, 1);
+}
+
+static int
+utf8_put(char *buf, size_t len, size_t *pos, uint32_t c)
+{
+  unsigned char tmp[4];
+  size_t n;
+
+  if (c < 0x80)
+    tmp[0] = (unsigned char)c, n = 1;
+  else if (c < 0x800)
+    tmp[0] = 0xc0 | (c >> 6), tmp[1] = 0x80 | (c & 0x3f), n = 2;
+  else if (c < 0x10000)
+    tmp[0] = 0xe0 | (c >> 12), tmp[1] = 0x80 | ((c >> 6) & 0x3f),
+    tmp[2] = 0x80 | (c & 0x3f), n = 3;
+  else if (c < 0x110000)
+    tmp[0] = 0xf0 | (c >> 18), tmp[1] = 0x80 | ((c >> 12) & 0x3f),
+    tmp[2] = 0x80 | ((c >> 6) & 0x3f), tmp[3] = 0x80 | (c & 0x3f), n = 4;
+  else
+    return PM_ECORRUPT;
+  if (*pos + n >= len)
+    return 1; /* full */
+  memcpy(buf + *pos, tmp, n);
+  *pos += n;
+  return 0;
+}
+
+struct str_shape {
+  int64_t length;
+  unsigned kind; /* 1, 2 or 4 bytes per character */
+  int compact, ascii;
+  pm_addr_t data;
+};
+
+static int
+str_shape(struct pm_python *py, pm_addr_t s, struct str_shape *sh)
+{
+  const struct pm_layout *L = py->L;
+  uint32_t state;
+  int err;
+
+  if ((err = rd_i64(py, s + L->ascii_length, &sh->length)) ||
+      (err = rd(py, s + L->ascii_state, &state, sizeof(state))))
+    return err;
+  /* Bit fields of PyASCIIObject.state: interned:2, kind:3, compact:1, ascii:1. */
+  sh->kind = (state >> 2) & 7;
+  sh->compact = (state >> 5) & 1;
+  sh->ascii = (state >> 6) & 1;
+  if (sh->length < 0 || (sh->kind != 1 && sh->kind != 2 && sh->kind != 4) ||
+      (sh->ascii && sh->kind != 1))
+    return PM_ECORRUPT;
+  if (sh->compact)
+    sh->data = s + (sh->ascii ? L->ascii_size : L->compact_size);
+  else if ((err = rd_u64(py, s + L->unicode_data, &sh->data)))
+    return err;
+  return 0;
+}
+
+int
+pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len)
+{
+  struct str_shape sh;
+  unsigned char raw[MAX_NAME_CHARS * 4];
+  size_t n, pos = 0;
+  int err;
+
+  if (len == 0)
+    return -EINVAL;
+  buf[0] = '\0';
+  if ((err = str_shape(py, str, &sh)))
+    return err;
+  if (sh.length > 0 && !sh.data)
+    return PM_ECORRUPT;
+  n = sh.length < MAX_NAME_CHARS ? (size_t)sh.length : MAX_NAME_CHARS;
+  if (n && (err = rd(py, sh.data, raw, n * sh.kind)))
+    return err;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t c;
+    if (sh.kind == 1)
+      c = raw[i];
+    else if (sh.kind == 2)
+      c = (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8;
+    else
+      memcpy(&c, raw + 4 * i, 4);
+    err = utf8_put(buf, len, &pos, c);
+    if (err < 0)
+      return err;
+    if (err > 0)
+      break;
+  }
+  buf[pos] = '\0';
+  return 0;
+}
+
+/* The keys object's geometry, for both the 3.8-3.10 and 3.11+ layouts. */
+struct keys_shape {
+  uint64_t size;     /* slots in the index table */
+  uint64_t usable;   /* USABLE_FRACTION(size) */
+  int64_t nentries;  /* entries in use, deleted included */
+  int64_t dk_usable; /* entries still free */
+  unsigned index_bytes;
+  unsigned entry_size;
+  pm_addr_t entries;
+  int64_t refcnt;
+};
+
+static int
+keys_shape(struct pm_python *py, pm_addr_t keys, struct keys_shape *k)
+{
+  const struct pm_layout *L = py->L;
+  int err;
+
+  if ((err = rd_i64(py, keys + L->dictkeys_refcnt, &k->refcnt)) ||
+      (err = rd_i64(py, keys + L->dictkeys_nentries, &k->nentries)) ||
+      (err = rd_i64(py, keys + L->dictkeys_usable, &k->dk_usable)))
+    return err;
+  if (L->dictkeys_dk_size >= 0) {
+    uint64_t size;
+    if ((err = rd_u64(py, keys + L->dictkeys_dk_size, &size)))
+      return err;
+    if (size < 8 || (size & (size - 1)) || size > (1ULL << MAX_DICT_LOG2))
+      return PM_ECORRUPT;
+    k->size = size;
+    k->index_bytes = size <= 0xff ? 1 : size <= 0xffff ? 2
+                     : size <= 0xffffffffULL ? 4 : 8;
+    k->index_bytes *= (unsigned)size;
+    k->entry_size = (unsigned)L->dictkeyentry_size;
+  } else {
+    uint8_t log2_size, log2_index, kind;
+    if ((err = rd_u8(py, keys + L->dictkeys_log2_size, &log2_size)) ||
+        (err = rd_u8(py, keys + L->dictkeys_log2_index_bytes, &log2_index)) ||
+        (err = rd_u8(py, keys + L->dictkeys_kind, &kind)))
+      return err;
+    if (log2_size < 3 || log2_size > MAX_DICT_LOG2 || log2_index > 40 ||
+        kind > 2)
+      return PM_ECORRUPT;
+    k->size = 1ULL << log2_size;
+    k->index_bytes = 1U << log2_index;
+    /* DICT_KEYS_GENERAL (0) stores the hash; UNICODE and SPLIT do not. */
+    k->entry_size = kind == 0 ? (unsigned)L->dictkeyentry_size
+                              : (unsigned)L->dictunicodeentry_size;
+  }
+  k->usable = (k->size << 1) / 3;
+  if (k->nentries < 0 || (uint64_t)k->nentries > k->usable)
+    return PM_ECORRUPT;
+  k->entries = keys + L->dictkeys_indices + k->index_bytes;
+  return 0;
+}
+
+static uint64_t
+keys_bytes(const struct pm_python *py, const struct keys_shape *k)
+{
+  return (uint64_t)py->L->dictkeys_size + k->index_bytes +
+         k->usable * k->entry_size;
+}
+
+int
+pm__dict_get_str(struct pm_python *py, pm_addr_t dict, const char *key,
+                 pm_addr_t *value)
+{
+  const struct pm_layout *L = py->L;
+  struct keys_shape k;
+  uint64_t keys, values;
+  unsigned key_off;
+  int err;
+
+  *value = 0;
+  if ((err = rd_u64(py, dict + L->dict_keys, &keys)) ||
+      (err = rd_u64(py, dict + L->dict_values, &values)) ||
+      (err = keys_shape(py, keys, &k)))
+    return err;
+  key_off = k.entry_size == (unsigned)L->dictkeyentry_size
+                ? (unsigned)L->dictkeyentry_key
+                : 0; /* PyDictUnicodeEntry is { key, value } */
+  for (int64_t i = 0; i < k.nentries; i++) {
+    pm_addr_t e = k.entries + (pm_addr_t)i * k.entry_size;
+    uint64_t kp, vp;
+    char text[PM_KIND_NAME_MAX];
+
+    if ((err = rd_u64(py, e + key_off, &kp)))
+      return err;
+    if (!kp || pm__str_read(py, kp, text, sizeof(text)) != 0 ||
+        strcmp(text, key) != 0)
+      continue;
+    if (values) /* split table: values live beside the keys */
+      err = rd_u64(py, values + (pm_addr_t)i * 8, &vp);
+    else
+      err = rd_u64(py, e + key_off + 8, &vp);
+    if (err)
+      return err;
+    *value = vp;
+    return 0;
+  }
+  return 0;
+}
+
+static int
+is_type_object(struct pm_python *py, pm_addr_t type)
+{
+  uint64_t meta, meta_flags;
+
+  if (!type || (type & 7))
+    return 0;
+  if (type == py->types[PM_T_TYPE])
+    return 1;
+  if (rd_u64(py, type + py->L->object_type, &meta) != 0 || !meta ||
+      rd_u64(py, meta + py->L->type_flags, &meta_flags) != 0)
+    return 0;
+  return (meta_flags & PM_TPFLAGS_TYPE_SUBCLASS) != 0;
+}
+
+static int
+type_name(struct pm_python *py, pm_addr_t type, uint64_t flags, char *buf,
+          size_t len)
+{
+  const struct pm_layout *L = py->L;
+  char module[PM_KIND_NAME_MAX], qualname[PM_KIND_NAME_MAX];
+  uint64_t p, dict, modobj;
+  int err;
+
+  if (!(flags & PM_TPFLAGS_HEAPTYPE)) {
+    char raw[PM_KIND_NAME_MAX];
+    /* tp_name is "module.name" for static types outside builtins. */
+    if ((err = rd_u64(py, type + L->type_name, &p)))
+      return err;
+    memset(raw, 0, sizeof(raw));
+    for (size_t i = 0; i + 1 < sizeof(raw); i++) {
+      if ((err = rd(py, p + i, &raw[i], 1)))
+        return err;
+      if (!raw[i])
+        break;
+    }
+    snprintf(buf, len, "%s", raw);
+    return 0;
+  }
+  if ((err = rd_u64(py, type + L->heaptype_qualname, &p)) ||
+      (err = pm__str_read(py, p, qualname, sizeof(qualname))))
+    return err;
+  strcpy(module, "?");
+  if (rd_u64(py, type + L->type_dict, &dict) == 0 && dict &&
+      pm__dict_get_str(py, dict, "__module__", &modobj) == 0 && modobj)
+    pm__str_read(py, modobj, module, sizeof(module));
+  /* A name longer than a row is cut, never an error. */
+  if (strcmp(module, "builtins") == 0)
+    (void)(snprintf(buf, len, "%s", qualname) < 0);
+  else if (snprintf(buf, len, "%s.%s", module, qualname) >= (int)len)
+    buf[len - 1] = '\0';
+  return 0;
+}
+
+static const enum pm_sizer sizer_of_builtin[PM_T__COUNT] = {
+  [PM_T_LIST] = PM_SIZE_LIST,   [PM_T_DICT] = PM_SIZE_DICT,
+  [PM_T_SET] = PM_SIZE_SET,     [PM_T_FROZENSET] = PM_SIZE_SET,
+  [PM_T_TYPE] = PM_SIZE_TYPE,   [PM_T_STR] = PM_SIZE_STR,
+  [PM_T_INT] = PM_SIZE_INT,     [PM_T_BOOL] = PM_SIZE_INT,
+  [PM_T_BYTEARRAY] = PM_SIZE_BYTEARRAY,
+};
+
+int
+pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
+{
+  const struct pm_layout *L = py->L;
+  pm_addr_t t = type;
+  int err;
+
+  memset(out, 0, sizeof(*out));
+  out->base = -1;
+  if (!is_type_object(py, type))
+    return PM_ECORRUPT;
+  if ((err = rd_u64(py, type + L->type_flags, &out->flags)) ||
+      (err = rd_i64(py, type + L->type_basicsize, &out->basicsize)) ||
+      (err = rd_i64(py, type + L->type_itemsize, &out->itemsize)))
+    return err;
+  if (out->basicsize <= 0 || out->basicsize > (1 << 24) ||
+      out->itemsize < 0 || out->itemsize > (1 << 16))
+    return PM_ECORRUPT;
+  /* The nearest builtin along tp_base decides which __sizeof__ runs. */
+  for (int depth = 0; t && depth < MAX_BASE_DEPTH && out->base < 0; depth++) {
+    for (int i = 0; i < PM_T__COUNT; i++)
+      if (py->types[i] == t) {
+        out->base = i;
+        break;
+      }
+    if (out->base < 0 && (err = rd_u64(py, t + L->type_base, &t)))
+      return err;
+  }
+  out->sizer = out->base >= 0 ? sizer_of_builtin[out->base] : PM_SIZE_DEFAULT;
+  return type_name(py, type, out->flags, out->name, sizeof(out->name));
+}
+
+/* Bytes sys.getsizeof() adds in front of __sizeof__ (the pre-header). */
+static uint64_t
+presize(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj)
+{
+  const struct pm_layout *L = py->L;
+  uint64_t n = 0;
+
+  if (ti->flags & PM_TPFLAGS_HAVE_GC) {
+    n = (uint64_t)L->gc_head_size;
+    /*
+     * A type object is GC only when it is a heap type (tp_is_gc) before
+     * 3.11 and from 3.13; 3.11 and 3.12 add the GC head for every type.
+     */
+    if (ti->sizer == PM_SIZE_TYPE &&
+        (!PM_PY_AT_LEAST(py, 3, 11) || PM_PY_AT_LEAST(py, 3, 13))) {
+      uint64_t flags;
+      if (rd_u64(py, obj + L->type_flags, &flags) == 0 &&
+          !(flags & PM_TPFLAGS_HEAPTYPE))
+        n = 0;
+    }
+  }
+  if (PM_PY_AT_LEAST(py, 3, 12)) {
+    if (ti->flags & (PM_TPFLAGS_MANAGED_DICT | PM_TPFLAGS_MANAGED_WEAKREF))
+      n += 16;
+  } else if (PM_PY_AT_LEAST(py, 3, 11)) {
+    if (ti->flags & PM_TPFLAGS_MANAGED_DICT)
+      n += 16;
+  }
+  return n;
+}
+
+static int
+dict_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
+            uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  struct keys_shape k;
+  uint64_t keys, values;
+  int err;
+
+  if ((err = rd_u64(py, obj + L->dict_keys, &keys)) ||
+      (err = rd_u64(py, obj + L->dict_values, &values)) ||
+      (err = keys_shape(py, keys, &k)))
+    return err;
+  *size = (uint64_t)ti->basicsize;
+  if (values) {
+    /* 3.11+: shared_keys_usable_size(); before: USABLE_FRACTION(size). */
+    if (L->dictkeys_log2_size >= 0)
+      *size += (uint64_t)(k.nentries + k.dk_usable) * 8;
+    else
+      *size += k.usable * 8;
+  }
+  /* Split keys are shared with the class and counted there. */
+  if (k.refcnt == 1)
+    *size += keys_bytes(py, &k);
+  return 0;
+}
+
+static int
+str_sizeof(struct pm_python *py, pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  struct str_shape sh;
+  uint64_t utf8 = 0, wstr = 0;
+  int64_t utf8_len = 0, wstr_len = 0;
+  int err;
+
+  if ((err = str_shape(py, obj, &sh)))
+    return err;
+  if (sh.compact && sh.ascii)
+    *size = (uint64_t)L->ascii_size + (uint64_t)sh.length + 1;
+  else if (sh.compact)
+    *size = (uint64_t)L->compact_size + ((uint64_t)sh.length + 1) * sh.kind;
+  else
+    *size = (uint64_t)L->unicode_size +
+            (sh.data ? ((uint64_t)sh.length + 1) * sh.kind : 0);
+  if (!(sh.compact && sh.ascii)) {
+    if ((err = rd_u64(py, obj + L->compact_utf8, &utf8)))
+      return err;
+    if (utf8 && utf8 != sh.data) {
+      if ((err = rd_i64(py, obj + L->compact_utf8_length, &utf8_len)))
+        return err;
+      if (utf8_len < 0)
+        return PM_ECORRUPT;
+      *size += (uint64_t)utf8_len + 1;
+    }
+  }
+  /* Until 3.12, a wchar_t copy may hang off the object too. */
+  if (L->ascii_wstr >= 0) {
+    uint32_t state;
+    if ((err = rd_u64(py, obj + L->ascii_wstr, &wstr)) ||
+        (err = rd(py, obj + L->ascii_state, &state, sizeof(state))))
+      return err;
+    if (wstr && (!((state >> 7) & 1) || wstr != sh.data)) {
+      if (sh.compact && sh.ascii)
+        wstr_len = sh.length;
+      else if ((err = rd_i64(py, obj + L->compact_wstr_length, &wstr_len)))
+        return err;
+      if (wstr_len < 0)
+        return PM_ECORRUPT;
+      *size += ((uint64_t)wstr_len + 1) * 4;
+    }
+  }
+  return 0;
+}
+
+static int
+int_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
+           uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  int64_t n;
+  int err;
+
+  if (L->long_lv_tag >= 0) {
+    uint64_t tag;
+    if ((err = rd_u64(py, obj + L->long_lv_tag, &tag)))
+      return err;
+    n = (int64_t)(tag >> 3); /* _PyLong_NON_SIZE_BITS */
+    if (n < 1)
+      n = 1;
+    *size = (uint64_t)ti->basicsize + (uint64_t)(ti->itemsize * n);
+    return 0;
+  }
+  if ((err = rd_i64(py, obj + L->varobject_ob_size, &n)))
+    return err;
+  n = n < 0 ? -n : n;
+  if (n == 0 && PM_PY_AT_LEAST(py, 3, 11))
+    n = 1;
+  *size = (uint64_t)L->long_digit + 4 * (uint64_t)n;
+  return 0;
+}
+
+int
+pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
+                pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  uint64_t u;
+  int64_t n;
+  int err = 0;
+
+  switch (ti->sizer) {
+  case PM_SIZE_LIST:
+    if ((err = rd_i64(py, obj + L->list_allocated, &n)))
+      return err;
+    if (n < 0)
+      return PM_ECORRUPT;
+    *size = (uint64_t)ti->basicsize + (uint64_t)n * 8;
+    break;
+  case PM_SIZE_DICT:
+    err = dict_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_SET:
+    if ((err = rd_u64(py, obj + L->set_table, &u)))
+      return err;
+    *size = (uint64_t)ti->basicsize;
+    if (u != obj + (pm_addr_t)L->set_smalltable) {
+      if ((err = rd_i64(py, obj + L->set_mask, &n)))
+        return err;
+      if (n < 0)
+        return PM_ECORRUPT;
+      *size += ((uint64_t)n + 1) * (uint64_t)L->setentry_size;
+    }
+    break;
+  case PM_SIZE_TYPE:
+    if ((err = rd_u64(py, obj + L->type_flags, &u)))
+      return err;
+    if (u & PM_TPFLAGS_HEAPTYPE) {
+      uint64_t keys;
+      *size = (uint64_t)L->heaptype_size;
+      if ((err = rd_u64(py, obj + L->heaptype_cached_keys, &keys)))
+        return err;
+      if (keys) {
+        struct keys_shape k;
+        if ((err = keys_shape(py, keys, &k)))
+          return err;
+        *size += keys_bytes(py, &k);
+      }
+    } else {
+      *size = (uint64_t)L->type_size;
+    }
+    break;
+  case PM_SIZE_STR:
+    err = str_sizeof(py, obj, size);
+    break;
+  case PM_SIZE_INT:
+    err = int_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_BYTEARRAY:
+    if ((err = rd_i64(py, obj + L->bytearray_alloc, &n)))
+      return err;
+    if (n < 0)
+      return PM_ECORRUPT;
+    *size = (uint64_t)ti->basicsize + (uint64_t)n;
+    break;
+  case PM_SIZE_DEFAULT:
+    *size = (uint64_t)ti->basicsize;
+    if (ti->itemsize > 0) {
+      if ((err = rd_i64(py, obj + L->varobject_ob_size, &n)))
+        return err;
+      if (n < 0 || n > (INT64_C(1) << 40))
+        return PM_ECORRUPT;
+      *size += (uint64_t)(ti->itemsize * n);
+    }
+    break;
+  }
+  if (err)
+    return err;
+  *size += presize(py, ti, obj);
+  return 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* python-private.h -- the interpreter model shared by the walkers */
+#ifndef PM_PYTHON_PRIVATE_H
+#define PM_PYTHON_PRIVATE_H
+
+#include <errno.h>
+
+#include "cpython/layout.h"
+#include "pmpeek/error.h"
+#include "pmpeek/python.h"
+
+/* Builtin types pmpeek recognises by address (their exported symbols). */
+#define PM_BUILTIN_TYPES(X)                                                    \
+  X(OBJECT, "PyBaseObject_Type")                                               \
+  X(TYPE, "PyType_Type")                                                       \
+  X(LIST, "PyList_Type")                                                       \
+  X(TUPLE, "PyTuple_Type")                                                     \
+  X(DICT, "PyDict_Type")                                                       \
+  X(SET, "PySet_Type")                                                         \
+  X(FROZENSET, "PyFrozenSet_Type")                                             \
+  X(STR, "PyUnicode_Type")                                                     \
+  X(BYTES, "PyBytes_Type")                                                     \
+  X(BYTEARRAY, "PyByteArray_Type")                                             \
+  X(INT, "PyLong_Type")                                                        \
+  X(BOOL, "PyBool_Type")                                                       \
+  X(FLOAT, "PyFloat_Type")                                                     \
+  X(MODULE, "PyModule_Type")
+
+enum pm_builtin {
+#define PM__BT_ENUM(name, sym) PM_T_##name,
+  PM_BUILTIN_TYPES(PM__BT_ENUM)
+#undef PM__BT_ENUM
+  PM_T__COUNT
+};
+
+struct pm_python {
+  struct pm_target *t;
+  const struct pm_layout *L;
+  struct pm_python_info info;
+  uint32_t version; /* major << 16 | minor << 8 | micro, as in layouts */
+  pm_addr_t types[PM_T__COUNT]; /* 0 when not found */
+  char *binary;
+  char layout_name[64];
+};
+
+/*
+ * Errors that end a whole walk.  Anything else means one pointer we
+ * followed was torn or garbage, which costs only that object or list.
+ */
+static inline int
+pm__walk_fatal(int err)
+{
+  return err == PM_EGONE || err == PM_EINTR || err == -ENOMEM ||
+         err == -EPERM || err == -ESRCH;
+}
+
+#define PM_PY_AT_LEAST(py, maj, min) ((py)->version >= (((maj) << 16) | ((min) << 8)))
+
+/* tp_flags bits (Include/object.h), stable across 3.8-3.14 where present. */
+#define PM_TPFLAGS_MANAGED_WEAKREF (1UL << 3)
+#define PM_TPFLAGS_MANAGED_DICT (1UL << 4)
+#define PM_TPFLAGS_HEAPTYPE (1UL << 9)
+#define PM_TPFLAGS_HAVE_GC (1UL << 14)
+
+#endif

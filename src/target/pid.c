@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/* pid.c -- the live-process backend: ptrace stops, process_vm_readv reads */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pmpeek/error.h"
+#include "target/target-private.h"
+
+/* A thread we stopped, and what to give back to it when we let go. */
+struct task {
+  pid_t tid;
+  int seized;
+  int stopped;
+  int resend_signal; /* a signal we intercepted in its delivery stop */
+};
+
+struct pid_ctx {
+  pid_t pid;
+  unsigned flags;
+  int mem_fd;     /* /proc/PID/mem, opened on first need */
+  int use_vm_readv;
+  struct task *tasks;
+  size_t ntasks, cap;
+};
+
+/* Bounds how long a thread may take to report its stop. */
+#define STOP_TIMEOUT_NS (2 * 1000000000LL)
+/* Rounds of re-listing tasks, for threads created while we attach. */
+#define ATTACH_ROUNDS 16
+#define MAX_TASKS 65536
+
+static int
+errno_of_read(int e)
+{
+  if (e == ESRCH)
+    return PM_EGONE;
+  return -e;
+}
+
+static int
+read_mem_file(struct pid_ctx *c, pm_addr_t addr, void *buf, size_t len)
+{
+  unsigned char *out = buf;
+
+  if (c->mem_fd < 0) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)c->pid);
+    /* Read-only: pmpeek never writes to the target. */
+    c->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (c->mem_fd < 0)
+      return errno == ENOENT ? PM_EGONE : -errno;
+  }
+  while (len > 0) {
+    ssize_t n = pread(c->mem_fd, out, len, (off_t)addr);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return errno == EIO ? -EFAULT : errno_of_read(errno);
+    }
+    if (n == 0)
+      return kill(c->pid, 0) < 0 && errno == ESRCH ? PM_EGONE : -EFAULT;
+    out += n, addr += (pm_addr_t)n, len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int
+pid_read(void *ctx, pm_addr_t addr, void *buf, size_t len)
+{
+  struct pid_ctx *c = ctx;
+  unsigned char *out = buf;
+
+  while (c->use_vm_readv && len > 0) {
+    struct iovec local = { out, len };
+    struct iovec remote = { (void *)(uintptr_t)addr, len };
+    ssize_t n = process_vm_readv(c->pid, &local, 1, &remote, 1, 0);
+
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == ENOSYS) {
+        c->use_vm_readv = 0;
+        break;
+      }
+      return errno_of_read(errno);
+    }
+    if (n == 0)
+      return -EFAULT;
+    out += n, addr += (pm_addr_t)n, len -= (size_t)n;
+  }
+  if (len == 0)
+    return 0;
+  return read_mem_file(c, addr, out, len);
+}
+
+static int
+slurp(const char *path, char **out)
+{
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+  if (!buf || fd < 0) {
+    int e = fd < 0 ? errno : ENOMEM;
+    free(buf);
+    if (fd >= 0)
+      close(fd);
+    return -e;
+  }
+  for (;;) {
+    ssize_t n;
+    if (len + 1 >= cap) {
+      char *nb = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+      if (!nb) {
+        free(buf);
+        close(fd);
+        return -ENOMEM;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    n = read(fd, buf + len, cap - len - 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int e = errno;
+      free(buf);
+      close(fd);
+      return -e;
+    }
+    if (n == 0)
+      break;
+    len += (size_t)n;
+  }
+  close(fd);
+  buf[len] = '\0';
+  *out = buf;
+  return 0;
+}
+
+static int
+pid_refresh_maps(void *ctx, struct pm_maps *maps)
+{
+  struct pid_ctx *c = ctx;
+  char path[64], *text = NULL;
+  int err;
+
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)c->pid);
+  err = slurp(path, &text);
+  if (err == -ENOENT)
+    return -ESRCH;
+  if (err == -EACCES)
+    return -EPERM;
+  if (err)
+    return err;
+  err = pm_maps_parse(maps, text);
+  free(text);
+  return err == -EINVAL ? PM_ECORRUPT : err;
+}
+
+static int
+pid_region_file(void *ctx, const struct pm_region *r, char *buf, size_t len)
+{
+  struct pid_ctx *c = ctx;
+  int n;
+
+  /* map_files reaches deleted files; it needs CAP_SYS_ADMIN on some kernels. */
+  n = snprintf(buf, len, "/proc/%d/map_files/%llx-%llx", (int)c->pid,
+               (unsigned long long)r->start, (unsigned long long)r->end);
+  if (n < 0 || (size_t)n >= len)
+    return -ENAMETOOLONG;
+  if (access(buf, R_OK) == 0)
+    return 0;
+  n = snprintf(buf, len, "/proc/%d/root%s", (int)c->pid, r->path);
+  if (n < 0 || (size_t)n >= len)
+    return -ENAMETOOLONG;
+  /* A deleted file keeps its old name plus " (deleted)" in maps. */
+  if (n > 10 && strcmp(buf + n - 10, " (deleted)") == 0 &&
+      access(buf, R_OK) != 0)
+    buf[n - 10] = '\0';
+  return 0;
+}
+
+static struct task *
+task_find(struct pid_ctx *c, pid_t tid)
+{
+  for (size_t i = 0; i < c->ntasks; i++)
+    if (c->tasks[i].tid == tid)
+      return &c->tasks[i];
+  return NULL;
+}
+
+static long long
+now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * Waits for tid's stop after PTRACE_INTERRUPT.  A signal that arrived first
+ * shows up as a delivery stop: it is kept and handed back at detach, so the
+ * target loses nothing.
+ */
+static int
+wait_stop(struct task *t)
+{
+  long long deadline = now_ns() + STOP_TIMEOUT_NS;
+
+  for (;;) {
+    int status;
+    pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    if (r == t->tid) {
+      if (WIFEXITED(status) || WIFSIGNALED(status))
+        return -ESRCH;
+      if (WIFSTOPPED(status)) {
+        int event = status >> 16;
+        int sig = WSTOPSIG(status);
+        if (event == 0 && sig != SIGTRAP)
+          t->resend_signal = sig;
+        t->stopped = 1;
+        return 0;
+      }
+      continue;
+    }
+    if (now_ns() > deadline)
+      return -ETIMEDOUT;
+    struct timespec ts = { 0, 50000 };
+    nanosleep(&ts, NULL);
+  }
+}
+
+static int
+seize_one(struct pid_ctx *c, pid_t tid)
+{
+  struct task *t;
+  int err;
+
+  if (c->ntasks == c->cap) {
+    size_t ncap = c->cap ? c->cap * 2 : 16;
+    struct task *nt;
+    if (ncap > MAX_TASKS)
+      return PM_ELIMIT;
+    nt = realloc(c->tasks, ncap * sizeof(*nt));
+    if (!nt)
+      return -ENOMEM;
+    c->tasks = nt;
+    c->cap = ncap;
+  }
+  t = &c->tasks[c->ntasks];
+  memset(t, 0, sizeof(*t));
+  t->tid = tid;
+  if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0)
+    return errno == ESRCH ? 0 : -errno; /* a thread that just exited */
+  t->seized = 1;
+  c->ntasks++;
+  if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+    return errno == ESRCH ? 0 : -errno;
+  err = wait_stop(t);
+  if (err == -ESRCH) {
+    t->seized = 0;
+    return 0;
+  }
+  return err;
+}
+
+static int
+pid_pause(void *ctx)
+{
+  struct pid_ctx *c = ctx;
+  char path[64];
+
+  if (c->flags & PM_TARGET_NO_PAUSE)
+    return 0;
+  snprintf(path, sizeof(path), "/proc/%d/task", (int)c->pid);
+  for (int round = 0; round < ATTACH_ROUNDS; round++) {
+    DIR *d = opendir(path);
+    struct dirent *de;
+    int added = 0, err = 0;
+
+    if (!d)
+      return errno == ENOENT ? -ESRCH : -errno;
+    while (!err && (de = readdir(d))) {
+      char *end;
+      long tid = strtol(de->d_name, &end, 10);
+      if (*end || tid <= 0 || task_find(c, (pid_t)tid))
+        continue;
+      err = seize_one(c, (pid_t)tid);
+      added++;
+    }
+    closedir(d);
+    if (err)
+      return err;
+    if (!added)
+      return c->ntasks ? 0 : -ESRCH;
+  }
+  /* Threads keep appearing faster than we can stop them. */
+  return PM_ELIMIT;
+}
+
+static int
+pid_resume(void *ctx)
+{
+  struct pid_ctx *c = ctx;
+  int first = 0;
+
+  for (size_t i = 0; i < c->ntasks; i++) {
+    struct task *t = &c->tasks[i];
+    if (!t->seized)
+      continue;
+    /*
+     * Detach restarts a thread we interrupted; the kernel leaves one that was
+     * in group-stop (SIGSTOP) stopped, so a stopped target stays stopped.
+     */
+    if (ptrace(PTRACE_DETACH, t->tid, NULL,
+               (void *)(uintptr_t)t->resend_signal) < 0 &&
+        errno != ESRCH && !first)
+      first = -errno;
+    t->seized = 0;
+  }
+  c->ntasks = 0;
+  return first;
+}
+
+static void
+pid_close(void *ctx)
+{
+  struct pid_ctx *c = ctx;
+
+  pid_resume(c);
+  if (c->mem_fd >= 0)
+    close(c->mem_fd);
+  free(c->tasks);
+  free(c);
+}
+
+static const struct pm_target_ops pid_target_ops = {
+  pid_read, pid_pause, pid_resume, pid_refresh_maps, pid_region_file,
+  pid_close,
+};
+
+int
+pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
+{
+  struct pid_ctx *c;
+  struct pm_target *t;
+  char path[64], exe[PATH_MAX];
+  ssize_t n;
+  int err;
+
+  if (pid <= 0)
+    return -ESRCH;
+  snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+  if (access(path, F_OK) < 0)
+    return -ESRCH;
+  c = calloc(1, sizeof(*c));
+  if (!c)
+    return -ENOMEM;
+  c->pid = pid;
+  c->flags = flags;
+  c->mem_fd = -1;
+  c->use_vm_readv = HAVE_PROCESS_VM_READV;
+  err = pm__target_new(&t, &pid_target_ops, c, pid);
+  if (err)
+    return err;
+  snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+  n = readlink(path, exe, sizeof(exe) - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    t->exe = strdup(exe);
+  }
+  *out = t;
+  return 0;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* target-private.h -- the backend vtable behind struct pm_target */
+#ifndef PM_TARGET_PRIVATE_H
+#define PM_TARGET_PRIVATE_H
+
+#include <time.h>
+
+#include "pmpeek/target.h"
+
+/*
+ * A backend: a live pid (pid.c) or, later, a core file.  `read` must copy
+ * all len bytes or fail; the generic layer has already checked that
+ * [addr, addr+len) lies inside one readable region.
+ */
+struct pm_target_ops {
+  int (*read)(void *ctx, pm_addr_t addr, void *buf, size_t len);
+  int (*pause)(void *ctx);
+  int (*resume)(void *ctx);
+  int (*refresh_maps)(void *ctx, struct pm_maps *maps);
+  int (*region_file)(void *ctx, const struct pm_region *r, char *buf,
+                     size_t len);
+  void (*close)(void *ctx);
+};
+
+#define PM_CACHE_CHUNK_BITS 16
+#define PM_CACHE_CHUNK ((size_t)1 << PM_CACHE_CHUNK_BITS)
+#define PM_CACHE_SLOT_BITS 8
+#define PM_CACHE_SLOTS ((size_t)1 << PM_CACHE_SLOT_BITS)
+
+struct pm_cache_slot {
+  pm_addr_t base; /* chunk-aligned; (pm_addr_t)-1 when empty */
+  size_t from;    /* [base + from, base + valid) was read */
+  size_t valid;
+  unsigned char *data;
+};
+
+struct pm_target {
+  const struct pm_target_ops *ops;
+  void *ctx;
+  struct pm_maps maps;
+  pid_t pid;
+  char *exe;
+  const volatile sig_atomic_t *cancel;
+  struct pm_cache_slot cache[PM_CACHE_SLOTS];
+  unsigned char *cache_mem;
+  size_t last_region; /* index of the last region hit, a cheap first guess */
+  uint64_t bytes_read;
+  double pause_seconds;
+  struct timespec paused_at;
+  int paused;
+};
+
+/* Takes ownership of ctx; on failure calls ops->close(ctx). */
+int pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
+                   void *ctx, pid_t pid);
+
+#endif

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/* target.c -- backend dispatch, region checks and the read cache */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pmpeek/error.h"
+#include "target/target-private.h"
+
+static void
+cache_drop(struct pm_target *t)
+{
+  for (size_t i = 0; i < PM_CACHE_SLOTS; i++) {
+    t->cache[i].base = (pm_addr_t)-1;
+    t->cache[i].from = t->cache[i].valid = 0;
+  }
+}
+
+int
+pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
+               void *ctx, pid_t pid)
+{
+  struct pm_target *t = calloc(1, sizeof(*t));
+  int err;
+
+  if (!t) {
+    ops->close(ctx);
+    return -ENOMEM;
+  }
+  t->ops = ops;
+  t->ctx = ctx;
+  t->pid = pid;
+  pm_maps_init(&t->maps);
+  /* The cache is allocated lazily on first use, see slot_fill(). */
+  cache_drop(t);
+  err = ops->refresh_maps(ctx, &t->maps);
+  if (err) {
+    pm_target_free(t);
+    return err;
+  }
+  *out = t;
+  return 0;
+}
+
+void
+pm_target_set_cancel(struct pm_target *t, const volatile sig_atomic_t *flag)
+{
+  t->cancel = flag;
+}
+
+const struct pm_maps *
+pm_target_maps(const struct pm_target *t)
+{
+  return &t->maps;
+}
+
+pid_t
+pm_target_pid(const struct pm_target *t)
+{
+  return t->pid;
+}
+
+const char *
+pm_target_exe(const struct pm_target *t)
+{
+  return t->exe;
+}
+
+double
+pm_target_pause_seconds(const struct pm_target *t)
+{
+  return t->pause_seconds;
+}
+
+uint64_t
+pm_target_bytes_read(const struct pm_target *t)
+{
+  return t->bytes_read;
+}
+
+int
+pm_target_region_file(const struct pm_target *t, const struct pm_region *r,
+                      char *buf, size_t len)
+{
+  if (!r->path || r->path[0] != '/')
+    return -ENOENT;
+  return t->ops->region_file(t->ctx, r, buf, len);
+}
+
+static double
+elapsed(const struct timespec *a, const struct timespec *b)
+{
+  return (double)(b->tv_sec - a->tv_sec) +
+         (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+int
+pm_target_pause(struct pm_target *t)
+{
+  struct pm_maps maps;
+  int err;
+
+  cache_drop(t);
+  clock_gettime(CLOCK_MONOTONIC, &t->paused_at);
+  t->paused = 1;
+  err = t->ops->pause(t->ctx);
+  if (err)
+    return err;
+  /* Mappings may have changed since open; read them in the stopped state. */
+  pm_maps_init(&maps);
+  err = t->ops->refresh_maps(t->ctx, &maps);
+  if (err) {
+    pm_maps_release(&maps);
+    return err;
+  }
+  pm_maps_release(&t->maps);
+  t->maps = maps;
+  t->last_region = 0;
+  return 0;
+}
+
+int
+pm_target_resume(struct pm_target *t)
+{
+  struct timespec now;
+  int err;
+
+  cache_drop(t);
+  if (!t->paused)
+    return 0;
+  err = t->ops->resume(t->ctx);
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  t->pause_seconds = elapsed(&t->paused_at, &now);
+  t->paused = 0;
+  return err;
+}
+
+static const struct pm_region *
+region_of(struct pm_target *t, pm_addr_t addr)
+{
+  const struct pm_region *r;
+
+  if (t->last_region < t->maps.n) {
+    r = &t->maps.v[t->last_region];
+    if (addr >= r->start && addr < r->end)
+      return r;
+  }
+  r = pm_maps_find(&t->maps, addr);
+  if (r)
+    t->last_region = (size_t)(r - t->maps.v);
+  return r;
+}
+
+static int
+backend_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
+{
+  int err;
+
+  if (t->cancel && *t->cancel)
+    return PM_EINTR;
+  err = t->ops->read(t->ctx, addr, buf, len);
+  if (err == 0)
+    t->bytes_read += len;
+  return err;
+}
+
+/*
+ * Fills the slot for the chunk holding addr with as much of the chunk as the
+ * region r covers.  Objects cluster in arenas and pools, so one 64 KiB read
+ * serves hundreds of the small reads a walk makes.
+ */
+static int
+slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
+          const struct pm_region *r)
+{
+  pm_addr_t lo = base < r->start ? r->start : base;
+  pm_addr_t hi = base + PM_CACHE_CHUNK;
+  int err;
+
+  if (hi > r->end)
+    hi = r->end;
+  if (!t->cache_mem) {
+    t->cache_mem = malloc(PM_CACHE_SLOTS * PM_CACHE_CHUNK);
+    if (!t->cache_mem)
+      return -ENOMEM;
+    for (size_t i = 0; i < PM_CACHE_SLOTS; i++)
+      t->cache[i].data = t->cache_mem + i * PM_CACHE_CHUNK;
+  }
+  /* A slot holds bytes of one region only: [base + from, base + valid). */
+  err = backend_read(t, lo, s->data + (lo - base), hi - lo);
+  if (err) {
+    s->base = (pm_addr_t)-1;
+    return err;
+  }
+  s->base = base;
+  s->from = lo - base;
+  s->valid = hi - base;
+  return 0;
+}
+
+int
+pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
+{
+  unsigned char *out = buf;
+
+  if (len == 0)
+    return 0;
+  if (addr + len < addr)
+    return -EFAULT;
+  while (len > 0) {
+    const struct pm_region *r = region_of(t, addr);
+    pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
+    struct pm_cache_slot *s;
+    size_t n;
+    int err;
+
+    if (!r || !(r->prot & PM_PROT_READ))
+      return -EFAULT;
+    if (len >= PM_CACHE_CHUNK) {
+      /* Large reads bypass the cache, one region at a time. */
+      n = r->end - addr < len ? (size_t)(r->end - addr) : len;
+      err = backend_read(t, addr, out, n);
+      if (err)
+        return err;
+      out += n, addr += n, len -= n;
+      continue;
+    }
+    s = &t->cache[((base >> PM_CACHE_CHUNK_BITS) * 0x9E3779B97F4A7C15ull) >>
+                  (64 - PM_CACHE_SLOT_BITS)];
+    if (s->base != base || addr - base < s->from || addr - base >= s->valid) {
+      err = slot_fill(t, s, base, r);
+      if (err)
+        return err;
+    }
+    n = s->valid - (addr - base);
+    if (n > len)
+      n = len;
+    memcpy(out, s->data + (addr - base), n);
+    out += n, addr += n, len -= n;
+  }
+  return 0;
+}
+
+int
+pm_target_read_u64(struct pm_target *t, pm_addr_t addr, uint64_t *out)
+{
+  return pm_target_read(t, addr, out, sizeof(*out));
+}
+
+void
+pm_target_free(struct pm_target *t)
+{
+  if (!t)
+    return;
+  pm_target_resume(t);
+  t->ops->close(t->ctx);
+  pm_maps_release(&t->maps);
+  free(t->cache_mem);
+  free(t->exe);
+  free(t);
+}
