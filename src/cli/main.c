@@ -295,6 +295,29 @@ write_outputs(const struct options *o, const struct pm_snapshot *s,
   return 0;
 }
 
+/*
+ * PMPEEK_HOLD_PAUSE=SECONDS keeps the target paused that long before the
+ * walk, so that tests can signal pmpeek or kill the target mid-walk.
+ */
+static int
+hold_for_tests(struct pm_target *t)
+{
+  const char *s = getenv("PMPEEK_HOLD_PAUSE");
+  double left = s ? strtod(s, NULL) : 0;
+
+  while (left > 0 && !interrupted) {
+    struct timespec ts = { 0, 10 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    left -= 0.01;
+  }
+  if (interrupted)
+    return PM_EINTR;
+  /* Notice a target that died meanwhile, as the walk would. */
+  if (s && kill(pm_target_pid(t), 0) < 0 && errno == ESRCH)
+    return PM_EGONE;
+  return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -326,6 +349,8 @@ main(int argc, char **argv)
   clock_gettime(CLOCK_REALTIME, &snap.taken_at);
   err = pm_target_pause(t);
   if (!err)
+    err = hold_for_tests(t);
+  if (!err)
     err = pm_python_open(&py, t, &seen);
   if (!err)
     err = pm_census_take(&census, py);
@@ -347,6 +372,9 @@ main(int argc, char **argv)
   snap.census = &census;
   pm_census_sort(&census, o.sort);
   status = write_outputs(&o, &snap, &census);
+  if (!o.json && !o.no_pause)
+    fprintf(stderr, "pmpeek: process %d was paused for %.1f ms\n", (int)o.pid,
+            snap.pause_seconds * 1000);
   if (!status && pm_census_partial(&census)) {
     pm_cli_error("warning: partial census: %llu objects unreadable, %llu "
                  "lists cut short",

@@ -67,6 +67,30 @@ utf8_put(char *buf, size_t len, size_t *pos, uint32_t c)
   return 0;
 }
 
+/* Drops an incomplete UTF-8 sequence left at the end of s by a cut. */
+static void
+utf8_trim(char *s)
+{
+  size_t n = strlen(s), i = n, need;
+  unsigned char lead;
+
+  while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+    i--;
+  if (i == 0)
+    return;
+  lead = (unsigned char)s[i - 1];
+  if (lead >= 0xf0)
+    need = 4;
+  else if (lead >= 0xe0)
+    need = 3;
+  else if (lead >= 0xc0)
+    need = 2;
+  else
+    need = 1;
+  if (n - (i - 1) < need)
+    s[i - 1] = '\0';
+}
+
 struct str_shape {
   int64_t length;
   unsigned kind; /* 1, 2 or 4 bytes per character */
@@ -160,7 +184,9 @@ keys_shape(struct pm_python *py, pm_addr_t keys, struct keys_shape *k)
     uint64_t size;
     if ((err = rd_u64(py, keys + L->dictkeys_dk_size, &size)))
       return err;
-    if (size < 8 || (size & (size - 1)) || size > (1ULL << MAX_DICT_LOG2))
+    /* dk_size 1 is the shared Py_EMPTY_KEYS of every empty dict. */
+    if ((size < 8 && size != 1) || (size & (size - 1)) ||
+        size > (1ULL << MAX_DICT_LOG2))
       return PM_ECORRUPT;
     k->size = size;
     k->index_bytes = size <= 0xff ? 1 : size <= 0xffff ? 2
@@ -173,8 +199,9 @@ keys_shape(struct pm_python *py, pm_addr_t keys, struct keys_shape *k)
         (err = rd_u8(py, keys + L->dictkeys_log2_index_bytes, &log2_index)) ||
         (err = rd_u8(py, keys + L->dictkeys_kind, &kind)))
       return err;
-    if (log2_size < 3 || log2_size > MAX_DICT_LOG2 || log2_index > 40 ||
-        kind > 2)
+    /* log2_size 0 is the shared Py_EMPTY_KEYS of every empty dict. */
+    if ((log2_size < 3 && log2_size != 0) || log2_size > MAX_DICT_LOG2 ||
+        log2_index > 40 || kind > 2)
       return PM_ECORRUPT;
     k->size = 1ULL << log2_size;
     k->index_bytes = 1U << log2_index;
@@ -286,7 +313,7 @@ type_name(struct pm_python *py, pm_addr_t type, uint64_t flags, char *buf,
   if (strcmp(module, "builtins") == 0)
     (void)(snprintf(buf, len, "%s", qualname) < 0);
   else if (snprintf(buf, len, "%s.%s", module, qualname) >= (int)len)
-    buf[len - 1] = '\0';
+    utf8_trim(buf);
   return 0;
 }
 

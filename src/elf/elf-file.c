@@ -134,6 +134,7 @@ pm__elf_load_bias(struct pm_elf *e, uint64_t start, uint64_t offset,
                   uint64_t *bias)
 {
   size_t n;
+  int found = 0;
 
   if (elf_getphdrnum(e->elf, &n) != 0)
     return PM_EELF;
@@ -146,12 +147,17 @@ pm__elf_load_bias(struct pm_elf *e, uint64_t start, uint64_t offset,
     page_off = ph.p_offset - (ph.p_vaddr & 0xfff);
     if ((ph.p_vaddr & 0xfff) != (ph.p_offset & 0xfff))
       continue;
-    if (offset >= page_off && offset < ph.p_offset + ph.p_filesz + 0x1000) {
+    /*
+     * A file page holding the end of one segment and the start of the next
+     * is mapped twice; a mapping that starts on it is the later segment's
+     * (the earlier one's mapping starts at its own first page).
+     */
+    if (offset >= page_off && offset < ph.p_offset + ph.p_filesz) {
       *bias = start + (ph.p_offset - offset) - ph.p_vaddr;
-      return 0;
+      found = 1;
     }
   }
-  return PM_EELF;
+  return found ? 0 : PM_EELF;
 }
 
 int

@@ -42,7 +42,9 @@ parse_line(const char *line, size_t len, struct pm_region *r)
   if (sscanf(buf, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms,
              &offset, &dev_major, &dev_minor, &inode, &name_at) < 7)
     return -EINVAL;
-  if (end <= start || strlen(perms) != 4)
+  if (end <= start || strlen(perms) != 4 || !strchr("r-", perms[0]) ||
+      !strchr("w-", perms[1]) || !strchr("x-", perms[2]) ||
+      !strchr("ps", perms[3]))
     return -EINVAL;
   r->start = start;
   r->end = end;

@@ -205,6 +205,9 @@ pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
 {
   unsigned char *out = buf;
 
+  /* Checked here too: cached bytes must not outlive a cancel. */
+  if (t->cancel && *t->cancel)
+    return PM_EINTR;
   if (len == 0)
     return 0;
   if (addr + len < addr)

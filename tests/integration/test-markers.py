@@ -111,6 +111,25 @@ class Tap(object):
         sys.stdout.flush()
 
 
+def probe_python(python):
+    """(executable, 'X.Y.Z') of a working interpreter, or (None, why).
+    Weeds out e.g. pyenv shims for versions that are not selected."""
+    code = ('import sys; sys.stdout.write("%s\\n%d.%d.%d\\n" % '
+            '((sys.executable,) + tuple(sys.version_info[:3])))')
+    try:
+        cp = subprocess.run([python, '-S', '-c', code],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, str(e)
+    lines = cp.stdout.decode('utf-8', 'replace').splitlines()
+    if cp.returncode != 0 or len(lines) != 2:
+        why = cp.stderr.decode('utf-8', 'replace').strip().splitlines()
+        return None, 'exit %d: %s' % (cp.returncode, why[0] if why else '')
+    exe = lines[0] if lines[0] and os.access(lines[0], os.X_OK) else python
+    return exe, lines[1]
+
+
 # --- target process helpers ------------------------------------------------
 
 def _child_setup():
@@ -385,10 +404,31 @@ def check_json(tap, run, target):
 
     gc_objs = truth.get('gc_objects', {})
     tap.diag('info: pmpeek saw %s objects / %s bytes; the fixture\'s '
-             'gc.get_objects() saw %s / %s while its list existed'
+             'gc.get_objects() saw %s / %s while its list existed, and %s '
+             'in the permanent generation'
              % (objs.get('count'), objs.get('size'), gc_objs.get('count'),
-                gc_objs.get('size')))
+                gc_objs.get('size'), gc_objs.get('permanent_count', '?')))
+    diff_kinds(by_name, truth.get('all_kinds') or {})
     return doc
+
+
+def diff_kinds(by_name, all_kinds, limit=8):
+    """Informational: the kinds whose counts differ most between pmpeek and
+    the fixture's own gc.get_objects() census (which ran a little before
+    the fixture finished writing its truth, so small drifts are normal)."""
+    rows = []
+    for name in set(by_name) | set(all_kinds):
+        got = by_name.get(name) or {'count': 0, 'size': 0}
+        want = all_kinds.get(name) or {'count': 0, 'size': 0}
+        dc = got['count'] - want['count']
+        if dc or got['size'] != want['size']:
+            rows.append((abs(dc), name, dc, got['size'] - want['size']))
+    rows.sort(key=lambda r: (-r[0], r[1]))
+    for _, name, dc, ds in rows[:limit]:
+        Tap.diag('info:   %-40s count %+6d  size %+9d (pmpeek - gc)'
+                 % (name, dc, ds))
+    if len(rows) > limit:
+        Tap.diag('info:   ... %d more kinds differ' % (len(rows) - limit))
 
 
 def parse_table(text):
@@ -503,7 +543,8 @@ def check_owned_dicts(tap, doc, truth):
         tap.check(got is not None and got['count'] == want['count']
                   and got['size'] == want['size'],
                   'json: %s count and size' % name, expected=want,
-                  got=got and {'count': got['count'], 'size': got['size']})
+                  got=(got and {'count': got['count'], 'size': got['size']})
+                  or 'missing')
 
 
 # --- scenarios -------------------------------------------------------------
@@ -587,8 +628,8 @@ def run_scenario(tap, args, python, scenario):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--pmpeek', required=True, help='pmpeek executable')
-    ap.add_argument('--python', action='append', required=True,
-                    help='target interpreter (repeatable)')
+    ap.add_argument('--python', action='append', default=[],
+                    help='target interpreter (repeatable; none: skip)')
     ap.add_argument('--label', default='', help='prefix for test names')
     ap.add_argument('--live', action='store_true',
                     help='run the live scenario (default if no scenario)')
@@ -627,6 +668,13 @@ def main():
             if not (os.path.isfile(python) and os.access(python, os.X_OK)):
                 tap.skip('%s not found' % python)
                 continue
+            exe, version = probe_python(python)
+            if exe is None:
+                tap.skip('%s not usable (%s)' % (python, version))
+                continue
+            if exe != python:
+                print('# %s runs %s (python %s)' % (python, exe, version))
+            python = exe
             ran += 1
             for scenario in scenarios:
                 label = args.label + ' ' if args.label else ''
@@ -641,7 +689,8 @@ def main():
         return 1 if tap.failed else EXIT_SKIP
 
     if ran == 0:
-        print('# skip: none of the requested pythons is installed')
+        print('# skip: none of the requested pythons is installed'
+              if args.python else '# skip: no --python given')
     tap.summary()
     if tap.failed:
         return 1

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* fake-target.c -- an in-memory pm_target backend for unit tests */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake-target.h"
+
+static int
+fake_read(void *ctx, pm_addr_t addr, void *buf, size_t len)
+{
+  struct fake_target *f = ctx;
+  struct pm_maps maps;
+  const struct pm_region *r;
+
+  f->reads++;
+  f->bytes += len;
+  if (f->fail_read)
+    return f->fail_read;
+  /* The generic layer promises one readable region per call. */
+  pm_maps_init(&maps);
+  ck_assert_int_eq(pm_maps_parse(&maps, f->maps_text), 0);
+  r = pm_maps_find(&maps, addr);
+  if (!r || !(r->prot & PM_PROT_READ) || len > r->end - addr)
+    f->outside++;
+  pm_maps_release(&maps);
+  if (addr < f->base || addr - f->base > f->len
+      || len > f->len - (addr - f->base))
+    return -EFAULT;
+  memcpy(buf, f->mem + (addr - f->base), len);
+  return 0;
+}
+
+static int
+fake_pause(void *ctx)
+{
+  struct fake_target *f = ctx;
+
+  f->pauses++;
+  return f->pause_err;
+}
+
+static int
+fake_resume(void *ctx)
+{
+  struct fake_target *f = ctx;
+
+  f->resumes++;
+  return 0;
+}
+
+static int
+fake_refresh_maps(void *ctx, struct pm_maps *maps)
+{
+  struct fake_target *f = ctx;
+
+  f->refreshes++;
+  return pm_maps_parse(maps, f->maps_text);
+}
+
+static int
+fake_region_file(void *ctx, const struct pm_region *r, char *buf, size_t len)
+{
+  (void)ctx;
+  if (strlen(r->path) + 1 > len)
+    return -ENAMETOOLONG;
+  strcpy(buf, r->path);
+  return 0;
+}
+
+static void
+fake_close(void *ctx)
+{
+  struct fake_target *f = ctx;
+
+  f->closes++;
+}
+
+const struct pm_target_ops fake_target_ops = {
+  .read = fake_read,
+  .pause = fake_pause,
+  .resume = fake_resume,
+  .refresh_maps = fake_refresh_maps,
+  .region_file = fake_region_file,
+  .close = fake_close,
+};
+
+void
+fake_init(struct fake_target *f, pm_addr_t base, size_t len,
+          const char *maps_text)
+{
+  memset(f, 0, sizeof(*f));
+  f->base = base;
+  f->len = len;
+  f->mem = calloc(1, len);
+  ck_assert_ptr_nonnull(f->mem);
+  f->maps_text = maps_text;
+}
+
+void
+fake_release(struct fake_target *f)
+{
+  free(f->mem);
+  f->mem = NULL;
+}
+
+struct pm_target *
+fake_open(struct fake_target *f)
+{
+  struct pm_target *t = NULL;
+
+  ck_assert_int_eq(pm__target_new(&t, &fake_target_ops, f, 4242), 0);
+  ck_assert_ptr_nonnull(t);
+  return t;
+}
+
+unsigned char *
+fake_at(struct fake_target *f, pm_addr_t addr, size_t len)
+{
+  ck_assert_uint_ge(addr, f->base);
+  ck_assert_uint_le(addr - f->base + len, f->len);
+  return f->mem + (addr - f->base);
+}
+
+void
+fake_put_u64(struct fake_target *f, pm_addr_t addr, uint64_t v)
+{
+  memcpy(fake_at(f, addr, 8), &v, 8);
+}
+
+void
+fake_put_u32(struct fake_target *f, pm_addr_t addr, uint32_t v)
+{
+  memcpy(fake_at(f, addr, 4), &v, 4);
+}
+
+void
+fake_put_u8(struct fake_target *f, pm_addr_t addr, uint8_t v)
+{
+  *fake_at(f, addr, 1) = v;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* fake-target.h -- an in-memory pm_target backend for unit tests */
+#ifndef PM_TEST_FAKE_TARGET_H
+#define PM_TEST_FAKE_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "target/target-private.h"
+
+/*
+ * The target's memory is one local buffer `mem` standing at target address
+ * `base`; which parts of it are mapped, and how, is up to `maps_text`, read
+ * by every refresh_maps (so a test can change it before a pause).  The
+ * counters let tests see what the generic layer asked of the backend.
+ */
+struct fake_target {
+  pm_addr_t base;
+  unsigned char *mem;
+  size_t len;
+  const char *maps_text;
+  int fail_read;    /* non-zero: read returns this code */
+  unsigned reads;   /* backend read calls */
+  uint64_t bytes;   /* bytes they asked for */
+  unsigned outside; /* reads not inside one readable region of maps_text */
+  unsigned pauses, resumes, refreshes, closes;
+  int pause_err; /* returned by pause */
+};
+
+/*
+ * Sets up f over a zeroed buffer of len bytes at target address base.
+ * The fake outlives the pm_target made from it: close only counts.
+ */
+void fake_init(struct fake_target *f, pm_addr_t base, size_t len,
+               const char *maps_text);
+void fake_release(struct fake_target *f);
+
+extern const struct pm_target_ops fake_target_ops;
+
+/* pm__target_new() over f; aborts the test on failure. */
+struct pm_target *fake_open(struct fake_target *f);
+
+/* Direct access to the fake's memory at target address addr. */
+unsigned char *fake_at(struct fake_target *f, pm_addr_t addr, size_t len);
+void fake_put_u64(struct fake_target *f, pm_addr_t addr, uint64_t v);
+void fake_put_u32(struct fake_target *f, pm_addr_t addr, uint32_t v);
+void fake_put_u8(struct fake_target *f, pm_addr_t addr, uint8_t v);
+
+#endif

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: MIT */
+/* test-target.c -- pm_target_read(): region checks, cache, cancel, pause */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake-target.h"
+#include "pmpeek/error.h"
+
+#define BASE 0x10000000ull
+#define CHUNK 0x10000ull /* PM_CACHE_CHUNK */
+
+/*
+ * A: 96 KiB, so its second chunk is half A, half B.
+ * B: adjacent to A, read-only.
+ * gap: 0x10030000-0x10038000.
+ * F: read-only, just before C.
+ * C: mapped but not readable.
+ * D: [heap], 192 KiB.
+ */
+static const char maps_text[]
+    = "10000000-10018000 rw-p 00000000 00:00 0\n"
+      "10018000-10030000 r--p 00000000 00:00 0\n"
+      "10038000-10040000 r--p 00000000 00:00 0\n"
+      "10040000-10050000 ---p 00000000 00:00 0\n"
+      "10050000-10080000 rw-p 00000000 00:00 0      [heap]\n";
+
+/* The same plus a region E that appears later, in the former gap. */
+static const char maps_text_grown[]
+    = "10000000-10018000 rw-p 00000000 00:00 0\n"
+      "10018000-10030000 r--p 00000000 00:00 0\n"
+      "10030000-10031000 rw-p 00000000 fe:00 77     /usr/lib/libfoo.so\n"
+      "10038000-10040000 r--p 00000000 00:00 0\n"
+      "10040000-10050000 ---p 00000000 00:00 0\n"
+      "10050000-10080000 rw-p 00000000 00:00 0      [heap]\n";
+
+static struct fake_target f;
+static struct pm_target *t;
+
+/* A byte pattern where every nearby address differs. */
+static unsigned char
+pat(pm_addr_t a)
+{
+  return (unsigned char)(a * 131 + (a >> 8) * 7 + (a >> 16));
+}
+
+static void
+setup(void)
+{
+  fake_init(&f, BASE, 0x80000, maps_text);
+  for (size_t i = 0; i < f.len; i++)
+    f.mem[i] = pat(BASE + i);
+  t = fake_open(&f);
+}
+
+static void
+teardown(void)
+{
+  pm_target_free(t);
+  fake_release(&f);
+}
+
+/* Reads len bytes at addr through t and checks them against the pattern. */
+static void
+check_read(pm_addr_t addr, size_t len)
+{
+  unsigned char *buf = malloc(len);
+
+  ck_assert_ptr_nonnull(buf);
+  ck_assert_int_eq(pm_target_read(t, addr, buf, len), 0);
+  for (size_t i = 0; i < len; i++)
+    if (buf[i] != pat(addr + i))
+      ck_abort_msg("wrong byte at 0x%llx", (unsigned long long)(addr + i));
+  free(buf);
+}
+
+START_TEST(test_open)
+{
+  const struct pm_maps *m = pm_target_maps(t);
+
+  ck_assert_uint_eq(m->n, 5);
+  ck_assert_uint_eq(m->v[4].start, 0x10050000);
+  ck_assert_str_eq(m->v[4].path, "[heap]");
+  ck_assert_int_eq(pm_target_pid(t), 4242);
+  ck_assert_uint_eq(f.refreshes, 1);
+  ck_assert_uint_eq(f.reads, 0);
+}
+END_TEST
+
+START_TEST(test_read_small)
+{
+  check_read(0x10000100, 8);
+  check_read(0x10000000, 1);
+  check_read(0x10017ff8, 8); /* last bytes of A */
+  check_read(0x1002fff8, 8); /* last bytes of B */
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_read_u64)
+{
+  uint64_t v;
+
+  fake_put_u64(&f, 0x10050010, 0x1122334455667788ull);
+  ck_assert_int_eq(pm_target_read_u64(t, 0x10050010, &v), 0);
+  ck_assert_uint_eq(v, 0x1122334455667788ull);
+  /* In another chunk: the first one is cached by now. */
+  memcpy(f.mem + 0x60020, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  ck_assert_int_eq(pm_target_read_u64(t, 0x10060020, &v), 0);
+  ck_assert_uint_eq(v, 0x0807060504030201ull); /* little-endian */
+}
+END_TEST
+
+START_TEST(test_cache_one_chunk)
+{
+  /* Many small reads inside one 64 KiB chunk cost one backend read. */
+  for (pm_addr_t a = 0x10050000; a < 0x10050000 + CHUNK - 8; a += 61)
+    check_read(a, 8);
+  ck_assert_uint_eq(f.reads, 1);
+  ck_assert_uint_eq(f.bytes, CHUNK);
+  ck_assert_uint_eq(pm_target_bytes_read(t), CHUNK);
+  /* The next chunk is one more. */
+  check_read(0x10050000 + CHUNK, 8);
+  check_read(0x10050000 + CHUNK + 0x800, 8);
+  ck_assert_uint_eq(f.reads, 2);
+  /* And the first is still cached. */
+  check_read(0x10050040, 8);
+  ck_assert_uint_eq(f.reads, 2);
+}
+END_TEST
+
+START_TEST(test_cache_chunk_boundary)
+{
+  /* 8 bytes in chunk 0x10050000, 8 in chunk 0x10060000. */
+  check_read(0x1005fff8, 16);
+  ck_assert_uint_eq(f.reads, 2);
+  check_read(0x1005fff0, 8);
+  check_read(0x10060000, 8);
+  ck_assert_uint_eq(f.reads, 2);
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_cache_partial_chunk)
+{
+  /* A chunk half outside any region is cached for the mapped half only. */
+  check_read(0x10010000, 16);
+  ck_assert_uint_eq(f.bytes, 0x8000);
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_span_regions)
+{
+  /* A ends and B starts inside the same chunk. */
+  check_read(0x10017ff0, 32);
+  ck_assert_uint_eq(f.outside, 0);
+  /* Back and forth across the boundary. */
+  check_read(0x10017ff8, 8);
+  check_read(0x10018000, 8);
+  check_read(0x10017000, 0x2000);
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_gap)
+{
+  unsigned char buf[16];
+
+  ck_assert_int_eq(pm_target_read(t, 0x10030000, buf, 8), -EFAULT);
+  ck_assert_int_eq(pm_target_read(t, 0x10037ff8, buf, 8), -EFAULT);
+  /* Starts readable, ends in the gap: all or nothing. */
+  ck_assert_int_eq(pm_target_read(t, 0x1002fff8, buf, 16), -EFAULT);
+  /* Before the first region and after the last. */
+  ck_assert_int_eq(pm_target_read(t, 0, buf, 8), -EFAULT);
+  ck_assert_int_eq(pm_target_read(t, 0x0ffffff8, buf, 16), -EFAULT);
+  ck_assert_int_eq(pm_target_read(t, 0x10080000, buf, 8), -EFAULT);
+  ck_assert_int_eq(pm_target_read(t, 0x1007fff8, buf, 9), -EFAULT);
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_not_readable)
+{
+  unsigned char buf[16];
+
+  ck_assert_int_eq(pm_target_read(t, 0x10040000, buf, 8), -EFAULT);
+  ck_assert_int_eq(pm_target_read(t, 0x1004fff8, buf, 8), -EFAULT);
+  /* Ends in the next, readable region. */
+  ck_assert_int_eq(pm_target_read(t, 0x1004fff8, buf, 16), -EFAULT);
+  /* Starts readable, ends in C. */
+  ck_assert_int_eq(pm_target_read(t, 0x1003fff8, buf, 16), -EFAULT);
+  ck_assert_int_eq(pm_target_read(t, 0x1003fff8, buf, 0x20000), -EFAULT);
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_large_read)
+{
+  /* Bigger than a chunk: A and B together, to the byte before the gap. */
+  check_read(0x10000000, 0x30000);
+  ck_assert_uint_eq(f.outside, 0);
+  check_read(0x10000010, 0x20000);
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_large_read_bypasses_cache)
+{
+  check_read(0x10050000, 0x30000);
+  ck_assert_uint_eq(f.reads, 1);
+  ck_assert_uint_eq(f.bytes, 0x30000);
+  /* Nothing of it went to the cache. */
+  check_read(0x10050000, 8);
+  ck_assert_uint_eq(f.reads, 2);
+}
+END_TEST
+
+START_TEST(test_large_read_fault)
+{
+  unsigned char *buf = malloc(0x40000);
+
+  ck_assert_ptr_nonnull(buf);
+  /* One byte into the gap. */
+  ck_assert_int_eq(pm_target_read(t, 0x10000000, buf, 0x30001), -EFAULT);
+  /* Over C. */
+  ck_assert_int_eq(pm_target_read(t, 0x10030000 - 0x100, buf, 0x40000),
+                   -EFAULT);
+  free(buf);
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_overflow)
+{
+  unsigned char buf[16];
+
+  ck_assert_int_eq(pm_target_read(t, UINT64_MAX - 3, buf, 8), -EFAULT);
+  ck_assert_int_eq(pm_target_read(t, UINT64_MAX - 7, buf, 8), -EFAULT);
+  ck_assert_int_eq(pm_target_read(t, 0x10050000, buf, SIZE_MAX), -EFAULT);
+  ck_assert_int_eq(pm_target_read(t, UINT64_MAX, buf, 1), -EFAULT);
+  ck_assert_uint_eq(f.reads, 0);
+}
+END_TEST
+
+START_TEST(test_cancel)
+{
+  volatile sig_atomic_t stop = 0;
+  unsigned char buf[8];
+
+  pm_target_set_cancel(t, &stop);
+  check_read(0x10050000, 8);
+  stop = 1;
+  /* Cached or not, every read fails once the flag is set. */
+  ck_assert_int_eq(pm_target_read(t, 0x10060000, buf, 8), PM_EINTR);
+  ck_assert_int_eq(pm_target_read(t, 0x10050000, buf, 8), PM_EINTR);
+  ck_assert_int_eq(pm_target_read(t, 0x10050000, buf, 0x20000), PM_EINTR);
+  stop = 0;
+  check_read(0x10060000, 8);
+  pm_target_set_cancel(t, NULL);
+  check_read(0x10070000, 8);
+}
+END_TEST
+
+START_TEST(test_backend_error)
+{
+  unsigned char buf[8];
+
+  f.fail_read = PM_EGONE;
+  ck_assert_int_eq(pm_target_read(t, 0x10050000, buf, 8), PM_EGONE);
+  ck_assert_int_eq(pm_target_read(t, 0x10050000, buf, 0x10000), PM_EGONE);
+  ck_assert_uint_eq(pm_target_bytes_read(t), 0);
+  /* A failed fill leaves nothing behind in the cache. */
+  f.fail_read = 0;
+  check_read(0x10050000, 8);
+}
+END_TEST
+
+START_TEST(test_pause_drops_cache)
+{
+  check_read(0x10050100, 8);
+  /* Unpaused, the cache serves the old bytes... */
+  memset(f.mem + 0x50100, 0xaa, 8);
+  check_read(0x10050100, 1);
+  /* ...until pause drops it. */
+  ck_assert_int_eq(pm_target_pause(t), 0);
+  ck_assert_uint_eq(f.pauses, 1);
+  {
+    unsigned char buf[8], want[8];
+    memset(want, 0xaa, 8);
+    ck_assert_int_eq(pm_target_read(t, 0x10050100, buf, 8), 0);
+    ck_assert_mem_eq(buf, want, 8);
+    /* Changed while paused (not by the target): still cached. */
+    memset(f.mem + 0x50100, 0xbb, 8);
+    ck_assert_int_eq(pm_target_read(t, 0x10050100, buf, 8), 0);
+    ck_assert_mem_eq(buf, want, 8);
+    /* Resume drops it too. */
+    ck_assert_int_eq(pm_target_resume(t), 0);
+    ck_assert_uint_eq(f.resumes, 1);
+    memset(want, 0xbb, 8);
+    ck_assert_int_eq(pm_target_read(t, 0x10050100, buf, 8), 0);
+    ck_assert_mem_eq(buf, want, 8);
+  }
+  ck_assert_uint_ge(pm_target_pause_seconds(t), 0.0);
+}
+END_TEST
+
+START_TEST(test_pause_refreshes_maps)
+{
+  unsigned char buf[8];
+
+  ck_assert_int_eq(pm_target_read(t, 0x10030000, buf, 8), -EFAULT);
+  f.maps_text = maps_text_grown;
+  /* Mappings are re-read at pause, not before. */
+  ck_assert_int_eq(pm_target_read(t, 0x10030000, buf, 8), -EFAULT);
+  ck_assert_int_eq(pm_target_pause(t), 0);
+  ck_assert_uint_eq(pm_target_maps(t)->n, 6);
+  check_read(0x10030000, 8);
+  check_read(0x1002fff8, 16); /* B into E */
+  ck_assert_int_eq(pm_target_resume(t), 0);
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_pause_error)
+{
+  f.pause_err = -EPERM;
+  ck_assert_int_eq(pm_target_pause(t), -EPERM);
+  /* Resuming after a failed pause is safe. */
+  pm_target_resume(t);
+  check_read(0x10050000, 8);
+}
+END_TEST
+
+START_TEST(test_region_file)
+{
+  const struct pm_maps *m;
+  char buf[64];
+
+  f.maps_text = maps_text_grown;
+  ck_assert_int_eq(pm_target_pause(t), 0);
+  m = pm_target_maps(t);
+  ck_assert_int_eq(pm_target_region_file(t, &m->v[0], buf, sizeof(buf)),
+                   -ENOENT); /* anonymous */
+  ck_assert_int_eq(pm_target_region_file(t, &m->v[5], buf, sizeof(buf)),
+                   -ENOENT); /* [heap] */
+  ck_assert_int_eq(pm_target_region_file(t, &m->v[2], buf, sizeof(buf)), 0);
+  ck_assert_str_eq(buf, "/usr/lib/libfoo.so");
+}
+END_TEST
+
+START_TEST(test_free)
+{
+  struct fake_target g;
+  struct pm_target *u;
+
+  pm_target_free(NULL);
+  fake_init(&g, BASE, 0x1000, "10000000-10001000 r--p 00000000 00:00 0\n");
+  u = fake_open(&g);
+  ck_assert_int_eq(pm_target_pause(u), 0);
+  pm_target_free(u);
+  /* Freed while paused: resumed first, closed once. */
+  ck_assert_uint_eq(g.resumes, 1);
+  ck_assert_uint_eq(g.closes, 1);
+  fake_release(&g);
+}
+END_TEST
+
+START_TEST(test_new_fails)
+{
+  struct fake_target g;
+  struct pm_target *u = NULL;
+
+  fake_init(&g, BASE, 0x1000, "not maps\n");
+  ck_assert_int_eq(pm__target_new(&u, &fake_target_ops, &g, 1), -EINVAL);
+  ck_assert_ptr_null(u);
+  /* The context was handed over, so it is closed on failure too. */
+  ck_assert_uint_eq(g.closes, 1);
+  fake_release(&g);
+}
+END_TEST
+
+static Suite *
+target_suite(void)
+{
+  Suite *s = suite_create("target");
+  TCase *tc;
+
+  tc = tcase_create("read");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_open);
+  tcase_add_test(tc, test_read_small);
+  tcase_add_test(tc, test_read_u64);
+  tcase_add_test(tc, test_span_regions);
+  tcase_add_test(tc, test_gap);
+  tcase_add_test(tc, test_not_readable);
+  tcase_add_test(tc, test_large_read);
+  tcase_add_test(tc, test_large_read_fault);
+  tcase_add_test(tc, test_overflow);
+  tcase_add_test(tc, test_backend_error);
+  tcase_add_test(tc, test_cancel);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("cache");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_cache_one_chunk);
+  tcase_add_test(tc, test_cache_chunk_boundary);
+  tcase_add_test(tc, test_cache_partial_chunk);
+  tcase_add_test(tc, test_large_read_bypasses_cache);
+  tcase_add_test(tc, test_pause_drops_cache);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("lifecycle");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_pause_refreshes_maps);
+  tcase_add_test(tc, test_pause_error);
+  tcase_add_test(tc, test_region_file);
+  tcase_add_test(tc, test_free);
+  tcase_add_test(tc, test_new_fails);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int
+main(void)
+{
+  SRunner *sr = srunner_create(target_suite());
+  int failed;
+
+  srunner_set_tap(sr, "-");
+  srunner_run_all(sr, CK_SILENT);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
