@@ -18,6 +18,7 @@ struct pm_python_info {
   pm_addr_t runtime;  /* address of _PyRuntime */
   const char *layout; /* offsets/ file in use */
   int debug_build;    /* Py_DEBUG */
+  char mismatch[160]; /* after PM_EOFFSETS: the field that disagreed */
 };
 
 /*

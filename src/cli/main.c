@@ -247,6 +247,17 @@ report(int err, const struct options *o, const struct pm_python_info *seen,
       pm_cli_error("cannot tell the Python version of process %d",
                    (int)o->pid);
     break;
+  case PM_EOFFSETS:
+    pm_cli_error("refusing process %d (Python %s): its layout differs from "
+                 "pmpeek's table: %s",
+                 (int)o->pid, seen && seen->version[0] ? seen->version : "?",
+                 seen && seen->mismatch[0] ? seen->mismatch : "?");
+    break;
+  case PM_EFREETHREADED:
+    pm_cli_error("process %d runs a free-threaded Python %s, which pmpeek "
+                 "does not support yet",
+                 (int)o->pid, seen && seen->version[0] ? seen->version : "");
+    break;
   case PM_EGONE:
     pm_cli_error("process %d exited during the walk", (int)o->pid);
     break;

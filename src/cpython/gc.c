@@ -106,8 +106,13 @@ pm__gc_walk(struct pm_python *py, pm_gc_visit_fn visit, void *arg,
     return n;
   if (n == 0)
     return PM_ENOPYTHON; /* not initialised, or already finalised */
+  /* 3.8 has one GC state, in the runtime, shared by every interpreter. */
+  if (L->interp_gc < 0)
+    n = 1;
   for (int i = 0; i < n; i++) {
-    pm_addr_t gc = interps[i] + (pm_addr_t)L->interp_gc;
+    pm_addr_t gc = L->interp_gc >= 0
+                       ? interps[i] + (pm_addr_t)L->interp_gc
+                       : py->info.runtime + (pm_addr_t)L->runtime_gc;
     pm_addr_t heads[NUM_GENERATIONS + 1];
     int32_t collecting = 0;
 

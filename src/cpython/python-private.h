@@ -40,7 +40,6 @@ struct pm_python {
   uint32_t version; /* major << 16 | minor << 8 | micro, as in layouts */
   pm_addr_t types[PM_T__COUNT]; /* 0 when not found */
   char *binary;
-  char layout_name[64];
 };
 
 /*

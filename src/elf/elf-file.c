@@ -209,6 +209,28 @@ pm__elf_find_bytes(struct pm_elf *e, const void *needle, size_t len,
 }
 
 int
+pm__elf_writable_range(struct pm_elf *e, uint64_t *lo, uint64_t *hi)
+{
+  size_t n;
+  int found = 0;
+
+  if (elf_getphdrnum(e->elf, &n) != 0)
+    return PM_EELF;
+  for (size_t i = 0; i < n; i++) {
+    GElf_Phdr ph;
+    if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+        !(ph.p_flags & PF_W) || ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
+      continue;
+    if (!found || ph.p_vaddr < *lo)
+      *lo = ph.p_vaddr;
+    if (!found || ph.p_vaddr + ph.p_memsz > *hi)
+      *hi = ph.p_vaddr + ph.p_memsz;
+    found = 1;
+  }
+  return found ? 0 : PM_EELF;
+}
+
+int
 pm__elf_build_id(struct pm_elf *e, char *buf, size_t len)
 {
   size_t n;

@@ -53,6 +53,12 @@ int pm__elf_read_vaddr(struct pm_elf *e, uint64_t vaddr, void *buf,
 int pm__elf_find_bytes(struct pm_elf *e, const void *needle, size_t len,
                        uint64_t *vaddr);
 
+/*
+ * The link-time address range [lo, hi) of the file's writable PT_LOAD
+ * segments (.data and .bss), or PM_EELF when it has none.
+ */
+int pm__elf_writable_range(struct pm_elf *e, uint64_t *lo, uint64_t *hi);
+
 /* The GNU build-id as lowercase hex into buf, or PM_ENOSYM. */
 int pm__elf_build_id(struct pm_elf *e, char *buf, size_t len);
 
