@@ -113,6 +113,12 @@ const struct pm_maps *pm_target_maps(const struct pm_target *t);
 int pm_target_region_file(const struct pm_target *t,
                           const struct pm_region *r, char *buf, size_t len);
 
+/*
+ * Non-zero when the target has exited (or is a zombie, whose memory is
+ * gone): the cause to report when a walk fails.  Always 0 for a core.
+ */
+int pm_target_gone(const struct pm_target *t);
+
 /* Process id of the target (the core's pid for a core file). */
 pid_t pm_target_pid(const struct pm_target *t);
 

@@ -225,7 +225,7 @@ report(int err, const struct options *o, const struct pm_python_info *seen,
 
   switch (err) {
   case -ESRCH:
-    pm_cli_error("no process with pid %d", (int)o->pid);
+    pm_cli_error("no live process with pid %d", (int)o->pid);
     break;
   case -EPERM:
   case -EACCES:
@@ -272,19 +272,14 @@ report(int err, const struct options *o, const struct pm_python_info *seen,
 }
 
 static int
-write_outputs(const struct options *o, const struct pm_snapshot *s,
+write_outputs(const struct options *o, FILE *f, const struct pm_snapshot *s,
               const struct pm_census *c)
 {
   int err;
 
-  if (o->output) {
-    FILE *f = fopen(o->output, "we");
-    if (!f) {
-      pm_cli_error("cannot write '%s': %s", o->output, strerror(errno));
-      return 9;
-    }
+  if (f) {
     err = pm_snapshot_write_json(s, f);
-    if (fclose(f) != 0 && !err)
+    if (fflush(f) != 0 && !err)
       err = -EIO;
     if (err) {
       pm_cli_error("cannot write '%s': %s", o->output, pm_strerror(err));
@@ -311,7 +306,7 @@ write_outputs(const struct options *o, const struct pm_snapshot *s,
  * walk, so that tests can signal pmpeek or kill the target mid-walk.
  */
 static int
-hold_for_tests(struct pm_target *t)
+hold_for_tests(void)
 {
   const char *s = getenv("PMPEEK_HOLD_PAUSE");
   double left = s ? strtod(s, NULL) : 0;
@@ -323,9 +318,6 @@ hold_for_tests(struct pm_target *t)
   }
   if (interrupted)
     return PM_EINTR;
-  /* Notice a target that died meanwhile, as the walk would. */
-  if (s && kill(pm_target_pid(t), 0) < 0 && errno == ESRCH)
-    return PM_EGONE;
   return 0;
 }
 
@@ -339,10 +331,16 @@ main(int argc, char **argv)
   struct pm_python_info seen = { 0 };
   struct pm_census census;
   struct pm_snapshot snap = { 0 };
+  FILE *out = NULL;
   int err, status;
 
   if ((status = parse_options(argc, argv, &o)))
     return status;
+  /* A bad -o path must fail before the target is touched. */
+  if (o.output && !(out = fopen(o.output, "we"))) {
+    pm_cli_error("cannot write '%s': %s", o.output, strerror(errno));
+    return 9;
+  }
 
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_signal;
@@ -354,13 +352,15 @@ main(int argc, char **argv)
 
   pm_census_init(&census);
   err = pm_target_open_pid(&t, o.pid, o.no_pause ? PM_TARGET_NO_PAUSE : 0);
-  if (err)
-    return report(err, &o, NULL, NULL);
+  if (err) {
+    status = report(err, &o, NULL, NULL);
+    goto out;
+  }
   pm_target_set_cancel(t, &interrupted);
   clock_gettime(CLOCK_REALTIME, &snap.taken_at);
   err = pm_target_pause(t);
   if (!err)
-    err = hold_for_tests(t);
+    err = hold_for_tests();
   if (!err)
     err = pm_python_open(&py, t, &seen);
   if (!err)
@@ -369,6 +369,9 @@ main(int argc, char **argv)
   pm_target_resume(t);
   if (!err && interrupted)
     err = PM_EINTR;
+  /* Whatever a read tripped over, a target that died is the cause. */
+  if (err && err != PM_EINTR && pm_target_gone(t))
+    err = PM_EGONE;
   if (err) {
     status = report(err, &o, &seen, t);
     goto out;
@@ -382,8 +385,8 @@ main(int argc, char **argv)
   snap.pause_seconds = o.no_pause ? -1.0 : pm_target_pause_seconds(t);
   snap.census = &census;
   pm_census_sort(&census, o.sort);
-  status = write_outputs(&o, &snap, &census);
-  if (!o.json && !o.no_pause)
+  status = write_outputs(&o, out, &snap, &census);
+  if (!status && !o.json && !o.no_pause)
     fprintf(stderr, "pmpeek: process %d was paused for %.1f ms\n", (int)o.pid,
             snap.pause_seconds * 1000);
   if (!status && pm_census_partial(&census)) {
@@ -394,6 +397,10 @@ main(int argc, char **argv)
     status = 1;
   }
 out:
+  if (out && fclose(out) != 0 && !status) {
+    pm_cli_error("cannot write '%s': %s", o.output, strerror(errno));
+    status = 9;
+  }
   pm_census_release(&census);
   pm_python_free(py);
   pm_target_free(t);

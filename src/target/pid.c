@@ -342,6 +342,35 @@ pid_resume(void *ctx)
   return first;
 }
 
+/* The state letter of /proc/PID/stat, or 0 when the process is gone. */
+static char
+proc_state(pid_t pid)
+{
+  char path[64], buf[512], *p;
+  ssize_t n;
+  int fd;
+
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* The command name may hold spaces and parentheses: skip to the last ')'. */
+  p = strrchr(buf, ')');
+  return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static int
+pid_gone(void *ctx)
+{
+  char s = proc_state(((struct pid_ctx *)ctx)->pid);
+  return s == 0 || s == 'Z' || s == 'X';
+}
+
 static void
 pid_close(void *ctx)
 {
@@ -355,8 +384,8 @@ pid_close(void *ctx)
 }
 
 static const struct pm_target_ops pid_target_ops = {
-  pid_read, pid_pause, pid_resume, pid_refresh_maps, pid_region_file,
-  pid_close,
+  pid_read,        pid_pause, pid_resume, pid_refresh_maps,
+  pid_region_file, pid_gone,  pid_close,
 };
 
 int
@@ -366,12 +395,14 @@ pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
   struct pm_target *t;
   char path[64], exe[PATH_MAX];
   ssize_t n;
+  char state;
   int err;
 
   if (pid <= 0)
     return -ESRCH;
-  snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-  if (access(path, F_OK) < 0)
+  /* A zombie has no memory left: to us it is as gone as a reaped one. */
+  state = proc_state(pid);
+  if (state == 0 || state == 'Z' || state == 'X')
     return -ESRCH;
   c = calloc(1, sizeof(*c));
   if (!c)

@@ -19,6 +19,7 @@ struct pm_target_ops {
   int (*refresh_maps)(void *ctx, struct pm_maps *maps);
   int (*region_file)(void *ctx, const struct pm_region *r, char *buf,
                      size_t len);
+  int (*gone)(void *ctx);
   void (*close)(void *ctx);
 };
 

@@ -81,6 +81,12 @@ pm_target_bytes_read(const struct pm_target *t)
 }
 
 int
+pm_target_gone(const struct pm_target *t)
+{
+  return t->ops->gone ? t->ops->gone(t->ctx) : 0;
+}
+
+int
 pm_target_region_file(const struct pm_target *t, const struct pm_region *r,
                       char *buf, size_t len)
 {
