@@ -8,7 +8,13 @@
 
 #include "pmpeek/python.h"
 
-/* One row: all objects whose type prints as `name`. */
+/*
+ * One row: all objects of one kind.  A kind is a type, named as Python
+ * prints it (builtins bare, else module.qualname), except that a dict is
+ * named by its owner as heapy does: "dict of K" for the __dict__ of an
+ * instance of K (K "type" for a class's namespace, "module" for a
+ * module's), "dict (no owner)" for any other.
+ */
 struct pm_kind {
   char *name;
   uint64_t count;
@@ -25,8 +31,22 @@ struct pm_census {
    * and GC lists cut short by a bad link.  Either makes the census partial.
    */
   uint64_t skipped;
-  uint64_t broken_lists;
+  uint64_t broken_lists; /* GC lists, thread lists and frame chains */
   uint64_t interpreters;
+  /*
+   * How the objects were found (for diagnostics): on a GC list, as the
+   * referent of another object, held by a thread's frames, or in an
+   * allocated pymalloc block and nowhere else.  blocks_walked is non-zero
+   * when the allocator's blocks were searched.
+   */
+  uint64_t found_gc, found_referents, found_frames, found_blocks;
+  int blocks_walked;
+};
+
+/* How objects are grouped into kinds. */
+enum pm_census_by {
+  PM_CENSUS_BY_KIND, /* heapy's partition: dicts by owner */
+  PM_CENSUS_BY_TYPE, /* plain types: every dict is "dict" */
 };
 
 enum pm_sort {
@@ -38,12 +58,19 @@ enum pm_sort {
 void pm_census_init(struct pm_census *c);
 
 /*
- * Counts every GC-tracked object of every interpreter of py by kind, with
- * sys.getsizeof() sizes, and sorts the kinds by size.  The target should be
- * paused.  Returns 0 (check pm_census_partial()), PM_EGONE, PM_EINTR,
- * -ENOMEM, or a read error; on error c is left empty.
+ * Counts every live object of every interpreter of py by kind, with
+ * sys.getsizeof() sizes, and sorts the kinds by size.  Objects are found on
+ * the GC lists, as referents of objects found (following the layouts of
+ * the builtin containers), in the frames of every thread, and in the
+ * allocated blocks of the object allocator; each is counted once.  Reading
+ * only: nothing in the target is written or materialised (an instance whose
+ * attributes are kept inline has no dict, so none is counted).  The target
+ * should be paused.  Returns 0 (check pm_census_partial()), PM_EGONE,
+ * PM_EINTR, -ENOMEM, or a read error; on error c is left empty.  No kind
+ * has a count of 0.
  */
-int pm_census_take(struct pm_census *c, struct pm_python *py);
+int pm_census_take(struct pm_census *c, struct pm_python *py,
+                   enum pm_census_by by);
 
 /* Non-zero when some objects or lists could not be read. */
 int pm_census_partial(const struct pm_census *c);

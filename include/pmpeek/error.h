@@ -23,7 +23,11 @@
   X(EINTR, -4008, 130, "interrupted")                                          \
   X(ELIMIT, -4009, 8, "a limit was exceeded while walking the target")         \
   X(EFREETHREADED, -4010, 6, "free-threaded builds are not supported yet")     \
-  X(EFORMAT, -4011, 2, "not a pmpeek snapshot")
+  X(EFORMAT, -4011, 2, "not a pmpeek snapshot")                               \
+  X(ENOTCORE, -4012, 2, "not an ELF core file")                                \
+  X(ECORE, -4013, 8, "truncated or corrupt core file")                         \
+  X(ENOFILE, -4014, 10, "a file the core maps is missing")                     \
+  X(EBUILDID, -4015, 10, "a file on disk is not the one the core maps")
 
 enum pm_errno {
 #define PM__ERR_ENUM(name, value, status, msg) PM_##name = value,
@@ -40,7 +44,7 @@ const char *pm_strerror(int err);
 /*
  * The documented exit status for err: 0 for 0, else the table's status, or
  * for -errno: 3 no such process, 4 permission denied, 8 unreadable memory,
- * 9 anything else.
+ * 9 anything else.  10: a core's files on disk are missing or differ.
  */
 int pm_exit_status(int err);
 

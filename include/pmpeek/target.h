@@ -67,6 +67,67 @@ enum {
  */
 int pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags);
 
+/* Options of pm_target_open_core(); zero-initialised means none. */
+struct pm_core_options {
+  /*
+   * The executable on disk, when the path the core records is wrong or
+   * absent here.  NULL: the recorded path (under lib_root, if given).
+   */
+  const char *exe;
+  /*
+   * A directory under which every file the core maps is looked for, by
+   * its recorded absolute path: for cores from containers or other
+   * machines.  Nothing is looked for outside it.  NULL: the host's root.
+   */
+  const char *lib_root;
+  /* Read on despite build-id mismatches and a truncated core. */
+  int force;
+  /*
+   * NULL, or a buffer that receives on failure a short lowercase text
+   * for messages: the file at fault and why, or what is wrong in the core.
+   */
+  char *why;
+  size_t why_len;
+};
+
+/*
+ * Opens the ELF core file at path as a target.  Memory comes from the
+ * core's PT_LOAD segments and, for the file-backed parts the kernel or gdb
+ * left out, from the files its NT_FILE note lists, read on disk (with
+ * opts->exe and opts->lib_root applied).  Every mapped ELF file whose
+ * first page is in the core must carry the build-id the core shows, and
+ * the executable must be found.  The regions (pm_target_maps()) are the
+ * NT_FILE entries and the segments; pm_target_region_file() gives the
+ * on-disk file; pause and resume do nothing; pm_target_pid() is the pid
+ * the core records (0 when it has none).
+ *
+ * Returns -errno from open(), PM_ENOTCORE (empty, not ELF, an ELF file
+ * that is not a core), PM_ECORE (corrupt, of another architecture, or
+ * truncated without opts->force), PM_ENOFILE (the executable is not
+ * found), PM_EBUILDID (a file differs, without opts->force), -ENOMEM.
+ * Mapped files other than the executable that are missing are not an
+ * error here: reads that need them fail with -EFAULT, and
+ * pm_target_core_info() lists them.  *out is set only on success.
+ */
+int pm_target_open_core(struct pm_target **out, const char *path,
+                        const struct pm_core_options *opts);
+
+/* What pm_target_open_core() found; see pm_target_core_info(). */
+struct pm_core_info {
+  const char *core;     /* the path given to pm_target_open_core() */
+  int signal;           /* the signal that dumped it; 0 (gcore) if none */
+  int truncated;        /* cut short, and read anyway (force) */
+  const char *forced;   /* first file read despite a build-id mismatch */
+  size_t nmissing;      /* mapped files not found on disk */
+  const char *missing;  /* one of them as looked for, Python's first */
+};
+
+/*
+ * For a target opened with pm_target_open_core(), what was found while
+ * opening it; NULL for a live process.  Owned by t.
+ */
+const struct pm_core_info *pm_target_core_info(const struct pm_target *t);
+
 /*
  * Stops every thread of the target (PTRACE_SEIZE + PTRACE_INTERRUPT) so that
  * the walk sees one consistent state, and re-reads its mappings.  Threads
@@ -136,6 +197,21 @@ double pm_target_pause_seconds(const struct pm_target *t);
 
 /* Bytes copied from the target so far (for progress and benchmarks). */
 uint64_t pm_target_bytes_read(const struct pm_target *t);
+
+/*
+ * The resident set size of a live target in bytes: Rss of
+ * /proc/PID/smaps_rollup, or VmRSS of /proc/PID/status on kernels before
+ * 4.14.  -ENOTSUP for a core, -ESRCH, -EACCES.
+ */
+int pm_target_rss(struct pm_target *t, uint64_t *bytes);
+
+/*
+ * Bytes of the pages of [addr, addr + len) that are present in RAM (swapped
+ * pages are not), from /proc/PID/pagemap, whole pages.  Reading pagemap
+ * never faults pages in.  -ENOTSUP for a core, -ESRCH, -EACCES.
+ */
+int pm_target_resident(struct pm_target *t, pm_addr_t addr, uint64_t len,
+                       uint64_t *bytes);
 
 /* Resumes the target if needed, then frees t.  NULL does nothing. */
 void pm_target_free(struct pm_target *t);

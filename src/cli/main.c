@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c -- pmpeek's command line: parse, run the census, print */
+/* main.c -- pmpeek's command line: one snapshot, or one every interval */
 #include <config.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
+#include "cli/mallocstats.h"
 #include "cli/table.h"
+#include "pmpeek/allocator.h"
 #include "pmpeek/census.h"
 #include "pmpeek/error.h"
 #include "pmpeek/python.h"
@@ -21,15 +24,31 @@
 #include "pmpeek/target.h"
 
 #define DEFAULT_TOP 10
-#define EXIT_USAGE 2
+#define DEFAULT_SUSPECT_AFTER 3
+#define EXIT_USAGE PM_EXIT_USAGE
+
+enum format {
+  FORMAT_TABLE,
+  FORMAT_JSON,
+  FORMAT_OPENMETRICS,
+};
 
 struct options {
   pid_t pid;
+  const char *core; /* a core file instead of a pid */
+  struct pm_core_options core_opts;
   size_t top; /* 0: all rows */
   enum pm_sort sort;
-  int json;
+  enum format format;
   int no_pause;
   const char *output;
+  double interval; /* > 0: periodic mode */
+  size_t count;    /* snapshots in periodic mode; 0: until interrupted */
+  const char *save_dir;
+  const char *series;
+  size_t suspect_after;
+  int allocator; /* --allocator */
+  enum pm_census_by by; /* --by */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -41,55 +60,55 @@ on_signal(int sig)
 }
 
 static void
-pm_cli_error(const char *fmt, ...)
-{
-  va_list ap;
-
-  fputs("pmpeek: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-}
-
-static void
 usage(FILE *f)
 {
   fputs("usage: pmpeek [OPTIONS] PID\n"
+        "       pmpeek [OPTIONS] [--exe FILE] [--lib-root DIR] [--force] CORE\n"
+        "       pmpeek PID --interval SECONDS [--count N] [--save-dir DIR]\n"
+        "       pmpeek diff [--json] OLD.json NEW.json\n"
+        "       pmpeek report [-o FILE.html] SNAPSHOT.json...\n"
         "\n"
         "Counts the objects of a running CPython process by kind, from the\n"
         "outside, and prints them as a heapy-style partition.\n"
         "\n"
-        "  -n, --top N        show the N largest kinds (default 10)\n"
-        "  -a, --all          show every kind\n"
-        "  -s, --sort KEY     order rows by 'size' (default) or 'count'\n"
-        "  -j, --json         print the snapshot as one JSON document\n"
-        "  -o, --output FILE  also write the JSON snapshot to FILE\n"
-        "      --no-pause     do not stop the target while reading it\n"
-        "  -h, --help         show this help and exit\n"
-        "  -V, --version      show the version and exit\n"
+        "  -n, --top N            show the N largest kinds (default 10)\n"
+        "  -a, --all              show every kind\n"
+        "  -s, --sort KEY         order rows by 'size' (default) or 'count'\n"
+        "  -b, --by KIND          'kind' (default): dicts by owner, as heapy\n"
+        "                         ('dict of K'); 'type': plain types\n"
+        "  -j, --json             print the snapshot as one JSON document\n"
+        "  -f, --format FMT       'table' (default), 'json' or 'openmetrics'\n"
+        "  -o, --output FILE      also write the JSON snapshot to FILE\n"
+        "      --no-pause         do not stop the target while reading it\n"
+        "      --allocator        also show pymalloc's arenas, pools and size\n"
+        "                         classes as sys._debugmallocstats() does,\n"
+        "                         and how the resident memory divides\n"
         "\n"
-        "Exit status: 0 ok, 1 partial result, 2 usage, 3 no such process,\n"
-        "4 permission denied, 5 not a Python process, 6 unsupported Python,\n"
-        "7 target exited during the walk, 8 unreadable target memory,\n"
-        "9 other error, 130 interrupted.  See pmpeek(1).\n",
+        "Core files (a path instead of a PID; gcore or the kernel's):\n"
+        "      --exe FILE         the executable, when the core's path is wrong\n"
+        "      --lib-root DIR     look for every mapped file under DIR\n"
+        "      --force            read on despite build-id mismatches or a\n"
+        "                         truncated core\n"
+        "\n"
+        "Leak hunting:\n"
+        "  -i, --interval SECONDS take a snapshot every SECONDS and print the\n"
+        "                         changes and the kinds that keep growing\n"
+        "  -c, --count N          stop after N snapshots (default: on Ctrl-C)\n"
+        "      --save-dir DIR     save every snapshot as DIR/pmpeek-PID-N.json\n"
+        "      --suspect-after K  name kinds whose count grew in each of the\n"
+        "                         last K snapshots (default 3)\n"
+        "      --series FILE.tsv  append time, kind, count, size of the top\n"
+        "                         kinds of every snapshot\n"
+        "\n"
+        "  -h, --help             show this help and exit\n"
+        "  -V, --version          show the version and exit\n"
+        "\n"
+        "Exit status: 0 ok, 1 partial result, 2 usage or bad snapshot file,\n"
+        "3 no such process, 4 permission denied, 5 not a Python process,\n"
+        "6 unsupported Python, 7 target exited during the walk, 8 unreadable\n"
+        "target memory or corrupt core, 9 other error, 10 core files missing\n"
+        "or different on disk, 130 interrupted.  See pmpeek(1).\n",
         f);
-}
-
-static int
-parse_count(const char *s, size_t *out)
-{
-  char *end;
-  unsigned long long v;
-
-  if (!*s || *s == '-' || *s == '+')
-    return -1;
-  errno = 0;
-  v = strtoull(s, &end, 10);
-  if (errno || *end || v == 0 || v > 1000000000ULL)
-    return -1;
-  *out = (size_t)v;
-  return 0;
 }
 
 static int
@@ -100,22 +119,74 @@ parse_pid(const char *s, pid_t *out)
   for (const char *p = s; *p; p++)
     if (*p < '0' || *p > '9')
       return -1;
-  if (parse_count(s, &v) != 0 || v > INT_MAX)
+  if (pm_cli_parse_count(s, INT_MAX, &v) != 0)
     return -1;
   *out = (pid_t)v;
   return 0;
 }
 
 static int
+parse_seconds(const char *s, double *out)
+{
+  char *end;
+  double v;
+
+  errno = 0;
+  v = strtod(s, &end);
+  if (errno || end == s || *end || !(v >= 0.01 && v <= 86400.0 * 365))
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/*
+ * The target: digits are a pid, anything else the path of a core file
+ * (a core called "1234" is "./1234").
+ */
+static int
+parse_arg(const char *arg, struct options *o)
+{
+  struct stat st;
+
+  if (arg[strspn(arg, "0123456789")] == '\0') {
+    if (parse_pid(arg, &o->pid) == 0)
+      return 0;
+    pm_cli_error("invalid process id '%s'", arg);
+    return -1;
+  }
+  if (stat(arg, &st) != 0) {
+    pm_cli_error("'%s' is neither a process id nor a core file: %s", arg,
+                 strerror(errno));
+    return -1;
+  }
+  o->core = arg;
+  return 0;
+}
+
+static int
 parse_options(int argc, char **argv, struct options *o)
 {
+  enum { OPT_NO_PAUSE = 256, OPT_SAVE_DIR, OPT_SUSPECT, OPT_SERIES,
+         OPT_EXE, OPT_LIB_ROOT, OPT_FORCE, OPT_ALLOCATOR };
+  /* 'b' (--by) is the census's partition, -s the rows' order. */
   static const struct option longopts[] = {
     { "top", required_argument, NULL, 'n' },
     { "all", no_argument, NULL, 'a' },
     { "sort", required_argument, NULL, 's' },
+    { "by", required_argument, NULL, 'b' },
     { "json", no_argument, NULL, 'j' },
+    { "format", required_argument, NULL, 'f' },
     { "output", required_argument, NULL, 'o' },
-    { "no-pause", no_argument, NULL, 'P' },
+    { "no-pause", no_argument, NULL, OPT_NO_PAUSE },
+    { "interval", required_argument, NULL, 'i' },
+    { "count", required_argument, NULL, 'c' },
+    { "save-dir", required_argument, NULL, OPT_SAVE_DIR },
+    { "suspect-after", required_argument, NULL, OPT_SUSPECT },
+    { "series", required_argument, NULL, OPT_SERIES },
+    { "exe", required_argument, NULL, OPT_EXE },
+    { "lib-root", required_argument, NULL, OPT_LIB_ROOT },
+    { "force", no_argument, NULL, OPT_FORCE },
+    { "allocator", no_argument, NULL, OPT_ALLOCATOR },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -124,11 +195,13 @@ parse_options(int argc, char **argv, struct options *o)
 
   memset(o, 0, sizeof(*o));
   o->top = DEFAULT_TOP;
+  o->suspect_after = DEFAULT_SUSPECT_AFTER;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":n:as:jo:hV", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":n:as:b:jf:o:i:c:hV", longopts,
+                          NULL)) != -1) {
     switch (c) {
     case 'n':
-      if (parse_count(optarg, &o->top) != 0) {
+      if (pm_cli_parse_count(optarg, 1000000000, &o->top) != 0) {
         pm_cli_error("invalid row count '%s' for --top", optarg);
         return EXIT_USAGE;
       }
@@ -146,14 +219,77 @@ parse_options(int argc, char **argv, struct options *o)
         return EXIT_USAGE;
       }
       break;
+    case 'b':
+      if (strcmp(optarg, "kind") == 0)
+        o->by = PM_CENSUS_BY_KIND;
+      else if (strcmp(optarg, "type") == 0)
+        o->by = PM_CENSUS_BY_TYPE;
+      else {
+        pm_cli_error("invalid partition '%s' for --by (use 'kind' or "
+                     "'type')",
+                     optarg);
+        return EXIT_USAGE;
+      }
+      break;
     case 'j':
-      o->json = 1;
+      o->format = FORMAT_JSON;
+      break;
+    case 'f':
+      if (strcmp(optarg, "table") == 0)
+        o->format = FORMAT_TABLE;
+      else if (strcmp(optarg, "json") == 0)
+        o->format = FORMAT_JSON;
+      else if (strcmp(optarg, "openmetrics") == 0)
+        o->format = FORMAT_OPENMETRICS;
+      else {
+        pm_cli_error("invalid format '%s' (use 'table', 'json' or "
+                     "'openmetrics')",
+                     optarg);
+        return EXIT_USAGE;
+      }
       break;
     case 'o':
       o->output = optarg;
       break;
-    case 'P':
+    case OPT_NO_PAUSE:
       o->no_pause = 1;
+      break;
+    case 'i':
+      if (parse_seconds(optarg, &o->interval) != 0) {
+        pm_cli_error("invalid interval '%s' (seconds, at least 0.01)",
+                     optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case 'c':
+      if (pm_cli_parse_count(optarg, 100000000, &o->count) != 0) {
+        pm_cli_error("invalid snapshot count '%s' for --count", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case OPT_SAVE_DIR:
+      o->save_dir = optarg;
+      break;
+    case OPT_SUSPECT:
+      if (pm_cli_parse_count(optarg, 10000, &o->suspect_after) != 0) {
+        pm_cli_error("invalid value '%s' for --suspect-after", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case OPT_SERIES:
+      o->series = optarg;
+      break;
+    case OPT_EXE:
+      o->core_opts.exe = optarg;
+      break;
+    case OPT_LIB_ROOT:
+      o->core_opts.lib_root = optarg;
+      break;
+    case OPT_FORCE:
+      o->core_opts.force = 1;
+      break;
+    case OPT_ALLOCATOR:
+      o->allocator = 1;
       break;
     case 'h':
       usage(stdout);
@@ -175,8 +311,27 @@ parse_options(int argc, char **argv, struct options *o)
                                 : "too many arguments (see pmpeek --help)");
     return EXIT_USAGE;
   }
-  if (parse_pid(argv[optind], &o->pid) != 0) {
-    pm_cli_error("invalid process id '%s'", argv[optind]);
+  if (parse_arg(argv[optind], o) != 0)
+    return EXIT_USAGE;
+  if (!o->core && (o->core_opts.exe || o->core_opts.lib_root ||
+                   o->core_opts.force)) {
+    pm_cli_error("--exe, --lib-root and --force are for core files");
+    return EXIT_USAGE;
+  }
+  if (o->core && o->interval > 0) {
+    pm_cli_error("--interval needs a live process, not a core file");
+    return EXIT_USAGE;
+  }
+  if (o->interval == 0 && (o->count || o->save_dir || o->series)) {
+    pm_cli_error("--count, --save-dir and --series need --interval");
+    return EXIT_USAGE;
+  }
+  if (o->interval > 0 && o->allocator) {
+    pm_cli_error("--allocator is for a single snapshot, not --interval");
+    return EXIT_USAGE;
+  }
+  if (o->interval > 0 && o->format != FORMAT_TABLE) {
+    pm_cli_error("--interval prints tables; use --save-dir for JSON");
     return EXIT_USAGE;
   }
   return 0;
@@ -216,6 +371,72 @@ explain_eperm(pid_t pid, char *buf, size_t len)
                        "CAP_SYS_PTRACE");
 }
 
+/* What pm_target_open_core() said about the file at fault. */
+static char core_why[PATH_MAX + 256];
+
+/* The core's missing files, as a hint for errors they may explain. */
+static void
+missing_hint(struct pm_target *t, char *buf, size_t len)
+{
+  const struct pm_core_info *ci = t ? pm_target_core_info(t) : NULL;
+
+  buf[0] = '\0';
+  if (ci && ci->nmissing)
+    snprintf(buf, len, " (%zu mapped file%s not found, such as '%s'; see "
+             "--lib-root)", ci->nmissing, ci->nmissing > 1 ? "s" : "",
+             ci->missing);
+}
+
+static int
+report_core(int err, const struct options *o,
+            const struct pm_python_info *seen, struct pm_target *t)
+{
+  const char *exe = t ? pm_target_exe(t) : NULL;
+  const char *version = seen && seen->version[0] ? seen->version : "?";
+  char hint[PATH_MAX + 80];
+
+  missing_hint(t, hint, sizeof(hint));
+  switch (err) {
+  case PM_ENOTCORE:
+    pm_cli_error("'%s' is not an ELF core file: %s", o->core, core_why);
+    break;
+  case PM_ECORE:
+  case PM_ENOFILE:
+    pm_cli_error("cannot read core '%s': %s", o->core, core_why);
+    break;
+  case PM_EBUILDID:
+    pm_cli_error("core '%s' does not match the files on disk: %s (--force "
+                 "reads it anyway)", o->core, core_why);
+    break;
+  case PM_ENOPYTHON:
+    pm_cli_error("core '%s' (pid %d, '%s') is not of a Python process: no "
+                 "_PyRuntime in its executable or libraries%s",
+                 o->core, (int)pm_target_pid(t), exe ? exe : "?", hint);
+    break;
+  case PM_ENOVERSION:
+    pm_cli_error("unsupported Python version %s in core '%s' (pmpeek has no "
+                 "layout for it)", version, o->core);
+    break;
+  case PM_EOFFSETS:
+    pm_cli_error("refusing core '%s' (Python %s): its layout differs from "
+                 "pmpeek's table: %s", o->core, version,
+                 seen && seen->mismatch[0] ? seen->mismatch : "?");
+    break;
+  case PM_EFREETHREADED:
+    pm_cli_error("core '%s' is of a free-threaded Python %s, which pmpeek "
+                 "does not support yet", o->core, version);
+    break;
+  case PM_EINTR:
+    pm_cli_error("interrupted");
+    break;
+  default:
+    pm_cli_error("cannot read core '%s': %s%s", o->core, pm_strerror(err),
+                 hint);
+    break;
+  }
+  return pm_exit_status(err);
+}
+
 static int
 report(int err, const struct options *o, const struct pm_python_info *seen,
        struct pm_target *t)
@@ -223,6 +444,8 @@ report(int err, const struct options *o, const struct pm_python_info *seen,
   char why[160];
   const char *exe = t ? pm_target_exe(t) : NULL;
 
+  if (o->core)
+    return report_core(err, o, seen, t);
   switch (err) {
   case -ESRCH:
     pm_cli_error("no live process with pid %d", (int)o->pid);
@@ -271,36 +494,6 @@ report(int err, const struct options *o, const struct pm_python_info *seen,
   return pm_exit_status(err);
 }
 
-static int
-write_outputs(const struct options *o, FILE *f, const struct pm_snapshot *s,
-              const struct pm_census *c)
-{
-  int err;
-
-  if (f) {
-    err = pm_snapshot_write_json(s, f);
-    if (fflush(f) != 0 && !err)
-      err = -EIO;
-    if (err) {
-      pm_cli_error("cannot write '%s': %s", o->output, pm_strerror(err));
-      return 9;
-    }
-  }
-  if (o->json) {
-    if (pm_snapshot_write_json(s, stdout) != 0)
-      return 9;
-  } else {
-    const char *nc = getenv("NO_COLOR");
-    const char *term = getenv("TERM");
-    int bold = isatty(STDOUT_FILENO) && !(nc && *nc) &&
-               !(term && strcmp(term, "dumb") == 0);
-    pm_cli_print_table(stdout, c, o->top, bold);
-  }
-  if (fflush(stdout) != 0)
-    return 9;
-  return 0;
-}
-
 /*
  * PMPEEK_HOLD_PAUSE=SECONDS keeps the target paused that long before the
  * walk, so that tests can signal pmpeek or kill the target mid-walk.
@@ -316,9 +509,334 @@ hold_for_tests(void)
     nanosleep(&ts, NULL);
     left -= 0.01;
   }
-  if (interrupted)
-    return PM_EINTR;
+  return interrupted ? PM_EINTR : 0;
+}
+
+/* One census and what the snapshot document says around it. */
+struct shot {
+  struct pm_census census;
+  struct pm_allocator alloc;
+  int alloc_err; /* why alloc is empty, with --allocator */
+  struct pm_snapshot snap;
+  char version[32];
+};
+
+/*
+ * Pauses the target, walks it, and lets it go again before anything else,
+ * since the pause is the target's outage.  On error prints the one-line
+ * message and returns the exit status.
+ */
+static int
+take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
+{
+  struct pm_python *py = NULL;
+  struct pm_python_info seen = { 0 };
+  int err;
+
+  pm_census_init(&s->census);
+  pm_allocator_init(&s->alloc);
+  s->alloc_err = 0;
+  memset(&s->snap, 0, sizeof(s->snap));
+  clock_gettime(CLOCK_REALTIME, &s->snap.taken_at);
+  err = pm_target_pause(t);
+  if (!err)
+    err = hold_for_tests();
+  if (!err)
+    err = pm_python_open(&py, t, &seen);
+  if (!err)
+    err = pm_census_take(&s->census, py, o->by);
+  if (!err && o->allocator) {
+    /* PMPEEK_NO_SYMBOLS=1: find 3.8-3.11's state as if stripped (tests). */
+    const char *ns = getenv("PMPEEK_NO_SYMBOLS");
+    s->alloc_err = pm_allocator_take(&s->alloc, py,
+                                     ns && *ns == '1' ? PM_ALLOCATOR_NO_SYMBOLS
+                                                      : 0);
+    if (s->alloc_err == PM_EGONE || s->alloc_err == PM_EINTR)
+      err = s->alloc_err;
+  }
+  pm_target_resume(t);
+  if (!err && interrupted)
+    err = PM_EINTR;
+  /* Whatever a read tripped over, a target that died is the cause. */
+  if (err && err != PM_EINTR && pm_target_gone(t))
+    err = PM_EGONE;
+  if (err) {
+    pm_python_free(py);
+    pm_census_release(&s->census);
+    pm_allocator_release(&s->alloc);
+    return report(err, o, &seen, t);
+  }
+  snprintf(s->version, sizeof(s->version), "%s", pm_python_info(py)->version);
+  pm_python_free(py);
+  s->snap.source_kind = o->core ? "core" : "live";
+  s->snap.core = o->core;
+  s->snap.pid = o->core ? pm_target_pid(t) : o->pid;
+  s->snap.executable = pm_target_exe(t);
+  s->snap.python_version = s->version;
+  s->snap.scope = "all";
+  s->snap.pause_seconds =
+      o->no_pause || o->core ? -1.0 : pm_target_pause_seconds(t);
+  s->snap.census = &s->census;
+  if (o->allocator && !s->alloc_err)
+    s->snap.allocator = &s->alloc;
+  pm_census_sort(&s->census, o->sort);
   return 0;
+}
+
+/* Writes the JSON snapshot to path through a temporary file and rename. */
+static int
+save_json(const struct pm_snapshot *s, const char *path)
+{
+  char tmp[PATH_MAX];
+  FILE *f;
+  int err;
+
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+    pm_cli_error("cannot write '%s': path too long", path);
+    return PM_EXIT_OTHER;
+  }
+  if (!(f = fopen(tmp, "we"))) {
+    pm_cli_error("cannot write '%s': %s", tmp, strerror(errno));
+    return PM_EXIT_OTHER;
+  }
+  err = pm_snapshot_write_json(s, f);
+  if (fclose(f) != 0 && !err)
+    err = -errno;
+  if (!err && rename(tmp, path) != 0)
+    err = -errno;
+  if (err) {
+    unlink(tmp);
+    pm_cli_error("cannot write '%s': %s", path, pm_strerror(err));
+    return PM_EXIT_OTHER;
+  }
+  return 0;
+}
+
+static int
+partial_warning(const struct pm_census *c)
+{
+  if (!pm_census_partial(c))
+    return 0;
+  pm_cli_error("warning: partial census: %llu objects unreadable, %llu "
+               "lists cut short",
+               (unsigned long long)c->skipped,
+               (unsigned long long)c->broken_lists);
+  return 1;
+}
+
+/* Says what --allocator could not do; 0 when that makes the output partial. */
+static int
+allocator_warning(const struct shot *s)
+{
+  const struct pm_allocator *a = &s->alloc;
+
+  if (s->alloc_err == PM_ENOSYM) {
+    pm_cli_error("warning: cannot find pymalloc's state in '%s' (stripped, "
+                 "and the code scan found no unique match); no allocator "
+                 "figures", s->snap.executable ? s->snap.executable : "?");
+    return 0;
+  }
+  if (s->alloc_err) {
+    pm_cli_error("warning: cannot read pymalloc's state: %s",
+                 pm_strerror(s->alloc_err));
+    return 0;
+  }
+  if (!pm_allocator_partial(a))
+    return 1;
+  pm_cli_error("warning: partial allocator figures: %llu arenas and %llu "
+               "pools skipped as inconsistent%s",
+               (unsigned long long)a->bad_arenas,
+               (unsigned long long)a->bad_pools,
+               a->nstates && a->states[0].arenas_highwater < 0
+                   ? ", arena counters unknown"
+                   : "");
+  return 0;
+}
+
+static int
+run_once(const struct options *o, struct pm_target *t)
+{
+  struct shot s;
+  int status;
+
+  if ((status = take_snapshot(o, t, &s)))
+    return status;
+  if (o->output)
+    status = save_json(&s.snap, o->output);
+  if (!status) {
+    switch (o->format) {
+    case FORMAT_JSON:
+      status = pm_snapshot_write_json(&s.snap, stdout) ? PM_EXIT_OTHER : 0;
+      break;
+    case FORMAT_OPENMETRICS:
+      status =
+          pm_snapshot_write_openmetrics(&s.snap, stdout) ? PM_EXIT_OTHER : 0;
+      break;
+    case FORMAT_TABLE:
+      pm_cli_print_table(stdout, &s.census, o->top, pm_cli_bold(stdout));
+      if (s.snap.allocator)
+        pm_cli_print_allocator(stdout, &s.alloc);
+      if (!o->no_pause && !o->core)
+        fprintf(stderr, "pmpeek: process %d was paused for %.1f ms\n",
+                (int)o->pid, s.snap.pause_seconds * 1000);
+      break;
+    }
+    if (fflush(stdout) != 0)
+      status = PM_EXIT_OTHER;
+  }
+  if (!status)
+    status = partial_warning(&s.census);
+  if (o->allocator && !allocator_warning(&s) && !status)
+    status = 1;
+  pm_census_release(&s.census);
+  pm_allocator_release(&s.alloc);
+  return status;
+}
+
+/* Sleeps up to seconds, waking early when a signal stops the run. */
+static void
+nap(double seconds)
+{
+  while (seconds > 0 && !interrupted) {
+    double step = seconds < 0.1 ? seconds : 0.1;
+    struct timespec ts = { 0, (long)(step * 1e9) };
+    nanosleep(&ts, NULL);
+    seconds -= step;
+  }
+}
+
+#define CHANGES_SHOWN 5
+
+static void
+print_changes(const char *title, const struct pm_snapshot *a,
+              const struct pm_snapshot *b)
+{
+  struct pm_diff d;
+
+  if (pm_diff_compute(&d, a, b) != 0)
+    return;
+  printf("%s (%.1f s):\n", title, pm_diff_seconds(&d));
+  pm_cli_print_diff(stdout, &d, CHANGES_SHOWN, 0);
+  pm_diff_release(&d);
+}
+
+static int
+run_interval(const struct options *o, struct pm_target *t)
+{
+  struct pm_trend *trend = pm_trend_new((unsigned)o->suspect_after);
+  struct shot first, prev, cur;
+  FILE *series = NULL;
+  size_t n = 0;
+  int status = 0, prev_is_first = 0;
+
+  if (!trend) {
+    pm_cli_error("out of memory");
+    return PM_EXIT_OTHER;
+  }
+  if (o->save_dir && mkdir(o->save_dir, 0777) != 0 && errno != EEXIST) {
+    pm_cli_error("cannot create '%s': %s", o->save_dir, strerror(errno));
+    pm_trend_free(trend);
+    return PM_EXIT_OTHER;
+  }
+  if (o->series && !(series = fopen(o->series, "ae"))) {
+    pm_cli_error("cannot write '%s': %s", o->series, strerror(errno));
+    pm_trend_free(trend);
+    return PM_EXIT_OTHER;
+  }
+  while (!interrupted && (o->count == 0 || n < o->count)) {
+    struct pm_suspect *sus = NULL;
+    const struct pm_snapshot *latest;
+    size_t nsus = 0;
+    char when[PM_TIME_TEXT_MAX];
+
+    if (n > 0)
+      nap(o->interval);
+    if (interrupted)
+      break;
+    if ((status = take_snapshot(o, t, &cur)))
+      break;
+    n++;
+    pm_time_rfc3339(&cur.snap.taken_at, when, sizeof(when));
+    printf("== snapshot %zu at %s: %llu objects, %llu bytes", n, when,
+           (unsigned long long)cur.census.count,
+           (unsigned long long)cur.census.size);
+    if (!o->no_pause)
+      printf(" (paused %.1f ms)", cur.snap.pause_seconds * 1000);
+    printf("\n");
+    if (n > 1) {
+      print_changes("Top changes since the previous snapshot",
+                    prev_is_first ? &first.snap : &prev.snap, &cur.snap);
+      if (n > 2)
+        print_changes("Top changes since the first snapshot", &first.snap,
+                      &cur.snap);
+    } else {
+      pm_cli_print_table(stdout, &cur.census, o->top, 0);
+    }
+    /* Keep the first snapshot for "since the first", and the latest. */
+    if (n == 1) {
+      first = cur;
+      first.snap.census = &first.census;
+      first.snap.python_version = first.version;
+      latest = &first.snap;
+      prev_is_first = 1;
+    } else {
+      if (!prev_is_first)
+        pm_census_release(&prev.census);
+      prev = cur;
+      prev.snap.census = &prev.census;
+      prev.snap.python_version = prev.version;
+      latest = &prev.snap;
+      prev_is_first = 0;
+    }
+    if (o->save_dir) {
+      char path[PATH_MAX];
+      snprintf(path, sizeof(path), "%s/pmpeek-%d-%06zu.json", o->save_dir,
+               (int)o->pid, n);
+      if ((status = save_json(latest, path)))
+        break;
+    }
+    if (o->output && (status = save_json(latest, o->output)))
+      break;
+    if (series && (pm_snapshot_write_series(latest, o->top, series) ||
+                   fflush(series))) {
+      pm_cli_error("cannot write '%s'", o->series);
+      status = PM_EXIT_OTHER;
+      break;
+    }
+    if (pm_trend_add(trend, latest) != 0 ||
+        pm_trend_suspects(trend, &sus, &nsus) != 0) {
+      pm_cli_error("out of memory");
+      status = PM_EXIT_OTHER;
+      break;
+    }
+    if (nsus > 0) {
+      printf("Leak suspects (count grew in each of the last %zu "
+             "snapshots):\n",
+             o->suspect_after);
+      for (size_t i = 0; i < nsus; i++)
+        printf("  %s: %llu -> %llu (%+.1f/min)\n", sus[i].kind,
+               (unsigned long long)sus[i].count_first,
+               (unsigned long long)sus[i].count_last, sus[i].per_minute);
+    }
+    free(sus);
+    printf("\n");
+    fflush(stdout);
+  }
+  if (n > 0)
+    pm_census_release(&first.census);
+  if (n > 1 && !prev_is_first)
+    pm_census_release(&prev.census);
+  if (series)
+    fclose(series);
+  pm_trend_free(trend);
+  if (interrupted && (status == 0 || status == 130)) {
+    /* Ctrl-C is how a monitoring run ends: not an error. */
+    fprintf(stderr, "pmpeek: stopped after %zu snapshots; process %d is "
+                    "running\n",
+            n, (int)o->pid);
+    status = 0;
+  }
+  return status;
 }
 
 int
@@ -327,20 +845,14 @@ main(int argc, char **argv)
   struct options o;
   struct sigaction sa;
   struct pm_target *t = NULL;
-  struct pm_python *py = NULL;
-  struct pm_python_info seen = { 0 };
-  struct pm_census census;
-  struct pm_snapshot snap = { 0 };
-  FILE *out = NULL;
   int err, status;
 
+  if (argc > 1 && strcmp(argv[1], "diff") == 0)
+    return pm_cli_diff(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "report") == 0)
+    return pm_cli_report(argc - 1, argv + 1);
   if ((status = parse_options(argc, argv, &o)))
     return status;
-  /* A bad -o path must fail before the target is touched. */
-  if (o.output && !(out = fopen(o.output, "we"))) {
-    pm_cli_error("cannot write '%s': %s", o.output, strerror(errno));
-    return 9;
-  }
 
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_signal;
@@ -350,59 +862,39 @@ main(int argc, char **argv)
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  pm_census_init(&census);
-  err = pm_target_open_pid(&t, o.pid, o.no_pause ? PM_TARGET_NO_PAUSE : 0);
-  if (err) {
-    status = report(err, &o, NULL, NULL);
-    goto out;
+  /* A bad -o path must fail before the target is touched. */
+  if (o.output && access(o.output, F_OK) != 0) {
+    FILE *f = fopen(o.output, "we");
+    if (!f) {
+      pm_cli_error("cannot write '%s': %s", o.output, strerror(errno));
+      return PM_EXIT_OTHER;
+    }
+    fclose(f);
+    unlink(o.output);
+  } else if (o.output && access(o.output, W_OK) != 0) {
+    pm_cli_error("cannot write '%s': %s", o.output, strerror(errno));
+    return PM_EXIT_OTHER;
+  }
+  if (o.core) {
+    o.core_opts.why = core_why;
+    o.core_opts.why_len = sizeof(core_why);
+    err = pm_target_open_core(&t, o.core, &o.core_opts);
+  } else {
+    err = pm_target_open_pid(&t, o.pid, o.no_pause ? PM_TARGET_NO_PAUSE : 0);
+  }
+  if (err)
+    return report(err, &o, NULL, NULL);
+  if (o.core) {
+    const struct pm_core_info *ci = pm_target_core_info(t);
+    if (ci->truncated)
+      pm_cli_error("warning: core '%s' is truncated; reading what it holds",
+                   o.core);
+    if (ci->forced)
+      pm_cli_error("warning: '%s' is not the file the core maps; reading "
+                   "it anyway", ci->forced);
   }
   pm_target_set_cancel(t, &interrupted);
-  clock_gettime(CLOCK_REALTIME, &snap.taken_at);
-  err = pm_target_pause(t);
-  if (!err)
-    err = hold_for_tests();
-  if (!err)
-    err = pm_python_open(&py, t, &seen);
-  if (!err)
-    err = pm_census_take(&census, py);
-  /* Let the target go before any output: its pause is our cost. */
-  pm_target_resume(t);
-  if (!err && interrupted)
-    err = PM_EINTR;
-  /* Whatever a read tripped over, a target that died is the cause. */
-  if (err && err != PM_EINTR && pm_target_gone(t))
-    err = PM_EGONE;
-  if (err) {
-    status = report(err, &o, &seen, t);
-    goto out;
-  }
-
-  snap.source_kind = "live";
-  snap.pid = o.pid;
-  snap.executable = pm_target_exe(t);
-  snap.python_version = pm_python_info(py)->version;
-  snap.scope = "gc-tracked";
-  snap.pause_seconds = o.no_pause ? -1.0 : pm_target_pause_seconds(t);
-  snap.census = &census;
-  pm_census_sort(&census, o.sort);
-  status = write_outputs(&o, out, &snap, &census);
-  if (!status && !o.json && !o.no_pause)
-    fprintf(stderr, "pmpeek: process %d was paused for %.1f ms\n", (int)o.pid,
-            snap.pause_seconds * 1000);
-  if (!status && pm_census_partial(&census)) {
-    pm_cli_error("warning: partial census: %llu objects unreadable, %llu "
-                 "lists cut short",
-                 (unsigned long long)census.skipped,
-                 (unsigned long long)census.broken_lists);
-    status = 1;
-  }
-out:
-  if (out && fclose(out) != 0 && !status) {
-    pm_cli_error("cannot write '%s': %s", o.output, strerror(errno));
-    status = 9;
-  }
-  pm_census_release(&census);
-  pm_python_free(py);
+  status = o.interval > 0 ? run_interval(&o, t) : run_once(&o, t);
   pm_target_free(t);
   return status;
 }

@@ -10,7 +10,6 @@
 #include "cpython/object.h"
 #include "pmpeek/error.h"
 
-#define PM_TPFLAGS_TYPE_SUBCLASS (1UL << 31)
 /* Deep enough for any real class hierarchy; a loop in tp_base ends here. */
 #define MAX_BASE_DEPTH 256
 /* Longest str read for a name; longer ones are cut. */
@@ -158,20 +157,9 @@ pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len)
   return 0;
 }
 
-/* The keys object's geometry, for both the 3.8-3.10 and 3.11+ layouts. */
-struct keys_shape {
-  uint64_t size;     /* slots in the index table */
-  uint64_t usable;   /* USABLE_FRACTION(size) */
-  int64_t nentries;  /* entries in use, deleted included */
-  int64_t dk_usable; /* entries still free */
-  unsigned index_bytes;
-  unsigned entry_size;
-  pm_addr_t entries;
-  int64_t refcnt;
-};
-
-static int
-keys_shape(struct pm_python *py, pm_addr_t keys, struct keys_shape *k)
+int
+pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
+                   struct pm_dict_keys *k)
 {
   const struct pm_layout *L = py->L;
   int err;
@@ -210,14 +198,23 @@ keys_shape(struct pm_python *py, pm_addr_t keys, struct keys_shape *k)
                               : (unsigned)L->dictunicodeentry_size;
   }
   k->usable = (k->size << 1) / 3;
-  if (k->nentries < 0 || (uint64_t)k->nentries > k->usable)
+  if (k->nentries < 0 || (uint64_t)k->nentries > k->usable ||
+      k->dk_usable < 0 || (uint64_t)k->dk_usable > k->usable)
     return PM_ECORRUPT;
+  /* PyDictUnicodeEntry is { key, value }; PyDictKeyEntry has the hash first. */
+  if (k->entry_size == (unsigned)L->dictkeyentry_size) {
+    k->key_off = (unsigned)L->dictkeyentry_key;
+    k->value_off = (unsigned)L->dictkeyentry_value;
+  } else {
+    k->key_off = 0;
+    k->value_off = 8;
+  }
   k->entries = keys + L->dictkeys_indices + k->index_bytes;
   return 0;
 }
 
 static uint64_t
-keys_bytes(const struct pm_python *py, const struct keys_shape *k)
+keys_bytes(const struct pm_python *py, const struct pm_dict_keys *k)
 {
   return (uint64_t)py->L->dictkeys_size + k->index_bytes +
          k->usable * k->entry_size;
@@ -228,33 +225,33 @@ pm__dict_get_str(struct pm_python *py, pm_addr_t dict, const char *key,
                  pm_addr_t *value)
 {
   const struct pm_layout *L = py->L;
-  struct keys_shape k;
+  struct pm_dict_keys k;
   uint64_t keys, values;
-  unsigned key_off;
   int err;
 
   *value = 0;
   if ((err = rd_u64(py, dict + L->dict_keys, &keys)) ||
       (err = rd_u64(py, dict + L->dict_values, &values)) ||
-      (err = keys_shape(py, keys, &k)))
+      (err = pm__dict_keys_read(py, keys, &k)))
     return err;
-  key_off = k.entry_size == (unsigned)L->dictkeyentry_size
-                ? (unsigned)L->dictkeyentry_key
-                : 0; /* PyDictUnicodeEntry is { key, value } */
   for (int64_t i = 0; i < k.nentries; i++) {
     pm_addr_t e = k.entries + (pm_addr_t)i * k.entry_size;
     uint64_t kp, vp;
     char text[PM_KIND_NAME_MAX];
 
-    if ((err = rd_u64(py, e + key_off, &kp)))
+    if ((err = rd_u64(py, e + k.key_off, &kp)))
       return err;
     if (!kp || pm__str_read(py, kp, text, sizeof(text)) != 0 ||
         strcmp(text, key) != 0)
       continue;
     if (values) /* split table: values live beside the keys */
-      err = rd_u64(py, values + (pm_addr_t)i * 8, &vp);
+      err = rd_u64(py, values + (pm_addr_t)(L->dictvalues_values > 0
+                                                ? L->dictvalues_values
+                                                : 0) +
+                           (pm_addr_t)i * 8,
+                   &vp);
     else
-      err = rd_u64(py, e + key_off + 8, &vp);
+      err = rd_u64(py, e + k.value_off, &vp);
     if (err)
       return err;
     *value = vp;
@@ -263,8 +260,8 @@ pm__dict_get_str(struct pm_python *py, pm_addr_t dict, const char *key,
   return 0;
 }
 
-static int
-is_type_object(struct pm_python *py, pm_addr_t type)
+int
+pm__is_type_object(struct pm_python *py, pm_addr_t type)
 {
   uint64_t meta, meta_flags;
 
@@ -323,25 +320,86 @@ static const enum pm_sizer sizer_of_builtin[PM_T__COUNT] = {
   [PM_T_TYPE] = PM_SIZE_TYPE,   [PM_T_STR] = PM_SIZE_STR,
   [PM_T_INT] = PM_SIZE_INT,     [PM_T_BOOL] = PM_SIZE_INT,
   [PM_T_BYTEARRAY] = PM_SIZE_BYTEARRAY,
+  [PM_T_CODE] = PM_SIZE_CODE,   [PM_T_FRAME] = PM_SIZE_FRAME,
+  [PM_T_GEN] = PM_SIZE_GEN,     [PM_T_CORO] = PM_SIZE_GEN,
+  [PM_T_ASYNCGEN] = PM_SIZE_GEN, [PM_T_ODICT] = PM_SIZE_ODICT,
 };
+
+static const enum pm_walker walker_of_builtin[PM_T__COUNT] = {
+  [PM_T_TUPLE] = PM_WALK_TUPLE,       [PM_T_LIST] = PM_WALK_LIST,
+  [PM_T_DICT] = PM_WALK_DICT,         [PM_T_ODICT] = PM_WALK_DICT,
+  [PM_T_SET] = PM_WALK_SET,           [PM_T_FROZENSET] = PM_WALK_SET,
+  [PM_T_TYPE] = PM_WALK_TYPE,         [PM_T_CODE] = PM_WALK_CODE,
+  [PM_T_FUNCTION] = PM_WALK_FUNCTION, [PM_T_CELL] = PM_WALK_CELL,
+  [PM_T_CFUNCTION] = PM_WALK_CFUNCTION,
+  [PM_T_GEN] = PM_WALK_GEN,           [PM_T_CORO] = PM_WALK_GEN,
+  [PM_T_ASYNCGEN] = PM_WALK_GEN,      [PM_T_FRAME] = PM_WALK_FRAME,
+};
+
+/*
+ * Types outside the exported symbols whose __sizeof__ is their own.  They
+ * are known by name, checked against the size of the struct they must
+ * have, since a name alone is only a claim.
+ */
+static enum pm_sizer
+special_sizer(struct pm_python *py, pm_addr_t type)
+{
+  static const struct {
+    const char *name;
+    enum pm_sizer sizer;
+    size_t size_field;
+  } specials[] = {
+    { "collections.deque", PM_SIZE_DEQUE, offsetof(struct pm_layout, deque_size) },
+    { "_io.BufferedReader", PM_SIZE_BUFFERED,
+      offsetof(struct pm_layout, buffered_size) },
+    { "_io.BufferedWriter", PM_SIZE_BUFFERED,
+      offsetof(struct pm_layout, buffered_size) },
+    { "_io.BufferedRandom", PM_SIZE_BUFFERED,
+      offsetof(struct pm_layout, buffered_size) },
+    { "_io.BytesIO", PM_SIZE_BYTESIO, offsetof(struct pm_layout, bytesio_size) },
+  };
+  char name[PM_KIND_NAME_MAX];
+  int64_t basicsize;
+  uint64_t flags;
+  int named = 0;
+
+  if (rd_i64(py, type + py->L->type_basicsize, &basicsize) != 0 ||
+      rd_u64(py, type + py->L->type_flags, &flags) != 0)
+    return PM_SIZE_DEFAULT;
+  for (size_t i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
+    int64_t want = *(const int64_t *)((const char *)py->L +
+                                      specials[i].size_field);
+    if (want <= 0 || basicsize != want)
+      continue;
+    if (!named && type_name(py, type, flags, name, sizeof(name)) != 0)
+      return PM_SIZE_DEFAULT;
+    named = 1;
+    if (strcmp(name, specials[i].name) == 0)
+      return specials[i].sizer;
+  }
+  return PM_SIZE_DEFAULT;
+}
 
 int
 pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
 {
   const struct pm_layout *L = py->L;
+  enum pm_sizer special = PM_SIZE_DEFAULT;
   pm_addr_t t = type;
   int err;
 
   memset(out, 0, sizeof(*out));
   out->base = -1;
-  if (!is_type_object(py, type))
+  if (!pm__is_type_object(py, type))
     return PM_ECORRUPT;
   if ((err = rd_u64(py, type + L->type_flags, &out->flags)) ||
       (err = rd_i64(py, type + L->type_basicsize, &out->basicsize)) ||
-      (err = rd_i64(py, type + L->type_itemsize, &out->itemsize)))
+      (err = rd_i64(py, type + L->type_itemsize, &out->itemsize)) ||
+      (err = rd_i64(py, type + L->type_dictoffset, &out->dictoffset)))
     return err;
   if (out->basicsize <= 0 || out->basicsize > (1 << 24) ||
-      out->itemsize < 0 || out->itemsize > (1 << 16))
+      out->itemsize < 0 || out->itemsize > (1 << 16) ||
+      out->dictoffset < -(1 << 24) || out->dictoffset > (1 << 24))
     return PM_ECORRUPT;
   /* The nearest builtin along tp_base decides which __sizeof__ runs. */
   for (int depth = 0; t && depth < MAX_BASE_DEPTH && out->base < 0; depth++) {
@@ -350,16 +408,28 @@ pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
         out->base = i;
         break;
       }
+    if (out->base < 0 && special == PM_SIZE_DEFAULT)
+      special = special_sizer(py, t);
     if (out->base < 0 && (err = rd_u64(py, t + L->type_base, &t)))
       return err;
   }
-  out->sizer = out->base >= 0 ? sizer_of_builtin[out->base] : PM_SIZE_DEFAULT;
+  if (special != PM_SIZE_DEFAULT)
+    out->sizer = special;
+  else
+    out->sizer = out->base >= 0 ? sizer_of_builtin[out->base]
+                                : PM_SIZE_DEFAULT;
+  if (special == PM_SIZE_DEQUE)
+    out->walker = PM_WALK_DEQUE;
+  else if (out->base >= 0 && walker_of_builtin[out->base] != PM_WALK_NONE)
+    out->walker = walker_of_builtin[out->base];
+  else if (out->flags & PM_TPFLAGS_BASE_EXC_SUBCLASS)
+    out->walker = PM_WALK_EXC;
   return type_name(py, type, out->flags, out->name, sizeof(out->name));
 }
 
-/* Bytes sys.getsizeof() adds in front of __sizeof__ (the pre-header). */
-static uint64_t
-presize(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj)
+uint64_t
+pm__object_presize(struct pm_python *py, const struct pm_type_info *ti,
+                   pm_addr_t obj)
 {
   const struct pm_layout *L = py->L;
   uint64_t n = 0;
@@ -388,18 +458,30 @@ presize(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj)
   return n;
 }
 
+int
+pm__refcnt_live(const struct pm_python *py, uint64_t refcnt)
+{
+  /* 3.14 keeps flags in the top 16 bits and an overflow count below them. */
+  if (PM_PY_AT_LEAST(py, 3, 14))
+    return (uint32_t)refcnt != 0;
+  /* 3.12 and 3.13: immortal objects hold UINT_MAX (or more). */
+  if (PM_PY_AT_LEAST(py, 3, 12))
+    return refcnt != 0 && (int64_t)refcnt > 0;
+  return (int64_t)refcnt > 0;
+}
+
 static int
 dict_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
             uint64_t *size)
 {
   const struct pm_layout *L = py->L;
-  struct keys_shape k;
+  struct pm_dict_keys k;
   uint64_t keys, values;
   int err;
 
   if ((err = rd_u64(py, obj + L->dict_keys, &keys)) ||
       (err = rd_u64(py, obj + L->dict_values, &values)) ||
-      (err = keys_shape(py, keys, &k)))
+      (err = pm__dict_keys_read(py, keys, &k)))
     return err;
   *size = (uint64_t)ti->basicsize;
   if (values) {
@@ -416,7 +498,8 @@ dict_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
 }
 
 static int
-str_sizeof(struct pm_python *py, pm_addr_t obj, uint64_t *size)
+str_sizeof(struct pm_python *py, pm_addr_t obj, uint64_t *size,
+           uint64_t *inline_size)
 {
   const struct pm_layout *L = py->L;
   struct str_shape sh;
@@ -433,6 +516,8 @@ str_sizeof(struct pm_python *py, pm_addr_t obj, uint64_t *size)
   else
     *size = (uint64_t)L->unicode_size +
             (sh.data ? ((uint64_t)sh.length + 1) * sh.kind : 0);
+  if (inline_size)
+    *inline_size = sh.compact ? *size : (uint64_t)L->unicode_size;
   if (!(sh.compact && sh.ascii)) {
     if ((err = rd_u64(py, obj + L->compact_utf8, &utf8)))
       return err;
@@ -478,6 +563,8 @@ int_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
     n = (int64_t)(tag >> 3); /* _PyLong_NON_SIZE_BITS */
     if (n < 1)
       n = 1;
+    if (n > (INT64_C(1) << 40))
+      return PM_ECORRUPT;
     *size = (uint64_t)ti->basicsize + (uint64_t)(ti->itemsize * n);
     return 0;
   }
@@ -486,7 +573,249 @@ int_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
   n = n < 0 ? -n : n;
   if (n == 0 && PM_PY_AT_LEAST(py, 3, 11))
     n = 1;
+  if (n > (INT64_C(1) << 40))
+    return PM_ECORRUPT;
   *size = (uint64_t)L->long_digit + 4 * (uint64_t)n;
+  return 0;
+}
+
+int
+pm__code_slots(struct pm_python *py, pm_addr_t code, int64_t *nlocals,
+               int64_t *nslots)
+{
+  const struct pm_layout *L = py->L;
+  int32_t stacksize, n;
+  int err;
+
+  if ((err = rd(py, code + L->code_stacksize, &stacksize, 4)))
+    return err;
+  if (L->code_nlocalsplus >= 0) {
+    if ((err = rd(py, code + L->code_nlocalsplus, &n, 4)))
+      return err;
+  } else {
+    /* 3.8-3.10: locals, then cells, then free variables. */
+    uint64_t cells, frees;
+    int64_t nc = 0, nf = 0;
+    if ((err = rd(py, code + L->code_nlocals, &n, 4)) ||
+        (err = rd_u64(py, code + L->code_cellvars, &cells)) ||
+        (err = rd_u64(py, code + L->code_freevars, &frees)) ||
+        (cells && (err = rd_i64(py, cells + L->varobject_ob_size, &nc))) ||
+        (frees && (err = rd_i64(py, frees + L->varobject_ob_size, &nf))))
+      return err;
+    if (nc < 0 || nf < 0 || nc > (1 << 24) || nf > (1 << 24))
+      return PM_ECORRUPT;
+    n += (int32_t)(nc + nf);
+  }
+  if (n < 0 || stacksize < 0 || n > (1 << 24) || stacksize > (1 << 24))
+    return PM_ECORRUPT;
+  *nlocals = n;
+  *nslots = (int64_t)n + stacksize;
+  return 0;
+}
+
+static int
+code_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+            pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  uint64_t extra;
+  int err;
+
+  if (L->code_cell2arg >= 0) {
+    /* 3.8-3.10: a fixed-size object, plus the cell-to-argument map. */
+    uint64_t cell2arg, cells;
+    int64_t nc;
+    *size = (uint64_t)ti->basicsize;
+    if ((err = rd_u64(py, obj + L->code_cell2arg, &cell2arg)) ||
+        (err = rd_u64(py, obj + L->code_cellvars, &cells)))
+      return err;
+    if (cell2arg && cells) {
+      if ((err = rd_i64(py, cells + L->varobject_ob_size, &nc)))
+        return err;
+      if (nc < 0 || nc > (1 << 24))
+        return PM_ECORRUPT;
+      *size += (uint64_t)nc * 8;
+    }
+  } else {
+    /* 3.11+: _PyObject_VAR_SIZE, which rounds up to a pointer. */
+    int64_t n;
+    if ((err = rd_i64(py, obj + L->varobject_ob_size, &n)))
+      return err;
+    if (n < 0 || n > (INT64_C(1) << 32))
+      return PM_ECORRUPT;
+    *size = ((uint64_t)ti->basicsize + (uint64_t)(ti->itemsize * n) + 7) &
+            ~(uint64_t)7;
+  }
+  if ((err = rd_u64(py, obj + L->code_extra, &extra)))
+    return err;
+  if (extra) {
+    /* _PyCodeObjectExtra: ce_size, then ce_extras[ce_size]. */
+    int64_t ce_size;
+    if ((err = rd_i64(py, extra, &ce_size)))
+      return err;
+    if (ce_size < 1 || ce_size > (1 << 20))
+      return PM_ECORRUPT;
+    *size += 16 + (uint64_t)(ce_size - 1) * 8;
+  }
+  return 0;
+}
+
+/* The code object an interpreter frame runs (3.11+). */
+static int
+iframe_code(struct pm_python *py, pm_addr_t frame, pm_addr_t *code)
+{
+  uint64_t c;
+  int err;
+
+  if ((err = rd_u64(py, frame + py->L->iframe_code, &c)))
+    return err;
+  /* 3.14: a _PyStackRef, whose low bit says the reference is deferred. */
+  if (PM_PY_AT_LEAST(py, 3, 14))
+    c &= ~(uint64_t)1;
+  if (!c || (c & 7))
+    return PM_ECORRUPT;
+  *code = c;
+  return 0;
+}
+
+/* Generators (3.11+) and frame objects: a frame's specials plus slots. */
+static int
+frame_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+             pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  pm_addr_t frame, code;
+  int64_t nlocals, nslots;
+  uint64_t head;
+  int err;
+
+  if (ti->sizer == PM_SIZE_GEN) {
+    if (L->gen_iframe < 0) {
+      *size = (uint64_t)ti->basicsize; /* 3.8-3.10: no __sizeof__ */
+      return 0;
+    }
+    frame = obj + (pm_addr_t)L->gen_iframe;
+    head = (uint64_t)L->gen_iframe;
+  } else if (L->frame_frame >= 0) {
+    if ((err = rd_u64(py, obj + L->frame_frame, &frame)))
+      return err;
+    head = (uint64_t)L->frame_data;
+  } else {
+    /* 3.8-3.10: sizeof(PyFrameObject) holds one slot already. */
+    if ((err = rd_u64(py, obj + L->frame_code, &code)) ||
+        (err = pm__code_slots(py, code, &nlocals, &nslots)))
+      return err;
+    *size = (uint64_t)L->frame_size + (uint64_t)(nslots - 1) * 8;
+    return 0;
+  }
+  if ((err = iframe_code(py, frame, &code)) ||
+      (err = pm__code_slots(py, code, &nlocals, &nslots)))
+    return err;
+  *size = head + (uint64_t)L->iframe_localsplus + (uint64_t)nslots * 8;
+  return 0;
+}
+
+static int
+odict_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+             pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  uint64_t first;
+  int64_t fast, used;
+  int err;
+
+  if ((err = dict_sizeof(py, ti, obj, size)))
+    return err;
+  if (L->odict_first < 0)
+    return 0;
+  if ((err = rd_u64(py, obj + L->odict_first, &first)) ||
+      (err = rd_i64(py, obj + L->odict_fast_nodes_size, &fast)) ||
+      (err = rd_i64(py, obj + L->dict_used, &used)))
+    return err;
+  if (fast < 0 || used < 0 || fast > (INT64_C(1) << 40) ||
+      used > (INT64_C(1) << 40))
+    return PM_ECORRUPT;
+  /* od_fast_nodes, then one node per item while the list is not empty. */
+  *size += (uint64_t)fast * 8;
+  if (first)
+    *size += (uint64_t)used * (uint64_t)L->odictnode_size;
+  return 0;
+}
+
+/* collections.deque: BLOCKLEN (64) items per block, and the two links. */
+#define DEQUE_BLOCKLEN 64
+#define DEQUE_BLOCK_BYTES ((DEQUE_BLOCKLEN + 2) * 8)
+
+static int
+deque_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+             pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  int64_t left, n;
+  int err;
+
+  if ((err = rd_i64(py, obj + L->deque_leftindex, &left)) ||
+      (err = rd_i64(py, obj + L->varobject_ob_size, &n)))
+    return err;
+  if (left < 0 || left >= DEQUE_BLOCKLEN || n < 0 || n > (INT64_C(1) << 40))
+    return PM_ECORRUPT;
+  *size = (uint64_t)ti->basicsize +
+          (uint64_t)((left + n + DEQUE_BLOCKLEN - 1) / DEQUE_BLOCKLEN) *
+              DEQUE_BLOCK_BYTES;
+  return 0;
+}
+
+static int
+buffer_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+              pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  uint64_t p, refcnt;
+  int64_t n;
+  int err;
+
+  *size = (uint64_t)ti->basicsize;
+  if (ti->sizer == PM_SIZE_BUFFERED) {
+    if ((err = rd_u64(py, obj + L->buffered_buffer, &p)))
+      return err;
+    if (!p)
+      return 0;
+    if ((err = rd_i64(py, obj + L->buffered_buffer_size, &n)))
+      return err;
+  } else {
+    /* BytesIO counts its bytes buffer unless it shares it (refcount 1). */
+    if ((err = rd_u64(py, obj + L->bytesio_buf, &p)))
+      return err;
+    if (!p)
+      return 0;
+    if ((err = rd_u64(py, p + L->object_refcnt, &refcnt)) ||
+        (err = rd_i64(py, p + L->varobject_ob_size, &n)))
+      return err;
+    if (refcnt != 1)
+      return 0;
+    n += L->bytes_sval + 1;
+  }
+  if (n < 0 || n > (INT64_C(1) << 40))
+    return PM_ECORRUPT;
+  *size += (uint64_t)n;
+  return 0;
+}
+
+static int
+default_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+               pm_addr_t obj, uint64_t *size)
+{
+  int64_t n;
+  int err;
+
+  *size = (uint64_t)ti->basicsize;
+  if (ti->itemsize > 0) {
+    if ((err = rd_i64(py, obj + py->L->varobject_ob_size, &n)))
+      return err;
+    if (n < 0 || n > (INT64_C(1) << 40))
+      return PM_ECORRUPT;
+    *size += (uint64_t)(ti->itemsize * n);
+  }
   return 0;
 }
 
@@ -503,12 +832,15 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
   case PM_SIZE_LIST:
     if ((err = rd_i64(py, obj + L->list_allocated, &n)))
       return err;
-    if (n < 0)
+    if (n < 0 || n > (INT64_C(1) << 40))
       return PM_ECORRUPT;
     *size = (uint64_t)ti->basicsize + (uint64_t)n * 8;
     break;
   case PM_SIZE_DICT:
     err = dict_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_ODICT:
+    err = odict_sizeof(py, ti, obj, size);
     break;
   case PM_SIZE_SET:
     if ((err = rd_u64(py, obj + L->set_table, &u)))
@@ -517,7 +849,7 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
     if (u != obj + (pm_addr_t)L->set_smalltable) {
       if ((err = rd_i64(py, obj + L->set_mask, &n)))
         return err;
-      if (n < 0)
+      if (n < 0 || n > (INT64_C(1) << 40))
         return PM_ECORRUPT;
       *size += ((uint64_t)n + 1) * (uint64_t)L->setentry_size;
     }
@@ -531,8 +863,8 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
       if ((err = rd_u64(py, obj + L->heaptype_cached_keys, &keys)))
         return err;
       if (keys) {
-        struct keys_shape k;
-        if ((err = keys_shape(py, keys, &k)))
+        struct pm_dict_keys k;
+        if ((err = pm__dict_keys_read(py, keys, &k)))
           return err;
         *size += keys_bytes(py, &k);
       }
@@ -541,7 +873,7 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
     }
     break;
   case PM_SIZE_STR:
-    err = str_sizeof(py, obj, size);
+    err = str_sizeof(py, obj, size, NULL);
     break;
   case PM_SIZE_INT:
     err = int_sizeof(py, ti, obj, size);
@@ -549,23 +881,73 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
   case PM_SIZE_BYTEARRAY:
     if ((err = rd_i64(py, obj + L->bytearray_alloc, &n)))
       return err;
-    if (n < 0)
+    if (n < 0 || n > (INT64_C(1) << 40))
       return PM_ECORRUPT;
     *size = (uint64_t)ti->basicsize + (uint64_t)n;
     break;
+  case PM_SIZE_CODE:
+    err = code_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_GEN:
+  case PM_SIZE_FRAME:
+    err = frame_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_DEQUE:
+    err = deque_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_BUFFERED:
+  case PM_SIZE_BYTESIO:
+    err = buffer_sizeof(py, ti, obj, size);
+    break;
   case PM_SIZE_DEFAULT:
-    *size = (uint64_t)ti->basicsize;
-    if (ti->itemsize > 0) {
-      if ((err = rd_i64(py, obj + L->varobject_ob_size, &n)))
-        return err;
-      if (n < 0 || n > (INT64_C(1) << 40))
-        return PM_ECORRUPT;
-      *size += (uint64_t)(ti->itemsize * n);
-    }
+    err = default_sizeof(py, ti, obj, size);
     break;
   }
   if (err)
     return err;
-  *size += presize(py, ti, obj);
+  *size += pm__object_presize(py, ti, obj);
+  return 0;
+}
+
+int
+pm__object_inline_size(struct pm_python *py, const struct pm_type_info *ti,
+                       pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  uint64_t full;
+  int err;
+
+  switch (ti->sizer) {
+  case PM_SIZE_STR:
+    return str_sizeof(py, obj, &full, size);
+  case PM_SIZE_INT:
+    if ((err = int_sizeof(py, ti, obj, size)))
+      return err;
+    /* int_sizeof() counts from the digits: the struct may be larger. */
+    if (*size < (uint64_t)ti->basicsize)
+      *size = (uint64_t)ti->basicsize;
+    return 0;
+  case PM_SIZE_DEFAULT:
+  case PM_SIZE_CODE:
+  case PM_SIZE_GEN:
+  case PM_SIZE_FRAME:
+    if ((err = default_sizeof(py, ti, obj, size)))
+      return err;
+    break;
+  default:
+    /* Items, tables and buffers live in blocks of their own. */
+    *size = (uint64_t)ti->basicsize;
+    break;
+  }
+  if ((ti->flags & PM_TPFLAGS_INLINE_VALUES) && L->dictvalues_capacity >= 0) {
+    /* 3.13+: the instance's values follow it, then their order bytes. */
+    uint8_t cap;
+    if ((err = rd_u8(py, obj + (pm_addr_t)ti->basicsize +
+                             (pm_addr_t)L->dictvalues_capacity,
+                     &cap)))
+      return err;
+    *size += (uint64_t)L->dictvalues_values + (uint64_t)cap * 8 +
+             (((uint64_t)cap + 7) & ~(uint64_t)7);
+  }
   return 0;
 }

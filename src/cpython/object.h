@@ -18,6 +18,34 @@ enum pm_sizer {
   PM_SIZE_STR,
   PM_SIZE_INT,
   PM_SIZE_BYTEARRAY,
+  PM_SIZE_CODE,
+  PM_SIZE_GEN,      /* generator, coroutine, async_generator */
+  PM_SIZE_FRAME,
+  PM_SIZE_ODICT,
+  PM_SIZE_DEQUE,
+  PM_SIZE_BUFFERED, /* _io.BufferedReader, -Writer, -Random */
+  PM_SIZE_BYTESIO,
+};
+
+/*
+ * Which layout the referents of an instance follow, on top of what every
+ * object has (its type, its T_OBJECT members, its __dict__).
+ */
+enum pm_walker {
+  PM_WALK_NONE,
+  PM_WALK_TUPLE,
+  PM_WALK_LIST,
+  PM_WALK_DICT,
+  PM_WALK_SET,
+  PM_WALK_TYPE,
+  PM_WALK_CODE,
+  PM_WALK_FUNCTION,
+  PM_WALK_CELL,
+  PM_WALK_CFUNCTION,
+  PM_WALK_GEN,
+  PM_WALK_FRAME,
+  PM_WALK_EXC,
+  PM_WALK_DEQUE,
 };
 
 #define PM_KIND_NAME_MAX 256
@@ -26,18 +54,24 @@ struct pm_type_info {
   uint64_t flags;
   int64_t basicsize;
   int64_t itemsize;
+  int64_t dictoffset; /* tp_dictoffset */
   enum pm_sizer sizer;
+  enum pm_walker walker;
   int base; /* nearest enum pm_builtin in the tp_base chain, or -1 */
   char name[PM_KIND_NAME_MAX]; /* as Python prints the type, UTF-8 */
 };
 
 /*
- * Reads the type object at type: flags, sizes, which sizer applies, and
- * its name (builtins bare, else module.qualname).  Returns PM_ECORRUPT when
- * type does not look like a type object (its own type is not a type).
+ * Reads the type object at type: flags, sizes, which sizer and walker
+ * apply, and its name (builtins bare, else module.qualname).  Returns
+ * PM_ECORRUPT when type does not look like a type object (its own type is
+ * not a type).
  */
 int pm__type_read(struct pm_python *py, pm_addr_t type,
                   struct pm_type_info *out);
+
+/* Non-zero when type is plausibly a type object (its type is a type). */
+int pm__is_type_object(struct pm_python *py, pm_addr_t type);
 
 /*
  * What sys.getsizeof(obj) returns for obj of type ti: __sizeof__ by the
@@ -45,6 +79,32 @@ int pm__type_read(struct pm_python *py, pm_addr_t type,
  */
 int pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
                     pm_addr_t obj, uint64_t *size);
+
+/*
+ * The bytes sys.getsizeof() adds in front of __sizeof__: the GC head and
+ * the managed dict/weakref words, by the rules of py's version.  For an
+ * object in a pymalloc block this is also its offset in the block (static
+ * type objects, the exception on 3.11 and 3.12, are never in one).
+ */
+uint64_t pm__object_presize(struct pm_python *py,
+                            const struct pm_type_info *ti, pm_addr_t obj);
+
+/*
+ * The bytes obj itself occupies after its pre-header: its allocation
+ * request, without the memory it owns elsewhere (item arrays, hash tables,
+ * buffers).  For a plausibility check of a memory block that is thought to
+ * hold obj; PM_ECORRUPT when the object's own fields are impossible.
+ */
+int pm__object_inline_size(struct pm_python *py,
+                           const struct pm_type_info *ti, pm_addr_t obj,
+                           uint64_t *size);
+
+/*
+ * Whether an ob_refcnt word read from the target is that of a live object
+ * in py's version: positive (or immortal).  Objects parked on the
+ * interpreter's free lists have a count of 0.
+ */
+int pm__refcnt_live(const struct pm_python *py, uint64_t refcnt);
 
 /*
  * Copies the str object at str into buf as UTF-8, NUL-terminated and cut
@@ -58,5 +118,34 @@ int pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len);
  */
 int pm__dict_get_str(struct pm_python *py, pm_addr_t dict, const char *key,
                      pm_addr_t *value);
+
+/*
+ * The geometry of a dict keys object (3.8-3.10 and 3.11+ layouts): where
+ * its entries are, how many are in use and how big each is.
+ */
+struct pm_dict_keys {
+  uint64_t size;     /* slots in the index table */
+  uint64_t usable;   /* USABLE_FRACTION(size) */
+  int64_t nentries;  /* entries in use, deleted included */
+  int64_t dk_usable; /* entries still free */
+  unsigned index_bytes;
+  unsigned entry_size;
+  unsigned key_off;  /* of me_key inside an entry */
+  unsigned value_off;
+  pm_addr_t entries;
+  int64_t refcnt;
+};
+
+/* Reads and checks the keys object at keys.  PM_ECORRUPT when implausible. */
+int pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
+                       struct pm_dict_keys *k);
+
+/*
+ * co_nlocalsplus + co_stacksize of the code object at code: the slots of a
+ * frame running it (3.11+), or the same for the 3.8-3.10 frame layout.
+ * *nlocals receives the slots that hold locals, cells and free variables.
+ */
+int pm__code_slots(struct pm_python *py, pm_addr_t code, int64_t *nlocals,
+                   int64_t *nslots);
 
 #endif

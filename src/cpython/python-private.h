@@ -24,7 +24,16 @@
   X(INT, "PyLong_Type")                                                        \
   X(BOOL, "PyBool_Type")                                                       \
   X(FLOAT, "PyFloat_Type")                                                     \
-  X(MODULE, "PyModule_Type")
+  X(MODULE, "PyModule_Type")                                                   \
+  X(CODE, "PyCode_Type")                                                       \
+  X(FRAME, "PyFrame_Type")                                                     \
+  X(GEN, "PyGen_Type")                                                         \
+  X(CORO, "PyCoro_Type")                                                       \
+  X(ASYNCGEN, "PyAsyncGen_Type")                                               \
+  X(FUNCTION, "PyFunction_Type")                                               \
+  X(CELL, "PyCell_Type")                                                       \
+  X(CFUNCTION, "PyCFunction_Type")                                             \
+  X(ODICT, "PyODict_Type")
 
 enum pm_builtin {
 #define PM__BT_ENUM(name, sym) PM_T_##name,
@@ -60,5 +69,8 @@ pm__walk_fatal(int err)
 #define PM_TPFLAGS_MANAGED_DICT (1UL << 4)
 #define PM_TPFLAGS_HEAPTYPE (1UL << 9)
 #define PM_TPFLAGS_HAVE_GC (1UL << 14)
+#define PM_TPFLAGS_INLINE_VALUES (1UL << 2) /* 3.13+ */
+#define PM_TPFLAGS_BASE_EXC_SUBCLASS (1UL << 30)
+#define PM_TPFLAGS_TYPE_SUBCLASS (1UL << 31)
 
 #endif

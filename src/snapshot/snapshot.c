@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pmpeek/snapshot.h"
+#include "snapshot/allocator-json.h"
 
 /* Adds value to obj under key, taking the reference; NULL values fail. */
 static int
@@ -22,14 +23,25 @@ str_or_null(const char *s)
   return s ? json_string(s) : json_null();
 }
 
+void
+pm_time_rfc3339(const struct timespec *ts, char *buf, size_t len)
+{
+  struct tm tm;
+  char sec[24];
+  long ms = ts->tv_nsec / 1000000;
+
+  gmtime_r(&ts->tv_sec, &tm);
+  strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, len, "%s.%03ldZ", sec, ms < 0 ? 0 : ms > 999 ? 999 : ms);
+}
+
 static json_t *
 snapshot_json(const struct pm_snapshot *s)
 {
   json_t *root = json_object(), *source = json_object();
   json_t *objects = json_object(), *kinds = json_array();
   const struct pm_census *c = s->census;
-  char when[32];
-  struct tm tm;
+  char when[PM_TIME_TEXT_MAX];
   int bad = 0;
 
   if (!root || !source || !objects || !kinds) {
@@ -37,10 +49,11 @@ snapshot_json(const struct pm_snapshot *s)
     json_decref(kinds);
     return NULL;
   }
-  gmtime_r(&s->taken_at.tv_sec, &tm);
-  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  pm_time_rfc3339(&s->taken_at, when, sizeof(when));
 
   bad |= put(source, "kind", json_string(s->source_kind));
+  if (s->core && strcmp(s->source_kind, "core") == 0)
+    bad |= put(source, "core", json_string(s->core));
   bad |= put(source, "pid", json_integer(s->pid));
   bad |= put(source, "executable", str_or_null(s->executable));
   bad |= put(source, "python_version", str_or_null(s->python_version));
@@ -65,6 +78,8 @@ snapshot_json(const struct pm_snapshot *s)
   bad |= put(root, "skipped_objects", json_integer((json_int_t)c->skipped));
   bad |= put(root, "objects", objects);
   bad |= put(root, "kinds", kinds);
+  if (s->allocator && !bad)
+    bad |= pm__allocator_json(root, s->allocator);
   if (bad) {
     json_decref(root);
     return NULL;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -422,4 +423,134 @@ pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
   }
   *out = t;
   return 0;
+}
+
+/* The live backend only: a core keeps no page residency. */
+static struct pid_ctx *
+live_ctx(struct pm_target *t)
+{
+  return t->ops == &pid_target_ops ? t->ctx : NULL;
+}
+
+int
+pm_target_rss(struct pm_target *t, uint64_t *bytes)
+{
+  static const char *const files[] = { "smaps_rollup", "status" };
+  static const char *const keys[] = { "\nRss:", "\nVmRSS:" };
+  struct pid_ctx *c = live_ctx(t);
+  int err = -ENOTSUP;
+
+  if (!c)
+    return -ENOTSUP;
+  /* smaps_rollup is Linux 4.14+; status has the same figure in kB. */
+  for (int i = 0; i < 2; i++) {
+    char path[64], *text, *p;
+    unsigned long long kb;
+
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)c->pid, files[i]);
+    err = slurp(path, &text);
+    if (err == -ENOENT && i == 0)
+      continue;
+    if (err)
+      return err == -ENOENT ? -ESRCH : err;
+    p = strstr(text, keys[i]);
+    err = p && sscanf(p + strlen(keys[i]), "%llu kB", &kb) == 1 ? 0 : -EINVAL;
+    free(text);
+    if (!err)
+      *bytes = (uint64_t)kb * 1024;
+    return err;
+  }
+  return err;
+}
+
+/* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define PAGEMAP_PRESENT (1ull << 63)
+#define PAGEMAP_FILE_OR_SHARED (1ull << 61)
+#define PAGEMAP_EXCLUSIVE (1ull << 56)
+#define PAGEMAP_PFN ((1ull << 55) - 1)
+
+/*
+ * The frame of the shared zero page, which backs anonymous memory that was
+ * read but never written (our own reads do that to the target) and which
+ * Rss does not count.  Found through a page of our own; 0 when pagemap
+ * hides frame numbers (no CAP_SYS_ADMIN).
+ */
+static uint64_t
+zero_pfn(void)
+{
+  static uint64_t pfn = (uint64_t)-1;
+  long page = sysconf(_SC_PAGESIZE);
+  volatile unsigned char *p;
+  uint64_t e = 0;
+  int fd;
+
+  if (pfn != (uint64_t)-1)
+    return pfn;
+  pfn = 0;
+  p = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return 0;
+  (void)p[0]; /* a read fault maps the zero page */
+  fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 &&
+      pread(fd, &e, 8, (off_t)((uintptr_t)p / (uintptr_t)page * 8)) == 8 &&
+      (e & PAGEMAP_PRESENT))
+    pfn = e & PAGEMAP_PFN;
+  if (fd >= 0)
+    close(fd);
+  munmap((void *)p, (size_t)page);
+  return pfn;
+}
+
+int
+pm_target_resident(struct pm_target *t, pm_addr_t addr, uint64_t len,
+                   uint64_t *bytes)
+{
+  struct pid_ctx *c = live_ctx(t);
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), n = 0, zero;
+  pm_addr_t first, end;
+  char path[64];
+  int fd, err = 0;
+
+  if (!c)
+    return -ENOTSUP;
+  if (addr + len < addr)
+    return -EINVAL;
+  zero = zero_pfn();
+  snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)c->pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? -ESRCH : -errno;
+  first = addr / page;
+  end = (addr + len + page - 1) / page;
+  while (first < end) {
+    uint64_t entries[512];
+    size_t want = end - first < 512 ? (size_t)(end - first) : 512;
+    ssize_t got = pread(fd, entries, want * 8, (off_t)(first * 8));
+
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0 || got % 8) {
+      err = got < 0 ? -errno : -EIO;
+      break;
+    }
+    /*
+     * Present pages, less the zero page.  Without frame numbers, the zero
+     * page looks like a shared anonymous page; only pages mapped once or
+     * file-backed count then.  Swapped pages are not in Rss either.
+     */
+    for (ssize_t i = 0; i < got / 8; i++) {
+      uint64_t e = entries[i];
+      if (!(e & PAGEMAP_PRESENT))
+        continue;
+      if (zero ? (e & PAGEMAP_PFN) != zero
+               : (e & (PAGEMAP_EXCLUSIVE | PAGEMAP_FILE_OR_SHARED)) != 0)
+        n++;
+    }
+    first += (pm_addr_t)got / 8;
+  }
+  close(fd);
+  if (!err)
+    *bytes = n * page;
+  return err;
 }

@@ -8,7 +8,7 @@
 #include "pmpeek/target.h"
 
 /*
- * A backend: a live pid (pid.c) or, later, a core file.  `read` must copy
+ * A backend: a live pid (pid.c) or a core file (core.c).  `read` must copy
  * all len bytes or fail; the generic layer has already checked that
  * [addr, addr+len) lies inside one readable region.
  */

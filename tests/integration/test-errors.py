@@ -99,11 +99,13 @@ def main():
     # Usage errors: status 2, one line, no target involved.
     for args, pat in [
             ([], r'^pmpeek: no process id given'),
-            (['abc'], r"^pmpeek: invalid process id 'abc'$"),
+            (['abc'], r"^pmpeek: 'abc' is neither a process id nor a core "
+                      r"file: No such file or directory$"),
             (['0'], r"^pmpeek: invalid process id '0'$"),
             (['-5'], r"^pmpeek: unknown option '-5'"),
             (['99999999999'], r"^pmpeek: invalid process id '99999999999'$"),
-            (['12x'], r"^pmpeek: invalid process id '12x'$"),
+            (['12x'], r"^pmpeek: '12x' is neither a process id nor a core "
+                      r"file: No such file or directory$"),
             (['1', '2'], r'^pmpeek: too many arguments'),
             (['--top', '0', '1'], r"^pmpeek: invalid row count '0'"),
             (['--top', 'x', '1'], r"^pmpeek: invalid row count 'x'"),

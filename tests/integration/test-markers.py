@@ -672,9 +672,10 @@ def main():
             if exe is None:
                 tap.skip('%s not usable (%s)' % (python, version))
                 continue
+            # Start the target through the given path: it may be a wrapper
+            # (pythons.py --stripped sets LD_LIBRARY_PATH in one).
             if exe != python:
                 print('# %s runs %s (python %s)' % (python, exe, version))
-            python = exe
             ran += 1
             for scenario in scenarios:
                 label = args.label + ' ' if args.label else ''

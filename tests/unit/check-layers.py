@@ -23,6 +23,7 @@ PUBLIC = {
     "types.h": "base",
     "target.h": "target",
     "python.h": "cpython",
+    "allocator.h": "cpython",
     "census.h": "census",
     "snapshot.h": "snapshot",
 }

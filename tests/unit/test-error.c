@@ -55,7 +55,7 @@ END_TEST
 START_TEST(test_statuses)
 {
   /* pmpeek(1), EXIT STATUS: 1 is partial output, never an error's. */
-  static const int documented[] = { 2, 3, 4, 5, 6, 7, 8, 9, 130 };
+  static const int documented[] = { 2, 3, 4, 5, 6, 7, 8, 9, 10, 130 };
 
   for (size_t i = 0; i < NCODES; i++) {
     int st = pm_exit_status(codes[i].value), ok = 0;
@@ -78,6 +78,10 @@ START_TEST(test_documented_statuses)
   ck_assert_int_eq(pm_exit_status(PM_EELF), 8);
   ck_assert_int_eq(pm_exit_status(PM_ELIMIT), 8);
   ck_assert_int_eq(pm_exit_status(PM_EINTR), 130);
+  ck_assert_int_eq(pm_exit_status(PM_ENOTCORE), 2);
+  ck_assert_int_eq(pm_exit_status(PM_ECORE), 8);
+  ck_assert_int_eq(pm_exit_status(PM_ENOFILE), 10);
+  ck_assert_int_eq(pm_exit_status(PM_EBUILDID), 10);
 }
 END_TEST
 

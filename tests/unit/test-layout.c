@@ -43,7 +43,18 @@ static const char *const prefixes[] = {
   "ascii_",         "compact_",
   "unicode_",       "bytes_",
   "bytearray_",     "long_",
-  "float_",
+  "float_",         "pool_header_",
+  "arena_object_",  "obmalloc_",
+  /* census (issue #3) */
+  "member_",        "dictvalues_",
+  "cframe_",        "iframe_",
+  "frame_",         "code_",
+  "cocached_",      "func_",
+  "cell_",          "cfunc_",
+  "exc_",           "gen_",
+  "deque_",         "odict_",
+  "odictnode_",     "buffered_",
+  "bytesio_",
 };
 #define NPREFIXES (sizeof(prefixes) / sizeof(prefixes[0]))
 

@@ -42,7 +42,8 @@ setup(void)
     .executable = "/usr/bin/python3.11",
     .python_version = "3.11.2",
     .scope = "gc-tracked",
-    /* 2026-11-21T15:20:56Z, by `date -ud @1795274456`. */
+    /* 2026-11-21T15:20:56.999Z, by `date -ud @1795274456`: milliseconds
+     * are cut, not rounded up into the next second. */
     .taken_at = { .tv_sec = 1795274456, .tv_nsec = 999999999 },
     .pause_seconds = 0.0032138,
     .census = &census,
@@ -142,13 +143,13 @@ START_TEST(test_taken_at)
 {
   /* Whole seconds, UTC, never rounded up from the nanoseconds. */
   ck_assert_str_eq(str_field(write_and_parse(), "taken_at"),
-                   "2026-11-21T15:20:56Z");
+                   "2026-11-21T15:20:56.999Z");
   snap.taken_at = (struct timespec){ 0, 0 };
   ck_assert_str_eq(str_field(write_and_parse(), "taken_at"),
-                   "1970-01-01T00:00:00Z");
+                   "1970-01-01T00:00:00.000Z");
   snap.taken_at = (struct timespec){ 951782400, 0 }; /* a leap day */
   ck_assert_str_eq(str_field(write_and_parse(), "taken_at"),
-                   "2000-02-29T00:00:00Z");
+                   "2000-02-29T00:00:00.000Z");
 }
 END_TEST
 
@@ -157,7 +158,7 @@ START_TEST(test_taken_at_ignores_tz)
   setenv("TZ", "America/New_York", 1);
   tzset();
   ck_assert_str_eq(str_field(write_and_parse(), "taken_at"),
-                   "2026-11-21T15:20:56Z");
+                   "2026-11-21T15:20:56.999Z");
 }
 END_TEST
 

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd-diff.c -- `pmpeek diff OLD NEW`: what changed between two snapshots */
+#include <config.h>
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define DEFAULT_TOP 20
+
+static void
+usage(FILE *f)
+{
+  fputs("usage: pmpeek diff [--top N | --all] [--json] OLD.json NEW.json\n"
+        "\n"
+        "Compares two snapshots written by pmpeek -o, kind by kind, largest\n"
+        "size change first.\n",
+        f);
+}
+
+void
+pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top, int bold)
+{
+  const struct pm_census *a = d->old->census, *b = d->new->census;
+  size_t rows = top == 0 || top > d->nrows ? d->nrows : top;
+
+  fprintf(f, "Objects: %" PRIu64 " -> %" PRIu64 " (%+" PRId64 "). Size: %"
+             PRIu64 " -> %" PRIu64 " (%+" PRId64 ") bytes. %.1f s apart.\n",
+          a->count, b->count, (int64_t)(b->count - a->count), a->size,
+          b->size, (int64_t)(b->size - a->size), pm_diff_seconds(d));
+  fprintf(f, "%s Count old  Count new    d count   Size old   Size new     "
+             "d size Kind%s\n",
+          bold ? "\033[1m" : "", bold ? "\033[0m" : "");
+  for (size_t i = 0; i < rows; i++) {
+    const struct pm_diff_row *r = &d->rows[i];
+    const char *mark = r->count_old == 0 && r->size_old == 0   ? " (new)"
+                       : r->count_new == 0 && r->size_new == 0 ? " (gone)"
+                                                               : "";
+    fprintf(f, "%10" PRIu64 " %10" PRIu64 " %+10" PRId64 " %10" PRIu64
+               " %10" PRIu64 " %+10" PRId64 " %s%s\n",
+            r->count_old, r->count_new, (int64_t)(r->count_new - r->count_old),
+            r->size_old, r->size_new, (int64_t)(r->size_new - r->size_old),
+            r->kind, mark);
+  }
+  if (rows < d->nrows)
+    fprintf(f, "<%zu more rows. Use --top N or --all.>\n", d->nrows - rows);
+}
+
+int
+pm_cli_diff(int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    { "top", required_argument, NULL, 'n' },
+    { "all", no_argument, NULL, 'a' },
+    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct pm_snapshot_doc *old = NULL, *new = NULL;
+  struct pm_diff d;
+  size_t top = DEFAULT_TOP;
+  int json = 0, c, status;
+
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":n:ajh", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'n':
+      if (pm_cli_parse_count(optarg, 1000000000, &top) != 0) {
+        pm_cli_error("invalid row count '%s' for --top", optarg);
+        return PM_EXIT_USAGE;
+      }
+      break;
+    case 'a':
+      top = 0;
+      break;
+    case 'j':
+      json = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case ':':
+      pm_cli_error("option '%s' needs a value", argv[optind - 1]);
+      return PM_EXIT_USAGE;
+    default:
+      pm_cli_error("unknown option '%s' (see pmpeek diff --help)",
+                   argv[optind - 1]);
+      return PM_EXIT_USAGE;
+    }
+  }
+  if (argc - optind != 2) {
+    pm_cli_error("diff takes two snapshot files (see pmpeek diff --help)");
+    return PM_EXIT_USAGE;
+  }
+  if ((status = pm_cli_load(argv[optind], &old)) ||
+      (status = pm_cli_load(argv[optind + 1], &new)))
+    goto out;
+  if (pm_diff_compute(&d, &old->snap, &new->snap) != 0) {
+    pm_cli_error("out of memory");
+    status = PM_EXIT_OTHER;
+    goto out;
+  }
+  if (json)
+    status = pm_diff_write_json(&d, stdout) ? PM_EXIT_OTHER : 0;
+  else
+    pm_cli_print_diff(stdout, &d, top, pm_cli_bold(stdout));
+  pm_diff_release(&d);
+  if (fflush(stdout) != 0)
+    status = PM_EXIT_OTHER;
+out:
+  pm_snapshot_doc_free(old);
+  pm_snapshot_doc_free(new);
+  return status;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* util.c -- helpers shared by pmpeek's commands */
+#include <config.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "pmpeek/error.h"
+
+void
+pm_cli_error(const char *fmt, ...)
+{
+  va_list ap;
+
+  fputs("pmpeek: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int
+pm_cli_parse_count(const char *s, size_t max, size_t *out)
+{
+  char *end;
+  unsigned long long v;
+
+  if (!*s || *s == '-' || *s == '+' || *s == ' ')
+    return -1;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (errno || *end || v == 0 || v > max)
+    return -1;
+  *out = (size_t)v;
+  return 0;
+}
+
+int
+pm_cli_bold(FILE *f)
+{
+  const char *nc = getenv("NO_COLOR");
+  const char *term = getenv("TERM");
+
+  return isatty(fileno(f)) && !(nc && *nc) &&
+         !(term && strcmp(term, "dumb") == 0);
+}
+
+int
+pm_cli_load(const char *path, struct pm_snapshot_doc **out)
+{
+  const char *why = NULL;
+  int err = pm_snapshot_load(path, out, &why);
+
+  if (err == PM_EFORMAT) {
+    pm_cli_error("cannot use snapshot '%s': %s", path, why ? why : "");
+    return PM_EXIT_USAGE;
+  }
+  if (err) {
+    pm_cli_error("cannot read snapshot '%s': %s", path, pm_strerror(err));
+    return err == -ENOENT || err == -EACCES ? PM_EXIT_USAGE : PM_EXIT_OTHER;
+  }
+  return 0;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* frames.h -- what the threads of every interpreter hold on their stacks */
+#ifndef PM_FRAMES_H
+#define PM_FRAMES_H
+
+#include <stdint.h>
+
+#include "cpython/referents.h"
+
+struct pm_frames_stats {
+  uint64_t threads;
+  uint64_t frames;
+  uint64_t broken_chains; /* thread lists or frame chains cut short */
+};
+
+/*
+ * Visits the roots each thread of each interpreter holds outside the heap:
+ * its thread-state objects (the thread's dict, pending async exception,
+ * context) and every frame of its call chain.  3.11+: each
+ * _PyInterpreterFrame's code, function, globals, builtins, locals mapping,
+ * frame object and local variables (the value stack too where the saved
+ * stack pointer is current).  3.8-3.10: the innermost frame object, whose
+ * own referents reach the others.  Objects held only by a sleeping
+ * function's local variable are found here.
+ *
+ * Every link is checked and every chain bounded; a bad one is counted in
+ * broken_chains.  Returns 0, the callback's value or an error that ends
+ * the walk (pm__walk_fatal()).
+ */
+int pm__frames_walk(struct pm_python *py, pm_ref_fn visit, void *arg,
+                    struct pm_frames_stats *stats);
+
+#endif
