@@ -43,10 +43,16 @@ struct pm_census {
   int blocks_walked;
 };
 
-/* How objects are grouped into kinds. */
-enum pm_census_by {
-  PM_CENSUS_BY_KIND, /* heapy's partition: dicts by owner */
-  PM_CENSUS_BY_TYPE, /* plain types: every dict is "dict" */
+/*
+ * Options of pm_census_take().  By default kinds are heapy's partition
+ * (dicts by owner) and every route is taken.
+ */
+enum {
+  PM_CENSUS_BY_KIND = 0,   /* the default: heapy's kinds, every route */
+  PM_CENSUS_BY_TYPE = 1,   /* plain types: every dict is "dict" */
+  PM_CENSUS_NO_BLOCKS = 2, /* skip the allocator's blocks: find objects only
+                            * on the GC lists, as referents and in frames,
+                            * which is what an in-process census sees */
 };
 
 enum pm_sort {
@@ -62,7 +68,8 @@ void pm_census_init(struct pm_census *c);
  * sys.getsizeof() sizes, and sorts the kinds by size.  Objects are found on
  * the GC lists, as referents of objects found (following the layouts of
  * the builtin containers), in the frames of every thread, and in the
- * allocated blocks of the object allocator; each is counted once.  Reading
+ * allocated blocks of the object allocator (unless flags has
+ * PM_CENSUS_NO_BLOCKS); each is counted once.  Reading
  * only: nothing in the target is written or materialised (an instance whose
  * attributes are kept inline has no dict, so none is counted).  The target
  * should be paused.  Returns 0 (check pm_census_partial()), PM_EGONE,
@@ -70,7 +77,7 @@ void pm_census_init(struct pm_census *c);
  * has a count of 0.
  */
 int pm_census_take(struct pm_census *c, struct pm_python *py,
-                   enum pm_census_by by);
+                   unsigned flags);
 
 /* Non-zero when some objects or lists could not be read. */
 int pm_census_partial(const struct pm_census *c);

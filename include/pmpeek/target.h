@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "pmpeek/types.h"
@@ -129,6 +130,43 @@ struct pm_core_info {
 const struct pm_core_info *pm_target_core_info(const struct pm_target *t);
 
 /*
+ * Opens a recording that pm_target_record_write() made, as a target: its
+ * mappings, pid and executable are the recorded ones, reads return the
+ * recorded bytes (-EFAULT for any other), and the ELF files it maps answer
+ * what they answered while recording (pm__target_elf_open()), so a census
+ * of the replay is the census that was recorded.  Pause and resume do
+ * nothing.  Every field of the file is checked: it may come from anywhere.
+ * Returns -errno from open(), PM_ERECORD (not a recording, or a corrupt
+ * one; why then receives a short lowercase reason, as for cores), -ENOMEM.
+ */
+int pm_target_open_replay(struct pm_target **out, const char *path,
+                          char *why, size_t why_len);
+
+/* The same from len bytes at data, which are copied (for fuzzing). */
+int pm_target_open_replay_mem(struct pm_target **out, const void *data,
+                              size_t len, char *why, size_t why_len);
+
+/* Non-zero when the file at path starts with a recording's magic. */
+int pm_target_is_recording(const char *path);
+
+/*
+ * Starts recording what is read from t: every byte pm_target_read() hands
+ * out and every question asked of a file it maps, until t is freed.  With
+ * the mappings, pid and executable, that is all a replay needs to walk the
+ * target again as it was walked (for fuzzing, and to report a problem
+ * without sending a core).  Returns 0, -EBUSY when already recording,
+ * -ENOMEM.
+ */
+int pm_target_record_start(struct pm_target *t);
+
+/*
+ * Writes what was recorded so far to f, with t's current mappings (see
+ * src/target/record-format.h).  Returns 0, -EINVAL when t is not
+ * recording, -ENOMEM (memory ran out while recording), -EIO.
+ */
+int pm_target_record_write(struct pm_target *t, FILE *f);
+
+/*
  * Stops every thread of the target (PTRACE_SEIZE + PTRACE_INTERRUPT) so that
  * the walk sees one consistent state, and re-reads its mappings.  Threads
  * that were already stopped stay stopped after pm_target_resume().
@@ -147,8 +185,11 @@ int pm_target_resume(struct pm_target *t);
 /*
  * Copies len bytes at addr into buf.  Succeeds only when all len bytes were
  * read: -EFAULT for an address outside the target's readable mappings,
- * PM_EGONE once the target has exited, PM_EINTR when the cancel flag is set.
- * Reads go through a cache that pause and resume drop.
+ * PM_EGONE once the target has exited, PM_EINTR when the cancel flag is set,
+ * PM_ELIMIT once the reads since the last pause add up to 64 times the
+ * target's readable memory (at least 256 MiB; each call counts 32 bytes
+ * more): a walk that reads that much is being led in circles by the
+ * target's pointers.  Reads go through a cache that pause and resume drop.
  */
 int pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf,
                    size_t len);

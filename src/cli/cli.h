@@ -29,9 +29,10 @@ int pm_cli_report(int argc, char **argv);
 /*
  * Prints the rows of d with the largest size changes (all when top is 0)
  * as a table, with totals and the time between the snapshots first.
+ * changed_only: leave out kinds whose count and size did not change.
  */
 void pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top,
-                       int bold);
+                       int bold, int changed_only);
 
 /*
  * Loads a snapshot file, printing a one-line error on failure.  Returns

@@ -22,10 +22,18 @@ usage(FILE *f)
 }
 
 void
-pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top, int bold)
+pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top, int bold,
+                  int changed_only)
 {
   const struct pm_census *a = d->old->census, *b = d->new->census;
-  size_t rows = top == 0 || top > d->nrows ? d->nrows : top;
+  size_t nrows = d->nrows, rows;
+
+  /* Rows are sorted by the size of their change: unchanged ones are last. */
+  while (changed_only && nrows > 0 &&
+         d->rows[nrows - 1].count_old == d->rows[nrows - 1].count_new &&
+         d->rows[nrows - 1].size_old == d->rows[nrows - 1].size_new)
+    nrows--;
+  rows = top == 0 || top > nrows ? nrows : top;
 
   fprintf(f, "Objects: %" PRIu64 " -> %" PRIu64 " (%+" PRId64 "). Size: %"
              PRIu64 " -> %" PRIu64 " (%+" PRId64 ") bytes. %.1f s apart.\n",
@@ -45,8 +53,8 @@ pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top, int bold)
             r->size_old, r->size_new, (int64_t)(r->size_new - r->size_old),
             r->kind, mark);
   }
-  if (rows < d->nrows)
-    fprintf(f, "<%zu more rows. Use --top N or --all.>\n", d->nrows - rows);
+  if (rows < nrows)
+    fprintf(f, "<%zu more rows. Use --top N or --all.>\n", nrows - rows);
 }
 
 int
@@ -107,7 +115,7 @@ pm_cli_diff(int argc, char **argv)
   if (json)
     status = pm_diff_write_json(&d, stdout) ? PM_EXIT_OTHER : 0;
   else
-    pm_cli_print_diff(stdout, &d, top, pm_cli_bold(stdout));
+    pm_cli_print_diff(stdout, &d, top, pm_cli_bold(stdout), 0);
   pm_diff_release(&d);
   if (fflush(stdout) != 0)
     status = PM_EXIT_OTHER;

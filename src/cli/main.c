@@ -35,7 +35,9 @@ enum format {
 
 struct options {
   pid_t pid;
-  const char *core; /* a core file instead of a pid */
+  const char *core; /* a core file (or a recording) instead of a pid */
+  int replay;       /* core is a recording (pmpeek --record) */
+  const char *record; /* --record FILE */
   struct pm_core_options core_opts;
   size_t top; /* 0: all rows */
   enum pm_sort sort;
@@ -48,7 +50,7 @@ struct options {
   const char *series;
   size_t suspect_after;
   int allocator; /* --allocator */
-  enum pm_census_by by; /* --by */
+  unsigned census_flags; /* --by type */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -64,9 +66,10 @@ usage(FILE *f)
 {
   fputs("usage: pmpeek [OPTIONS] PID\n"
         "       pmpeek [OPTIONS] [--exe FILE] [--lib-root DIR] [--force] CORE\n"
+        "       pmpeek [OPTIONS] RECORDING\n"
         "       pmpeek PID --interval SECONDS [--count N] [--save-dir DIR]\n"
-        "       pmpeek diff [--json] OLD.json NEW.json\n"
-        "       pmpeek report [-o FILE.html] SNAPSHOT.json...\n"
+        "       pmpeek diff [--top N | --all] [--json] OLD.json NEW.json\n"
+        "       pmpeek report [-o FILE.html] [--top N] SNAPSHOT.json...\n"
         "\n"
         "Counts the objects of a running CPython process by kind, from the\n"
         "outside, and prints them as a heapy-style partition.\n"
@@ -90,11 +93,15 @@ usage(FILE *f)
         "      --force            read on despite build-id mismatches or a\n"
         "                         truncated core\n"
         "\n"
+        "Recordings (for bug reports and fuzzing):\n"
+        "      --record FILE      also save what the snapshot read from the\n"
+        "                         target to FILE; 'pmpeek FILE' replays it\n"
+        "\n"
         "Leak hunting:\n"
         "  -i, --interval SECONDS take a snapshot every SECONDS and print the\n"
         "                         changes and the kinds that keep growing\n"
         "  -c, --count N          stop after N snapshots (default: on Ctrl-C)\n"
-        "      --save-dir DIR     save every snapshot as DIR/pmpeek-PID-N.json\n"
+        "      --save-dir DIR     save every snapshot as DIR/pmpeek-PID-NNNNNN.json\n"
         "      --suspect-after K  name kinds whose count grew in each of the\n"
         "                         last K snapshots (default 3)\n"
         "      --series FILE.tsv  append time, kind, count, size of the top\n"
@@ -140,8 +147,8 @@ parse_seconds(const char *s, double *out)
 }
 
 /*
- * The target: digits are a pid, anything else the path of a core file
- * (a core called "1234" is "./1234").
+ * The target: digits are a pid, anything else the path of a core file or
+ * a recording (a core called "1234" is "./1234").
  */
 static int
 parse_arg(const char *arg, struct options *o)
@@ -160,6 +167,7 @@ parse_arg(const char *arg, struct options *o)
     return -1;
   }
   o->core = arg;
+  o->replay = pm_target_is_recording(arg);
   return 0;
 }
 
@@ -167,7 +175,7 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
   enum { OPT_NO_PAUSE = 256, OPT_SAVE_DIR, OPT_SUSPECT, OPT_SERIES,
-         OPT_EXE, OPT_LIB_ROOT, OPT_FORCE, OPT_ALLOCATOR };
+         OPT_EXE, OPT_LIB_ROOT, OPT_FORCE, OPT_ALLOCATOR, OPT_RECORD };
   /* 'b' (--by) is the census's partition, -s the rows' order. */
   static const struct option longopts[] = {
     { "top", required_argument, NULL, 'n' },
@@ -187,6 +195,7 @@ parse_options(int argc, char **argv, struct options *o)
     { "lib-root", required_argument, NULL, OPT_LIB_ROOT },
     { "force", no_argument, NULL, OPT_FORCE },
     { "allocator", no_argument, NULL, OPT_ALLOCATOR },
+    { "record", required_argument, NULL, OPT_RECORD },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -221,9 +230,9 @@ parse_options(int argc, char **argv, struct options *o)
       break;
     case 'b':
       if (strcmp(optarg, "kind") == 0)
-        o->by = PM_CENSUS_BY_KIND;
+        o->census_flags &= ~(unsigned)PM_CENSUS_BY_TYPE;
       else if (strcmp(optarg, "type") == 0)
-        o->by = PM_CENSUS_BY_TYPE;
+        o->census_flags |= PM_CENSUS_BY_TYPE;
       else {
         pm_cli_error("invalid partition '%s' for --by (use 'kind' or "
                      "'type')",
@@ -291,6 +300,9 @@ parse_options(int argc, char **argv, struct options *o)
     case OPT_ALLOCATOR:
       o->allocator = 1;
       break;
+    case OPT_RECORD:
+      o->record = optarg;
+      break;
     case 'h':
       usage(stdout);
       exit(0);
@@ -313,13 +325,18 @@ parse_options(int argc, char **argv, struct options *o)
   }
   if (parse_arg(argv[optind], o) != 0)
     return EXIT_USAGE;
-  if (!o->core && (o->core_opts.exe || o->core_opts.lib_root ||
-                   o->core_opts.force)) {
+  if ((!o->core || o->replay) && (o->core_opts.exe || o->core_opts.lib_root ||
+                                  o->core_opts.force)) {
     pm_cli_error("--exe, --lib-root and --force are for core files");
     return EXIT_USAGE;
   }
   if (o->core && o->interval > 0) {
-    pm_cli_error("--interval needs a live process, not a core file");
+    pm_cli_error("--interval needs a live process, not a %s",
+                 o->replay ? "recording" : "core file");
+    return EXIT_USAGE;
+  }
+  if (o->record && o->interval > 0) {
+    pm_cli_error("--record is for a single snapshot, not --interval");
     return EXIT_USAGE;
   }
   if (o->interval == 0 && (o->count || o->save_dir || o->series)) {
@@ -393,6 +410,7 @@ report_core(int err, const struct options *o,
 {
   const char *exe = t ? pm_target_exe(t) : NULL;
   const char *version = seen && seen->version[0] ? seen->version : "?";
+  const char *what = o->replay ? "recording" : "core";
   char hint[PATH_MAX + 80];
 
   missing_hint(t, hint, sizeof(hint));
@@ -402,36 +420,37 @@ report_core(int err, const struct options *o,
     break;
   case PM_ECORE:
   case PM_ENOFILE:
-    pm_cli_error("cannot read core '%s': %s", o->core, core_why);
+  case PM_ERECORD:
+    pm_cli_error("cannot read %s '%s': %s", what, o->core, core_why);
     break;
   case PM_EBUILDID:
     pm_cli_error("core '%s' does not match the files on disk: %s (--force "
                  "reads it anyway)", o->core, core_why);
     break;
   case PM_ENOPYTHON:
-    pm_cli_error("core '%s' (pid %d, '%s') is not of a Python process: no "
-                 "_PyRuntime in its executable or libraries%s",
+    pm_cli_error("%s '%s' (pid %d, '%s') is not of a Python process: no "
+                 "_PyRuntime in its executable or libraries%s", what,
                  o->core, (int)pm_target_pid(t), exe ? exe : "?", hint);
     break;
   case PM_ENOVERSION:
-    pm_cli_error("unsupported Python version %s in core '%s' (pmpeek has no "
-                 "layout for it)", version, o->core);
+    pm_cli_error("unsupported Python version %s in %s '%s' (pmpeek has no "
+                 "layout for it)", version, what, o->core);
     break;
   case PM_EOFFSETS:
-    pm_cli_error("refusing core '%s' (Python %s): its layout differs from "
-                 "pmpeek's table: %s", o->core, version,
+    pm_cli_error("refusing %s '%s' (Python %s): its layout differs from "
+                 "pmpeek's table: %s", what, o->core, version,
                  seen && seen->mismatch[0] ? seen->mismatch : "?");
     break;
   case PM_EFREETHREADED:
-    pm_cli_error("core '%s' is of a free-threaded Python %s, which pmpeek "
-                 "does not support yet", o->core, version);
+    pm_cli_error("%s '%s' is of a free-threaded Python %s, which pmpeek "
+                 "does not support yet", what, o->core, version);
     break;
   case PM_EINTR:
     pm_cli_error("interrupted");
     break;
   default:
-    pm_cli_error("cannot read core '%s': %s%s", o->core, pm_strerror(err),
-                 hint);
+    pm_cli_error("cannot read %s '%s': %s%s", what, o->core,
+                 pm_strerror(err), hint);
     break;
   }
   return pm_exit_status(err);
@@ -512,6 +531,18 @@ hold_for_tests(void)
   return interrupted ? PM_EINTR : 0;
 }
 
+/*
+ * The census options; PMPEEK_NO_BLOCKS=1 leaves out the allocator's blocks,
+ * so that tests can compare with what an in-process census sees.
+ */
+static unsigned
+census_flags(const struct options *o)
+{
+  const char *nb = getenv("PMPEEK_NO_BLOCKS");
+
+  return o->census_flags | (nb && *nb == '1' ? PM_CENSUS_NO_BLOCKS : 0);
+}
+
 /* One census and what the snapshot document says around it. */
 struct shot {
   struct pm_census census;
@@ -544,7 +575,7 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   if (!err)
     err = pm_python_open(&py, t, &seen);
   if (!err)
-    err = pm_census_take(&s->census, py, o->by);
+    err = pm_census_take(&s->census, py, census_flags(o));
   if (!err && o->allocator) {
     /* PMPEEK_NO_SYMBOLS=1: find 3.8-3.11's state as if stripped (tests). */
     const char *ns = getenv("PMPEEK_NO_SYMBOLS");
@@ -568,8 +599,8 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   }
   snprintf(s->version, sizeof(s->version), "%s", pm_python_info(py)->version);
   pm_python_free(py);
-  s->snap.source_kind = o->core ? "core" : "live";
-  s->snap.core = o->core;
+  s->snap.source_kind = o->replay ? "replay" : o->core ? "core" : "live";
+  s->snap.core = o->replay ? NULL : o->core;
   s->snap.pid = o->core ? pm_target_pid(t) : o->pid;
   s->snap.executable = pm_target_exe(t);
   s->snap.python_version = s->version;
@@ -610,6 +641,35 @@ save_json(const struct pm_snapshot *s, const char *path)
     return PM_EXIT_OTHER;
   }
   return 0;
+}
+
+/*
+ * Writes what the walk read to path (--record), through a temporary file
+ * and rename.  quiet: an error was reported already; say nothing more.
+ */
+static int
+save_record(struct pm_target *t, const char *path, int quiet)
+{
+  char tmp[PATH_MAX];
+  FILE *f;
+  int err;
+
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+    err = -ENAMETOOLONG;
+  else if (!(f = fopen(tmp, "we")))
+    err = -errno;
+  else {
+    err = pm_target_record_write(t, f);
+    if (fclose(f) != 0 && !err)
+      err = -errno;
+    if (!err && rename(tmp, path) != 0)
+      err = -errno;
+    if (err)
+      unlink(tmp);
+  }
+  if (err && !quiet)
+    pm_cli_error("cannot write recording '%s': %s", path, pm_strerror(err));
+  return err ? PM_EXIT_OTHER : 0;
 }
 
 static int
@@ -659,9 +719,15 @@ run_once(const struct options *o, struct pm_target *t)
   struct shot s;
   int status;
 
-  if ((status = take_snapshot(o, t, &s)))
+  if ((status = take_snapshot(o, t, &s))) {
+    /* A recording of a failed walk is how to report it. */
+    if (o->record && status != 130)
+      save_record(t, o->record, 1);
     return status;
-  if (o->output)
+  }
+  if (o->record)
+    status = save_record(t, o->record, 0);
+  if (o->output && !status)
     status = save_json(&s.snap, o->output);
   if (!status) {
     switch (o->format) {
@@ -705,18 +771,16 @@ nap(double seconds)
   }
 }
 
-#define CHANGES_SHOWN 5
-
 static void
 print_changes(const char *title, const struct pm_snapshot *a,
-              const struct pm_snapshot *b)
+              const struct pm_snapshot *b, size_t top)
 {
   struct pm_diff d;
 
   if (pm_diff_compute(&d, a, b) != 0)
     return;
   printf("%s (%.1f s):\n", title, pm_diff_seconds(&d));
-  pm_cli_print_diff(stdout, &d, CHANGES_SHOWN, 0);
+  pm_cli_print_diff(stdout, &d, top, 0, 1);
   pm_diff_release(&d);
 }
 
@@ -727,7 +791,7 @@ run_interval(const struct options *o, struct pm_target *t)
   struct shot first, prev, cur;
   FILE *series = NULL;
   size_t n = 0;
-  int status = 0, prev_is_first = 0;
+  int status = 0, prev_is_first = 0, any_partial = 0;
 
   if (!trend) {
     pm_cli_error("out of memory");
@@ -763,12 +827,15 @@ run_interval(const struct options *o, struct pm_target *t)
     if (!o->no_pause)
       printf(" (paused %.1f ms)", cur.snap.pause_seconds * 1000);
     printf("\n");
+    fflush(stdout);
+    any_partial |= partial_warning(&cur.census);
     if (n > 1) {
       print_changes("Top changes since the previous snapshot",
-                    prev_is_first ? &first.snap : &prev.snap, &cur.snap);
+                    prev_is_first ? &first.snap : &prev.snap, &cur.snap,
+                    o->top);
       if (n > 2)
         print_changes("Top changes since the first snapshot", &first.snap,
-                      &cur.snap);
+                      &cur.snap, o->top);
     } else {
       pm_cli_print_table(stdout, &cur.census, o->top, 0);
     }
@@ -836,7 +903,26 @@ run_interval(const struct options *o, struct pm_target *t)
             n, (int)o->pid);
     status = 0;
   }
-  return status;
+  return status ? status : any_partial;
+}
+
+/* Says why path cannot be written, if it cannot; leaves no file behind. */
+static int
+check_writable(const char *path)
+{
+  if (access(path, F_OK) != 0) {
+    FILE *f = fopen(path, "we");
+    if (!f) {
+      pm_cli_error("cannot write '%s': %s", path, strerror(errno));
+      return -1;
+    }
+    fclose(f);
+    unlink(path);
+  } else if (access(path, W_OK) != 0) {
+    pm_cli_error("cannot write '%s': %s", path, strerror(errno));
+    return -1;
+  }
+  return 0;
 }
 
 int
@@ -862,20 +948,13 @@ main(int argc, char **argv)
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  /* A bad -o path must fail before the target is touched. */
-  if (o.output && access(o.output, F_OK) != 0) {
-    FILE *f = fopen(o.output, "we");
-    if (!f) {
-      pm_cli_error("cannot write '%s': %s", o.output, strerror(errno));
-      return PM_EXIT_OTHER;
-    }
-    fclose(f);
-    unlink(o.output);
-  } else if (o.output && access(o.output, W_OK) != 0) {
-    pm_cli_error("cannot write '%s': %s", o.output, strerror(errno));
+  /* A bad -o or --record path must fail before the target is touched. */
+  if ((o.output && check_writable(o.output)) ||
+      (o.record && check_writable(o.record)))
     return PM_EXIT_OTHER;
-  }
-  if (o.core) {
+  if (o.replay) {
+    err = pm_target_open_replay(&t, o.core, core_why, sizeof(core_why));
+  } else if (o.core) {
     o.core_opts.why = core_why;
     o.core_opts.why_len = sizeof(core_why);
     err = pm_target_open_core(&t, o.core, &o.core_opts);
@@ -884,7 +963,12 @@ main(int argc, char **argv)
   }
   if (err)
     return report(err, &o, NULL, NULL);
-  if (o.core) {
+  if (o.record && (err = pm_target_record_start(t))) {
+    pm_cli_error("cannot record: %s", pm_strerror(err));
+    pm_target_free(t);
+    return PM_EXIT_OTHER;
+  }
+  if (o.core && !o.replay) {
     const struct pm_core_info *ci = pm_target_core_info(t);
     if (ci->truncated)
       pm_cli_error("warning: core '%s' is truncated; reading what it holds",

@@ -53,14 +53,16 @@ walk_chain(struct pm_python *py, pm_addr_t frame, pm_ref_fn visit, void *arg,
   const struct pm_layout *L = py->L;
   int cstack = pm__iframe_cstack_owner(py);
   int callee_direct = 0; /* the innermost frame is running: no callee */
+  struct pm_cycle cycle;
   uint64_t n = 0;
   int err;
 
+  pm__cycle_init(&cycle);
   while (frame) {
     int owner, stack;
     uint64_t prev;
 
-    if ((frame & 7) || ++n > MAX_FRAMES) {
+    if ((frame & 7) || ++n > MAX_FRAMES || pm__cycle_seen(&cycle, frame)) {
       st->broken_chains++;
       return 0;
     }
@@ -132,6 +134,7 @@ pm__frames_walk(struct pm_python *py, pm_ref_fn visit, void *arg,
     return n;
   for (int i = 0; i < n; i++) {
     uint64_t tstate, count = 0;
+    struct pm_cycle cycle;
 
     if ((err = rd_u64(py, interps[i] + L->interp_threads_head, &tstate))) {
       if (pm__walk_fatal(err))
@@ -139,8 +142,10 @@ pm__frames_walk(struct pm_python *py, pm_ref_fn visit, void *arg,
       st->broken_chains++;
       continue;
     }
+    pm__cycle_init(&cycle);
     while (tstate) {
-      if ((tstate & 7) || ++count > MAX_THREADS) {
+      if ((tstate & 7) || ++count > MAX_THREADS ||
+          pm__cycle_seen(&cycle, tstate)) {
         st->broken_chains++;
         break;
       }

@@ -55,17 +55,20 @@ walk_list(struct pm_python *py, pm_addr_t head, int collecting,
 {
   const struct pm_layout *L = py->L;
   uint64_t prev = head, cur, n = 0;
+  struct pm_cycle cycle;
   int err;
 
   if ((err = pm_target_read_u64(py->t, head + L->gc_head_next, &cur)))
     return err;
   cur &= GC_LINK_MASK;
+  /* The back-links catch a loop, except while the collector runs. */
+  pm__cycle_init(&cycle);
   while (cur != head) {
     /* One read brings the PyGC_Head and the object header after it. */
     uint64_t words[4];
     pm_addr_t obj = cur + (pm_addr_t)L->gc_head_size;
 
-    if (!cur || (cur & 7) || ++n > limit) {
+    if (!cur || (cur & 7) || ++n > limit || pm__cycle_seen(&cycle, cur)) {
       st->broken_lists++;
       return 0;
     }

@@ -16,6 +16,8 @@
 #define MAX_NAME_CHARS 200
 /* A dict bigger than this is not a type's namespace we trust. */
 #define MAX_DICT_LOG2 30
+/* Entries pm__dict_get_str() compares before it gives up. */
+#define MAX_DICT_SEARCH 4096
 
 static int
 rd(struct pm_python *py, pm_addr_t addr, void *buf, size_t len)
@@ -188,8 +190,9 @@ pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
         (err = rd_u8(py, keys + L->dictkeys_kind, &kind)))
       return err;
     /* log2_size 0 is the shared Py_EMPTY_KEYS of every empty dict. */
+    /* index_bytes is 32-bit: 1U << 32 and up would be undefined. */
     if ((log2_size < 3 && log2_size != 0) || log2_size > MAX_DICT_LOG2 ||
-        log2_index > 40 || kind > 2)
+        log2_index > 31 || kind > 2)
       return PM_ECORRUPT;
     k->size = 1ULL << log2_size;
     k->index_bytes = 1U << log2_index;
@@ -234,7 +237,8 @@ pm__dict_get_str(struct pm_python *py, pm_addr_t dict, const char *key,
       (err = rd_u64(py, dict + L->dict_values, &values)) ||
       (err = pm__dict_keys_read(py, keys, &k)))
     return err;
-  for (int64_t i = 0; i < k.nentries; i++) {
+  /* A type's namespace names __module__ first: a long search is garbage. */
+  for (int64_t i = 0; i < k.nentries && i < MAX_DICT_SEARCH; i++) {
     pm_addr_t e = k.entries + (pm_addr_t)i * k.entry_size;
     uint64_t kp, vp;
     char text[PM_KIND_NAME_MAX];
@@ -349,14 +353,16 @@ special_sizer(struct pm_python *py, pm_addr_t type)
     enum pm_sizer sizer;
     size_t size_field;
   } specials[] = {
-    { "collections.deque", PM_SIZE_DEQUE, offsetof(struct pm_layout, deque_size) },
+    { "collections.deque", PM_SIZE_DEQUE,
+      offsetof(struct pm_layout, deque_size) },
     { "_io.BufferedReader", PM_SIZE_BUFFERED,
       offsetof(struct pm_layout, buffered_size) },
     { "_io.BufferedWriter", PM_SIZE_BUFFERED,
       offsetof(struct pm_layout, buffered_size) },
     { "_io.BufferedRandom", PM_SIZE_BUFFERED,
       offsetof(struct pm_layout, buffered_size) },
-    { "_io.BytesIO", PM_SIZE_BYTESIO, offsetof(struct pm_layout, bytesio_size) },
+    { "_io.BytesIO", PM_SIZE_BYTESIO,
+      offsetof(struct pm_layout, bytesio_size) },
   };
   char name[PM_KIND_NAME_MAX];
   int64_t basicsize;
@@ -635,6 +641,23 @@ code_sizeof(struct pm_python *py, const struct pm_type_info *ti,
       if (nc < 0 || nc > (1 << 24))
         return PM_ECORRUPT;
       *size += (uint64_t)nc * 8;
+    }
+    if (L->code_opcache >= 0 && L->opcache_size > 0) {
+      /* The LOAD_GLOBAL cache: a map byte per code unit, then the entries. */
+      uint64_t cache, code;
+      uint8_t n;
+      int64_t len;
+      if ((err = rd_u64(py, obj + L->code_opcache, &cache)))
+        return err;
+      if (cache) {
+        if ((err = rd_u8(py, obj + L->code_opcache_size, &n)) ||
+            (err = rd_u64(py, obj + L->code_code, &code)) ||
+            (err = rd_i64(py, code + L->varobject_ob_size, &len)))
+          return err;
+        if (len < 0 || len > (INT64_C(1) << 32))
+          return PM_ECORRUPT;
+        *size += (uint64_t)len / 2 + (uint64_t)n * (uint64_t)L->opcache_size;
+      }
     }
   } else {
     /* 3.11+: _PyObject_VAR_SIZE, which rounds up to a pointer. */

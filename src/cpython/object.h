@@ -114,7 +114,8 @@ int pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len);
 
 /*
  * Looks up the str key in the dict at dict by comparing key text; *value is
- * 0 when absent.  Bounded by the dict's size.
+ * 0 when absent.  Bounded by the dict's size, and gives up (absent) after
+ * 4096 entries.
  */
 int pm__dict_get_str(struct pm_python *py, pm_addr_t dict, const char *key,
                      pm_addr_t *value);

@@ -13,6 +13,7 @@
 #include "cpython/obmalloc.h"
 #include "elf/elf-file.h"
 #include "pmpeek/error.h"
+#include "target/target-elf.h"
 
 /* Py_RTFLAGS_USE_MAIN_OBMALLOC (Include/cpython/pylifecycle.h, 3.12+). */
 #define RTFLAGS_USE_MAIN_OBMALLOC (1ull << 5)
@@ -166,7 +167,6 @@ binary_open(struct pm_python *py, struct binary *b)
 {
   const struct pm_maps *m = pm_target_maps(py->t);
   const struct pm_region *first = NULL;
-  char path[PATH_MAX];
   int err;
 
   for (size_t i = 0; i < m->n; i++)
@@ -175,9 +175,7 @@ binary_open(struct pm_python *py, struct binary *b)
       first = &m->v[i];
   if (!first)
     return PM_ENOSYM;
-  err = pm_target_region_file(py->t, first, path, sizeof(path));
-  if (!err)
-    err = pm__elf_open(&b->elf, path);
+  err = pm__target_elf_open(py->t, first, &b->elf);
   if (err)
     return err == -ENOMEM ? err : PM_ENOSYM;
   err = pm__elf_load_bias(b->elf, first->start, first->offset, &b->bias);

@@ -179,13 +179,53 @@ walk_arena(struct walk *w, const struct arena_view *a)
   return 0;
 }
 
+static int
+by_address(const void *a, const void *b)
+{
+  const struct arena_view *x = *(const struct arena_view *const *)a;
+  const struct arena_view *y = *(const struct arena_view *const *)b;
+  return x->address < y->address ? -1 : x->address > y->address;
+}
+
+/*
+ * Marks (address 0) every arena that overlaps one at a lower address: a
+ * table whose slots all name the same memory would have us read it once
+ * per slot.  Returns how many were dropped, or -ENOMEM.
+ */
+static int64_t
+drop_overlaps(struct walk *w, struct arena_view *v, size_t n)
+{
+  struct arena_view **order = malloc((n ? n : 1) * sizeof(*order));
+  pm_addr_t end = 0;
+  int64_t dropped = 0;
+
+  if (!order)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    order[i] = &v[i];
+  qsort(order, n, sizeof(*order), by_address);
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0 && order[i]->address < end) {
+      order[i]->address = 0;
+      dropped++;
+      continue;
+    }
+    end = order[i]->address + w->g.arena_size;
+  }
+  free(order);
+  return dropped;
+}
+
 /* Walks the table of one state; bad slots are counted and skipped. */
 static int
 walk_state(struct walk *w, const struct pm_obm_state *st)
 {
   const uint64_t osz = (uint64_t)w->py->L->arena_object_size;
   uint32_t max = st->maxarenas;
-  int err;
+  struct arena_view *used = NULL;
+  size_t nused = 0, cap = 0;
+  int64_t dropped;
+  int err = 0;
 
   if (max == 0 && st->arenas == 0)
     return 0; /* nothing allocated yet, or pymalloc not in use */
@@ -193,15 +233,17 @@ walk_state(struct walk *w, const struct pm_obm_state *st)
     w->bad_arenas++;
     return 0;
   }
-  for (uint32_t base = 0; base < max; base += TABLE_CHUNK) {
+  /* The whole table first, so that overlapping arenas can be dropped. */
+  for (uint32_t base = 0; base < max && !err; base += TABLE_CHUNK) {
     uint32_t n = max - base < TABLE_CHUNK ? max - base : TABLE_CHUNK;
 
     err = pm_target_read(w->py->t, st->arenas + base * osz, w->table, n * osz);
     if (err) {
-      if (pm__walk_fatal(err))
-        return err;
-      w->bad_arenas++;
-      return 0;
+      if (!pm__walk_fatal(err)) {
+        w->bad_arenas++;
+        err = 0;
+      }
+      break;
     }
     for (uint32_t k = 0; k < n; k++) {
       struct arena_view a;
@@ -213,11 +255,28 @@ walk_state(struct walk *w, const struct pm_obm_state *st)
         w->bad_arenas++;
         continue;
       }
-      if ((err = walk_arena(w, &a)))
-        return err;
+      if (nused == cap) {
+        size_t ncap = cap ? cap * 2 : 64;
+        struct arena_view *nv = realloc(used, ncap * sizeof(*nv));
+        if (!nv) {
+          err = -ENOMEM;
+          break;
+        }
+        used = nv;
+        cap = ncap;
+      }
+      used[nused++] = a;
     }
   }
-  return 0;
+  if (!err && (dropped = drop_overlaps(w, used, nused)) < 0)
+    err = (int)dropped;
+  else if (!err)
+    w->bad_arenas += (uint64_t)dropped;
+  for (size_t i = 0; i < nused && !err; i++)
+    if (used[i].address)
+      err = walk_arena(w, &used[i]);
+  free(used);
+  return err;
 }
 
 /* -- blocks ------------------------------------------------------------ */

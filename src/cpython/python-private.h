@@ -54,12 +54,45 @@ struct pm_python {
 /*
  * Errors that end a whole walk.  Anything else means one pointer we
  * followed was torn or garbage, which costs only that object or list.
+ * PM_ELIMIT: the target's read budget is spent (pm_target_read()), so
+ * every later read would fail too.
  */
 static inline int
 pm__walk_fatal(int err)
 {
   return err == PM_EGONE || err == PM_EINTR || err == -ENOMEM ||
-         err == -EPERM || err == -ESRCH;
+         err == -EPERM || err == -ESRCH || err == PM_ELIMIT;
+}
+
+/*
+ * Brent's cycle detector, for a linked list read from the target one node
+ * at a time: pm__cycle_seen() is non-zero once the walk is back at a node
+ * it has been at, within about twice the length of the list's tail and
+ * loop, at no memory cost.  A list of the target's may loop anywhere.
+ */
+struct pm_cycle {
+  pm_addr_t mark;
+  uint64_t steps, next_mark;
+};
+
+static inline void
+pm__cycle_init(struct pm_cycle *c)
+{
+  c->mark = 0;
+  c->steps = 0;
+  c->next_mark = 1;
+}
+
+static inline int
+pm__cycle_seen(struct pm_cycle *c, pm_addr_t node)
+{
+  if (c->steps && node == c->mark)
+    return 1;
+  if (++c->steps == c->next_mark) {
+    c->mark = node;
+    c->next_mark *= 2;
+  }
+  return 0;
 }
 
 #define PM_PY_AT_LEAST(py, maj, min) ((py)->version >= (((maj) << 16) | ((min) << 8)))

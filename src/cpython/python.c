@@ -12,6 +12,7 @@
 #include "cpython/python-private.h"
 #include "elf/elf-file.h"
 #include "pmpeek/error.h"
+#include "target/target-elf.h"
 
 static const char *const builtin_symbols[PM_T__COUNT] = {
 #define PM__BT_SYM(name, sym) sym,
@@ -46,19 +47,6 @@ candidate_rank(const struct pm_target *t, const char *path)
   return -1;
 }
 
-/* The first region (lowest file offset) of the file that r belongs to. */
-static const struct pm_region *
-first_region_of(const struct pm_maps *m, const char *path)
-{
-  const struct pm_region *best = NULL;
-
-  for (size_t i = 0; i < m->n; i++)
-    if (m->v[i].path && strcmp(m->v[i].path, path) == 0 &&
-        (!best || m->v[i].offset < best->offset))
-      best = &m->v[i];
-  return best;
-}
-
 struct found {
   struct pm_elf *elf;
   uint64_t runtime_size; /* st_size of _PyRuntime, 0 if unknown */
@@ -66,46 +54,93 @@ struct found {
   const struct pm_region *region;
 };
 
+/* A region that may hold the runtime, and how likely its file is to. */
+struct candidate {
+  const struct pm_region *r;
+  int rank;
+};
+
+/* By rank, then file, then file offset (the file's first region first). */
+static int
+candidate_cmp(const void *a, const void *b)
+{
+  const struct candidate *x = a, *y = b;
+  int d = x->rank - y->rank;
+
+  if (!d)
+    d = strcmp(x->r->path, y->r->path);
+  if (!d)
+    d = (x->r->offset > y->r->offset) - (x->r->offset < y->r->offset);
+  if (!d)
+    d = (x->r->start > y->r->start) - (x->r->start < y->r->start);
+  return d;
+}
+
+/*
+ * Files tried at most: extension modules are named "*.cpython-311-*.so",
+ * and a target may map thousands of files to slow us down.
+ */
+#define MAX_FILES_TRIED 64
+
+static int
+try_file(struct pm_python *py, const struct pm_region *r, struct found *f,
+         pm_addr_t *runtime)
+{
+  struct pm_elf *e;
+  uint64_t value, size, bias;
+
+  if (pm__target_elf_open(py->t, r, &e) != 0)
+    return PM_ENOPYTHON;
+  if (pm__elf_symbol(e, "_PyRuntime", &value, &size) == 0)
+    f->runtime_size = size;
+  else if (pm__elf_section(e, ".PyRuntime", &value, &size) != 0) {
+    pm__elf_free(e);
+    return PM_ENOPYTHON;
+  }
+  if (pm__elf_load_bias(e, r->start, r->offset, &bias) != 0) {
+    pm__elf_free(e);
+    return PM_ENOPYTHON;
+  }
+  f->elf = e;
+  f->bias = bias;
+  f->region = r;
+  *runtime = value + bias;
+  return 0;
+}
+
+/*
+ * Each candidate file once, from the region that maps its lowest offset:
+ * sorted rather than searched, so that many mappings cost n log n.
+ */
 static int
 find_runtime(struct pm_python *py, struct found *f, pm_addr_t *runtime)
 {
   const struct pm_maps *m = pm_target_maps(py->t);
+  struct candidate *c = malloc((m->n ? m->n : 1) * sizeof(*c));
+  size_t n = 0, tried = 0;
+  int err = PM_ENOPYTHON;
 
-  for (int rank = 0; rank <= 2; rank++) {
-    for (size_t i = 0; i < m->n; i++) {
-      const struct pm_region *r = &m->v[i];
-      const struct pm_region *first;
-      char path[PATH_MAX];
-      struct pm_elf *e;
-      uint64_t value, size, bias;
-
-      if (!r->path || r->path[0] != '/' ||
-          candidate_rank(py->t, r->path) != rank)
-        continue;
-      first = first_region_of(m, r->path);
-      if (first != r)
-        continue; /* each file once */
-      if (pm_target_region_file(py->t, r, path, sizeof(path)) != 0 ||
-          pm__elf_open(&e, path) != 0)
-        continue;
-      if (pm__elf_symbol(e, "_PyRuntime", &value, &size) == 0) {
-        f->runtime_size = size;
-      } else if (pm__elf_section(e, ".PyRuntime", &value, &size) != 0) {
-        pm__elf_free(e);
-        continue;
-      }
-      if (pm__elf_load_bias(e, r->start, r->offset, &bias) != 0) {
-        pm__elf_free(e);
-        continue;
-      }
-      f->elf = e;
-      f->bias = bias;
-      f->region = r;
-      *runtime = value + bias;
-      return 0;
-    }
+  if (!c)
+    return -ENOMEM;
+  for (size_t i = 0; i < m->n; i++) {
+    const struct pm_region *r = &m->v[i];
+    int rank;
+    if (!r->path || r->path[0] != '/' ||
+        (rank = candidate_rank(py->t, r->path)) < 0)
+      continue;
+    c[n].r = r;
+    c[n].rank = rank;
+    n++;
   }
-  return PM_ENOPYTHON;
+  qsort(c, n, sizeof(*c), candidate_cmp);
+  for (size_t i = 0; i < n && err && tried < MAX_FILES_TRIED; i++) {
+    if (i > 0 && strcmp(c[i].r->path, c[i - 1].r->path) == 0)
+      continue;
+    tried++;
+    err = try_file(py, c[i].r, f, runtime);
+  }
+  free(c);
+  return err;
 }
 
 static void

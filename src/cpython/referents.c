@@ -109,11 +109,14 @@ pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
 {
   const struct pm_layout *L = py->L;
   pm_addr_t t = type;
+  struct pm_cycle cycle;
+  int total = 0; /* entries read along the whole chain */
   int err;
 
   *n = 0;
   if (L->type_members < 0 || L->member_size <= 0)
     return 0;
+  pm__cycle_init(&cycle);
   for (int depth = 0; t && depth < MAX_BASE_DEPTH; depth++) {
     uint64_t members;
     int64_t basicsize;
@@ -121,7 +124,10 @@ pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
     if ((err = rd_u64(py, t + L->type_members, &members)) ||
         (err = pm_target_read(py->t, t + L->type_basicsize, &basicsize, 8)))
       return err;
-    for (int i = 0; members && i < MAX_MEMBERS; i++) {
+    if (pm__cycle_seen(&cycle, t))
+      break; /* a loop of tp_base: each type's members once */
+    for (int i = 0; members && i < MAX_MEMBERS && total < MAX_MEMBERS;
+         i++, total++) {
       unsigned char m[64];
       uint64_t name;
       int32_t mtype, mflags;
@@ -143,7 +149,7 @@ pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
       /* Offsets relative to a subclass's data are resolved at creation. */
       if (PM_PY_AT_LEAST(py, 3, 12) && (mflags & MEMBER_RELATIVE_OFFSET))
         continue;
-      if (off < 16 || off % 8 || off + 8 > basicsize)
+      if (off < 16 || off % 8 || basicsize < 24 || off > basicsize - 8)
         continue;
       if (*n < max)
         offs[*n] = (uint32_t)off;
@@ -268,7 +274,7 @@ frame_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
     if ((err = visit_array(py, locals, (uint64_t)nlocals, 8, 0, 0, visit,
                            arg)))
       return err;
-    /* The value stack, only while the frame is not running (as frame_traverse). */
+    /* The value stack, while the frame is not running (frame_traverse). */
     if (L->frame_stacktop >= 0) {
       uint64_t top;
       if ((err = rd_u64(py, obj + L->frame_stacktop, &top)))
@@ -474,6 +480,7 @@ deque_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
 {
   const struct pm_layout *L = py->L;
   uint64_t block, buf[DEQUE_BLOCKLEN + 2];
+  struct pm_cycle cycle;
   int64_t left, n;
   int err;
 
@@ -484,7 +491,10 @@ deque_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
   if (left < 0 || left >= DEQUE_BLOCKLEN || n < 0 || n > (INT64_C(1) << 36))
     return 0;
   /* Each block: leftlink, data[BLOCKLEN], rightlink; n bounds the chain. */
+  pm__cycle_init(&cycle);
   while (n > 0 && block) {
+    if (pm__cycle_seen(&cycle, block))
+      return 0; /* a loop of blocks: n is garbage too */
     if ((err = rd(py, block, buf, sizeof(buf))))
       return soft(err);
     for (int64_t i = left; i < DEQUE_BLOCKLEN && n > 0; i++, n--)
@@ -573,7 +583,7 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
 
   if (PM_PY_AT_LEAST(py, 3, 11) && (ti->flags & PM_TPFLAGS_MANAGED_DICT)) {
     uint64_t pre[2];
-    /* [values][dict] (3.11), [weakref][dict-or-values] (3.12), [weakref][dict] */
+    /* 3.11 [values][dict]; 3.12 [weakref][dict|values]; 3.13 [weakref][dict] */
     if ((err = rd(py, obj - 32, pre, sizeof(pre))))
       return soft(err);
     if (PM_PY_AT_LEAST(py, 3, 13)) {
@@ -588,7 +598,7 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
       }
     } else if (PM_PY_AT_LEAST(py, 3, 12)) {
       if (pre[1] & 1)
-        values = pre[1] - 1; /* _PyDictOrValues tags values with bit 0 */
+        values = pre[1] + 1; /* stored as values - 1: bit 0 is the tag */
       else
         d = pre[1];
     } else {

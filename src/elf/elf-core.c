@@ -241,7 +241,8 @@ pm__core_open(struct pm_elf_core **out, const char *path, char *why,
   c = calloc(1, sizeof(*c));
   if (!c)
     return -ENOMEM;
-  c->fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO named by mistake must not wait for a writer. */
+  c->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (c->fd < 0) {
     err = -errno;
     free(c);

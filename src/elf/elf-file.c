@@ -8,6 +8,7 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "elf/elf-file.h"
@@ -18,25 +19,37 @@ struct pm_elf {
   Elf *elf;
   GElf_Ehdr ehdr;
   size_t shstrndx;
+  uint64_t size; /* of the file when it was opened */
+  pm_elf_ask_fn ask; /* set: no file, answers come from here */
+  pm_elf_note_fn note;
+  void *arg;
 };
 
 int
 pm__elf_open(struct pm_elf **out, const char *path)
 {
   struct pm_elf *e;
+  struct stat st;
 
   if (elf_version(EV_CURRENT) == EV_NONE)
     return PM_EELF;
   e = calloc(1, sizeof(*e));
   if (!e)
     return -ENOMEM;
-  e->fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+  e->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (e->fd < 0) {
     int err = -errno;
     free(e);
     return err;
   }
-  e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);
+  if (fstat(e->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    pm__elf_free(e);
+    return PM_EELF;
+  }
+  e->size = (uint64_t)st.st_size;
+  /* ELF_C_READ: a mapped file cut short under us would raise SIGBUS. */
+  e->elf = elf_begin(e->fd, ELF_C_READ, NULL);
   if (!e->elf || elf_kind(e->elf) != ELF_K_ELF ||
       gelf_getclass(e->elf) != ELFCLASS64 || !gelf_getehdr(e->elf, &e->ehdr) ||
       elf_getshdrstrndx(e->elf, &e->shstrndx) != 0) {
@@ -45,6 +58,29 @@ pm__elf_open(struct pm_elf **out, const char *path)
   }
   *out = e;
   return 0;
+}
+
+int
+pm__elf_open_answers(struct pm_elf **out, pm_elf_ask_fn ask, void *arg)
+{
+  struct pm_elf *e = calloc(1, sizeof(*e));
+
+  if (!e)
+    return -ENOMEM;
+  e->fd = -1;
+  e->ask = ask;
+  e->arg = arg;
+  *out = e;
+  return 0;
+}
+
+void
+pm__elf_set_note(struct pm_elf *e, pm_elf_note_fn note, void *arg)
+{
+  if (e->ask)
+    return;
+  e->note = note;
+  e->arg = arg;
 }
 
 void
@@ -59,10 +95,43 @@ pm__elf_free(struct pm_elf *e)
   free(e);
 }
 
+/*
+ * Asks a question of a pm_elf without a file, for an answer of exactly
+ * len bytes into out.
+ */
+static int
+ask_fixed(const struct pm_elf *e, int q, const void *key, size_t keylen,
+          void *out, size_t len)
+{
+  const void *answer = NULL;
+  size_t n = 0;
+  int err = e->ask(e->arg, q, key, keylen, &answer, &n);
+
+  if (err)
+    return err > 0 ? PM_EELF : err;
+  if (n != len || (len && !answer))
+    return PM_EELF;
+  memcpy(out, answer, len);
+  return 0;
+}
+
+static void
+note(const struct pm_elf *e, int q, const void *key, size_t keylen, int err,
+     const void *answer, size_t len)
+{
+  if (e->note)
+    e->note(e->arg, q, key, keylen, err, err ? NULL : answer, err ? 0 : len);
+}
+
 int
 pm__elf_type(const struct pm_elf *e)
 {
-  return e->ehdr.e_type;
+  uint32_t type = e->ehdr.e_type;
+
+  if (e->ask)
+    return ask_fixed(e, PM_ELF_Q_TYPE, NULL, 0, &type, 4) ? 0 : (int)type;
+  note(e, PM_ELF_Q_TYPE, NULL, 0, 0, &type, 4);
+  return (int)type;
 }
 
 static int
@@ -81,7 +150,8 @@ lookup_in(struct pm_elf *e, Elf64_Word type, const char *name,
     data = elf_getdata(scn, NULL);
     if (!data)
       continue;
-    n = sh.sh_size / sh.sh_entsize;
+    /* The data read, not the header's claim, bounds the loop. */
+    n = data->d_size / sh.sh_entsize;
     for (size_t i = 0; i < n; i++) {
       GElf_Sym sym;
       const char *s;
@@ -103,14 +173,28 @@ int
 pm__elf_symbol(struct pm_elf *e, const char *name, uint64_t *value,
                uint64_t *size)
 {
-  if (lookup_in(e, SHT_DYNSYM, name, value, size) == 0)
-    return 0;
-  return lookup_in(e, SHT_SYMTAB, name, value, size);
+  uint64_t a[2] = { 0, 0 };
+  int err;
+
+  if (e->ask)
+    err = ask_fixed(e, PM_ELF_Q_SYMBOL, name, strlen(name), a, sizeof(a));
+  else {
+    err = lookup_in(e, SHT_DYNSYM, name, &a[0], &a[1]);
+    if (err)
+      err = lookup_in(e, SHT_SYMTAB, name, &a[0], &a[1]);
+    note(e, PM_ELF_Q_SYMBOL, name, strlen(name), err, a, sizeof(a));
+  }
+  if (err)
+    return err;
+  *value = a[0];
+  if (size)
+    *size = a[1];
+  return 0;
 }
 
-int
-pm__elf_section(struct pm_elf *e, const char *name, uint64_t *addr,
-                uint64_t *size)
+static int
+file_section(struct pm_elf *e, const char *name, uint64_t *addr,
+             uint64_t *size)
 {
   Elf_Scn *scn = NULL;
 
@@ -130,8 +214,28 @@ pm__elf_section(struct pm_elf *e, const char *name, uint64_t *addr,
 }
 
 int
-pm__elf_load_bias(struct pm_elf *e, uint64_t start, uint64_t offset,
-                  uint64_t *bias)
+pm__elf_section(struct pm_elf *e, const char *name, uint64_t *addr,
+                uint64_t *size)
+{
+  uint64_t a[2] = { 0, 0 };
+  int err;
+
+  if (e->ask)
+    err = ask_fixed(e, PM_ELF_Q_SECTION, name, strlen(name), a, sizeof(a));
+  else {
+    err = file_section(e, name, &a[0], &a[1]);
+    note(e, PM_ELF_Q_SECTION, name, strlen(name), err, a, sizeof(a));
+  }
+  if (err)
+    return err;
+  *addr = a[0];
+  *size = a[1];
+  return 0;
+}
+
+static int
+file_load_bias(struct pm_elf *e, uint64_t start, uint64_t offset,
+               uint64_t *bias)
 {
   size_t n;
   int found = 0;
@@ -161,12 +265,52 @@ pm__elf_load_bias(struct pm_elf *e, uint64_t start, uint64_t offset,
 }
 
 int
-pm__elf_read_vaddr(struct pm_elf *e, uint64_t vaddr, void *buf, size_t len)
+pm__elf_load_bias(struct pm_elf *e, uint64_t start, uint64_t offset,
+                  uint64_t *bias)
 {
-  size_t n, fsize;
-  char *image = elf_rawfile(e->elf, &fsize);
+  uint64_t key[2] = { start, offset }, a = 0;
+  int err;
 
-  if (!image || elf_getphdrnum(e->elf, &n) != 0)
+  if (e->ask)
+    err = ask_fixed(e, PM_ELF_Q_LOAD_BIAS, key, sizeof(key), &a, sizeof(a));
+  else {
+    err = file_load_bias(e, start, offset, &a);
+    note(e, PM_ELF_Q_LOAD_BIAS, key, sizeof(key), err, &a, sizeof(a));
+  }
+  if (!err)
+    *bias = a;
+  return err;
+}
+
+/*
+ * Reads len bytes at file offset off.  pread, not elf_rawfile(): libelf
+ * 0.188 leaks the section data it had read before elf_rawfile() loads the
+ * whole file, and the file may be large.
+ */
+static int
+file_pread(const struct pm_elf *e, uint64_t off, void *buf, size_t len)
+{
+  unsigned char *out = buf;
+
+  if (off > e->size || len > e->size - off)
+    return PM_EELF;
+  while (len > 0) {
+    ssize_t n = pread(e->fd, out, len, (off_t)off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return PM_EELF; /* shorter than when it was opened */
+    out += n, off += (uint64_t)n, len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int
+file_read_vaddr(struct pm_elf *e, uint64_t vaddr, void *buf, size_t len)
+{
+  size_t n;
+
+  if (elf_getphdrnum(e->elf, &n) != 0)
     return PM_EELF;
   for (size_t i = 0; i < n; i++) {
     GElf_Phdr ph;
@@ -174,42 +318,89 @@ pm__elf_read_vaddr(struct pm_elf *e, uint64_t vaddr, void *buf, size_t len)
       continue;
     if (vaddr >= ph.p_vaddr && vaddr - ph.p_vaddr <= ph.p_filesz &&
         len <= ph.p_filesz - (vaddr - ph.p_vaddr)) {
-      uint64_t off = ph.p_offset + (vaddr - ph.p_vaddr);
-      if (off > fsize || len > fsize - off)
+      if (ph.p_offset > UINT64_MAX - (vaddr - ph.p_vaddr))
         return PM_EELF;
-      memcpy(buf, image + off, len);
-      return 0;
+      return file_pread(e, ph.p_offset + (vaddr - ph.p_vaddr), buf, len);
     }
   }
   return -EFAULT;
 }
 
 int
-pm__elf_find_bytes(struct pm_elf *e, const void *needle, size_t len,
-                   uint64_t *vaddr)
+pm__elf_read_vaddr(struct pm_elf *e, uint64_t vaddr, void *buf, size_t len)
 {
-  size_t n, fsize;
-  char *image = elf_rawfile(e->elf, &fsize);
+  uint64_t key[2] = { vaddr, len };
+  int err;
 
-  if (!image || elf_getphdrnum(e->elf, &n) != 0)
+  if (e->ask)
+    return ask_fixed(e, PM_ELF_Q_READ_VADDR, key, sizeof(key), buf, len);
+  err = file_read_vaddr(e, vaddr, buf, len);
+  note(e, PM_ELF_Q_READ_VADDR, key, sizeof(key), err, buf, len);
+  return err;
+}
+
+#define SCAN_CHUNK ((size_t)1 << 20)
+
+static int
+file_find_bytes(struct pm_elf *e, const void *needle, size_t len,
+                uint64_t *vaddr)
+{
+  unsigned char *buf;
+  size_t n;
+  int err = PM_ENOSYM;
+
+  if (len == 0 || len > SCAN_CHUNK / 2)
+    return PM_ENOSYM;
+  if (elf_getphdrnum(e->elf, &n) != 0)
     return PM_EELF;
-  for (size_t i = 0; i < n; i++) {
+  if (!(buf = malloc(SCAN_CHUNK)))
+    return -ENOMEM;
+  for (size_t i = 0; i < n && err == PM_ENOSYM; i++) {
     GElf_Phdr ph;
-    const char *hit;
     if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
-        ph.p_offset > fsize || ph.p_filesz > fsize - ph.p_offset)
+        ph.p_offset > e->size || ph.p_filesz > e->size - ph.p_offset)
       continue;
-    hit = memmem(image + ph.p_offset, ph.p_filesz, needle, len);
-    if (hit) {
-      *vaddr = ph.p_vaddr + (uint64_t)(hit - (image + ph.p_offset));
-      return 0;
+    /* Chunks overlap by len - 1 bytes so that no match is cut in two. */
+    for (uint64_t at = 0; at < ph.p_filesz && err == PM_ENOSYM;
+         at += SCAN_CHUNK - (len - 1)) {
+      size_t want = ph.p_filesz - at < SCAN_CHUNK ? (size_t)(ph.p_filesz - at)
+                                                  : SCAN_CHUNK;
+      const unsigned char *hit;
+      if (want < len || file_pread(e, ph.p_offset + at, buf, want) != 0)
+        break;
+      hit = memmem(buf, want, needle, len);
+      if (hit) {
+        *vaddr = ph.p_vaddr + at + (uint64_t)(hit - buf);
+        err = 0;
+      }
+      if (want < SCAN_CHUNK)
+        break;
     }
   }
-  return PM_ENOSYM;
+  free(buf);
+  return err;
 }
 
 int
-pm__elf_writable_range(struct pm_elf *e, uint64_t *lo, uint64_t *hi)
+pm__elf_find_bytes(struct pm_elf *e, const void *needle, size_t len,
+                   uint64_t *vaddr)
+{
+  uint64_t a = 0;
+  int err;
+
+  if (e->ask)
+    err = ask_fixed(e, PM_ELF_Q_FIND_BYTES, needle, len, &a, sizeof(a));
+  else {
+    err = file_find_bytes(e, needle, len, &a);
+    note(e, PM_ELF_Q_FIND_BYTES, needle, len, err, &a, sizeof(a));
+  }
+  if (!err)
+    *vaddr = a;
+  return err;
+}
+
+static int
+file_writable_range(struct pm_elf *e, uint64_t *lo, uint64_t *hi)
 {
   size_t n;
   int found = 0;
@@ -231,7 +422,26 @@ pm__elf_writable_range(struct pm_elf *e, uint64_t *lo, uint64_t *hi)
 }
 
 int
-pm__elf_build_id(struct pm_elf *e, char *buf, size_t len)
+pm__elf_writable_range(struct pm_elf *e, uint64_t *lo, uint64_t *hi)
+{
+  uint64_t a[2] = { 0, 0 };
+  int err;
+
+  if (e->ask)
+    err = ask_fixed(e, PM_ELF_Q_WRITABLE, NULL, 0, a, sizeof(a));
+  else {
+    err = file_writable_range(e, &a[0], &a[1]);
+    note(e, PM_ELF_Q_WRITABLE, NULL, 0, err, a, sizeof(a));
+  }
+  if (err)
+    return err;
+  *lo = a[0];
+  *hi = a[1];
+  return 0;
+}
+
+static int
+file_build_id(struct pm_elf *e, char *buf, size_t len)
 {
   size_t n;
 
@@ -266,4 +476,28 @@ pm__elf_build_id(struct pm_elf *e, char *buf, size_t len)
     }
   }
   return PM_ENOSYM;
+}
+
+int
+pm__elf_build_id(struct pm_elf *e, char *buf, size_t len)
+{
+  const void *answer = NULL;
+  size_t n = 0;
+  int err;
+
+  if (!e->ask) {
+    err = file_build_id(e, buf, len);
+    note(e, PM_ELF_Q_BUILD_ID, NULL, 0, err, buf, err ? 0 : strlen(buf));
+    return err;
+  }
+  err = e->ask(e->arg, PM_ELF_Q_BUILD_ID, NULL, 0, &answer, &n);
+  if (err)
+    return err > 0 ? PM_EELF : err;
+  if (n && !answer)
+    return PM_EELF;
+  if (n + 1 > len)
+    return -ENAMETOOLONG;
+  memcpy(buf, answer, n);
+  buf[n] = '\0';
+  return 0;
 }

@@ -9,15 +9,61 @@
 struct pm_elf;
 
 /*
- * Opens the ELF file at path for reading.  Returns -errno from open(),
- * PM_EELF when it is not a well-formed 64-bit ELF file.
+ * Opens the ELF file at path for reading.  The file is read, never mapped,
+ * so that one truncated behind our back cannot raise SIGBUS; anything but a
+ * regular file (a FIFO put in a library's place) is refused without
+ * blocking.  Returns -errno from open(), PM_EELF when it is not a regular,
+ * well-formed 64-bit ELF file.
  */
 int pm__elf_open(struct pm_elf **out, const char *path);
+
+/*
+ * The questions the functions below answer, by number.  A recording of a
+ * target (target/record.c) keeps each question asked with its answer, and
+ * its replay answers them again without the file.  The numbers and the
+ * answers' shapes are part of the recording format: never renumber.
+ */
+enum pm_elf_question {
+  PM_ELF_Q_TYPE = 1,       /* no key; answer u32 e_type */
+  PM_ELF_Q_SYMBOL = 2,     /* key name; answer u64 value, u64 size */
+  PM_ELF_Q_SECTION = 3,    /* key name; answer u64 addr, u64 size */
+  PM_ELF_Q_LOAD_BIAS = 4,  /* key u64 start, u64 offset; answer u64 bias */
+  PM_ELF_Q_READ_VADDR = 5, /* key u64 vaddr, u64 len; answer len bytes */
+  PM_ELF_Q_FIND_BYTES = 6, /* key needle; answer u64 vaddr */
+  PM_ELF_Q_WRITABLE = 7,   /* no key; answer u64 lo, u64 hi */
+  PM_ELF_Q_BUILD_ID = 8,   /* no key; answer the hex text, no NUL */
+};
+
+/*
+ * Answers question q with key instead of a file: returns 0 and points
+ * *answer at *len bytes (valid while the pm_elf lives), or the error the
+ * file gave.  Recorded answers are untrusted: an answer of the wrong
+ * length is taken for PM_EELF.
+ */
+typedef int (*pm_elf_ask_fn)(void *arg, int q, const void *key,
+                             size_t keylen, const void **answer, size_t *len);
+
+/*
+ * Told every question a file answered, with the result (answer NULL
+ * unless err is 0).  For recording; it cannot fail the query.
+ */
+typedef void (*pm_elf_note_fn)(void *arg, int q, const void *key,
+                               size_t keylen, int err, const void *answer,
+                               size_t len);
+
+/*
+ * A pm_elf with no file behind it: every function below asks `ask`.
+ * Returns -ENOMEM.
+ */
+int pm__elf_open_answers(struct pm_elf **out, pm_elf_ask_fn ask, void *arg);
+
+/* From now on tells `note` every question e answers from its file. */
+void pm__elf_set_note(struct pm_elf *e, pm_elf_note_fn note, void *arg);
 
 /* Closes the file.  NULL does nothing. */
 void pm__elf_free(struct pm_elf *e);
 
-/* ET_EXEC, ET_DYN or ET_CORE from the ELF header. */
+/* ET_EXEC, ET_DYN or ET_CORE from the ELF header (0 when unknown). */
 int pm__elf_type(const struct pm_elf *e);
 
 /*

@@ -42,15 +42,18 @@ by_abs_size_delta(const void *a, const void *b)
   const struct pm_diff_row *x = a, *y = b;
   int64_t dx = delta(x->size_old, x->size_new);
   int64_t dy = delta(y->size_old, y->size_new);
-  uint64_t ax = dx < 0 ? (uint64_t)-dx : (uint64_t)dx;
-  uint64_t ay = dy < 0 ? (uint64_t)-dy : (uint64_t)dy;
+  /* Negated as unsigned: -INT64_MIN would overflow. */
+  uint64_t ax = dx < 0 ? 0 - (uint64_t)dx : (uint64_t)dx;
+  uint64_t ay = dy < 0 ? 0 - (uint64_t)dy : (uint64_t)dy;
   int64_t cx = delta(x->count_old, x->count_new);
   int64_t cy = delta(y->count_old, y->count_new);
+  uint64_t acx = cx < 0 ? 0 - (uint64_t)cx : (uint64_t)cx;
+  uint64_t acy = cy < 0 ? 0 - (uint64_t)cy : (uint64_t)cy;
 
   if (ax != ay)
     return ax < ay ? 1 : -1;
-  if (cx != cy)
-    return (cx < 0 ? -cx : cx) < (cy < 0 ? -cy : cy) ? 1 : -1;
+  if (acx != acy)
+    return acx < acy ? 1 : -1;
   return strcmp(x->kind, y->kind);
 }
 

@@ -3,9 +3,12 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
+#include "pmpeek/allocator.h"
 #include "pmpeek/snapshot.h"
 
 /* Writes s with tabs and newlines made spaces: one TSV field. */
@@ -61,6 +64,59 @@ labels(FILE *f, const struct pm_snapshot *s, const char *kind)
   fputc('}', f);
 }
 
+/* One gauge per allocator state (interpreter), labelled with its id. */
+static void
+state_gauge(FILE *f, const struct pm_snapshot *s, const char *name,
+            const char *unit, const char *help, const struct pm_allocator *a,
+            size_t field)
+{
+  int any = 0;
+
+  for (size_t i = 0; i < a->nstates; i++) {
+    int64_t v;
+    memcpy(&v, (const char *)&a->states[i] + field, sizeof(v));
+    if (v < 0)
+      continue; /* unknown: left out rather than guessed */
+    if (!any) {
+      fprintf(f, "# TYPE %s gauge\n", name);
+      if (unit)
+        fprintf(f, "# UNIT %s %s\n", name, unit);
+      fprintf(f, "# HELP %s %s\n", name, help);
+      any = 1;
+    }
+    fprintf(f, "%s{pid=\"%ld\",executable=", name, s->pid);
+    label_value(f, s->executable ? s->executable : "");
+    fprintf(f, ",interpreter=\"%lld\"} %lld\n",
+            (long long)(a->states[i].interp_id < 0 ? 0
+                                                    : a->states[i].interp_id),
+            (long long)v);
+  }
+}
+
+static void
+allocator_metrics(FILE *f, const struct pm_snapshot *s,
+                  const struct pm_allocator *a)
+{
+#define GAUGE(name, unit, help, member)                                        \
+  state_gauge(f, s, name, unit, help, a,                                       \
+              offsetof(struct pm_obmalloc_stats, member))
+  GAUGE("pmpeek_pymalloc_arenas", NULL, "pymalloc arenas allocated now.",
+        arenas_allocated_current);
+  GAUGE("pmpeek_pymalloc_arenas_highwater", NULL,
+        "Most pymalloc arenas ever allocated at once.", arenas_highwater);
+  GAUGE("pmpeek_pymalloc_allocated_blocks_bytes", "bytes",
+        "Bytes in allocated pymalloc blocks.", bytes_in_allocated_blocks);
+  GAUGE("pmpeek_pymalloc_available_blocks_bytes", "bytes",
+        "Bytes in free blocks of used pymalloc pools.",
+        bytes_in_available_blocks);
+  GAUGE("pmpeek_pymalloc_unused_pools_bytes", "bytes",
+        "Bytes in unused pymalloc pools.", bytes_in_unused_pools);
+  GAUGE("pmpeek_pymalloc_arenas_bytes", "bytes",
+        "Bytes in pymalloc arenas (the sum of the above and the losses).",
+        total);
+#undef GAUGE
+}
+
 int
 pm_snapshot_write_openmetrics(const struct pm_snapshot *s, FILE *f)
 {
@@ -106,6 +162,8 @@ pm_snapshot_write_openmetrics(const struct pm_snapshot *s, FILE *f)
     labels(f, s, NULL);
     fprintf(f, " %.6f\n", s->pause_seconds);
   }
+  if (s->allocator)
+    allocator_metrics(f, s, s->allocator);
   fputs("# EOF\n", f);
   return ferror(f) ? -EIO : 0;
 }

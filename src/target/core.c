@@ -78,15 +78,16 @@ file_open(struct core_ctx *c, size_t i)
     return 0;
   if (!f->present)
     return -EFAULT;
-  f->fd = open(f->disk, O_RDONLY | O_CLOEXEC);
+  /* The paths come from the core: a FIFO there must not block us. */
+  f->fd = open(f->disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (f->fd < 0 && (errno == EMFILE || errno == ENFILE)) {
     /* Out of descriptors: those are only a cache, drop the others. */
     close_files(c, i);
-    f->fd = open(f->disk, O_RDONLY | O_CLOEXEC);
+    f->fd = open(f->disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   }
   if (f->fd < 0)
     return -EFAULT;
-  if (fstat(f->fd, &st) != 0) {
+  if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(f->fd);
     f->fd = -1;
     return -EFAULT;
@@ -295,7 +296,7 @@ core_close(void *ctx)
 
 static const struct pm_target_ops core_target_ops = {
   core_read,        core_nop, core_nop,   core_refresh_maps,
-  core_region_file, NULL,     core_close,
+  core_region_file, NULL,     core_close, NULL, 0,
 };
 
 /* An NT_FILE entry by path, to find the distinct files. */

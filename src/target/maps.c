@@ -33,12 +33,15 @@ parse_line(const char *line, size_t len, struct pm_region *r)
   unsigned long long start, end, offset, inode;
   unsigned dev_major, dev_minor;
   int name_at = 0;
-  char buf[4096 + 64];
+  char buf[256];
+  size_t head = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
 
-  if (len >= sizeof(buf))
-    return -EINVAL;
-  memcpy(buf, line, len);
-  buf[len] = '\0';
+  /*
+   * The fields before the name fit in buf; the name, which the target
+   * chooses, may be as long as a path gets and is copied from the line.
+   */
+  memcpy(buf, line, head);
+  buf[head] = '\0';
   if (sscanf(buf, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms,
              &offset, &dev_major, &dev_minor, &inode, &name_at) < 7)
     return -EINVAL;
@@ -55,8 +58,8 @@ parse_line(const char *line, size_t len, struct pm_region *r)
             (perms[2] == 'x' ? PM_PROT_EXEC : 0) |
             (perms[3] == 's' ? PM_PROT_SHARED : 0);
   r->path = NULL;
-  if (name_at > 0 && buf[name_at] != '\0') {
-    r->path = strdup(buf + name_at);
+  if (name_at > 0 && (size_t)name_at < len) {
+    r->path = strndup(line + name_at, len - (size_t)name_at);
     if (!r->path)
       return -ENOMEM;
   }

@@ -386,7 +386,7 @@ pid_close(void *ctx)
 
 static const struct pm_target_ops pid_target_ops = {
   pid_read,        pid_pause, pid_resume, pid_refresh_maps,
-  pid_region_file, pid_gone,  pid_close,
+  pid_region_file, pid_gone,  pid_close,  NULL, 0,
 };
 
 int

@@ -5,12 +5,16 @@
 
 #include <time.h>
 
+#include "elf/elf-file.h"
 #include "pmpeek/target.h"
 
 /*
- * A backend: a live pid (pid.c) or a core file (core.c).  `read` must copy
- * all len bytes or fail; the generic layer has already checked that
- * [addr, addr+len) lies inside one readable region.
+ * A backend: a live pid (pid.c), a core file (core.c) or a recording
+ * (replay.c).  `read` must copy all len bytes or fail; the generic layer
+ * has already checked that [addr, addr+len) lies inside one readable
+ * region.  `elf_open` may be NULL: the file behind a region is then opened
+ * on disk through `region_file`.  `direct`: reads cost no more than a
+ * memcpy, so they bypass the cache.
  */
 struct pm_target_ops {
   int (*read)(void *ctx, pm_addr_t addr, void *buf, size_t len);
@@ -21,6 +25,8 @@ struct pm_target_ops {
                      size_t len);
   int (*gone)(void *ctx);
   void (*close)(void *ctx);
+  int (*elf_open)(void *ctx, const struct pm_region *r, struct pm_elf **out);
+  int direct;
 };
 
 #define PM_CACHE_CHUNK_BITS 16
@@ -34,6 +40,8 @@ struct pm_cache_slot {
   size_t valid;
   unsigned char *data;
 };
+
+struct pm_record;
 
 struct pm_target {
   const struct pm_target_ops *ops;
@@ -49,10 +57,24 @@ struct pm_target {
   double pause_seconds;
   struct timespec paused_at;
   int paused;
+  struct pm_record *rec; /* non-NULL while recording (record.c) */
+  uint64_t read_budget;  /* bytes pm_target_read may still hand out */
 };
 
 /* Takes ownership of ctx; on failure calls ops->close(ctx). */
 int pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
                    void *ctx, pid_t pid);
+
+/* -- record.c: what target.c tells the recorder ------------------------- */
+
+/* Keeps the len bytes at addr that a read returned. */
+void pm__record_memory(struct pm_record *rec, pm_addr_t addr, const void *buf,
+                       size_t len);
+
+/* Notes every question e answers, as questions about the file at path. */
+void pm__record_elf(struct pm_record *rec, const char *path,
+                    struct pm_elf *e);
+
+void pm__record_free(struct pm_record *rec);
 
 #endif

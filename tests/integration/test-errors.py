@@ -1,26 +1,42 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""test-errors.py -- bad input and hostile situations: message and status.
+"""test-errors.py -- bad input and hostile situations: the error table.
 
 Usage: test-errors.py --pmpeek PATH [--python PYTHON]
 
-Each case runs pmpeek in a situation it cannot fully handle and checks the
-documented exit status, a single stderr line matching a pattern, and, where
-a target is involved, that the target is left exactly as it was found
-(running, or stopped) and alive.  Prints `ok N - ...` lines and a final
-`N passed, N failed, N skipped` line; exits 1 on any failure.
+One table of cases, each a situation pmpeek cannot fully handle (or an odd
+one it must handle): the arguments, the documented exit status and the one
+line pmpeek must print on stderr.  Every case checks
+  - the exit status;
+  - exactly one line on stderr, matching the case's pattern (no line for
+    the odd but valid targets, which must simply work: status 0, --json);
+  - the state of the target afterwards: the case's own target where it has
+    one (still running, still stopped, or gone, as the case says), and
+    for every case a bystander interpreter that pmpeek was never pointed at
+    (running, and traced by nobody).
+Prints `ok N - ...` lines and `N passed, N failed, N skipped`; exits 1 on
+any failure, 77 when PYTHON is missing.
 """
 import argparse
+import json
 import os
 import re
 import shutil
 import signal
+import stat
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 RESULTS = {'passed': 0, 'failed': 0, 'skipped': 0}
+SKIP = 77
+SLEEPER = 'import time\nwhile True: time.sleep(1)\n'
+
+# pmpeek(1), EXIT STATUS.
+OK, PARTIAL, USAGE, NOPROC, PERM, NOPYTHON = 0, 1, 2, 3, 4, 5
+GONE, CORRUPT, OTHER, FILES, INTERRUPTED = 7, 8, 9, 10, 130
 
 
 def report(ok, desc, diag=''):
@@ -34,6 +50,7 @@ def report(ok, desc, diag=''):
     if not ok and diag:
         for line in diag.splitlines():
             print('#   ' + line)
+    sys.stdout.flush()
 
 
 def state(pid):
@@ -44,31 +61,39 @@ def state(pid):
         return None
 
 
-def settled_state(pid, want, timeout=2.0):
+def tracer(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith('TracerPid:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def settled_state(pid, want, timeout=3.0):
     end = time.time() + timeout
     s = state(pid)
-    while s != want and time.time() < end:
+    while s not in want and time.time() < end:
         time.sleep(0.02)
         s = state(pid)
     return s
 
 
-def run(pmpeek, args, env=None, timeout=60, **kw):
+def run(pmpeek, args, env=None, timeout=120, **kw):
     return subprocess.run([pmpeek] + args, capture_output=True, text=True,
                           timeout=timeout, env=env, **kw)
 
 
-def check(desc, proc, status, pattern):
-    lines = proc.stderr.strip().splitlines()
-    ok = (proc.returncode == status and len(lines) == 1 and
-          re.search(pattern, lines[0]) is not None)
-    report(ok, desc, 'status %d (want %d), stderr %r (want one line ~ %r)'
-           % (proc.returncode, status, proc.stderr, pattern))
-
-
-def start_target(python, code='import time\nwhile True: time.sleep(1)\n'):
-    p = subprocess.Popen([python, '-S', '-c', code])
-    time.sleep(0.3)
+def start(python, code=SLEEPER, argv0=None, **kw):
+    """A target that is ready (it has printed) before we return."""
+    code = 'import sys\nsys.stdout.write("ready\\n")\nsys.stdout.flush()\n' \
+        + code
+    p = subprocess.Popen([argv0 or python, '-S', '-c', code],
+                         stdout=subprocess.PIPE, text=True, **kw)
+    if p.stdout.readline().strip() != 'ready':
+        raise RuntimeError('target %s did not start' % python)
     return p
 
 
@@ -86,17 +111,107 @@ def free_pid():
     return p.pid  # reaped: nothing has this pid until it is reused
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--pmpeek', required=True)
-    ap.add_argument('--python', default='/usr/bin/python3.11')
-    a = ap.parse_args()
-    pm, py = a.pmpeek, a.python
-    if not os.access(py, os.X_OK):
-        print('# skip: %s not found' % py)
-        return 77
+class Table(object):
+    """Runs the cases and checks the bystander after each."""
 
-    # Usage errors: status 2, one line, no target involved.
+    def __init__(self, pm, bystander):
+        self.pm = pm
+        self.bystander = bystander
+
+    def bystander_ok(self):
+        pid = self.bystander.pid
+        return settled_state(pid, ('S', 'R')) in ('S', 'R') and \
+            tracer(pid) == 0
+
+    def check(self, desc, proc, status, pattern, target=None, want=None):
+        """pattern None: the case must succeed silently (status 0)."""
+        lines = proc.stderr.strip().splitlines() if proc.stderr else []
+        if pattern is None:
+            ok = proc.returncode == status and not lines
+        else:
+            ok = (proc.returncode == status and len(lines) == 1 and
+                  re.search(pattern, lines[0]) is not None)
+        diag = 'status %d (want %d), stderr %r (want %s)' % (
+            proc.returncode, status, proc.stderr,
+            'nothing' if pattern is None else 'one line ~ %r' % pattern)
+        if target is not None:
+            got = settled_state(target, want)
+            if got not in want:
+                ok = False
+                diag += '\ntarget %d is in state %r, want one of %r' % (
+                    target, got, want)
+            elif tracer(target) not in (0, None):
+                ok = False
+                diag += '\ntarget %d is still traced by %d' % (
+                    target, tracer(target))
+        if not self.bystander_ok():
+            ok = False
+            diag += '\nthe bystander %d is not running untraced' % \
+                self.bystander.pid
+        report(ok, desc, diag)
+        return ok
+
+    def case(self, desc, args, status, pattern, target=None, want=None,
+             **kw):
+        return self.check(desc, run(self.pm, args, **kw), status, pattern,
+                          target, want)
+
+
+RUNNING = ('S', 'R')
+STOPPED = ('T',)
+
+
+# -- input files -----------------------------------------------------------
+
+def note(name, ntype, desc):
+    name = name + b'\0'
+    pad = lambda b: b + b'\0' * (-len(b) % 4)
+    return struct.pack('<III', len(name), len(desc), ntype) + pad(name) + \
+        pad(desc)
+
+
+def small_core():
+    """A well-formed x86-64 core of nothing: one note, one page."""
+    notes = note(b'CORE', 1, bytes(336))
+    off_data = 4096
+    eh = struct.pack('<16sHHIQQQIHHHHHH',
+                     b'\x7fELF\x02\x01\x01' + b'\0' * 9, 4, 62, 1, 0, 64, 0,
+                     0, 64, 56, 2, 64, 0, 0)
+    ph = struct.pack('<IIQQQQQQ', 4, 0, 64 + 2 * 56, 0, 0, len(notes), 0, 4)
+    ph += struct.pack('<IIQQQQQQ', 1, 6, off_data, 0x7f0000000000, 0, 4096,
+                      4096, 4096)
+    return (eh + ph + notes).ljust(off_data, b'\0') + b'\x42' * 4096
+
+
+def snapshot_doc(**over):
+    d = {'format': 'pmpeek-snapshot', 'format_version': 1,
+         'taken_at': '2026-11-21T14:00:00.000Z',
+         'source': {'kind': 'live', 'pid': 1, 'executable': '/x',
+                    'python_version': '3.11.2'},
+         'objects': {'count': 1, 'size': 10},
+         'kinds': [{'kind': 'str', 'count': 1, 'size': 10}]}
+    d.update(over)
+    return json.dumps(d)
+
+
+def write(path, data):
+    with open(path, 'wb' if isinstance(data, bytes) else 'w') as f:
+        f.write(data)
+    return path
+
+
+def gcore(pid, prefix):
+    if not shutil.which('gcore'):
+        return None
+    subprocess.run(['gcore', '-o', prefix, str(pid)], capture_output=True,
+                   timeout=120)
+    path = '%s.%d' % (prefix, pid)
+    return path if os.path.exists(path) else None
+
+
+# -- the cases ---------------------------------------------------------------
+
+def usage_cases(t):
     for args, pat in [
             ([], r'^pmpeek: no process id given'),
             (['abc'], r"^pmpeek: 'abc' is neither a process id nor a core "
@@ -109,102 +224,332 @@ def main():
             (['1', '2'], r'^pmpeek: too many arguments'),
             (['--top', '0', '1'], r"^pmpeek: invalid row count '0'"),
             (['--top', 'x', '1'], r"^pmpeek: invalid row count 'x'"),
+            (['--top', '-3', '1'], r"^pmpeek: invalid row count '-3'"),
             (['--sort', 'name', '1'], r"^pmpeek: invalid sort key 'name'"),
+            (['--by', 'owner', '1'], r"^pmpeek: invalid partition 'owner'"),
+            (['--format', 'xml', '1'], r"^pmpeek: invalid format 'xml'"),
+            (['--interval', '0', '1'], r"^pmpeek: invalid interval '0'"),
+            (['--interval', 'soon', '1'], r"^pmpeek: invalid interval "
+                                          r"'soon'"),
+            (['--interval', '1', '--count', '0', '1'],
+             r"^pmpeek: invalid snapshot count '0'"),
+            (['--count', '3', '1'], r'^pmpeek: --count, --save-dir and '
+                                    r'--series need --interval$'),
+            (['--exe', '/bin/sh', '1'], r'^pmpeek: --exe, --lib-root and '
+                                        r'--force are for core files$'),
+            (['--record', '/tmp/r', '--interval', '1', '1'],
+             r'^pmpeek: --record is for a single snapshot'),
             (['--bogus', '1'], r"^pmpeek: unknown option '--bogus'"),
             (['1', '--top'], r"^pmpeek: option '--top' needs a value"),
+            (['diff', 'only-one.json'], r'^pmpeek: diff takes two snapshot '
+                                        r'files'),
     ]:
-        check('usage: pmpeek %s' % ' '.join(args), run(pm, args), 2, pat)
+        t.case('usage: pmpeek %s' % ' '.join(args), args, USAGE, pat)
 
+
+def process_cases(t, pm, py, tmp):
     pid = free_pid()
-    check('no such process', run(pm, [str(pid)]), 3,
-          r'^pmpeek: no live process with pid %d$' % pid)
+    t.case('no such process', [str(pid)], NOPROC,
+           r'^pmpeek: no live process with pid %d$' % pid)
+
+    z = subprocess.Popen(['sh', '-c', 'exit 0'])
+    time.sleep(0.3)  # not waited for: a zombie
+    t.case('zombie process', [str(z.pid)], NOPROC,
+           r'^pmpeek: no live process with pid %d$' % z.pid,
+           z.pid, ('Z',))
+    z.wait()
 
     sleeper = subprocess.Popen(['sleep', '600'])
     time.sleep(0.2)
-    check('not a Python process', run(pm, [str(sleeper.pid)]), 5,
-          r"^pmpeek: process %d \('.*sleep'\) is not a Python process"
-          % sleeper.pid)
-    report(state(sleeper.pid) in ('S', 'R'), 'non-Python target left running')
+    t.case('not a Python process', [str(sleeper.pid)], NOPYTHON,
+           r"^pmpeek: process %d \('.*sleep'\) is not a Python process"
+           % sleeper.pid, sleeper.pid, RUNNING)
     stop(sleeper)
 
-    t = start_target(py)
-    with tempfile.TemporaryDirectory() as tmp:
+    tg = start(py)
+    try:
         path = os.path.join(tmp, 'no', 'such', 'dir', 'out.json')
-        check('unwritable -o path', run(pm, ['-o', path, str(t.pid)]), 9,
-              r"^pmpeek: cannot write '%s'" % re.escape(path))
-    report(state(t.pid) in ('S', 'R'), 'target running after -o failure')
+        t.case('unwritable -o path', ['-o', path, str(tg.pid)], OTHER,
+               r"^pmpeek: cannot write '%s'" % re.escape(path),
+               tg.pid, RUNNING)
+        path = os.path.join(tmp, 'no', 'such', 'dir', 'out.rec')
+        t.case('unwritable --record path', ['--record', path, str(tg.pid)],
+               OTHER, r"^pmpeek: cannot write '%s'" % re.escape(path),
+               tg.pid, RUNNING)
 
-    # Signals while the target is held paused (PMPEEK_HOLD_PAUSE).
-    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Signals while the target is held paused (PMPEEK_HOLD_PAUSE).
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            env = dict(os.environ, PMPEEK_HOLD_PAUSE='30')
+            p = subprocess.Popen([pm, str(tg.pid)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=env)
+            held = settled_state(tg.pid, ('t',), 10.0)
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=60)
+            proc = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+            if held != 't':
+                report(False, '%s during the walk' % sig.name,
+                       'target never paused (state %s)' % held)
+                continue
+            t.check('%s during the walk: status 130, target resumed'
+                    % sig.name, proc, INTERRUPTED,
+                    r'^pmpeek: interrupted; process %d was resumed$' % tg.pid,
+                    tg.pid, RUNNING)
+
+        # pmpeek killed outright: the kernel detaches, the target runs on.
         env = dict(os.environ, PMPEEK_HOLD_PAUSE='30')
-        p = subprocess.Popen([pm, str(t.pid)], stdout=subprocess.PIPE,
+        p = subprocess.Popen([pm, str(tg.pid)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True, env=env)
-        held = settled_state(t.pid, 't', 5.0)
-        p.send_signal(sig)
-        out, err = p.communicate(timeout=30)
-        report(held == 't', '%s: target was paused (state %s)'
-               % (sig.name, held))
-        proc = subprocess.CompletedProcess(p.args, p.returncode, out, err)
-        check('%s during the walk: status 130' % sig.name, proc, 130,
-              r'^pmpeek: interrupted; process %d was resumed$' % t.pid)
-        report(settled_state(t.pid, 'S') in ('S', 'R'),
-               '%s: target running again' % sig.name)
+        settled_state(tg.pid, ('t',), 10.0)
+        p.kill()
+        _, err = p.communicate(timeout=60)
+        t.check('SIGKILL of pmpeek: target running again',
+                subprocess.CompletedProcess(p.args, 0, '', err), 0, None,
+                tg.pid, RUNNING)
 
-    # pmpeek killed outright: the kernel detaches, the target runs on.
-    env = dict(os.environ, PMPEEK_HOLD_PAUSE='30')
-    p = subprocess.Popen([pm, str(t.pid)], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, env=env)
-    settled_state(t.pid, 't', 5.0)
-    p.kill()
-    p.wait()
-    report(settled_state(t.pid, 'S') in ('S', 'R'),
-           'SIGKILL of pmpeek: target running again')
+        # A second tracer: pmpeek cannot attach and says who holds it.
+        if shutil.which('strace'):
+            tr = subprocess.Popen(['strace', '-p', str(tg.pid), '-o',
+                                   os.devnull], stderr=subprocess.DEVNULL)
+            end = time.time() + 10
+            while tracer(tg.pid) != tr.pid and time.time() < end:
+                time.sleep(0.05)
+            proc = run(pm, [str(tg.pid)])
+            tr.terminate()
+            tr.wait()
+            t.check('target already traced by another tracer', proc, PERM,
+                    r'^pmpeek: cannot attach to process %d: permission '
+                    r'denied: it is already traced by process %d$'
+                    % (tg.pid, tr.pid), tg.pid, RUNNING)
+        else:
+            report(None, 'target already traced', 'no strace')
 
-    # A second tracer: pmpeek cannot attach and says who holds the target.
-    if shutil.which('strace'):
-        tr = subprocess.Popen(['strace', '-p', str(t.pid), '-o', os.devnull])
-        time.sleep(0.5)
-        check('target already traced', run(pm, [str(t.pid)]), 4,
-              r'^pmpeek: cannot attach to process %d: permission denied: '
-              r'it is already traced by process %d$' % (t.pid, tr.pid))
-        tr.terminate()
-        tr.wait()
-    else:
-        report(None, 'target already traced', 'no strace')
-
-    # An unprivileged user attaching to root's process.
-    if os.geteuid() == 0 and shutil.which('setpriv'):
-        proc = run('setpriv', ['--reuid=65534', '--regid=65534',
-                               '--clear-groups', pm, str(t.pid)])
-        check('unprivileged user, root target', proc, 4,
-              r'^pmpeek: cannot (attach to|read) process %d: permission '
-              r'denied' % t.pid)
-    else:
-        report(None, 'unprivileged user', 'needs root and setpriv')
-    report(state(t.pid) in ('S', 'R'), 'target running after refusals')
-    stop(t)
+        if os.geteuid() == 0 and shutil.which('setpriv'):
+            proc = subprocess.run(
+                ['setpriv', '--reuid=65534', '--regid=65534',
+                 '--clear-groups', pm, str(tg.pid)],
+                capture_output=True, text=True, timeout=60)
+            t.check('unprivileged user, root target', proc, PERM,
+                    r'^pmpeek: cannot (attach to|read) process %d: '
+                    r'permission denied' % tg.pid, tg.pid, RUNNING)
+        else:
+            report(None, 'unprivileged user', 'needs root and setpriv')
+    finally:
+        stop(tg)
 
     # The target dies while paused: status 7.
-    t = start_target(py)
-    env = dict(os.environ, PMPEEK_HOLD_PAUSE='1')
-    p = subprocess.Popen([pm, str(t.pid)], stdout=subprocess.PIPE,
+    tg = start(py)
+    env = dict(os.environ, PMPEEK_HOLD_PAUSE='2')
+    p = subprocess.Popen([pm, str(tg.pid)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=env)
-    settled_state(t.pid, 't', 5.0)
-    t.kill()
-    out, err = p.communicate(timeout=30)
-    t.wait()
-    check('target exits during the walk', subprocess.CompletedProcess(
-        p.args, p.returncode, out, err), 7,
-        r'^pmpeek: process %d exited during the walk$' % t.pid)
+    settled_state(tg.pid, ('t',), 10.0)
+    tg.kill()
+    out, err = p.communicate(timeout=60)
+    tg.wait()
+    t.check('target exits during the walk', subprocess.CompletedProcess(
+        p.args, p.returncode, out, err), GONE,
+        r'^pmpeek: process %d exited during the walk$' % tg.pid)
 
-    # A zombie: it exists, but has no memory left to read.
-    z = subprocess.Popen(['sh', '-c', 'exit 0'])
-    time.sleep(0.3)  # not waited for: a zombie
-    proc = run(pm, [str(z.pid)])
-    check('zombie process', proc, 3,
-          r'^pmpeek: no live process with pid %d$' % z.pid)
-    z.wait()
 
+def file_cases(t, pm, py, tmp):
+    q = re.escape
+    empty = write(os.path.join(tmp, 'empty'), b'')
+    t.case('empty file', [empty], USAGE,
+           r"^pmpeek: '%s' is not an ELF core file: the file is empty$"
+           % q(empty))
+    garbage = write(os.path.join(tmp, 'garbage'),
+                    bytes((i * 131 + 7) % 256 for i in range(65536)))
+    t.case('garbage file', [garbage], USAGE,
+           r"^pmpeek: '%s' is not an ELF core file: not an ELF file$"
+           % q(garbage))
+    core = small_core()
+    cut = write(os.path.join(tmp, 'truncated'), core[:6000])
+    t.case('truncated core', [cut], CORRUPT,
+           r"^pmpeek: cannot read core '%s': truncated: 6000 bytes of 8192$"
+           % q(cut))
+    headers = write(os.path.join(tmp, 'cut-in-headers'), core[:100])
+    t.case('core cut inside its program headers', [headers], CORRUPT,
+           r"^pmpeek: cannot read core '%s': " % q(headers))
+    exe = shutil.copy(py, os.path.join(tmp, 'an-executable'))
+    t.case('an ELF executable, not a core', [exe], USAGE,
+           r"^pmpeek: '%s' is not an ELF core file: an ELF executable, not "
+           r"a core$" % q(exe))
+    t.case('a directory, not a core', [tmp], USAGE,
+           r"^pmpeek: '%s' is not an ELF core file: not a regular file$"
+           % q(tmp))
+    fifo = os.path.join(tmp, 'a-fifo')
+    os.mkfifo(fifo)
+    t.case('a FIFO, not a core (must not wait for a writer)', [fifo], USAGE,
+           r"^pmpeek: '%s' is not an ELF core file: not a regular file$"
+           % q(fifo), timeout=30)
+
+    # Cores of real processes: needs gcore.
+    sleeper = subprocess.Popen(['sleep', '600'])
+    time.sleep(0.2)
+    sc = gcore(sleeper.pid, os.path.join(tmp, 'sleep'))
+    stop(sleeper)
+    if sc:
+        t.case('core of a non-Python program', [sc], NOPYTHON,
+               r"^pmpeek: core '%s' \(pid %d, '.*sleep'\) is not of a "
+               r"Python process: no _PyRuntime" % (q(sc), sleeper.pid))
+    else:
+        report(None, 'core of a non-Python program', 'no gcore')
+    tg = start(py)
+    pc = gcore(tg.pid, os.path.join(tmp, 'python'))
+    stop(tg)
+    if pc:
+        other = shutil.which('sleep')
+        t.case('core with a wrong --exe', ['--exe', other, pc], FILES,
+               r"^pmpeek: core '%s' does not match the files on disk: '%s' "
+               r"has build-id [0-9a-f]+, the core maps '.*' with build-id "
+               r"[0-9a-f]+ \(--force reads it anyway\)$" % (q(pc), q(other)))
+        nowhere = os.path.join(tmp, 'nowhere', 'python')
+        t.case('core with a missing --exe', ['--exe', nowhere, pc], FILES,
+               r"^pmpeek: cannot read core '%s': executable '%s' not found$"
+               % (q(pc), q(nowhere)))
+        t.case('--exe with a recording', ['--exe', exe, rec_path(tmp)],
+               USAGE, r'^pmpeek: --exe, --lib-root and --force are for core '
+                      r'files$')
+    else:
+        for d in ('core with a wrong --exe', 'core with a missing --exe'):
+            report(None, d, 'no gcore')
+
+    bad = write(os.path.join(tmp, 'bad.rec'),
+                b'PMPKREC\x01' + struct.pack('<II', 2, 36) + b'\xff' * 36)
+    t.case('corrupt recording', [bad], CORRUPT,
+           r"^pmpeek: cannot read recording '%s': region at 0x[0-9a-f]+ is "
+           r"malformed or out of order$" % q(bad))
+    cut = write(os.path.join(tmp, 'cut.rec'),
+                b'PMPKREC\x01' + struct.pack('<II', 2, 36) + b'\0' * 10)
+    t.case('truncated recording', [cut], CORRUPT,
+           r"^pmpeek: cannot read recording '%s': truncated at byte 8$"
+           % q(cut))
+    newer = write(os.path.join(tmp, 'newer.rec'), b'PMPKREC\x02')
+    t.case('recording of a newer format', [newer], CORRUPT,
+           r"^pmpeek: cannot read recording '%s': recording format 2, "
+           r"pmpeek reads 1$" % q(newer))
+
+
+def rec_path(tmp):
+    return write(os.path.join(tmp, 'tiny.rec'),
+                 b'PMPKREC\x01' + struct.pack('<II', 2, 36) +
+                 struct.pack('<QQQQI', 4096, 8192, 0, 0, 1))
+
+
+def snapshot_cases(t, tmp):
+    q = re.escape
+    good = write(os.path.join(tmp, 'good.json'), snapshot_doc())
+    missing = os.path.join(tmp, 'missing.json')
+    t.case('diff: missing snapshot file', ['diff', missing, good], USAGE,
+           r"^pmpeek: cannot read snapshot '%s': No such file or directory$"
+           % q(missing))
+    bad = write(os.path.join(tmp, 'malformed.json'), '{"format": "pmpe')
+    t.case('diff: malformed JSON', ['diff', good, bad], USAGE,
+           r"^pmpeek: cannot use snapshot '%s': not valid JSON" % q(bad))
+    other = write(os.path.join(tmp, 'other.json'),
+                  json.dumps({'format': 'something-else', 'kinds': []}))
+    t.case('diff: JSON of another format', ['diff', other, good], USAGE,
+           r"^pmpeek: cannot use snapshot '%s': not a pmpeek snapshot"
+           % q(other))
+    newer = write(os.path.join(tmp, 'newer.json'),
+                  snapshot_doc(format_version=99))
+    t.case('diff: unsupported format_version', ['diff', good, newer], USAGE,
+           r"^pmpeek: cannot use snapshot '%s': unsupported snapshot "
+           r"format_version$" % q(newer))
+    nokinds = write(os.path.join(tmp, 'nokinds.json'),
+                    snapshot_doc(kinds={'str': 1}))
+    t.case('diff: snapshot with a malformed field', ['diff', good, nokinds],
+           USAGE, r"^pmpeek: cannot use snapshot '%s': missing or malformed "
+                  r"field" % q(nokinds))
+
+
+def valid_cases(t, pm, py, tmp):
+    """Odd but valid targets: they must simply work."""
+    tg = start(py)
+    try:
+        os.kill(tg.pid, signal.SIGSTOP)
+        settled_state(tg.pid, STOPPED)
+        t.case('a stopped process: read, and left stopped',
+               ['--json', str(tg.pid)], OK, None, tg.pid, STOPPED)
+        os.kill(tg.pid, signal.SIGCONT)
+        t.case('the same process, continued: left running',
+               ['--json', str(tg.pid)], OK, None, tg.pid, RUNNING)
+        t.case('--no-pause on a running process',
+               ['--json', '--no-pause', str(tg.pid)], OK, None, tg.pid,
+               RUNNING)
+        rec = os.path.join(tmp, 'live.rec')
+        t.case('--record of a live process', ['--json', '--record', rec,
+                                              str(tg.pid)], OK, None,
+               tg.pid, RUNNING)
+        t.case('the recording replayed', ['--json', rec], OK, None)
+    finally:
+        stop(tg)
+
+    # A deleted executable: the kernel still maps it, under " (deleted)".
+    copy = shutil.copy(py, os.path.join(tmp, 'python-deleted'))
+    tg = start(py, argv0=copy)
+    try:
+        os.unlink(copy)
+        proc = run(pm, ['--json', str(tg.pid)])
+        t.check('a deleted executable', proc, OK, None, tg.pid, RUNNING)
+        if proc.returncode == 0:
+            doc = json.loads(proc.stdout)
+            report(doc['objects']['count'] > 1000 and
+                   doc['source']['executable'].endswith(' (deleted)'),
+                   'a deleted executable: a full census, named as deleted',
+                   repr(doc['source']))
+    finally:
+        stop(tg)
+
+    # Another mount namespace: the executable exists only in there.
+    if os.geteuid() == 0 and shutil.which('unshare'):
+        where = os.path.join(tmp, 'ns')
+        os.mkdir(where)
+        inner = os.path.join(where, 'python3')
+        script = ('mount -t tmpfs tmpfs "$1" && cp "$2" "$1/python3" && '
+                  'exec "$1/python3" -S -c "$3"')
+        code = ('import sys, time\nsys.stdout.write("ready\\n")\n'
+                'sys.stdout.flush()\nwhile True: time.sleep(1)\n')
+        p = subprocess.Popen(['unshare', '--mount', '--propagation',
+                              'private', 'sh', '-c', script, 'sh', where, py,
+                              code], stdout=subprocess.PIPE, text=True)
+        try:
+            if p.stdout.readline().strip() != 'ready':
+                report(None, 'another mount namespace', 'unshare failed')
+            else:
+                ok = not os.path.exists(inner)
+                proc = run(pm, ['--json', str(p.pid)])
+                t.check('a process in another mount namespace', proc, OK,
+                        None, p.pid, RUNNING)
+                report(ok and proc.returncode == 0 and json.loads(
+                    proc.stdout)['objects']['count'] > 1000,
+                    'another mount namespace: its executable is not in ours, '
+                    'the census is full')
+        finally:
+            stop(p)
+    else:
+        report(None, 'another mount namespace', 'needs root and unshare')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--pmpeek', required=True)
+    ap.add_argument('--python', default='/usr/bin/python3.11')
+    a = ap.parse_args()
+    pm, py = os.path.abspath(a.pmpeek), a.python
+    if not os.access(py, os.X_OK):
+        print('# skip: %s not found' % py)
+        return SKIP
+    bystander = start(py)
+    try:
+        t = Table(pm, bystander)
+        with tempfile.TemporaryDirectory(prefix='pmpeek-errors-') as tmp:
+            usage_cases(t)
+            process_cases(t, pm, py, tmp)
+            file_cases(t, pm, py, tmp)
+            snapshot_cases(t, tmp)
+            valid_cases(t, pm, py, tmp)
+    finally:
+        stop(bystander)
     print('%d passed, %d failed, %d skipped' % (
         RESULTS['passed'], RESULTS['failed'], RESULTS['skipped']))
     return 1 if RESULTS['failed'] else 0

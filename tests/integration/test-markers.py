@@ -5,12 +5,23 @@
 Usage:
   test-markers.py --pmpeek PATH --python PYTHON [--python PYTHON ...]
                   [--label NAME] [--live] [--stopped-target] [--no-pause]
+                  [--whole-heap]
 
 For each PYTHON, start the markers fixture (FIFO-synced, `-S`), read the
-truth it computed from gc.get_objects() in the target, run `pmpeek --json`
-and `pmpeek --all` against it and check every marker kind's count and size
-are exactly equal to the truth, plus the structure of both outputs and that
-pmpeek leaves the target in the run state it found it in.
+truth it computed in the target (its own census of the whole heap: see
+fixtures/markers.py), run `pmpeek --json` and `pmpeek --all` against it and
+check every marker kind's count and size are exactly equal to the truth
+(tracked and untracked markers, objects only a sleeping thread's locals
+hold, "dict of" kinds), plus the structure of both outputs and that pmpeek
+leaves the target in the run state it found it in.  In the live scenario
+`pmpeek --by type` must also count the same objects, every dict as "dict".
+
+--whole-heap (live scenario): every kind with over 100 objects must be
+within 1 % (count and size) of the fixture's census.  That census sees what
+Python code can reach, so it is compared with pmpeek's census without the
+allocator's blocks (PMPEEK_NO_BLOCKS=1); the full census may add objects
+that only C state holds (the interned-strings dict, say), which is checked
+to stay small and is reported.
 
 Scenarios (default: --live only; give several flags to run several):
   --live            target running (sleeping) while pmpeek attaches
@@ -292,13 +303,13 @@ class Run(object):
         return text
 
 
-def run_pmpeek(pmpeek, args, timeout=PMPEEK_TIMEOUT):
+def run_pmpeek(pmpeek, args, timeout=PMPEEK_TIMEOUT, env=None):
     argv = [pmpeek] + args
     t0 = time.monotonic()
     try:
         cp = subprocess.run(argv, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            timeout=timeout)
+                            timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
         return Run(argv, None, (e.stdout or b'').decode('utf-8', 'replace'),
                    (e.stderr or b'').decode('utf-8', 'replace'),
@@ -337,6 +348,7 @@ def check_json(tap, run, target):
         return None
 
     tap.equal(doc.get('format'), 'pmpeek-snapshot', '%s: format' % what)
+    tap.equal(doc.get('scope'), 'all', '%s: scope' % what)
     tap.equal(doc.get('format_version'), 1, '%s: format_version' % what)
 
     src = doc.get('source')
@@ -403,19 +415,18 @@ def check_json(tap, run, target):
         tap.equal(got['size'], want['size'], '%s: %s size' % (what, name))
 
     gc_objs = truth.get('gc_objects', {})
-    tap.diag('info: pmpeek saw %s objects / %s bytes; the fixture\'s '
-             'gc.get_objects() saw %s / %s while its list existed, and %s '
-             'in the permanent generation'
+    tap.diag('info: pmpeek saw %s objects / %s bytes; the fixture\'s own '
+             'census saw %s / %s'
              % (objs.get('count'), objs.get('size'), gc_objs.get('count'),
-                gc_objs.get('size'), gc_objs.get('permanent_count', '?')))
+                gc_objs.get('size')))
     diff_kinds(by_name, truth.get('all_kinds') or {})
     return doc
 
 
 def diff_kinds(by_name, all_kinds, limit=8):
     """Informational: the kinds whose counts differ most between pmpeek and
-    the fixture's own gc.get_objects() census (which ran a little before
-    the fixture finished writing its truth, so small drifts are normal)."""
+    the fixture's own census (which cannot see what only C state holds, and
+    ran a little before the fixture finished writing its truth)."""
     rows = []
     for name in set(by_name) | set(all_kinds):
         got = by_name.get(name) or {'count': 0, 'size': 0}
@@ -532,19 +543,99 @@ def check_table(tap, run, target, doc):
         tap.equal(got['size'], want['size'], '%s: %s size' % (what, name))
 
 
-def check_owned_dicts(tap, doc, truth):
-    """Opt-in (--check-dict-of): "dict of X" kinds for marker instances
-    with a real, tracked __dict__ (3.8-3.10 only; none on 3.11+)."""
-    kinds = dict((k['kind'], k) for k in (doc or {}).get('kinds') or [])
-    owned = truth.get('owned_dicts') or {}
-    for name in sorted(owned):
-        want = owned[name]
-        got = kinds.get(name)
-        tap.check(got is not None and got['count'] == want['count']
-                  and got['size'] == want['size'],
-                  'json: %s count and size' % name, expected=want,
-                  got=(got and {'count': got['count'], 'size': got['size']})
-                  or 'missing')
+def is_dict_kind(name):
+    return name == 'dict (no owner)' or name.startswith('dict of ')
+
+
+def check_by_type(tap, run, doc):
+    """pmpeek --by type: the same objects, every exact dict as "dict"."""
+    what = 'by type'
+    try:
+        typed = json.loads(run.out)
+    except ValueError as e:
+        tap.check(False, '%s: stdout is one JSON document' % what, diag=e)
+        return
+    kinds = dict((k['kind'], k) for k in typed.get('kinds') or [])
+    tap.check(not [n for n in kinds if is_dict_kind(n)],
+              '%s: no "dict of" or "dict (no owner)" kinds' % what,
+              got=[n for n in kinds if is_dict_kind(n)][:5])
+    if doc is None:
+        return
+    want = [0, 0]
+    for k in doc.get('kinds') or []:
+        if is_dict_kind(k['kind']) or k['kind'] == 'dict':
+            want[0] += k['count']
+            want[1] += k['size']
+    got = kinds.get('dict') or {'count': 0, 'size': 0}
+    tap.equal([got['count'], got['size']], want,
+              '%s: "dict" is every dict kind of the default partition' % what)
+    tap.equal(typed.get('objects'), doc.get('objects'),
+              '%s: same objects in all' % what)
+
+
+def kinds_of(doc):
+    return dict((k['kind'], k) for k in (doc or {}).get('kinds') or [])
+
+
+def compare_heap(got, truth, limit_pct=1.0, min_count=100):
+    """Kinds with over min_count objects (in either) that differ by more
+    than limit_pct in count or size: [(name, got, want, count %, size %)],
+    and the worst difference seen."""
+    bad = []
+    worst = (0.0, None)
+    for name in sorted(set(got) | set(truth)):
+        g = got.get(name) or {'count': 0, 'size': 0}
+        w = truth.get(name) or {'count': 0, 'size': 0}
+        if max(g['count'], w['count']) <= min_count:
+            continue
+        cp = 100.0 * abs(g['count'] - w['count']) / max(w['count'], 1)
+        sp = 100.0 * abs(g['size'] - w['size']) / max(w['size'], 1)
+        if max(cp, sp) > worst[0]:
+            worst = (max(cp, sp), name)
+        if cp > limit_pct or sp > limit_pct:
+            bad.append((name, (g['count'], g['size']), (w['count'], w['size']),
+                        round(cp, 2), round(sp, 2)))
+    return bad, worst
+
+
+def check_whole_heap(tap, args, target, doc):
+    """--whole-heap: pmpeek's census against the fixture's in-process one."""
+    truth = target.truth.get('census') or {}
+    if not tap.check(truth, 'whole heap: the fixture wrote its census'):
+        return
+    env = dict(os.environ, PMPEEK_NO_BLOCKS='1')
+    run = run_pmpeek(args.pmpeek, ['--json', str(target.pid)], env=env)
+    if not check_exit(tap, run, 'whole heap without blocks'):
+        return
+    try:
+        nb = json.loads(run.out)
+    except ValueError as e:
+        tap.check(False, 'whole heap: PMPEEK_NO_BLOCKS=1 output is JSON',
+                  diag=e)
+        return
+    bad, worst = compare_heap(kinds_of(nb), truth)
+    tap.check(not bad, 'whole heap: every kind of over 100 objects within '
+              '1 % of the fixture\'s census (count and size)',
+              got='(kind, pmpeek, fixture, count %%, size %%) %s' % bad[:8])
+    tap.diag('info: worst kind of over 100 objects: %s, %.2f %%'
+             % (worst[1], worst[0]))
+    if doc is None:
+        return
+    full = doc.get('objects') or {}
+    part = nb.get('objects') or {}
+    tap.check(full.get('count', 0) >= part.get('count', 0),
+              'whole heap: the allocator\'s blocks only add objects',
+              expected='>= %s' % part.get('count'), got=full.get('count'))
+    extra = full.get('count', 0) - part.get('count', 0)
+    tap.check(extra <= 0.02 * max(part.get('count', 0), 1),
+              'whole heap: objects only the blocks hold are under 2 %',
+              got='%d of %d' % (extra, part.get('count', 0)))
+    bad, worst = compare_heap(kinds_of(doc), truth)
+    tap.diag('info: the full census adds %d objects, %d bytes held only by '
+             'C state; against the fixture its worst kind of over 100 '
+             'objects is %s, %.2f %%'
+             % (extra, full.get('size', 0) - part.get('size', 0), worst[1],
+                worst[0]))
 
 
 # --- scenarios -------------------------------------------------------------
@@ -608,9 +699,16 @@ def run_scenario(tap, args, python, scenario):
             doc = None
             if check_exit(tap, run, 'json'):
                 doc = check_json(tap, run, target)
-                if args.check_dict_of:
-                    check_owned_dicts(tap, doc, truth)
             after('after pmpeek --json')
+
+            if scenario == 'live':
+                run = run_pmpeek(args.pmpeek, ['--json', '--by', 'type',
+                                               str(target.pid)])
+                if check_exit(tap, run, 'by type'):
+                    check_by_type(tap, run, doc)
+                if args.whole_heap:
+                    check_whole_heap(tap, args, target, doc)
+                after('after the whole-heap runs')
 
             run = run_pmpeek(args.pmpeek, ['--all'] + extra +
                              [str(target.pid)])
@@ -637,8 +735,9 @@ def main():
                     help='run the SIGSTOPped-target scenario')
     ap.add_argument('--no-pause', action='store_true',
                     help='run the pmpeek --no-pause scenario')
-    ap.add_argument('--check-dict-of', action='store_true',
-                    help='also require exact "dict of <marker>" kinds')
+    ap.add_argument('--whole-heap', action='store_true',
+                    help='also compare every kind of over 100 objects with '
+                         'the fixture\'s census (live scenario)')
     args = ap.parse_args()
 
     scenarios = []

@@ -54,7 +54,8 @@ static const char *const prefixes[] = {
   "exc_",           "gen_",
   "deque_",         "odict_",
   "odictnode_",     "buffered_",
-  "bytesio_",
+  "bytesio_",       "opcache_",
+  "statictype_",
 };
 #define NPREFIXES (sizeof(prefixes) / sizeof(prefixes[0]))
 

@@ -280,7 +280,9 @@ START_TEST(test_static_type_name)
   ck_assert_int_eq(ti.basicsize, 216);
   ck_assert_int_eq(ti.itemsize, 0);
   ck_assert_int_eq(ti.base, PM_T_OBJECT);
-  ck_assert_int_eq(ti.sizer, PM_SIZE_DEFAULT);
+  /* Known by name and the size of dequeobject: it has its own __sizeof__. */
+  ck_assert_int_eq(ti.sizer, PM_SIZE_DEQUE);
+  ck_assert_int_eq(ti.walker, PM_WALK_DEQUE);
 }
 END_TEST
 
@@ -822,6 +824,117 @@ START_TEST(test_size_corrupt)
 }
 END_TEST
 
+/* ---- own __sizeof__ implementations (3.11.7 values) ------------------- */
+
+START_TEST(test_size_code)
+{
+  /*
+   * def f(a, b): c = a + b; return c  -- code.__basicsize__ 184,
+   * __itemsize__ 2, 8 code units: getsizeof 200 (not a GC object).
+   */
+  pm_addr_t code = static_type("code", 0x81100, 184, 2, OBJECT);
+  pm_addr_t co = object(code, 200, 0), extra = alloc(24, 0);
+
+  py.types[PM_T_CODE] = code;
+  put(co, L->varobject_ob_size, 8);
+  ck_assert_int_eq(type_info(code).sizer, PM_SIZE_CODE);
+  ck_assert_uint_eq(size_of(code, co), 200);
+  /* 7 units round up to a pointer: _PyObject_VAR_SIZE. */
+  put(co, L->varobject_ob_size, 7);
+  ck_assert_uint_eq(size_of(code, co), 200);
+  /* co_extra with two slots: _PyCodeObjectExtra is 16, plus one more. */
+  put(co, L->varobject_ob_size, 8);
+  put(extra, 0, 2);
+  put(co, L->code_extra, extra);
+  ck_assert_uint_eq(size_of(code, co), 224);
+}
+END_TEST
+
+START_TEST(test_size_deque)
+{
+  /* deque(range(100)): leftindex 1, two blocks of 528; deque(): one. */
+  pm_addr_t d = object(DEQUE, 216, 16);
+
+  put(d, L->varobject_ob_size, 100);
+  put(d, L->deque_leftindex, 1);
+  ck_assert_uint_eq(size_of(DEQUE, d), 1288);
+  put(d, L->varobject_ob_size, 0);
+  put(d, L->deque_leftindex, 32);
+  ck_assert_uint_eq(size_of(DEQUE, d), 760);
+  put(d, L->deque_leftindex, 64); /* beyond BLOCKLEN: not a deque */
+  flush();
+  {
+    struct pm_type_info ti = type_info(DEQUE);
+    uint64_t size;
+    flush();
+    ck_assert_int_eq(pm__object_size(&py, &ti, d, &size), PM_ECORRUPT);
+  }
+}
+END_TEST
+
+START_TEST(test_size_odict)
+{
+  /*
+   * OrderedDict(a=1, b=2, c=3): the dict's 232 bytes with OrderedDict's
+   * basicsize 112, 8 fast nodes, 3 list nodes of 32: getsizeof 408.
+   */
+  pm_addr_t odict = static_type("collections.OrderedDict", 0x20485540, 112,
+                                0, DICT);
+  pm_addr_t keys[] = { ascii("a"), ascii("b"), ascii("c") };
+  pm_addr_t values[] = { 0x1000, 0x2000, 0x3000 };
+  pm_addr_t d = dict(3, 1, 3, keys, values);
+
+  py.types[PM_T_ODICT] = odict;
+  put(d, L->object_type, odict);
+  put(d, L->odict_first, 0x4000);
+  put(d, L->odict_fast_nodes_size, 8);
+  ck_assert_int_eq(type_info(odict).sizer, PM_SIZE_ODICT);
+  ck_assert_uint_eq(size_of(odict, d), 408);
+  put(d, L->odict_first, 0); /* empty list: no nodes */
+  ck_assert_uint_eq(size_of(odict, d), 408 - 96);
+}
+END_TEST
+
+START_TEST(test_refcnt_live)
+{
+  /* 3.11: any positive count. */
+  ck_assert(pm__refcnt_live(&py, 1));
+  ck_assert(!pm__refcnt_live(&py, 0));
+  ck_assert(!pm__refcnt_live(&py, (uint64_t)-1));
+  /* 3.12: immortal objects hold UINT_MAX. */
+  py.version = 0x030c01;
+  ck_assert(pm__refcnt_live(&py, 0xffffffffull));
+  ck_assert(!pm__refcnt_live(&py, 0));
+  /* 3.14: the count is the low 32 bits; flags live in the top 16. */
+  py.version = 0x030e07;
+  ck_assert(pm__refcnt_live(&py, (3ull << 30) | (5ull << 48)));
+  ck_assert(!pm__refcnt_live(&py, 5ull << 48));
+  py.version = 0x030b07;
+}
+END_TEST
+
+START_TEST(test_inline_size)
+{
+  struct pm_type_info ti;
+  uint64_t size;
+  pm_addr_t l = object(LIST, 40, 16), s = ascii("hello");
+
+  /* A list's items live elsewhere: the object is its basicsize. */
+  put(l, L->list_allocated, 100);
+  ti = type_info(LIST);
+  flush();
+  ck_assert_int_eq(pm__object_inline_size(&py, &ti, l, &size), 0);
+  ck_assert_uint_eq(size, 40);
+  ck_assert_uint_eq(pm__object_presize(&py, &ti, l), 16);
+  /* A compact str holds its characters. */
+  ti = type_info(STR);
+  flush();
+  ck_assert_int_eq(pm__object_inline_size(&py, &ti, s, &size), 0);
+  ck_assert_uint_eq(size, (uint64_t)L->ascii_size + 6);
+  ck_assert_uint_eq(pm__object_presize(&py, &ti, s), 0);
+}
+END_TEST
+
 static Suite *
 object_suite(void)
 {
@@ -871,6 +984,11 @@ object_suite(void)
   tcase_add_test(tc, test_size_str);
   tcase_add_test(tc, test_size_int);
   tcase_add_test(tc, test_size_corrupt);
+  tcase_add_test(tc, test_size_code);
+  tcase_add_test(tc, test_size_deque);
+  tcase_add_test(tc, test_size_odict);
+  tcase_add_test(tc, test_refcnt_live);
+  tcase_add_test(tc, test_inline_size);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+/* test-referents.c -- the referents of containers on a fake 3.11 heap */
+#include <config.h>
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpython/referents.h"
+#include "fake-target.h"
+
+/*
+ * A CPython 3.11 heap laid out by hand with the offsets of the 3.11
+ * layout, as in test-object.c; only what the walkers read is filled in.
+ */
+#define HEAP 0x20000000ull
+#define HEAP_LEN 0x100000ull
+
+static const char maps_text[]
+    = "20000000-20100000 rw-p 00000000 00:00 0      [heap]\n";
+
+#define F_MANAGED_DICT (1ull << 4)
+#define F_HEAPTYPE (1ull << 9)
+#define F_HAVE_GC (1ull << 14)
+
+static struct fake_target f;
+static struct pm_python py;
+static const struct pm_layout *L;
+static pm_addr_t next_free;
+static pm_addr_t TYPE, OBJECT, TUPLE, LIST, DICT, SET, CODE;
+
+/* What a walk visited. */
+static pm_addr_t seen[256];
+static size_t nseen;
+
+static int
+collect(void *arg, pm_addr_t ref)
+{
+  (void)arg;
+  ck_assert_uint_lt(nseen, sizeof(seen) / sizeof(seen[0]));
+  seen[nseen++] = ref;
+  return 0;
+}
+
+static int
+visited(pm_addr_t a)
+{
+  for (size_t i = 0; i < nseen; i++)
+    if (seen[i] == a)
+      return 1;
+  return 0;
+}
+
+static pm_addr_t
+alloc(size_t size, size_t pre)
+{
+  pm_addr_t a = next_free + pre;
+
+  next_free = (a + size + 15) & ~(pm_addr_t)15;
+  ck_assert_uint_le(next_free, HEAP + HEAP_LEN);
+  return a;
+}
+
+static void
+put(pm_addr_t addr, int64_t off, uint64_t v)
+{
+  ck_assert_int_ge(off, 0);
+  fake_put_u64(&f, addr + (pm_addr_t)off, v);
+}
+
+static pm_addr_t
+object(pm_addr_t type, size_t size, size_t pre)
+{
+  pm_addr_t o = alloc(size, pre);
+
+  put(o, L->object_refcnt, 1);
+  put(o, L->object_type, type);
+  return o;
+}
+
+static pm_addr_t
+cstring(const char *s)
+{
+  pm_addr_t a = alloc(strlen(s) + 1, 0);
+
+  memcpy(fake_at(&f, a, strlen(s) + 1), s, strlen(s) + 1);
+  return a;
+}
+
+/* A compact ASCII str. */
+static pm_addr_t
+ascii(const char *s)
+{
+  size_t n = strlen(s);
+  pm_addr_t o = alloc((size_t)L->ascii_size + n + 1, 0);
+
+  put(o, L->object_refcnt, 1);
+  put(o, L->ascii_length, n);
+  /* kind 1, compact, ascii, ready */
+  fake_put_u32(&f, o + (pm_addr_t)L->ascii_state, 1u << 2 | 1u << 5 | 1u << 6
+                                                      | 1u << 7);
+  memcpy(fake_at(&f, o + (pm_addr_t)L->ascii_size, n), s, n);
+  return o;
+}
+
+/* The tests write behind the read cache; a pause drops it. */
+static void
+flush(void)
+{
+  ck_assert_int_eq(pm_target_pause(py.t), 0);
+  ck_assert_int_eq(pm_target_resume(py.t), 0);
+}
+
+static pm_addr_t
+new_type(const char *name, uint64_t flags, int64_t basicsize, pm_addr_t base)
+{
+  pm_addr_t t = object(TYPE, (size_t)L->heaptype_size, 16);
+
+  if (flags & F_HEAPTYPE)
+    put(t, L->heaptype_qualname, ascii(name));
+  put(t, L->type_name, cstring(name));
+  put(t, L->type_flags, flags);
+  put(t, L->type_basicsize, (uint64_t)basicsize);
+  put(t, L->type_base, base);
+  return t;
+}
+
+/* A keys object of 8 slots, unicode kind, holding n {key, value} entries. */
+static pm_addr_t
+keys8(size_t n, const pm_addr_t *k, const pm_addr_t *v)
+{
+  pm_addr_t keys = alloc((size_t)L->dictkeys_size + 8 + 5 * 16, 0);
+  pm_addr_t entries = keys + (pm_addr_t)L->dictkeys_indices + 8;
+
+  put(keys, L->dictkeys_refcnt, 1);
+  fake_put_u8(&f, keys + (pm_addr_t)L->dictkeys_log2_size, 3);
+  fake_put_u8(&f, keys + (pm_addr_t)L->dictkeys_log2_index_bytes, 3);
+  fake_put_u8(&f, keys + (pm_addr_t)L->dictkeys_kind, 1);
+  put(keys, L->dictkeys_usable, 5 - n);
+  put(keys, L->dictkeys_nentries, n);
+  for (size_t i = 0; i < n; i++) {
+    put(entries + 16 * i, 0, k[i]);
+    put(entries + 16 * i, 8, v ? v[i] : 0);
+  }
+  return keys;
+}
+
+static struct pm_type_info
+info(pm_addr_t type)
+{
+  struct pm_type_info ti;
+
+  flush();
+  ck_assert_int_eq(pm__type_read(&py, type, &ti), 0);
+  return ti;
+}
+
+/* Walks obj as an instance of type; *dict gets its own __dict__. */
+static void
+walk(pm_addr_t type, pm_addr_t obj, pm_addr_t *dict)
+{
+  struct pm_type_info ti = info(type);
+  uint32_t members[16];
+  size_t n;
+
+  ck_assert_int_eq(pm__type_members(&py, type, members, 16, &n), 0);
+  ck_assert_uint_le(n, 16);
+  nseen = 0;
+  ck_assert_int_eq(
+      pm__referents(&py, obj, &ti, members, n, collect, NULL, dict), 0);
+}
+
+static void
+setup(void)
+{
+  L = pm__layout_find(0x030b07, PM_BUILD_DEFAULT);
+  ck_assert_ptr_nonnull(L);
+  fake_init(&f, HEAP, HEAP_LEN, maps_text);
+  next_free = HEAP + 0x100;
+  memset(&py, 0, sizeof(py));
+  py.t = fake_open(&f);
+  py.L = L;
+  py.version = 0x030b07;
+
+  TYPE = alloc((size_t)L->heaptype_size, 16);
+  put(TYPE, L->object_refcnt, 1);
+  put(TYPE, L->object_type, TYPE);
+  OBJECT = new_type("object", 0x81500, 16, 0);
+  /* type: its namespace at tp_dictoffset 264 (offsetof tp_dict). */
+  put(TYPE, L->type_name, cstring("type"));
+  put(TYPE, L->type_flags, 0x80085d00);
+  put(TYPE, L->type_basicsize, 904);
+  put(TYPE, L->type_base, OBJECT);
+  put(TYPE, L->type_dictoffset, (uint64_t)L->type_dict);
+  TUPLE = new_type("tuple", 0x4485520, 24, OBJECT);
+  LIST = new_type("list", 0x2485520, 40, OBJECT);
+  DICT = new_type("dict", 0x20485540, 48, OBJECT);
+  SET = new_type("set", 0x485500, 200, OBJECT);
+  CODE = new_type("code", 0x81100, 184, OBJECT);
+  py.types[PM_T_TYPE] = TYPE;
+  py.types[PM_T_OBJECT] = OBJECT;
+  py.types[PM_T_TUPLE] = TUPLE;
+  py.types[PM_T_LIST] = LIST;
+  py.types[PM_T_DICT] = DICT;
+  py.types[PM_T_SET] = SET;
+  py.types[PM_T_CODE] = CODE;
+}
+
+static void
+teardown(void)
+{
+  pm_target_free(py.t);
+  fake_release(&f);
+}
+
+START_TEST(test_tuple_list)
+{
+  pm_addr_t t = object(TUPLE, 24 + 3 * 8, 16), l = object(LIST, 40, 16);
+  pm_addr_t items = alloc(4 * 8, 0), d;
+
+  put(t, L->varobject_ob_size, 3);
+  put(t, L->tuple_item, 0x1000);
+  put(t, L->tuple_item + 8, 0x2000);
+  put(t, L->tuple_item + 16, 0x3000);
+  walk(TUPLE, t, &d);
+  ck_assert_uint_eq(nseen, 3);
+  ck_assert(visited(0x1000) && visited(0x2000) && visited(0x3000));
+  ck_assert_uint_eq(d, 0);
+  /* A list visits its ob_size items, not its allocated slots. */
+  put(l, L->varobject_ob_size, 2);
+  put(l, L->list_allocated, 4);
+  put(l, L->list_item, items);
+  put(items, 0, 0x4000);
+  put(items, 8, 0x5000);
+  put(items, 16, 0x6000); /* stale, beyond ob_size */
+  walk(LIST, l, &d);
+  ck_assert_uint_eq(nseen, 2);
+  ck_assert(visited(0x4000) && visited(0x5000) && !visited(0x6000));
+  /* Garbage sizes give nothing, never a crash. */
+  put(l, L->varobject_ob_size, 9);
+  walk(LIST, l, &d);
+  ck_assert_uint_eq(nseen, 0);
+  put(t, L->varobject_ob_size, (uint64_t)-3);
+  walk(TUPLE, t, &d);
+  ck_assert_uint_eq(nseen, 0);
+}
+END_TEST
+
+START_TEST(test_dict)
+{
+  pm_addr_t k[] = { 0x1000, 0, 0x3000 }, v[] = { 0x1100, 0, 0x3300 };
+  pm_addr_t d = object(DICT, 48, 16), own, values = alloc(8 * 8, 0);
+
+  /* A deleted entry (NULL key and value) in the middle. */
+  put(d, L->dict_keys, keys8(3, k, v));
+  walk(DICT, d, &own);
+  ck_assert_uint_eq(nseen, 4);
+  ck_assert(visited(0x1000) && visited(0x1100));
+  ck_assert(visited(0x3000) && visited(0x3300));
+  ck_assert_uint_eq(own, 0);
+  /* Split: the keys are shared, the values beside the dict. */
+  put(d, L->dict_keys, keys8(3, k, NULL));
+  put(d, L->dict_values, values);
+  put(values, 0, 0x1200);
+  put(values, 16, 0x3400);
+  walk(DICT, d, &own);
+  ck_assert_uint_eq(nseen, 4);
+  ck_assert(visited(0x1000) && visited(0x1200));
+  ck_assert(visited(0x3000) && visited(0x3400));
+}
+END_TEST
+
+START_TEST(test_set)
+{
+  pm_addr_t s = object(SET, 200, 16), own;
+  pm_addr_t table = s + (pm_addr_t)L->set_smalltable;
+
+  put(s, L->set_mask, 7);
+  put(s, L->set_table, table);
+  put(table, 0, 0x1000); /* {key, hash} */
+  put(table, 8, 42);
+  put(table, 16, 0x2000); /* a deleted entry keeps the dummy key */
+  put(table, 24, (uint64_t)-1);
+  put(table, 48, 0x3000);
+  put(table, 56, 7);
+  walk(SET, s, &own);
+  ck_assert_uint_eq(nseen, 2);
+  ck_assert(visited(0x1000) && visited(0x3000) && !visited(0x2000));
+}
+END_TEST
+
+START_TEST(test_slots_and_dictoffset)
+{
+  /* class S: __slots__ = ('a', 'b'): two T_OBJECT_EX members. */
+  pm_addr_t members = alloc(3 * (size_t)L->member_size, 0);
+  pm_addr_t s = new_type("S", 0x5600 | F_HEAPTYPE, 32, OBJECT);
+  pm_addr_t o = object(s, 32, 16), own;
+
+  for (int i = 0; i < 2; i++) {
+    pm_addr_t m = members + (pm_addr_t)(i * L->member_size);
+    put(m, 0, cstring(i ? "b" : "a"));
+    fake_put_u32(&f, m + (pm_addr_t)L->member_type, 16);
+    put(m, L->member_offset, 16 + 8 * (uint64_t)i);
+  }
+  put(s, L->type_members, members);
+  put(o, 16, 0x1000);
+  put(o, 24, 0x2000);
+  walk(s, o, &own);
+  ck_assert(visited(0x1000) && visited(0x2000));
+  ck_assert_uint_eq(own, 0);
+  /* A __dict__ at tp_dictoffset (3.8-3.10 classes, C types). */
+  put(s, L->type_dictoffset, 24);
+  walk(s, o, &own);
+  ck_assert_uint_eq(own, 0x2000);
+  /* A member that would lie outside the object is not believed. */
+  put(members, L->member_offset, 4096);
+  walk(s, o, &own);
+  ck_assert(!visited(0x1000));
+}
+END_TEST
+
+START_TEST(test_managed_dict)
+{
+  /*
+   * 3.11: class C: def __init__(s): s.x = 1; s.y = 2 -- the values array
+   * is at obj - 32, the dict pointer at obj - 24; the class's cached
+   * keys say how many values there are.
+   */
+  pm_addr_t k[] = { 0x1000, 0x2000 };
+  pm_addr_t c = new_type("C", 0x5610 | F_HEAPTYPE | F_MANAGED_DICT, 16,
+                         OBJECT);
+  pm_addr_t o = object(c, 16, 32), values = alloc(3 * 8, 0), own;
+  pm_addr_t d = object(DICT, 48, 16);
+
+  put(c, L->heaptype_cached_keys, keys8(2, k, NULL));
+  put(values, 0, 0x1100);
+  put(values, 8, 0x2200);
+  put(o - 32, 0, values);
+  walk(c, o, &own);
+  ck_assert(visited(0x1100) && visited(0x2200));
+  ck_assert_uint_eq(own, 0); /* values inline: no dict, no "dict of C" */
+  /* After obj.__dict__: a dict, no values. */
+  put(o - 32, 0, 0);
+  put(o - 24, 0, d);
+  walk(c, o, &own);
+  ck_assert_uint_eq(own, d);
+  ck_assert(visited(d) && !visited(0x1100));
+}
+END_TEST
+
+START_TEST(test_type)
+{
+  /* A class: its namespace (owned), bases, mro, name and qualname. */
+  pm_addr_t c = new_type("C", 0x5610 | F_HEAPTYPE, 16, OBJECT), own;
+
+  put(c, L->type_dict, 0x1000);
+  put(c, L->type_bases, 0x2000);
+  put(c, L->type_mro, 0x3000);
+  put(c, L->heaptype_name, 0x4000);
+  put(c, L->heaptype_qualname, 0x5000);
+  walk(TYPE, c, &own);
+  ck_assert_uint_eq(own, 0x1000);
+  ck_assert(visited(0x1000) && visited(0x2000) && visited(0x3000));
+  ck_assert(visited(0x4000) && visited(0x5000) && visited(OBJECT));
+}
+END_TEST
+
+START_TEST(test_code_and_frame)
+{
+  /* def f(a, b): c = a + b -- 3 locals, a stack of 2. */
+  pm_addr_t co = object(CODE, 200, 0), frame = alloc(80 + 5 * 8, 0);
+  pm_addr_t locals = frame + (pm_addr_t)L->iframe_localsplus, own;
+  int owner;
+
+  fake_put_u32(&f, co + (pm_addr_t)L->code_nlocalsplus, 3);
+  fake_put_u32(&f, co + (pm_addr_t)L->code_stacksize, 2);
+  put(co, L->code_consts, 0x1000);
+  put(co, L->code_names, 0x2000);
+  put(co, L->code_localsplusnames, 0x3000);
+  put(co, L->code_filename, 0x4000);
+  walk(CODE, co, &own);
+  ck_assert(visited(0x1000) && visited(0x2000) && visited(0x3000));
+  ck_assert(visited(0x4000));
+
+  put(frame, L->iframe_code, co);
+  put(frame, L->iframe_globals, 0x5000);
+  for (int i = 0; i < 5; i++)
+    put(locals, 8 * i, 0x6000 + 0x100 * (uint64_t)i);
+  fake_put_u32(&f, frame + (pm_addr_t)L->iframe_stacktop, 4);
+  flush();
+  nseen = 0;
+  ck_assert_int_eq(pm__iframe_referents(&py, frame, 0, collect, NULL, &owner),
+                   0);
+  /* Locals only: the code, globals and three slots. */
+  ck_assert_uint_eq(nseen, 5);
+  ck_assert(visited(co) && visited(0x5000) && visited(0x6200));
+  ck_assert(!visited(0x6300));
+  nseen = 0;
+  ck_assert_int_eq(pm__iframe_referents(&py, frame, 1, collect, NULL, &owner),
+                   0);
+  ck_assert(visited(0x6300) && !visited(0x6400)); /* up to stacktop */
+  /* A stacktop beyond the code's slots is not believed. */
+  fake_put_u32(&f, frame + (pm_addr_t)L->iframe_stacktop, 99);
+  flush();
+  nseen = 0;
+  ck_assert_int_eq(pm__iframe_referents(&py, frame, 1, collect, NULL, &owner),
+                   0);
+  ck_assert(!visited(0x6300));
+}
+END_TEST
+
+static Suite *
+referents_suite(void)
+{
+  Suite *s = suite_create("referents");
+  TCase *tc = tcase_create("layouts");
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_tuple_list);
+  tcase_add_test(tc, test_dict);
+  tcase_add_test(tc, test_set);
+  tcase_add_test(tc, test_slots_and_dictoffset);
+  tcase_add_test(tc, test_managed_dict);
+  tcase_add_test(tc, test_type);
+  tcase_add_test(tc, test_code_and_frame);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int
+main(void)
+{
+  SRunner *sr = srunner_create(referents_suite());
+  int failed;
+
+  srunner_set_tap(sr, "-");
+  srunner_run_all(sr, CK_SILENT);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
