@@ -10,6 +10,8 @@
 
 #include "pmpeek/allocator.h"
 #include "pmpeek/census.h"
+#include "pmpeek/paths.h"
+#include "pmpeek/stacks.h"
 
 /* Format name and version written into, and required from, every file. */
 #define PM_SNAPSHOT_FORMAT "pmpeek-snapshot"
@@ -142,5 +144,20 @@ int pm_snapshot_write_openmetrics(const struct pm_snapshot *s, FILE *f);
  */
 int pm_report_write_html(const struct pm_snapshot *const *snaps, size_t n,
                          size_t top, FILE *f);
+
+/* The document of `pmpeek --threads` and `--referrers` with --json. */
+#define PM_INSPECT_FORMAT "pmpeek-inspect"
+#define PM_INSPECT_FORMAT_VERSION 1
+
+/*
+ * Writes one pmpeek-inspect document (docs/snapshot-format.md): the source
+ * and times of s (its census and allocator are not written), the threads
+ * of stacks with their frames (and native frames where unwound) when
+ * stacks is not NULL, and the paths and referrer groups of refs when it is
+ * not NULL.  Returns 0, -ENOMEM or -EIO.
+ */
+int pm_inspect_write_json(const struct pm_snapshot *s,
+                          const struct pm_stacks *stacks,
+                          const struct pm_referrers *refs, FILE *f);
 
 #endif

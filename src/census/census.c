@@ -3,29 +3,49 @@
 #include <config.h>
 
 /*
- * Objects are found by four routes, each object counted once (the seen
- * set): the GC lists (every tracked object); the referents of every object
- * found, read from its type's layout (most untracked objects: str, int,
- * float, bytes, untracked tuples and dicts); the frames of every thread
- * (what only a local variable holds); and, once everything reachable is
- * known, the allocated pymalloc blocks (what only C state holds).  Found
- * objects are queued and processed in rounds sorted by address, so that
- * the walk reads the heap in a few sweeps rather than in random order.
- * Dicts are given their kind at the end, when every owner is known.
+ * Objects are found in three phases, each object counted once (the seen
+ * set).  Roots: what the interpreters and threads hold (cpython/roots.h)
+ * and, transitively, the referents of every object found, read from its
+ * type's layout; all of that is alive.  GC lists: the tracked objects no
+ * root reached.  The collector's own test sorts them: one whose reference
+ * count exceeds the references the others hold is held from outside its
+ * view (by C), alive with what it reaches; the rest is cyclic garbage not
+ * collected yet, and so is what is first found from it.  Blocks: the
+ * allocated pymalloc blocks that hold an object nothing else led to (held
+ * by C state).
+ *
+ * The queue of objects to process is kept in buckets of one MiB of
+ * address space and processed in sweeps in address order: a discovery
+ * ahead of the sweep joins it, one behind waits for the next sweep.  A
+ * walk so reads the heap in a few passes through the target's read
+ * cache, instead of jumping around it.  Dicts whose owner is not known
+ * when they are counted get their kind at the end.
+ *
+ * The heap is not read again for the later phases.  When a bucket is done,
+ * the pymalloc pools in its MiB are scanned in place, from the cache: each
+ * block that may hold an object no root has reached yet is noted (a
+ * candidate), and each GC link that leaves the arenas too.  What is still
+ * unreached of the candidates once the roots are done is all that phases B
+ * and C look at; the GC objects outside the arenas are found by following
+ * the lists only where they leave the arenas, from those links and from
+ * the lists' heads.  Without the allocator's state (or with
+ * PM_CENSUS_NO_BLOCKS) phase B walks the whole GC lists instead.
  */
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "cpython/frames.h"
 #include "cpython/gc.h"
 #include "cpython/object.h"
 #include "cpython/obmalloc.h"
 #include "cpython/referents.h"
+#include "cpython/roots.h"
 #include "pmpeek/census.h"
 #include "pmpeek/error.h"
+#include "target/target-peek.h"
 
 #define MAX_INTERPRETERS 1024
 /* Members gathered per type; a class with more keeps only these. */
@@ -47,6 +67,12 @@ struct type_entry {
   uint8_t valid;     /* pm__type_read() succeeded */
   uint8_t offered;   /* the type object itself was offered as an object */
   uint8_t exact_dict;
+  uint8_t leaf;      /* its instances refer to no object but their type */
+  /*
+   * For object.__sizeof__ (PM_SIZE_DEFAULT): the size of an instance with
+   * its pre-header, less itemsize times ob_size; -1 for other sizers.
+   */
+  int64_t base_size;
   struct pm_type_info info;
 };
 
@@ -85,15 +111,47 @@ struct seen_set {
 
 /*
  * The work queue holds addresses (8-aligned) with CHECKED in bit 0 for
- * objects already known to be objects (from a GC list, a frame or a
- * block); the others are pointers offered by a field, checked when their
- * round comes.
+ * objects already known to be objects (a root, an object of a GC list or
+ * a block); the others are pointers offered by a field, checked when
+ * their turn comes.
  */
 #define CHECKED 1u
 #define RECENT 4096
 
+/*
+ * One MiB of address space with work queued in it.  `queued` says where
+ * the bucket is listed: on the heap of the sweep under way (SWEEP_NOW) or
+ * on the list for the next sweep (SWEEP_NEXT).
+ */
+#define BUCKET_SHIFT 20
+#define SWEEP_NOW 1
+#define SWEEP_NEXT 2
+/* A bucket keeps at most this much room once it is empty. */
+#define BUCKET_KEEP 1024
+
+struct bucket {
+  uint64_t key; /* (address >> BUCKET_SHIFT) + 1 */
+  uint64_t *items;
+  uint32_t n, cap;
+  uint32_t queued;
+};
+
+struct queue {
+  struct bucket *b; /* stable indices; index into it by bucket number */
+  size_t nb, b_cap;
+  uint32_t *index; /* open addressing: hash(key) -> bucket number + 1 */
+  size_t index_cap;
+  uint32_t *heap; /* bucket numbers of this sweep, a min-heap by key */
+  size_t nheap, heap_cap;
+  uint32_t *next; /* bucket numbers for the next sweep */
+  size_t nnext, next_cap;
+  uint64_t cur; /* key of the bucket being processed; 0 between sweeps */
+  size_t last;  /* the bucket of the last push */
+};
+
+/* A dict counted before its owner was known: classified at the end. */
 struct dict_item {
-  pm_addr_t obj;
+  pm_addr_t obj; /* | 1 when it is unreachable */
   uint64_t size;
 };
 
@@ -106,33 +164,81 @@ struct static_dict {
   pm_addr_t type, dict;
 };
 
+enum phase {
+  PHASE_ROOTS,   /* what the roots reach: alive */
+  PHASE_HELD,    /* from GC objects held from outside the collector: alive */
+  PHASE_GARBAGE, /* from the rest of the GC lists: unreachable */
+  PHASE_BLOCKS,  /* only in an allocator's block: held by C */
+};
+
+static const char *const phase_names[] = { "roots", "gc lists", "gc lists",
+                                           "blocks" };
+
+#define HOT_TYPES 64 /* a cache in front of type_index */
+#define PROGRESS_EVERY 8192 /* objects between looks at the clock */
+#define PROGRESS_SECONDS 0.1
+
 struct walk {
   struct pm_census *c;
   struct pm_python *py;
   unsigned flags;
+  enum phase phase;
 
   struct type_entry **types; /* blocks of TYPE_BLOCK entries */
   size_t ntypes, blocks_cap;
   struct addr_map type_index; /* type address -> index + 1 */
   size_t last_type;
+  struct hot_type {
+    pm_addr_t addr;
+    uint32_t idx; /* index + 1; 0 = empty */
+  } hot_types[HOT_TYPES];
 
   struct seen_set seen;   /* every object counted or queued */
   struct addr_map owners; /* dict address -> owner's type index + 1 */
   /*
-   * The next round's work, and the round being processed (sorted by
-   * address, so that a round reads the heap once, in order, instead of
-   * jumping around it and thrashing the target's read cache).
+   * The dicts in owners, as bits: most dicts have no owner, and the bit
+   * answers for them from memory the walk is near, not from a random slot
+   * of a map as big as the dicts owned.
    */
-  uint64_t *work, *round, *scratch;
-  size_t nwork, work_cap, round_cap, scratch_cap;
+  struct seen_set claimed;
+  struct queue q;
+  uint64_t *batch, *scratch; /* the batch being processed, and sort space */
+  size_t batch_cap, scratch_cap;
   pm_addr_t recent[RECENT]; /* pointers queued lately, by hash */
-  struct dict_item *dicts; /* exact dicts, classified at the end */
+  struct dict_item *dicts; /* dicts whose owner was not known yet */
   size_t ndicts, dicts_cap;
   struct static_dict *statics; /* 3.12+: static builtin types' dicts */
   size_t nstatics, statics_cap;
+  /* Phase B: the GC objects no root reached, with the references to each. */
+  pm_addr_t *gcleft;
+  size_t ngcleft, gcleft_cap;
+  struct addr_map internal;
+  /* Phase C: the blocks that hold an object nothing else led to. */
+  pm_addr_t *blockleft;
+  size_t nblockleft, blockleft_cap;
+
+  /*
+   * The allocator's arenas, when found (scan set): their pools are scanned
+   * once each, in place, for candidates and for GC links that leave them.
+   */
+  int scan;
+  struct pm_obm_arenas arenas;
+  uint64_t *pools_scanned; /* a bit per pool, PM_OBM_MAX_POOLS per arena */
+  size_t last_arena;
+  struct seen_set cands;   /* blocks' objects not reached when scanned */
+  pm_addr_t *gclinks;      /* GC links from an arena to outside */
+  size_t ngclinks, gclinks_cap;
+  unsigned char *pool_buf; /* a pool's bytes when the cache cannot hold it */
+  uint64_t bad_pools;
 
   struct kind_entry *names;
   size_t names_cap, kinds_cap;
+
+  pm_census_progress_fn progress;
+  void *progress_arg;
+  struct timespec started, last_report;
+  uint64_t until_clock;
+  int reported;
 };
 
 static uint64_t
@@ -148,6 +254,24 @@ hash_str(const char *s)
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 1099511628211ull;
   return h;
+}
+
+static int
+grow(void **v, size_t *cap, size_t elem, size_t need)
+{
+  size_t ncap = *cap ? *cap : 64;
+  void *nv;
+
+  if (need <= *cap)
+    return 0;
+  while (ncap < need)
+    ncap *= 2;
+  nv = realloc(*v, ncap * elem);
+  if (!nv)
+    return -ENOMEM;
+  *v = nv;
+  *cap = ncap;
+  return 0;
 }
 
 /* ---- address maps and the seen set --------------------------------------- */
@@ -220,6 +344,19 @@ map_add(struct addr_map *s, pm_addr_t a, uint32_t val)
   return 1;
 }
 
+/* Adds 1 to a's value when a is present (saturating). */
+static void
+map_inc(struct addr_map *s, pm_addr_t a)
+{
+  size_t i;
+
+  if (!s->cap)
+    return;
+  i = map_slot(s, a);
+  if (s->keys[i] == a && s->vals[i] != UINT32_MAX)
+    s->vals[i]++;
+}
+
 static void
 map_free(struct addr_map *s)
 {
@@ -241,16 +378,14 @@ seen_slot(const struct seen_set *s, uint64_t key)
 }
 
 /* The chunk's bitmap, or NULL when no object of that MiB was added. */
-static uint64_t *
+static inline uint64_t *
 seen_bits(struct seen_set *s, pm_addr_t a)
 {
   uint64_t key = (a >> SEEN_CHUNK_BITS) + 1;
   size_t i;
 
-  if (s->cap && s->chunks[s->last].key == key)
+  if (s->chunks[s->last].key == key)
     return s->chunks[s->last].bits;
-  if (!s->cap)
-    return NULL;
   i = seen_slot(s, key);
   if (!s->chunks[i].key)
     return NULL;
@@ -258,7 +393,7 @@ seen_bits(struct seen_set *s, pm_addr_t a)
   return s->chunks[i].bits;
 }
 
-static int
+static inline int
 seen_has(struct seen_set *s, pm_addr_t a)
 {
   uint64_t *bits = seen_bits(s, a);
@@ -324,22 +459,177 @@ seen_free(struct seen_set *s)
   memset(s, 0, sizeof(*s));
 }
 
-static int
-grow(void **v, size_t *cap, size_t elem, size_t need)
-{
-  size_t ncap = *cap ? *cap : 64;
-  void *nv;
+/* ---- the queue: buckets of address space, swept in order ---------------- */
 
-  if (need <= *cap)
-    return 0;
-  while (ncap < need)
-    ncap *= 2;
-  nv = realloc(*v, ncap * elem);
-  if (!nv)
+static size_t
+bucket_slot(const struct queue *q, uint64_t key)
+{
+  size_t mask = q->index_cap - 1, i = (size_t)(hash_addr(key << 3) >> 32) &
+                                      mask;
+
+  while (q->index[i] && q->b[q->index[i] - 1].key != key)
+    i = (i + 1) & mask;
+  return i;
+}
+
+/* The number of the bucket for key, made when new; -ENOMEM. */
+static int64_t
+bucket_of(struct queue *q, uint64_t key)
+{
+  size_t i;
+
+  if ((q->nb + 1) * 2 > q->index_cap) {
+    size_t ncap = q->index_cap ? q->index_cap * 2 : 256;
+    uint32_t *n = calloc(ncap, sizeof(*n)), *old = q->index;
+    size_t old_cap = q->index_cap;
+    if (!n)
+      return -ENOMEM;
+    q->index = n;
+    q->index_cap = ncap;
+    for (size_t k = 0; k < old_cap; k++)
+      if (old[k])
+        q->index[bucket_slot(q, q->b[old[k] - 1].key)] = old[k];
+    free(old);
+  }
+  i = bucket_slot(q, key);
+  if (q->index[i])
+    return q->index[i] - 1;
+  if (grow((void **)&q->b, &q->b_cap, sizeof(*q->b), q->nb + 1))
     return -ENOMEM;
-  *v = nv;
-  *cap = ncap;
+  memset(&q->b[q->nb], 0, sizeof(*q->b));
+  q->b[q->nb].key = key;
+  q->index[i] = (uint32_t)++q->nb;
+  return (int64_t)q->nb - 1;
+}
+
+static int
+heap_push(struct queue *q, uint32_t nb)
+{
+  size_t i;
+
+  if (grow((void **)&q->heap, &q->heap_cap, sizeof(*q->heap), q->nheap + 1))
+    return -ENOMEM;
+  for (i = q->nheap++; i > 0; i = (i - 1) / 2) {
+    uint32_t parent = q->heap[(i - 1) / 2];
+    if (q->b[parent].key <= q->b[nb].key)
+      break;
+    q->heap[i] = parent;
+  }
+  q->heap[i] = nb;
   return 0;
+}
+
+static uint32_t
+heap_pop(struct queue *q)
+{
+  uint32_t top = q->heap[0], last = q->heap[--q->nheap];
+  size_t i = 0;
+
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= q->nheap)
+      break;
+    if (c + 1 < q->nheap && q->b[q->heap[c + 1]].key < q->b[q->heap[c]].key)
+      c++;
+    if (q->b[last].key <= q->b[q->heap[c]].key)
+      break;
+    q->heap[i] = q->heap[c];
+    i = c;
+  }
+  if (q->nheap)
+    q->heap[i] = last;
+  return top;
+}
+
+static int
+push(struct walk *w, uint64_t item)
+{
+  struct queue *q = &w->q;
+  uint64_t key = (item >> BUCKET_SHIFT) + 1;
+  int64_t nb;
+  struct bucket *b;
+
+  /* Referents cluster: the bucket of the last push first. */
+  if (q->nb && q->b[q->last].key == key) {
+    nb = (int64_t)q->last;
+  } else {
+    if ((nb = bucket_of(q, key)) < 0)
+      return (int)nb;
+    q->last = (size_t)nb;
+  }
+  b = &q->b[nb];
+  if (b->n == b->cap) {
+    size_t cap = b->cap;
+    if (grow((void **)&b->items, &cap, sizeof(*b->items), (size_t)b->n + 1))
+      return -ENOMEM;
+    b->cap = (uint32_t)cap;
+  }
+  b->items[b->n++] = item;
+  if (b->queued == SWEEP_NOW)
+    return 0;
+  /* Ahead of the sweep: in this one; behind it (or between sweeps): next. */
+  if (q->cur && key > q->cur) {
+    b->queued = SWEEP_NOW;
+    return heap_push(q, (uint32_t)nb);
+  }
+  if (b->queued == SWEEP_NEXT)
+    return 0;
+  b->queued = SWEEP_NEXT;
+  if (grow((void **)&q->next, &q->next_cap, sizeof(*q->next), q->nnext + 1))
+    return -ENOMEM;
+  q->next[q->nnext++] = (uint32_t)nb;
+  return 0;
+}
+
+static void
+queue_free(struct queue *q)
+{
+  for (size_t i = 0; i < q->nb; i++)
+    free(q->b[i].items);
+  free(q->b);
+  free(q->index);
+  free(q->heap);
+  free(q->next);
+  memset(q, 0, sizeof(*q));
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+static double
+since(const struct timespec *a, const struct timespec *b)
+{
+  return (double)(b->tv_sec - a->tv_sec) +
+         (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void
+report(struct walk *w, int done)
+{
+  struct pm_census_progress p;
+  struct timespec now;
+
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (!done && since(&w->last_report, &now) < PROGRESS_SECONDS)
+    return;
+  if (done && !w->reported)
+    return;
+  w->last_report = now;
+  w->reported = 1;
+  p.objects = w->c->count + w->ndicts;
+  p.bytes_read = pm_target_bytes_read(w->py->t) - w->c->bytes_read;
+  p.seconds = since(&w->started, &now);
+  p.phase = phase_names[w->phase];
+  p.done = done;
+  w->progress(w->progress_arg, &p);
+}
+
+static inline void
+tick(struct walk *w)
+{
+  if (w->progress && --w->until_clock == 0) {
+    w->until_clock = PROGRESS_EVERY;
+    report(w, 0);
+  }
 }
 
 /* ---- kinds --------------------------------------------------------------- */
@@ -376,29 +666,37 @@ kind_index(struct walk *w, const char *name, int32_t *out)
   if (grow((void **)&c->kinds, &w->kinds_cap, sizeof(*c->kinds),
            c->nkinds + 1))
     return -ENOMEM;
+  memset(&c->kinds[c->nkinds], 0, sizeof(c->kinds[c->nkinds]));
   c->kinds[c->nkinds].name = strdup(name);
   if (!c->kinds[c->nkinds].name)
     return -ENOMEM;
-  c->kinds[c->nkinds].count = c->kinds[c->nkinds].size = 0;
   w->names[i].name = c->kinds[c->nkinds].name;
   w->names[i].index = c->nkinds;
   *out = (int32_t)c->nkinds++;
   return 0;
 }
 
-/* Counts one object of size bytes in kind k. */
+/* Counts one object of size bytes in kind k; garbage: it is unreachable. */
 static void
-count(struct walk *w, int32_t k, uint64_t size)
+count(struct walk *w, int32_t k, uint64_t size, int garbage)
 {
-  w->c->kinds[k].count++;
-  w->c->kinds[k].size += size;
+  struct pm_kind *kind = &w->c->kinds[k];
+
+  kind->count++;
+  kind->size += size;
   w->c->count++;
   w->c->size += size;
+  if (garbage) {
+    kind->unreachable_count++;
+    kind->unreachable_size += size;
+    w->c->unreachable_count++;
+    w->c->unreachable_size += size;
+  }
 }
 
 /* ---- types --------------------------------------------------------------- */
 
-static struct type_entry *
+static inline struct type_entry *
 type_at(const struct walk *w, size_t idx)
 {
   return &w->types[idx >> TYPE_BLOCK_BITS][idx & (TYPE_BLOCK - 1)];
@@ -413,6 +711,7 @@ static int64_t
 type_lookup(struct walk *w, pm_addr_t type)
 {
   uint32_t idx, offs[MAX_TYPE_MEMBERS];
+  struct hot_type *hot;
   struct type_entry *e;
   size_t n;
   int err;
@@ -421,9 +720,17 @@ type_lookup(struct walk *w, pm_addr_t type)
   if (w->ntypes && w->last_type < w->ntypes &&
       type_at(w, w->last_type)->addr == type)
     return (int64_t)w->last_type;
+  /* Then the few types a heap is mostly made of, then every one. */
+  hot = &w->hot_types[(hash_addr(type) >> 58) & (HOT_TYPES - 1)];
+  if (hot->addr == type && hot->idx) {
+    w->last_type = hot->idx - 1;
+    return (int64_t)hot->idx - 1;
+  }
   idx = map_get(&w->type_index, type);
   if (idx) {
     w->last_type = idx - 1;
+    hot->addr = type;
+    hot->idx = idx;
     return idx - 1;
   }
   if (w->ntypes % TYPE_BLOCK == 0) {
@@ -438,6 +745,7 @@ type_lookup(struct walk *w, pm_addr_t type)
   w->ntypes++;
   e->addr = type;
   e->kind = e->dict_kind = -1;
+  e->base_size = -1;
   err = pm__type_read(w->py, type, &e->info);
   if (err && pm__walk_fatal(err))
     return err;
@@ -457,6 +765,15 @@ type_lookup(struct walk *w, pm_addr_t type)
       memcpy(e->members, offs, n * sizeof(*e->members));
     }
     e->nmembers = (uint32_t)n;
+    /* Only the type object's own pre-header depends on the object. */
+    if (e->info.sizer == PM_SIZE_DEFAULT && e->info.basicsize >= 0 &&
+        e->info.itemsize >= 0)
+      e->base_size = e->info.basicsize +
+                     (int64_t)pm__object_presize(w->py, &e->info, 0);
+    /* What pm__referents() finds nothing in (str, int, float, bytes...). */
+    e->leaf = e->info.walker == PM_WALK_NONE && !n && !e->info.dictoffset &&
+              !(e->info.flags & PM_TPFLAGS_MANAGED_DICT) &&
+              e->info.sizer != PM_SIZE_TYPE && !e->exact_dict;
   }
   if ((err = map_add(&w->type_index, type, (uint32_t)w->ntypes)) < 0)
     return err;
@@ -465,20 +782,13 @@ type_lookup(struct walk *w, pm_addr_t type)
 
 /* ---- finding objects ----------------------------------------------------- */
 
-static int
-push(struct walk *w, uint64_t item)
-{
-  if (w->nwork == w->work_cap &&
-      grow((void **)&w->work, &w->work_cap, sizeof(*w->work), w->nwork + 1))
-    return -ENOMEM;
-  w->work[w->nwork++] = item;
-  return 0;
-}
-
 /*
- * A pointer some field declares to be an object: queued, to be checked in
- * the next round (see check()).  Only errors that end the walk come back.
+ * A pointer some field declares to be an object: queued, to be checked
+ * when its turn comes (see check()).  Only errors that end the walk come
+ * back.
  */
+static int count_object(struct walk *w, pm_addr_t obj, uint32_t t);
+
 static int
 offer(void *arg, pm_addr_t ref)
 {
@@ -488,7 +798,7 @@ offer(void *arg, pm_addr_t ref)
   if ((ref & 7) || ref < MIN_POINTER || seen_has(&w->seen, ref))
     return 0;
   /*
-   * Until its round comes a pointer is not in the seen set: a small
+   * Until its turn comes a pointer is not in the seen set: a small
    * filter keeps the queue from holding None a million times.
    */
   recent = &w->recent[(hash_addr(ref) >> 40) & (RECENT - 1)];
@@ -499,19 +809,22 @@ offer(void *arg, pm_addr_t ref)
 }
 
 /*
- * Whether the queued pointer ref is a new object: it must read as a live
- * object of a valid type.  Anything else is not an object and costs
- * nothing.  Sets *t; returns 1 for an object, 0 if not, or an error that
- * ends the walk.
+ * Whether the pointer ref is a new object: it must read as a live object
+ * of a valid type.  Anything else is not an object and costs nothing.
+ * Sets *t; returns 1 for an object, 0 if not, or an error that ends the
+ * walk.
  */
 static int
 check(struct walk *w, pm_addr_t ref, uint32_t *t)
 {
-  uint64_t head[2];
+  uint64_t head[2], *bits = seen_bits(&w->seen, ref), bit;
+  size_t g = (size_t)(ref >> SEEN_GRANULE_BITS) &
+             (((size_t)1 << (SEEN_CHUNK_BITS - SEEN_GRANULE_BITS)) - 1);
   int64_t i;
   int err;
 
-  if (seen_has(&w->seen, ref))
+  bit = (uint64_t)1 << (g & 63);
+  if (bits && (bits[g >> 6] & bit))
     return 0;
   err = pm_target_read(w->py->t, ref, head, sizeof(head));
   if (err)
@@ -523,10 +836,31 @@ check(struct walk *w, pm_addr_t ref, uint32_t *t)
     return (int)i;
   if (!type_at(w, (size_t)i)->valid)
     return 0;
-  if ((err = seen_add(&w->seen, ref)) < 0)
+  /* The bitmap found above is still the one (type_lookup adds none). */
+  if (bits)
+    bits[g >> 6] |= bit;
+  else if ((err = seen_add(&w->seen, ref)) < 0)
     return err;
   *t = (uint32_t)i;
   return 1;
+}
+
+/* Notes the type at index owner as the first to claim dict. */
+static int
+claim(struct walk *w, pm_addr_t dict, uint32_t owner)
+{
+  int err;
+
+  if ((err = map_add(&w->owners, dict, owner + 1)) < 0)
+    return err;
+  return seen_add(&w->claimed, dict);
+}
+
+/* The owner's type index + 1 of dict, or 0. */
+static uint32_t
+owner_of(struct walk *w, pm_addr_t dict)
+{
+  return seen_has(&w->claimed, dict) ? map_get(&w->owners, dict) : 0;
 }
 
 /* 3.12+: the dicts of static builtin types live in the interpreter. */
@@ -538,10 +872,94 @@ offer_static_dict(struct walk *w, pm_addr_t type, uint32_t owner)
   for (size_t i = 0; i < w->nstatics; i++) {
     if (w->statics[i].type != type)
       continue;
-    if ((err = map_add(&w->owners, w->statics[i].dict, owner + 1)) < 0 ||
+    if ((err = claim(w, w->statics[i].dict, owner)) < 0 ||
         (err = offer(w, w->statics[i].dict)))
       return err;
   }
+  return 0;
+}
+
+/* Counts the exact dict obj by its owner, or keeps it for the end. */
+static int
+count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
+{
+  uint32_t owner = owner_of(w, obj);
+  struct type_entry *e;
+  char name[PM_KIND_NAME_MAX + 16];
+  int err;
+
+  if (!owner) {
+    if (grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
+             w->ndicts + 1))
+      return -ENOMEM;
+    w->dicts[w->ndicts].obj = obj | (garbage ? 1 : 0);
+    w->dicts[w->ndicts].size = size;
+    w->ndicts++;
+    return 0;
+  }
+  /*
+   * The first owner to claim a dict names it, and claims come before the
+   * dict is counted or not at all, so counting it now or at the end gives
+   * the same kind.
+   */
+  e = type_at(w, owner - 1);
+  if (e->dict_kind < 0) {
+    snprintf(name, sizeof(name), "dict of %s", e->info.name);
+    if ((err = kind_index(w, name, &e->dict_kind)))
+      return err;
+  }
+  count(w, e->dict_kind, size, garbage);
+  return 0;
+}
+
+/*
+ * Counts obj, of the type at index t, in its kind with its size, and
+ * offers its type.  1 when its size could not be read (skipped), 0, or an
+ * error that ends the walk.
+ */
+static int
+count_object(struct walk *w, pm_addr_t obj, uint32_t t)
+{
+  struct type_entry *e = type_at(w, t);
+  int garbage = w->phase == PHASE_GARBAGE;
+  uint64_t size;
+  int err;
+
+  tick(w);
+  /* Every object refers to its type; each type is offered once. */
+  if (!e->offered) {
+    e->offered = 1;
+    if ((err = offer(w, e->addr)))
+      return err;
+  }
+  /* object.__sizeof__ without a call per object: pm__object_size() too. */
+  if (e->base_size >= 0 && e->info.itemsize == 0) {
+    size = (uint64_t)e->base_size;
+    err = 0;
+  } else if (e->base_size >= 0) {
+    int64_t n;
+    err = pm_target_read(w->py->t, obj + w->py->L->varobject_ob_size, &n,
+                         sizeof(n));
+    if (!err && (n < 0 || n > (INT64_C(1) << 40)))
+      err = PM_ECORRUPT;
+    /* itemsize <= 1 << 16 and n <= 1 << 40: the product fits. */
+    size = err ? 0 : (uint64_t)e->base_size + (uint64_t)(e->info.itemsize * n);
+  } else {
+    err = pm__object_size(w->py, &e->info, obj, &size);
+  }
+  if (err) {
+    if (pm__walk_fatal(err))
+      return err;
+    w->c->skipped++;
+    return 1;
+  }
+  if (e->exact_dict && !(w->flags & PM_CENSUS_BY_TYPE)) {
+    /* Its kind depends on its owner, who may not be found yet. */
+    return count_dict(w, obj, size, garbage);
+  }
+  if (e->kind < 0 && (err = kind_index(w, e->info.name, &e->kind)))
+    return err;
+  count(w, e->kind, size, garbage);
   return 0;
 }
 
@@ -549,37 +967,14 @@ static int
 process(struct walk *w, pm_addr_t obj, uint32_t t)
 {
   struct type_entry *e = type_at(w, t);
-  uint64_t size;
   pm_addr_t dict;
   int64_t t2;
   int err;
 
-  /* Every object refers to its type; each type is offered once. */
-  if (!e->offered) {
-    e->offered = 1;
-    if ((err = offer(w, e->addr)))
-      return err;
-  }
-  err = pm__object_size(w->py, &e->info, obj, &size);
-  if (err) {
-    if (pm__walk_fatal(err))
-      return err;
-    w->c->skipped++;
+  if ((err = count_object(w, obj, t)))
+    return err > 0 ? 0 : err;
+  if (e->leaf)
     return 0;
-  }
-  if (e->exact_dict && !(w->flags & PM_CENSUS_BY_TYPE)) {
-    /* Its kind depends on its owner, who may not be found yet. */
-    if (grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
-             w->ndicts + 1))
-      return -ENOMEM;
-    w->dicts[w->ndicts].obj = obj;
-    w->dicts[w->ndicts].size = size;
-    w->ndicts++;
-  } else {
-    if (e->kind < 0 && (err = kind_index(w, e->info.name, &e->kind)))
-      return err;
-    count(w, e->kind, size);
-  }
   /*
    * A type object found is a type its instances may be known by; the
    * allocator's blocks are only believed for types known so.
@@ -590,65 +985,11 @@ process(struct walk *w, pm_addr_t obj, uint32_t t)
                       w, &dict);
   if (err)
     return err;
-  if (dict && (err = map_add(&w->owners, dict, t + 1)) < 0)
+  if (dict && (err = claim(w, dict, t)) < 0)
     return err;
   if (!dict && e->info.walker == PM_WALK_TYPE && w->nstatics &&
       (err = offer_static_dict(w, obj, t)))
     return err;
-  return 0;
-}
-
-/*
- * Orders a round by MiB of address space (LSD radix on address bits 20-43,
- * two passes).  Within a MiB the order does not matter: its 16 chunks of
- * the target's read cache are read once while the round is there.
- */
-#define SORT_SHIFT 20
-#define SORT_BITS 12
-
-static int
-sort_round(struct walk *w, uint64_t *v, size_t n)
-{
-  size_t counts[1 << SORT_BITS];
-  uint64_t *src = v, *dst;
-  const uint64_t mask = (1u << SORT_BITS) - 1;
-
-  if (n < 2)
-    return 0;
-  if (n < 64) {
-    /* Short rounds (a chain of objects gives many): insertion sort. */
-    for (size_t i = 1; i < n; i++) {
-      uint64_t x = v[i];
-      size_t j = i;
-      for (; j > 0 && v[j - 1] > x; j--)
-        v[j] = v[j - 1];
-      v[j] = x;
-    }
-    return 0;
-  }
-  if (grow((void **)&w->scratch, &w->scratch_cap, sizeof(*w->scratch), n))
-    return -ENOMEM;
-  dst = w->scratch;
-  for (unsigned shift = SORT_SHIFT; shift < SORT_SHIFT + 2 * SORT_BITS;
-       shift += SORT_BITS) {
-    uint64_t *t;
-    size_t sum = 0;
-    memset(counts, 0, sizeof(counts));
-    for (size_t i = 0; i < n; i++)
-      counts[(src[i] >> shift) & mask]++;
-    if (counts[(src[0] >> shift) & mask] == n)
-      continue; /* every key has this digit */
-    for (size_t d = 0; d <= mask; d++) {
-      size_t c = counts[d];
-      counts[d] = sum;
-      sum += c;
-    }
-    for (size_t i = 0; i < n; i++)
-      dst[counts[(src[i] >> shift) & mask]++] = src[i];
-    t = src, src = dst, dst = t;
-  }
-  if (src != v)
-    memcpy(v, src, n * sizeof(*v));
   return 0;
 }
 
@@ -688,46 +1029,167 @@ handle(struct walk *w, uint64_t item)
   return process(w, obj, t);
 }
 
-/*
- * Processes the queued work in rounds until none is left: each round in
- * address order, which is what makes the walk read the heap in sweeps.
- */
-#define SMALL_ROUND 4096
+static int scan_mib(struct walk *w, uint64_t key);
 
+/*
+ * Sorts a batch of one bucket by address (LSD radix on the bits inside
+ * the MiB), so that its objects are read in order: the local copies of
+ * the target's memory are then read ahead by the CPU, not missed one by
+ * one.
+ */
+#define SORT_DIGIT 9
+#define PREFETCH_AHEAD 8
+
+static int
+sort_batch(struct walk *w, uint64_t *v, size_t n)
+{
+  uint32_t counts[1 << SORT_DIGIT];
+  uint64_t *src = v, *dst;
+
+  if (n < 2)
+    return 0;
+  if (n < 64) {
+    for (size_t i = 1; i < n; i++) {
+      uint64_t x = v[i];
+      size_t j = i;
+      for (; j > 0 && v[j - 1] > x; j--)
+        v[j] = v[j - 1];
+      v[j] = x;
+    }
+    return 0;
+  }
+  if (grow((void **)&w->scratch, &w->scratch_cap, sizeof(*w->scratch), n))
+    return -ENOMEM;
+  dst = w->scratch;
+  for (unsigned shift = SEEN_GRANULE_BITS; shift < BUCKET_SHIFT;
+       shift += SORT_DIGIT) {
+    const uint64_t mask = (1u << SORT_DIGIT) - 1;
+    uint64_t *t;
+    uint32_t sum = 0;
+    memset(counts, 0, sizeof(counts));
+    for (size_t i = 0; i < n; i++)
+      counts[(src[i] >> shift) & mask]++;
+    for (size_t d = 0; d <= mask; d++) {
+      uint32_t c = counts[d];
+      counts[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      dst[counts[(src[i] >> shift) & mask]++] = src[i];
+    t = src, src = dst, dst = t;
+  }
+  if (src != v)
+    memcpy(v, src, n * sizeof(*v));
+  return 0;
+}
+
+/*
+ * Processes the queued work until none is left, in sweeps over the address
+ * space: each bucket of a sweep is emptied (what its objects add to it
+ * too) before the next one up is taken.
+ */
 static int
 drain(struct walk *w)
 {
+  struct queue *q = &w->q;
   int err;
 
-  while (w->nwork > 0) {
-    uint64_t *r = w->work;
-    size_t n = w->nwork, cap = w->work_cap;
-
-    /* A short queue (a chain of objects, say) is cheaper depth-first. */
-    if (n < SMALL_ROUND) {
-      if ((err = handle(w, w->work[--w->nwork])))
+  while (q->nnext > 0) {
+    w->c->sweeps++;
+    for (size_t i = 0; i < q->nnext; i++) {
+      /* Buckets taken into the last sweep after they were listed: done. */
+      if (q->b[q->next[i]].queued != SWEEP_NEXT)
+        continue;
+      q->b[q->next[i]].queued = SWEEP_NOW;
+      if ((err = heap_push(q, q->next[i])))
         return err;
-      continue;
     }
-    /* This round's items; the next round's start empty. */
-    w->work = w->round, w->work_cap = w->round_cap, w->nwork = 0;
-    w->round = r, w->round_cap = cap;
-    if ((err = sort_round(w, r, n)))
-      return err;
-    for (size_t i = 0; i < n; i++)
-      if ((err = handle(w, r[i])))
+    q->nnext = 0;
+    while (q->nheap > 0) {
+      uint32_t nb = heap_pop(q);
+      q->cur = q->b[nb].key;
+      /*
+       * In batches sorted by address: what the objects of a batch add to
+       * their own bucket makes the next batch.  Indices, not pointers:
+       * handle() may grow the bucket array.
+       */
+      while (q->b[nb].n > 0) {
+        struct bucket *b = &q->b[nb];
+        uint64_t *batch = b->items;
+        size_t n = b->n, cap = b->cap;
+
+        b->items = w->batch;
+        b->cap = (uint32_t)w->batch_cap;
+        b->n = 0;
+        w->batch = batch;
+        w->batch_cap = cap;
+        if ((err = sort_batch(w, batch, n)))
+          return err;
+        for (size_t i = 0; i < n; i++) {
+          /* The CPU fetches the copies a few objects ahead. */
+          if (i + PREFETCH_AHEAD < n) {
+            const void *p = pm__target_cached(
+                w->py->t, w->batch[i + PREFETCH_AHEAD] & ~(uint64_t)CHECKED,
+                1);
+            if (p)
+              __builtin_prefetch(p);
+          }
+          if ((err = handle(w, w->batch[i]))) {
+            q->cur = 0;
+            return err;
+          }
+        }
+      }
+      q->b[nb].queued = 0;
+      if (q->b[nb].cap > BUCKET_KEEP) {
+        free(q->b[nb].items);
+        q->b[nb].items = NULL;
+        q->b[nb].cap = 0;
+      }
+      /* Its chunks are in the cache now: the pools there, once. */
+      if (w->scan && (err = scan_mib(w, q->b[nb].key))) {
+        q->cur = 0;
         return err;
+      }
+    }
+    q->cur = 0;
   }
   return 0;
 }
 
-/* Route 0: every object on a GC list. */
+/* Phase A: every root, checked at once. */
+static int
+root_visit(void *arg, const struct pm_root *root)
+{
+  struct walk *w = arg;
+  pm_addr_t ref = root->obj;
+  uint32_t t;
+  int err;
+
+  if ((ref & 7) || ref < MIN_POINTER)
+    return 0;
+  /*
+   * What only C holds stays out of a census that is to match what Python
+   * code can reach (PM_CENSUS_NO_BLOCKS): the static types without an
+   * instance, the interned strings nothing else refers to.
+   */
+  if ((w->flags & PM_CENSUS_NO_BLOCKS) &&
+      (root->kind == PM_ROOT_STATIC_TYPE || root->kind == PM_ROOT_INTERNED))
+    return 0;
+  if ((err = check(w, ref, &t)) <= 0)
+    return err;
+  w->c->found_roots++;
+  if (root->kind == PM_ROOT_FRAME_LOCAL || root->kind == PM_ROOT_FRAME_OTHER)
+    w->c->found_frames++;
+  return push(w, ref | CHECKED);
+}
+
+/* Phase B: the objects of the GC lists that no root reached. */
 static int
 gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
 {
   struct walk *w = arg;
   int64_t t;
-  int err;
 
   if (seen_has(&w->seen, obj))
     return 0;
@@ -742,26 +1204,91 @@ gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
     w->c->skipped++;
     return 0;
   }
-  if ((err = seen_add(&w->seen, obj)) < 0)
-    return err;
-  w->c->found_gc++;
-  return push(w, obj | CHECKED);
+  if (grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+           w->ngcleft + 1))
+    return -ENOMEM;
+  w->gcleft[w->ngcleft++] = obj;
+  return 0;
 }
 
-/* Route 2: what every thread's frames hold, checked at once. */
 static int
-frame_visit(void *arg, pm_addr_t ref)
+count_internal(void *arg, pm_addr_t ref)
 {
-  struct walk *w = arg;
-  uint32_t t;
+  map_inc(&((struct walk *)arg)->internal, ref);
+  return 0;
+}
+
+/* The number of references ob_refcnt says obj has; 3.14 keeps 32 bits. */
+static uint64_t
+refcnt_value(const struct pm_python *py, uint64_t refcnt)
+{
+  return PM_PY_AT_LEAST(py, 3, 14) ? (uint32_t)refcnt : refcnt;
+}
+
+/*
+ * The collector's test on the GC objects no root reached: each one's
+ * reference count less the references the others hold.  Those with
+ * references left are held from outside (a C global, an object pmpeek
+ * does not follow) and seed PHASE_HELD; the rest is garbage.
+ */
+static int
+sort_gc_leftovers(struct walk *w)
+{
+  const struct pm_layout *L = w->py->L;
   int err;
 
-  if ((ref & 7) || ref < MIN_POINTER)
-    return 0;
-  if ((err = check(w, ref, &t)) <= 0)
+  for (size_t i = 0; i < w->ngcleft; i++)
+    if ((err = map_add(&w->internal, w->gcleft[i], 1)) < 0)
+      return err;
+  for (size_t i = 0; i < w->ngcleft; i++) {
+    pm_addr_t dict;
+    uint32_t t;
+    if ((err = checked_type(w, w->gcleft[i], &t)) <= 0) {
+      if (err)
+        return err;
+      continue;
+    }
+    struct type_entry *e = type_at(w, t);
+    if ((err = pm__referents(w->py, w->gcleft[i], &e->info, e->members,
+                             e->nmembers, count_internal, w, &dict)))
+      return err;
+    /* An instance of a heap type holds a reference to it (3.8+). */
+    if (e->info.flags & PM_TPFLAGS_HEAPTYPE)
+      map_inc(&w->internal, e->addr);
+  }
+  w->phase = PHASE_HELD;
+  for (size_t i = 0; i < w->ngcleft; i++) {
+    uint64_t refcnt;
+    uint32_t internal = map_get(&w->internal, w->gcleft[i]) - 1;
+
+    if ((err = pm_target_read_u64(w->py->t, w->gcleft[i] + L->object_refcnt,
+                                  &refcnt))) {
+      if (pm__walk_fatal(err))
+        return err;
+      continue;
+    }
+    if (refcnt_value(w->py, refcnt) <= internal)
+      continue;
+    if ((err = seen_add(&w->seen, w->gcleft[i])) < 0)
+      return err;
+    w->c->found_gc++;
+    w->c->held_by_c++;
+    if ((err = push(w, w->gcleft[i] | CHECKED)))
+      return err;
+  }
+  if ((err = drain(w)))
     return err;
-  w->c->found_frames++;
-  return push(w, ref | CHECKED);
+  w->phase = PHASE_GARBAGE;
+  for (size_t i = 0; i < w->ngcleft; i++) {
+    if ((err = seen_add(&w->seen, w->gcleft[i])) < 0)
+      return err;
+    if (!err)
+      continue; /* reached from a held one */
+    w->c->found_gc++;
+    if ((err = push(w, w->gcleft[i] | CHECKED)))
+      return err;
+  }
+  return drain(w);
 }
 
 /*
@@ -774,18 +1301,114 @@ pointer_like(struct walk *w, uint64_t v)
   return v >= MIN_POINTER && pm_maps_find(pm_target_maps(w->py->t), v);
 }
 
+/* ---- scanning the arenas ------------------------------------------------- */
+
+/* Whether addr lies in one of the allocator's arenas. */
+static int
+in_arena(struct walk *w, pm_addr_t addr)
+{
+  const struct pm_obm_arenas *a = &w->arenas;
+  int64_t i;
+
+  if (w->last_arena < a->n &&
+      addr - a->v[w->last_arena].address < a->g.arena_size)
+    return 1;
+  if ((i = pm__obmalloc_arena_of(a, addr)) < 0)
+    return 0;
+  w->last_arena = (size_t)i;
+  return 1;
+}
+
 /*
- * Route 3: an allocated pymalloc block is an object when, at the offset its
- * type's pre-header gives, it holds a live header of a known type, its GC
- * head says it is untracked (tracked ones came from the GC lists), and the
- * object fits the block.
+ * Whether the block of size bytes at block, whose first words are words,
+ * may hold an object off bytes in: a live header of a valid type whose
+ * pre-header is off bytes, and an object that fits the block (pymalloc may
+ * keep a shrunk object in its larger block).  Types are looked up as
+ * needed, but never in an arena (no type object fits a pool).  Sets *t;
+ * returns 1, 0, or an error that ends the walk.
  */
 static int
-block_visit(void *arg, pm_addr_t block, unsigned size)
+plausible(struct walk *w, pm_addr_t block, unsigned size,
+          const uint64_t *words, unsigned off, uint32_t *t)
+{
+  const struct pm_layout *L = w->py->L;
+  pm_addr_t obj = block + off, type = words[off / 8 + L->object_type / 8];
+  uint64_t refcnt = words[off / 8 + L->object_refcnt / 8], need;
+  const struct pm_type_info *ti;
+  uint32_t idx;
+  int64_t i;
+  int err;
+
+  if (!type || (type & 7) || type < MIN_POINTER ||
+      !pm__refcnt_live(w->py, refcnt))
+    return 0;
+  idx = map_get(&w->type_index, type);
+  if (idx)
+    i = idx - 1;
+  else if (in_arena(w, type) || pointer_like(w, refcnt))
+    return 0;
+  else if ((i = type_lookup(w, type)) < 0)
+    return (int)i;
+  if (!type_at(w, (size_t)i)->valid)
+    return 0;
+  ti = &type_at(w, (size_t)i)->info;
+  if (pm__object_presize(w->py, ti, obj) != off || pointer_like(w, refcnt))
+    return 0;
+  err = pm__object_inline_size(w->py, ti, obj, &need);
+  if (err)
+    return pm__walk_fatal(err) ? err : 0;
+  need += off;
+  if (need > size || size > need + need / 3 + 16 + (uint64_t)ti->itemsize)
+    return 0;
+  *t = (uint32_t)i;
+  return 1;
+}
+
+/*
+ * Notes the GC link of the object off bytes into a block (words its first
+ * words) when it leaves the arenas: the GC objects outside them are found
+ * from such links (see follow_gc_runs()).
+ */
+static int
+gc_link(struct walk *w, pm_addr_t obj, const uint64_t *words, unsigned off)
+{
+  const struct pm_layout *L = w->py->L;
+  pm_addr_t next;
+  uint32_t idx;
+
+  /*
+   * Only an object with a pre-header can have a GC head before it, and
+   * only a tracked one has a link: most blocks end at these tests.
+   */
+  if (off < 16 || L->gc_head_size != 16)
+    return 0;
+  next = words[off / 8 - 2] & ~(uint64_t)3;
+  if (!next || in_arena(w, next))
+    return 0;
+  idx = map_get(&w->type_index, words[off / 8 + L->object_type / 8]);
+  if (!idx || !(type_at(w, idx - 1)->info.flags & PM_TPFLAGS_HAVE_GC))
+    return 0;
+  if (grow((void **)&w->gclinks, &w->gclinks_cap, 2 * sizeof(*w->gclinks),
+           w->ngclinks + 1))
+    return -ENOMEM;
+  w->gclinks[2 * w->ngclinks] = obj - 16;
+  w->gclinks[2 * w->ngclinks + 1] = next;
+  w->ngclinks++;
+  return 0;
+}
+
+/*
+ * One allocated block of a pool being scanned: the object in it is either
+ * reached already (then only its GC link matters), or noted as a candidate
+ * when it may be one.
+ */
+static int
+scan_block(void *arg, pm_addr_t block, unsigned size,
+           const unsigned char *bytes)
 {
   struct walk *w = arg;
-  const struct pm_layout *L = w->py->L;
-  uint64_t words[6];
+  uint64_t words[6] = { 0 };
+  uint32_t t;
   int err;
 
   /* Py_DEBUG's hooks put 16 bytes before the data and 8 after it. */
@@ -793,62 +1416,297 @@ block_visit(void *arg, pm_addr_t block, unsigned size)
     if (size < 24 + 16)
       return 0;
     block += 16;
+    bytes += 16;
     size -= 24;
   }
   if (size < 16)
     return 0;
-  /* Most blocks hold objects found already: no need to read them. */
-  for (unsigned off = 0; off + 16 <= size && off <= 32; off += 16)
-    if (seen_has(&w->seen, block + off))
-      return 0;
-  err = pm_target_read(w->py->t, block, words,
-                       size < sizeof(words) ? size : sizeof(words));
-  if (err)
-    return pm__walk_fatal(err) ? err : 0;
+  /* Fixed sizes: the compiler copies them in a few moves. */
+  if (size >= 48)
+    memcpy(words, bytes, 48);
+  else if (size >= 32)
+    memcpy(words, bytes, 32);
+  else
+    memcpy(words, bytes, 16);
+  {
+    /* The seen bits of the block's three possible objects at once. */
+    uint64_t *bits = seen_bits(&w->seen, block);
+    size_t g = (size_t)(block >> SEEN_GRANULE_BITS) &
+               (((size_t)1 << (SEEN_CHUNK_BITS - SEEN_GRANULE_BITS)) - 1);
+    uint64_t seen = 0;
+    if (bits && (g & 63) <= 59)
+      seen = bits[g >> 6] >> (g & 63) & 0x15;
+    else
+      for (unsigned k = 0; k < 3; k++)
+        seen |= (uint64_t)seen_has(&w->seen, block + 16 * k) << (2 * k);
+    for (unsigned off = 0; seen && off + 16 <= size && off <= 32; off += 16)
+      if (seen >> (off / 8) & 1)
+        return gc_link(w, block + off, words, off);
+  }
   for (unsigned off = 0; off + 16 <= size && off <= 32; off += 16) {
-    pm_addr_t obj = block + off, type = words[off / 8 + L->object_type / 8];
-    uint64_t refcnt = words[off / 8 + L->object_refcnt / 8], need;
-    const struct pm_type_info *ti;
-    uint32_t idx;
-    int64_t t;
-
-    if (!type || (type & 7))
-      continue;
-    /* Only types already known: every type object found is registered. */
-    idx = map_get(&w->type_index, type);
-    if (!idx)
-      continue;
-    t = idx - 1;
-    if (!type_at(w, (size_t)t)->valid)
-      continue;
-    ti = &type_at(w, (size_t)t)->info;
-    if (pm__object_presize(w->py, ti, obj) != off)
-      continue;
-    if ((ti->flags & PM_TPFLAGS_HAVE_GC) && L->gc_head_size == 16 &&
-        off >= 16 &&
-        (words[off / 8 - 2] != 0 || (words[off / 8 - 1] & ~(uint64_t)3) != 0))
-      continue; /* tracked, or not a GC head at all */
-    if (seen_has(&w->seen, obj))
-      return 0;
-    if (!pm__refcnt_live(w->py, refcnt) || pointer_like(w, refcnt))
-      continue;
-    err = pm__object_inline_size(w->py, ti, obj, &need);
-    if (err) {
-      if (pm__walk_fatal(err))
-        return err;
-      continue;
-    }
-    need += off;
-    /* pymalloc may keep a shrunk object in its larger block (realloc). */
-    if (need > size ||
-        size > need + need / 3 + 16 + (uint64_t)ti->itemsize)
-      continue;
-    if ((err = seen_add(&w->seen, obj)) < 0)
+    if ((err = plausible(w, block, size, words, off, &t)) < 0)
       return err;
-    w->c->found_blocks++;
-    return push(w, obj | CHECKED);
+    if (!err)
+      continue;
+    if ((err = seen_add(&w->cands, block + off)) < 0)
+      return err;
+    return gc_link(w, block + off, words, off);
   }
   return 0;
+}
+
+/* Scans the pool at pool of arena i, once. */
+static int
+scan_pool(struct walk *w, size_t i, pm_addr_t pool)
+{
+  const struct pm_obm_arenas *a = &w->arenas;
+  uint64_t bit = (pool - a->v[i].first_pool) / a->g.pool_size;
+  const unsigned char *mem;
+  int err;
+
+  if (bit >= PM_OBM_MAX_POOLS || (w->pools_scanned[i] >> bit & 1))
+    return 0;
+  w->pools_scanned[i] |= (uint64_t)1 << bit;
+  mem = pm__target_peek(w->py->t, pool, a->g.pool_size, &err);
+  if (!mem) {
+    if (err)
+      return err;
+    /* A backend read without the cache (core, replay): a copy. */
+    if (!w->pool_buf && !(w->pool_buf = malloc(a->g.pool_size)))
+      return -ENOMEM;
+    if ((err = pm_target_read(w->py->t, pool, w->pool_buf, a->g.pool_size))) {
+      if (pm__walk_fatal(err))
+        return err;
+      w->bad_pools++;
+      return 0;
+    }
+    mem = w->pool_buf;
+  }
+  err = pm__obmalloc_pool_blocks(w->py, a, i, pool, mem, scan_block, w,
+                                 &w->bad_pools);
+  pm__target_unpin(w->py->t);
+  return err;
+}
+
+/* Scans the pools of arena i in [lo, hi) not scanned yet. */
+static int
+scan_arena(struct walk *w, size_t i, pm_addr_t lo, pm_addr_t hi)
+{
+  const struct pm_obm_arena *ar = &w->arenas.v[i];
+  const uint32_t ps = w->arenas.g.pool_size;
+  pm_addr_t p = ar->first_pool, end = ar->pool_address < hi ? ar->pool_address
+                                                             : hi;
+  int err;
+
+  if (lo > p)
+    p += (lo - p + ps - 1) / ps * ps;
+  for (; p < end; p += ps)
+    if ((err = scan_pool(w, i, p)))
+      return err;
+  return 0;
+}
+
+/* Scans the pools in the MiB of address space of bucket key. */
+static int
+scan_mib(struct walk *w, uint64_t key)
+{
+  const struct pm_obm_arenas *a = &w->arenas;
+  pm_addr_t lo = (key - 1) << BUCKET_SHIFT;
+  pm_addr_t hi = lo + ((pm_addr_t)1 << BUCKET_SHIFT);
+  size_t i = 0, n = a->n;
+  int err;
+
+  /* The first arena that ends above lo. */
+  while (i < n) {
+    size_t mid = i + (n - i) / 2;
+    if (a->v[mid].address + a->g.arena_size <= lo)
+      i = mid + 1;
+    else
+      n = mid;
+  }
+  for (; i < a->n && a->v[i].address < hi; i++)
+    if ((err = scan_arena(w, i, lo, hi)))
+      return err;
+  return 0;
+}
+
+/* Scans every pool not scanned yet. */
+static int
+scan_rest(struct walk *w)
+{
+  int err;
+
+  for (size_t i = 0; i < w->arenas.n; i++)
+    if ((err = scan_arena(w, i, 0, (pm_addr_t)-1)))
+      return err;
+  return 0;
+}
+
+/*
+ * A candidate no root reached: a GC object on a list (for phase B), an
+ * untracked object held by C (phase C), or nothing.  As the allocator's
+ * blocks always were, it is believed only for a type that the walk found
+ * as an object.
+ */
+static int
+sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
+{
+  const struct pm_layout *L = w->py->L;
+  const struct type_entry *e;
+  uint64_t head[2], gch[2], pnext;
+  uint32_t idx;
+  int err;
+
+  if ((err = pm_target_read(w->py->t, obj, head, sizeof(head))))
+    return pm__walk_fatal(err) ? err : 0;
+  idx = map_get(&w->type_index, head[L->object_type / 8]);
+  if (!idx || !(e = type_at(w, idx - 1))->valid ||
+      !seen_has(&w->seen, e->addr) ||
+      !pm__refcnt_live(w->py, head[L->object_refcnt / 8]))
+    return 0;
+  if ((e->info.flags & PM_TPFLAGS_HAVE_GC) && L->gc_head_size == 16 &&
+      pm__object_presize(w->py, &e->info, obj) >= 16) {
+    if ((err = pm_target_read(w->py->t, obj - 16, gch, sizeof(gch))))
+      return pm__walk_fatal(err) ? err : 0;
+    if (gch[L->gc_head_next / 8]) {
+      /* Tracked: on a list, when the node before it says so. */
+      pm_addr_t prev = gch[L->gc_head_prev / 8] & ~(uint64_t)3;
+      if (!collecting &&
+          ((err = pm_target_read_u64(w->py->t, prev + L->gc_head_next,
+                                     &pnext)) ||
+           (pnext & ~(uint64_t)3) != obj - 16))
+        return err && pm__walk_fatal(err) ? err : 0;
+      if (grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+               w->ngcleft + 1))
+        return -ENOMEM;
+      w->gcleft[w->ngcleft++] = obj;
+      return 0;
+    }
+    if (gch[L->gc_head_prev / 8] & ~(uint64_t)3)
+      return 0; /* not a GC head at all */
+  }
+  if (grow((void **)&w->blockleft, &w->blockleft_cap, sizeof(*w->blockleft),
+           w->nblockleft + 1))
+    return -ENOMEM;
+  w->blockleft[w->nblockleft++] = obj;
+  return 0;
+}
+
+/* Every candidate that is still unreached, sorted by sort_candidate(). */
+static int
+sort_candidates(struct walk *w, int collecting)
+{
+  struct seen_set *c = &w->cands;
+  int err;
+
+  for (size_t i = 0; i < c->cap; i++) {
+    pm_addr_t base;
+    uint64_t *seen;
+    if (!c->chunks[i].key)
+      continue;
+    base = (c->chunks[i].key - 1) << SEEN_CHUNK_BITS;
+    seen = seen_bits(&w->seen, base);
+    for (size_t k = 0; k < SEEN_WORDS; k++) {
+      uint64_t bits = c->chunks[i].bits[k] & ~(seen ? seen[k] : 0);
+      while (bits) {
+        unsigned b = (unsigned)__builtin_ctzll(bits);
+        pm_addr_t obj = base + (((pm_addr_t)k * 64 + b) << SEEN_GRANULE_BITS);
+        bits &= bits - 1;
+        if ((err = sort_candidate(w, obj, collecting)))
+          return err;
+      }
+    }
+  }
+  return 0;
+}
+
+#define MAX_HEADS 4096
+
+/*
+ * The GC objects outside the arenas: the lists are followed from each
+ * link that leaves an arena, and from each list's head, until they come
+ * back to an arena or a head.  Each stretch outside has one such start.
+ */
+static int
+follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
+               int collecting)
+{
+  const struct pm_layout *L = w->py->L;
+  struct addr_map visited = { 0 };
+  size_t nstarts = w->ngclinks + (size_t)nheads;
+  int err = 0;
+
+  for (size_t s = 0; s < nstarts && !err; s++) {
+    pm_addr_t prev, node;
+    uint64_t steps = 0;
+
+    if (s < w->ngclinks) {
+      prev = w->gclinks[2 * s];
+      node = w->gclinks[2 * s + 1];
+    } else {
+      uint64_t next;
+      prev = heads[s - w->ngclinks];
+      if ((err = pm_target_read_u64(w->py->t, prev + L->gc_head_next,
+                                    &next))) {
+        err = pm__walk_fatal(err) ? err : 0;
+        w->c->broken_lists++;
+        continue;
+      }
+      node = next & ~(uint64_t)3;
+    }
+    for (;;) {
+      uint64_t words[4];
+      int is_head = 0;
+      pm_addr_t obj;
+      int64_t t;
+
+      if (!node || in_arena(w, node))
+        break;
+      for (int h = 0; h < nheads && !is_head; h++)
+        is_head = node == heads[h];
+      if (is_head)
+        break;
+      if ((node & 7) || ++steps > ((uint64_t)1 << 32)) {
+        w->c->broken_lists++;
+        break;
+      }
+      if ((err = map_add(&visited, node, 1)) <= 0)
+        break; /* a stretch already followed (or -ENOMEM) */
+      err = 0;
+      if ((err = pm_target_read(w->py->t, node, words, sizeof(words)))) {
+        err = pm__walk_fatal(err) ? err : 0;
+        w->c->broken_lists++;
+        break;
+      }
+      /* While the collector runs, _gc_prev holds gc_refs instead. */
+      if (!collecting && (words[L->gc_head_prev / 8] & ~(uint64_t)3) != prev) {
+        w->c->broken_lists++;
+        break;
+      }
+      obj = node + (pm_addr_t)L->gc_head_size;
+      if (!seen_has(&w->seen, obj)) {
+        if ((t = type_lookup(w, words[(L->gc_head_size + L->object_type) /
+                                      8])) < 0) {
+          err = (int)t;
+          break;
+        }
+        if (!type_at(w, (size_t)t)->valid) {
+          w->c->skipped++;
+        } else {
+          if (grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+                   w->ngcleft + 1)) {
+            err = -ENOMEM;
+            break;
+          }
+          w->gcleft[w->ngcleft++] = obj;
+        }
+      }
+      prev = node;
+      node = words[L->gc_head_next / 8] & ~(uint64_t)3;
+    }
+  }
+  map_free(&visited);
+  return err;
 }
 
 /* 3.12+: which dict is each static builtin type's namespace. */
@@ -891,33 +1749,27 @@ read_static_dicts(struct walk *w)
   return 0;
 }
 
-/* Gives every exact dict its heapy kind, now that all owners are known. */
+/* Gives the dicts kept for the end their heapy kind. */
 static int
 classify_dicts(struct walk *w)
 {
-  char name[PM_KIND_NAME_MAX + 16];
   int32_t no_owner = -1;
   int err;
 
   for (size_t i = 0; i < w->ndicts; i++) {
-    uint32_t owner = map_get(&w->owners, w->dicts[i].obj);
-    int32_t k;
+    pm_addr_t obj = w->dicts[i].obj & ~(pm_addr_t)1;
+    int garbage = (int)(w->dicts[i].obj & 1);
 
-    if (owner) {
-      struct type_entry *e = type_at(w, owner - 1);
-      if (e->dict_kind < 0) {
-        snprintf(name, sizeof(name), "dict of %s", e->info.name);
-        if ((err = kind_index(w, name, &e->dict_kind)))
-          return err;
-      }
-      k = e->dict_kind;
-    } else {
-      if (no_owner < 0 && (err = kind_index(w, "dict (no owner)", &no_owner)))
+    if (owner_of(w, obj)) {
+      if ((err = count_dict(w, obj, w->dicts[i].size, garbage)))
         return err;
-      k = no_owner;
+      continue;
     }
-    count(w, k, w->dicts[i].size);
+    if (no_owner < 0 && (err = kind_index(w, "dict (no owner)", &no_owner)))
+      return err;
+    count(w, no_owner, w->dicts[i].size, garbage);
   }
+  w->ndicts = 0;
   return 0;
 }
 
@@ -942,68 +1794,145 @@ pm_census_partial(const struct pm_census *c)
   return c->skipped > 0 || c->broken_lists > 0;
 }
 
+/*
+ * Phase B's and C's work when the arenas were scanned: the candidates no
+ * root reached, and the GC objects outside the arenas.
+ */
+static int
+leftovers_from_scan(struct walk *w)
+{
+  pm_addr_t heads[MAX_HEADS];
+  int nheads, collecting, err;
+
+  if ((err = scan_rest(w)))
+    return err;
+  nheads = pm__gc_heads(w->py, heads, MAX_HEADS, &collecting);
+  if (nheads < 0)
+    return nheads;
+  if ((err = sort_candidates(w, collecting)))
+    return err;
+  return follow_gc_runs(w, heads, nheads, collecting);
+}
+
 static int
 take(struct walk *w)
 {
   struct pm_gc_stats st;
-  struct pm_frames_stats fst;
+  struct pm_roots_stats rst;
   int err;
 
-  if ((err = seen_grow(&w->seen)) || (err = map_grow(&w->type_index)) ||
-      (err = map_grow(&w->owners)))
+  if ((err = seen_grow(&w->seen)) || (err = seen_grow(&w->claimed)) ||
+      (err = map_grow(&w->type_index)) || (err = map_grow(&w->owners)))
     return err;
   if ((err = read_static_dicts(w)))
     return err;
-  err = pm__gc_walk(w->py, gc_visit, w, &st);
-  w->c->broken_lists += st.broken_lists;
-  w->c->interpreters = st.interpreters;
-  if (err)
-    return err;
-  err = pm__frames_walk(w->py, frame_visit, w, &fst);
-  w->c->broken_lists += fst.broken_chains;
+  if (!(w->flags & PM_CENSUS_NO_BLOCKS)) {
+    /* Without the allocator's state the blocks are lost, not the census. */
+    err = pm__obmalloc_arenas(w->py, &w->arenas);
+    if (err && pm__walk_fatal(err))
+      return err;
+    if (!err) {
+      w->scan = 1;
+      w->pools_scanned = calloc(w->arenas.n ? w->arenas.n : 1,
+                                sizeof(*w->pools_scanned));
+      if (!w->pools_scanned || (err = seen_grow(&w->cands)))
+        return -ENOMEM;
+    }
+  }
+  /* Phase A: the roots and all they reach. */
+  w->phase = PHASE_ROOTS;
+  err = pm__roots_walk(w->py, 0, root_visit, w, &rst);
+  w->c->broken_lists += rst.broken_chains;
+  w->c->interpreters = rst.interpreters;
   if (err || (err = drain(w)))
     return err;
-  /* The blocks are searched once everything reachable is known. */
-  if (!(w->flags & PM_CENSUS_NO_BLOCKS)) {
-    /* Without the allocator's state this route is lost, not the census. */
-    if ((err = pm__obmalloc_foreach_block(w->py, block_visit, w)) &&
-        pm__walk_fatal(err))
-      return err;
-    w->c->blocks_walked = err == 0;
+  /* Phase B: what only the GC lists hold. */
+  w->phase = PHASE_HELD;
+  if (w->scan) {
+    err = leftovers_from_scan(w);
+  } else {
+    err = pm__gc_walk(w->py, gc_visit, w, &st);
+    w->c->broken_lists += st.broken_lists;
   }
+  if (err || (err = sort_gc_leftovers(w)))
+    return err;
+  /* Phase C: what only the allocator's blocks hold. */
+  w->phase = PHASE_BLOCKS;
+  for (size_t i = 0; i < w->nblockleft; i++) {
+    if ((err = seen_add(&w->seen, w->blockleft[i])) < 0)
+      return err;
+    if (!err)
+      continue; /* reached from the GC objects */
+    w->c->found_blocks++;
+    if ((err = push(w, w->blockleft[i] | CHECKED)))
+      return err;
+  }
+  w->c->blocks_walked = w->scan;
   if ((err = drain(w)))
     return err;
   return classify_dicts(w);
 }
 
 int
-pm_census_take(struct pm_census *c, struct pm_python *py, unsigned flags)
+pm_census_take_progress(struct pm_census *c, struct pm_python *py,
+                        unsigned flags, pm_census_progress_fn fn, void *arg)
 {
-  struct walk w = { .c = c, .py = py, .flags = flags };
+  struct walk *w = calloc(1, sizeof(*w));
+  uint64_t bytes0 = pm_target_bytes_read(py->t);
   int err;
 
   pm_census_init(c);
-  err = take(&w);
-  seen_free(&w.seen);
-  map_free(&w.type_index);
-  map_free(&w.owners);
-  for (size_t i = 0; i < w.ntypes; i++)
-    free(type_at(&w, i)->members);
-  for (size_t b = 0; b * TYPE_BLOCK < w.ntypes; b++)
-    free(w.types[b]);
-  free(w.types);
-  free(w.work);
-  free(w.round);
-  free(w.scratch);
-  free(w.dicts);
-  free(w.statics);
-  free(w.names);
+  if (!w)
+    return -ENOMEM;
+  w->c = c;
+  w->py = py;
+  w->flags = flags;
+  w->progress = fn;
+  w->progress_arg = arg;
+  w->until_clock = PROGRESS_EVERY;
+  clock_gettime(CLOCK_MONOTONIC, &w->started);
+  w->last_report = w->started;
+  c->bytes_read = bytes0; /* the base, while the walk runs */
+  err = take(w);
+  c->bytes_read = pm_target_bytes_read(py->t) - bytes0;
+  if (fn)
+    report(w, 1);
+  seen_free(&w->seen);
+  seen_free(&w->claimed);
+  map_free(&w->type_index);
+  map_free(&w->owners);
+  map_free(&w->internal);
+  queue_free(&w->q);
+  for (size_t i = 0; i < w->ntypes; i++)
+    free(type_at(w, i)->members);
+  for (size_t b = 0; b * TYPE_BLOCK < w->ntypes; b++)
+    free(w->types[b]);
+  free(w->types);
+  free(w->dicts);
+  free(w->statics);
+  free(w->gcleft);
+  free(w->blockleft);
+  free(w->batch);
+  free(w->scratch);
+  pm__obmalloc_arenas_release(&w->arenas);
+  free(w->pools_scanned);
+  seen_free(&w->cands);
+  free(w->gclinks);
+  free(w->pool_buf);
+  free(w->names);
+  free(w);
   if (err) {
     pm_census_release(c);
     return err;
   }
   pm_census_sort(c, PM_SORT_SIZE);
   return 0;
+}
+
+int
+pm_census_take(struct pm_census *c, struct pm_python *py, unsigned flags)
+{
+  return pm_census_take_progress(c, py, flags, NULL, NULL);
 }
 
 static int

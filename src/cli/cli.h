@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "pmpeek/paths.h"
 #include "pmpeek/snapshot.h"
+#include "pmpeek/stacks.h"
 
 #define PM_EXIT_USAGE 2
 #define PM_EXIT_OTHER 9
@@ -39,5 +41,46 @@ void pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top,
  * 0 or the exit status to use.
  */
 int pm_cli_load(const char *path, struct pm_snapshot_doc **out);
+
+/* ---- cmd-paths.c: --threads, --native, --referrers ------------------- */
+
+struct pm_cli_inspect_opts {
+  const char *referrers; /* --referrers KIND, or NULL */
+  size_t samples;        /* --samples N */
+  int threads;           /* --threads */
+  int native;            /* --native (with --threads, live targets) */
+  int json;
+};
+
+/* What the target showed; owned, released by pm_cli_inspect_release(). */
+struct pm_cli_inspect {
+  struct pm_stacks stacks;
+  struct pm_referrers refs;
+  int have_stacks, have_refs;
+};
+
+void pm_cli_inspect_init(struct pm_cli_inspect *in);
+
+/*
+ * Reads the thread stacks (always: they name the threads of paths), the
+ * native stacks with --native, and the referrers of o->referrers.  The
+ * target must be paused; nothing is printed.  Returns 0 or a pmpeek code
+ * for the caller's report.
+ */
+int pm_cli_inspect_take(struct pm_cli_inspect *in,
+                        const struct pm_cli_inspect_opts *o,
+                        struct pm_python *py, struct pm_target *t);
+
+/*
+ * Prints what was taken as text or, with o->json, as a pmpeek-inspect
+ * document whose source and times come from src, and warnings on stderr.
+ * Returns the exit status: 0, 1 (partial, or no object of the kind) or
+ * PM_EXIT_OTHER (output failed).
+ */
+int pm_cli_inspect_print(const struct pm_cli_inspect *in,
+                         const struct pm_cli_inspect_opts *o,
+                         const struct pm_snapshot *src, FILE *f);
+
+void pm_cli_inspect_release(struct pm_cli_inspect *in);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "cli/mallocstats.h"
+#include "cli/progress.h"
 #include "cli/table.h"
 #include "pmpeek/allocator.h"
 #include "pmpeek/census.h"
@@ -22,9 +23,11 @@
 #include "pmpeek/python.h"
 #include "pmpeek/snapshot.h"
 #include "pmpeek/target.h"
+#include "pmpeek/unwind.h"
 
 #define DEFAULT_TOP 10
 #define DEFAULT_SUSPECT_AFTER 3
+#define DEFAULT_SAMPLES 3
 #define EXIT_USAGE PM_EXIT_USAGE
 
 enum format {
@@ -51,6 +54,8 @@ struct options {
   size_t suspect_after;
   int allocator; /* --allocator */
   unsigned census_flags; /* --by type */
+  int unreachable; /* --unreachable */
+  struct pm_cli_inspect_opts inspect; /* --threads, --referrers */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -68,6 +73,8 @@ usage(FILE *f)
         "       pmpeek [OPTIONS] [--exe FILE] [--lib-root DIR] [--force] CORE\n"
         "       pmpeek [OPTIONS] RECORDING\n"
         "       pmpeek PID --interval SECONDS [--count N] [--save-dir DIR]\n"
+        "       pmpeek [--threads [--native]] [--referrers KIND [--samples N]]\n"
+        "              [--json] PID|CORE\n"
         "       pmpeek diff [--top N | --all] [--json] OLD.json NEW.json\n"
         "       pmpeek report [-o FILE.html] [--top N] SNAPSHOT.json...\n"
         "\n"
@@ -86,12 +93,26 @@ usage(FILE *f)
         "      --allocator        also show pymalloc's arenas, pools and size\n"
         "                         classes as sys._debugmallocstats() does,\n"
         "                         and how the resident memory divides\n"
+        "      --unreachable      also show how many objects of each kind no\n"
+        "                         root reaches (cyclic garbage not collected\n"
+        "                         yet; always in --json)\n"
         "\n"
         "Core files (a path instead of a PID; gcore or the kernel's):\n"
         "      --exe FILE         the executable, when the core's path is wrong\n"
         "      --lib-root DIR     look for every mapped file under DIR\n"
         "      --force            read on despite build-id mismatches or a\n"
         "                         truncated core\n"
+        "\n"
+        "Why objects are alive (also on cores):\n"
+        "      --referrers KIND   shortest paths from a root (module globals,\n"
+        "                         attributes, keys, indices, thread frames and\n"
+        "                         locals) to sample objects of KIND, and the\n"
+        "                         kinds of their referrers (heapy's byrcs)\n"
+        "      --samples N        paths for N objects (default 3)\n"
+        "      --threads          each thread's Python stack, innermost first,\n"
+        "                         and which thread holds the GIL\n"
+        "      --native           with --threads, live targets: interleave\n"
+        "                         native frames (libunwind)\n"
         "\n"
         "Recordings (for bug reports and fuzzing):\n"
         "      --record FILE      also save what the snapshot read from the\n"
@@ -171,11 +192,15 @@ parse_arg(const char *arg, struct options *o)
   return 0;
 }
 
+static int check_inspect(struct options *o);
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
   enum { OPT_NO_PAUSE = 256, OPT_SAVE_DIR, OPT_SUSPECT, OPT_SERIES,
-         OPT_EXE, OPT_LIB_ROOT, OPT_FORCE, OPT_ALLOCATOR, OPT_RECORD };
+         OPT_EXE, OPT_LIB_ROOT, OPT_FORCE, OPT_ALLOCATOR, OPT_RECORD,
+         OPT_REFERRERS, OPT_SAMPLES, OPT_THREADS, OPT_NATIVE,
+         OPT_UNREACHABLE };
   /* 'b' (--by) is the census's partition, -s the rows' order. */
   static const struct option longopts[] = {
     { "top", required_argument, NULL, 'n' },
@@ -195,7 +220,12 @@ parse_options(int argc, char **argv, struct options *o)
     { "lib-root", required_argument, NULL, OPT_LIB_ROOT },
     { "force", no_argument, NULL, OPT_FORCE },
     { "allocator", no_argument, NULL, OPT_ALLOCATOR },
+    { "unreachable", no_argument, NULL, OPT_UNREACHABLE },
     { "record", required_argument, NULL, OPT_RECORD },
+    { "referrers", required_argument, NULL, OPT_REFERRERS },
+    { "samples", required_argument, NULL, OPT_SAMPLES },
+    { "threads", no_argument, NULL, OPT_THREADS },
+    { "native", no_argument, NULL, OPT_NATIVE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -300,8 +330,26 @@ parse_options(int argc, char **argv, struct options *o)
     case OPT_ALLOCATOR:
       o->allocator = 1;
       break;
+    case OPT_UNREACHABLE:
+      o->unreachable = 1;
+      break;
     case OPT_RECORD:
       o->record = optarg;
+      break;
+    case OPT_REFERRERS:
+      o->inspect.referrers = optarg;
+      break;
+    case OPT_SAMPLES:
+      if (pm_cli_parse_count(optarg, 100000, &o->inspect.samples) != 0) {
+        pm_cli_error("invalid sample count '%s' for --samples", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case OPT_THREADS:
+      o->inspect.threads = 1;
+      break;
+    case OPT_NATIVE:
+      o->inspect.native = 1;
       break;
     case 'h':
       usage(stdout);
@@ -351,6 +399,48 @@ parse_options(int argc, char **argv, struct options *o)
     pm_cli_error("--interval prints tables; use --save-dir for JSON");
     return EXIT_USAGE;
   }
+  return check_inspect(o);
+}
+
+/* --threads, --native and --referrers: what goes with them. */
+static int
+check_inspect(struct options *o)
+{
+  struct pm_cli_inspect_opts *in = &o->inspect;
+
+  if (in->samples && !in->referrers) {
+    pm_cli_error("--samples needs --referrers");
+    return EXIT_USAGE;
+  }
+  if (!in->samples)
+    in->samples = DEFAULT_SAMPLES;
+  if (in->native && !in->threads) {
+    pm_cli_error("--native needs --threads");
+    return EXIT_USAGE;
+  }
+  if (!in->threads && !in->referrers)
+    return 0;
+  if (o->interval > 0 || o->output || o->allocator || o->record ||
+      o->format == FORMAT_OPENMETRICS) {
+    pm_cli_error("--threads and --referrers print their own report: not "
+                 "with --interval, --output, --allocator, --record or "
+                 "--format openmetrics");
+    return EXIT_USAGE;
+  }
+  if (in->native && !pm_unwind_available()) {
+    pm_cli_error("--native needs libunwind-ptrace, which this pmpeek was "
+                 "built without");
+    return EXIT_USAGE;
+  }
+  if (in->native && (o->core || o->no_pause)) {
+    pm_cli_error("--native needs a live process it can pause, not %s",
+                 o->replay ? "a recording"
+                 : o->core ? "a core file (its Python stacks are read "
+                             "without --native)"
+                           : "--no-pause");
+    return EXIT_USAGE;
+  }
+  in->json = o->format == FORMAT_JSON;
   return 0;
 }
 
@@ -574,8 +664,12 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
     err = hold_for_tests();
   if (!err)
     err = pm_python_open(&py, t, &seen);
-  if (!err)
-    err = pm_census_take(&s->census, py, census_flags(o));
+  if (!err) {
+    struct pm_cli_progress progress;
+    pm_cli_progress_init(&progress);
+    err = pm_census_take_progress(&s->census, py, census_flags(o),
+                                  pm_cli_progress_show, &progress);
+  }
   if (!err && o->allocator) {
     /* PMPEEK_NO_SYMBOLS=1: find 3.8-3.11's state as if stripped (tests). */
     const char *ns = getenv("PMPEEK_NO_SYMBOLS");
@@ -739,7 +833,8 @@ run_once(const struct options *o, struct pm_target *t)
           pm_snapshot_write_openmetrics(&s.snap, stdout) ? PM_EXIT_OTHER : 0;
       break;
     case FORMAT_TABLE:
-      pm_cli_print_table(stdout, &s.census, o->top, pm_cli_bold(stdout));
+      pm_cli_print_table_ex(stdout, &s.census, o->top, pm_cli_bold(stdout),
+                            o->unreachable);
       if (s.snap.allocator)
         pm_cli_print_allocator(stdout, &s.alloc);
       if (!o->no_pause && !o->core)
@@ -756,6 +851,54 @@ run_once(const struct options *o, struct pm_target *t)
     status = 1;
   pm_census_release(&s.census);
   pm_allocator_release(&s.alloc);
+  return status;
+}
+
+/*
+ * --threads and --referrers: read while the target is paused (native
+ * stacks need its threads stopped), print once it runs again.
+ */
+static int
+run_inspect(const struct options *o, struct pm_target *t)
+{
+  struct pm_cli_inspect in;
+  struct pm_python *py = NULL;
+  struct pm_python_info seen = { 0 };
+  struct pm_snapshot src;
+  char version[32];
+  int err, status;
+
+  pm_cli_inspect_init(&in);
+  memset(&src, 0, sizeof(src));
+  clock_gettime(CLOCK_REALTIME, &src.taken_at);
+  err = pm_target_pause(t);
+  if (!err)
+    err = hold_for_tests();
+  if (!err)
+    err = pm_python_open(&py, t, &seen);
+  if (!err)
+    err = pm_cli_inspect_take(&in, &o->inspect, py, t);
+  pm_target_resume(t);
+  if (!err && interrupted)
+    err = PM_EINTR;
+  if (err && err != PM_EINTR && pm_target_gone(t))
+    err = PM_EGONE;
+  if (err) {
+    pm_python_free(py);
+    pm_cli_inspect_release(&in);
+    return report(err, o, &seen, t);
+  }
+  snprintf(version, sizeof(version), "%s", pm_python_info(py)->version);
+  pm_python_free(py);
+  src.source_kind = o->replay ? "replay" : o->core ? "core" : "live";
+  src.core = o->replay ? NULL : o->core;
+  src.pid = o->core ? pm_target_pid(t) : o->pid;
+  src.executable = pm_target_exe(t);
+  src.python_version = version;
+  src.pause_seconds =
+      o->no_pause || o->core ? -1.0 : pm_target_pause_seconds(t);
+  status = pm_cli_inspect_print(&in, &o->inspect, &src, stdout);
+  pm_cli_inspect_release(&in);
   return status;
 }
 
@@ -837,7 +980,7 @@ run_interval(const struct options *o, struct pm_target *t)
         print_changes("Top changes since the first snapshot", &first.snap,
                       &cur.snap, o->top);
     } else {
-      pm_cli_print_table(stdout, &cur.census, o->top, 0);
+      pm_cli_print_table_ex(stdout, &cur.census, o->top, 0, o->unreachable);
     }
     /* Keep the first snapshot for "since the first", and the latest. */
     if (n == 1) {
@@ -978,7 +1121,10 @@ main(int argc, char **argv)
                    "it anyway", ci->forced);
   }
   pm_target_set_cancel(t, &interrupted);
-  status = o.interval > 0 ? run_interval(&o, t) : run_once(&o, t);
+  if (o.inspect.threads || o.inspect.referrers)
+    status = run_inspect(&o, t);
+  else
+    status = o.interval > 0 ? run_interval(&o, t) : run_once(&o, t);
   pm_target_free(t);
   return status;
 }

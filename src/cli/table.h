@@ -15,4 +15,11 @@
 void pm_cli_print_table(FILE *f, const struct pm_census *c, size_t top,
                         int bold);
 
+/*
+ * The same, and with unreachable non-zero a column of each kind's
+ * unreachable objects before the kind, and a line with their total.
+ */
+void pm_cli_print_table_ex(FILE *f, const struct pm_census *c, size_t top,
+                           int bold, int unreachable);
+
 #endif

@@ -30,4 +30,20 @@ struct pm_frames_stats {
 int pm__frames_walk(struct pm_python *py, pm_ref_fn visit, void *arg,
                     struct pm_frames_stats *stats);
 
+/* How a code object maps instructions to lines. */
+enum pm_line_format {
+  PM_LINES_LNOTAB,    /* 3.8-3.9 co_lnotab: (bytes, lines) increments */
+  PM_LINES_LINETABLE, /* 3.10 co_linetable: (bytes, lines), -128 no line */
+  PM_LINES_LOCATIONS, /* 3.11+ co_linetable: the location table */
+};
+
+/*
+ * The line of the instruction at byte offset addr of a code whose first
+ * line is firstlineno, from its line table tab (len bytes) in format fmt,
+ * as PyCode_Addr2Line() computes it: firstlineno for a negative addr (a
+ * frame that has not started), -1 when the table gives no line.
+ */
+int pm__addr2line(enum pm_line_format fmt, const uint8_t *tab, size_t len,
+                  int firstlineno, int64_t addr);
+
 #endif

@@ -95,6 +95,41 @@ walk_list(struct pm_python *py, pm_addr_t head, int collecting,
 }
 
 int
+pm__gc_heads(struct pm_python *py, pm_addr_t *heads, int max, int *collecting)
+{
+  const struct pm_layout *L = py->L;
+  pm_addr_t interps[MAX_INTERPRETERS];
+  int n, k = 0, err;
+
+  *collecting = 0;
+  n = pm__interpreters(py, interps, MAX_INTERPRETERS);
+  if (n < 0)
+    return n;
+  if (L->interp_gc < 0 && n > 1)
+    n = 1;
+  for (int i = 0; i < n; i++) {
+    pm_addr_t gc = L->interp_gc >= 0
+                       ? interps[i] + (pm_addr_t)L->interp_gc
+                       : py->info.runtime + (pm_addr_t)L->runtime_gc;
+    int32_t c = 0;
+
+    if ((err = pm_target_read(py->t, gc + L->gc_state_collecting, &c,
+                              sizeof(c))))
+      return err;
+    if (c)
+      *collecting = 1;
+    for (int g = 0; g <= NUM_GENERATIONS && k < max; g++)
+      heads[k++] = g < NUM_GENERATIONS
+                       ? gc + (pm_addr_t)L->gc_state_generations +
+                             (pm_addr_t)(g * L->gc_generation_size) +
+                             (pm_addr_t)L->gc_generation_head
+                       : gc + (pm_addr_t)L->gc_state_permanent +
+                             (pm_addr_t)L->gc_generation_head;
+  }
+  return k;
+}
+
+int
 pm__gc_walk(struct pm_python *py, pm_gc_visit_fn visit, void *arg,
             struct pm_gc_stats *st)
 {

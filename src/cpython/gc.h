@@ -33,6 +33,15 @@ int pm__gc_walk(struct pm_python *py, pm_gc_visit_fn visit, void *arg,
                 struct pm_gc_stats *stats);
 
 /*
+ * The head of every GC list (each generation and the permanent one) of
+ * every interpreter into heads (at most max), in pm__gc_walk()'s order,
+ * and *collecting non-zero when a collector is running (its lists' back
+ * links do not hold then).  Returns the count or a negative error.
+ */
+int pm__gc_heads(struct pm_python *py, pm_addr_t *heads, int max,
+                 int *collecting);
+
+/*
  * Lists the interpreters from _PyRuntime.interpreters.head into out (at most
  * max), bounded against loops.  Returns the count or a negative error.
  */

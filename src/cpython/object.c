@@ -164,16 +164,20 @@ pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
                    struct pm_dict_keys *k)
 {
   const struct pm_layout *L = py->L;
+  unsigned char h[64];
   int err;
 
-  if ((err = rd_i64(py, keys + L->dictkeys_refcnt, &k->refcnt)) ||
-      (err = rd_i64(py, keys + L->dictkeys_nentries, &k->nentries)) ||
-      (err = rd_i64(py, keys + L->dictkeys_usable, &k->dk_usable)))
+  /* The fixed part in one read: a census reads millions of these. */
+  if (L->dictkeys_indices <= 0 || (size_t)L->dictkeys_indices > sizeof(h))
+    return PM_EOFFSETS;
+  if ((err = rd(py, keys, h, (size_t)L->dictkeys_indices)))
     return err;
+  memcpy(&k->refcnt, h + L->dictkeys_refcnt, 8);
+  memcpy(&k->nentries, h + L->dictkeys_nentries, 8);
+  memcpy(&k->dk_usable, h + L->dictkeys_usable, 8);
   if (L->dictkeys_dk_size >= 0) {
     uint64_t size;
-    if ((err = rd_u64(py, keys + L->dictkeys_dk_size, &size)))
-      return err;
+    memcpy(&size, h + L->dictkeys_dk_size, 8);
     /* dk_size 1 is the shared Py_EMPTY_KEYS of every empty dict. */
     if ((size < 8 && size != 1) || (size & (size - 1)) ||
         size > (1ULL << MAX_DICT_LOG2))
@@ -184,11 +188,9 @@ pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
     k->index_bytes *= (unsigned)size;
     k->entry_size = (unsigned)L->dictkeyentry_size;
   } else {
-    uint8_t log2_size, log2_index, kind;
-    if ((err = rd_u8(py, keys + L->dictkeys_log2_size, &log2_size)) ||
-        (err = rd_u8(py, keys + L->dictkeys_log2_index_bytes, &log2_index)) ||
-        (err = rd_u8(py, keys + L->dictkeys_kind, &kind)))
-      return err;
+    uint8_t log2_size = h[L->dictkeys_log2_size];
+    uint8_t log2_index = h[L->dictkeys_log2_index_bytes];
+    uint8_t kind = h[L->dictkeys_kind];
     /* log2_size 0 is the shared Py_EMPTY_KEYS of every empty dict. */
     /* index_bytes is 32-bit: 1U << 32 and up would be undefined. */
     if ((log2_size < 3 && log2_size != 0) || log2_size > MAX_DICT_LOG2 ||

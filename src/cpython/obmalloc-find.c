@@ -438,6 +438,77 @@ find_counters(struct pm_python *py, const struct code *c, uint64_t bias,
   return 0;
 }
 
+/* What the search of the code for the arena table found. */
+struct table_pick {
+  int found;
+  uint64_t a_word, m_word; /* the globals: arenas, maxarenas */
+  uint32_t used;
+};
+
+/*
+ * Every (8-byte global, 4-byte global) pair of c's references whose values
+ * make a valid arena table; exactly one table value may remain.  Returns 0
+ * (p->found says whether one did), PM_ENOSYM when two tables fit, or a
+ * fatal read error.
+ */
+static int
+pick_table(struct pm_python *py, const struct binary *b, const struct code *c,
+           const struct pm_obm_geometry *g, struct pm_obm_state *st,
+           struct table_pick *p)
+{
+  int err = 0;
+
+  memset(p, 0, sizeof(*p));
+  for (size_t i = 0; i < c->nrefs; i++) {
+    uint64_t arenas;
+    int dup = 0;
+
+    if (c->refs[i].width != 8)
+      continue;
+    for (size_t k = 0; k < i; k++)
+      dup |= c->refs[k].target == c->refs[i].target;
+    if (dup)
+      continue;
+    err = pm_target_read_u64(py->t, c->refs[i].target + b->bias, &arenas);
+    if (err && pm__walk_fatal(err))
+      return err;
+    if (err || !arenas || arenas % 8)
+      continue;
+    for (size_t j = 0; j < c->nrefs; j++) {
+      uint32_t m, u;
+      int mdup = 0;
+
+      if (c->refs[j].width != 4)
+        continue;
+      for (size_t k = 0; k < j; k++)
+        mdup |= c->refs[k].target == c->refs[j].target;
+      if (mdup)
+        continue;
+      err = pm_target_read(py->t, c->refs[j].target + b->bias, &m, 4);
+      if (err && pm__walk_fatal(err))
+        return err;
+      if (err || m < 16 || (m & (m - 1)) || m > PM_OBM_MAX_ARENAS)
+        continue;
+      err = pm__obmalloc_check_table(py, g, arenas, m, &u);
+      if (err && pm__walk_fatal(err))
+        return err;
+      if (err || u == 0)
+        continue;
+      if (p->found && (st->arenas != arenas || st->maxarenas != m)) {
+        err = PM_ENOSYM; /* two tables fit: refuse to guess */
+        return err;
+      }
+      p->found = 1;
+      st->arenas = arenas;
+      st->maxarenas = m;
+      p->a_word = c->refs[i].target;
+      p->m_word = c->refs[j].target;
+      p->used = u;
+    }
+  }
+  return 0;
+}
+
 static int
 find_by_code(struct pm_python *py, struct binary *b, unsigned flags,
              struct pm_obm_state *st)
@@ -446,81 +517,43 @@ find_by_code(struct pm_python *py, struct binary *b, unsigned flags,
       = { "_Py_GetAllocatedBlocks", "_PyObject_DebugMallocStats" };
   struct code c = { 0 };
   struct pm_obm_geometry g;
+  struct table_pick pick;
   uint64_t sites[NLABELS] = { 0 }, strs[NLABELS] = { 0 };
-  uint64_t a_word = 0, m_word = 0;
-  uint32_t used = 0;
-  int found = 0, err;
+  int err;
 
   pm__obmalloc_geometry(py, &g);
   if ((err = read_text(b, &c)))
     goto out;
+  for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
+    uint64_t at, size;
+    if (pm__elf_symbol(b->elf, funcs[i], &at, &size) == 0 && size < 65536)
+      collect_refs(&c, at, at + size);
+  }
+  /*
+   * Without the counters, the functions that walk the arenas usually name
+   * the table alone: the search of all .text for the printer's labels is
+   * for when they do not.
+   */
+  if ((flags & PM_OBM_NO_COUNTERS) && c.nrefs) {
+    if ((err = pick_table(py, b, &c, &g, st, &pick)) && pm__walk_fatal(err))
+      goto out;
+    if (!err && pick.found)
+      goto out;
+  }
   for (size_t i = 0; i < NLABELS; i++)
     /* With its NUL, so that a longer string cannot match. */
     if (pm__elf_find_bytes(b->elf, labels[i], strlen(labels[i]) + 1, &strs[i])
         != 0)
       strs[i] = 0;
   string_refs(&c, strs, sites, NLABELS);
-  for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
-    uint64_t at, size;
-    if (pm__elf_symbol(b->elf, funcs[i], &at, &size) == 0 && size < 65536)
-      collect_refs(&c, at, at + size);
-  }
   if (sites[0])
     collect_refs(&c, sites[0] - LOOP_WINDOW, sites[NLABELS - 1] + 64);
-
-  /* Every (8-byte global, 4-byte global) pair whose values make a valid
-   * arena table; exactly one table value may remain. */
-  for (size_t i = 0; i < c.nrefs; i++) {
-    uint64_t arenas;
-    int dup = 0;
-
-    if (c.refs[i].width != 8)
-      continue;
-    for (size_t k = 0; k < i; k++)
-      dup |= c.refs[k].target == c.refs[i].target;
-    if (dup)
-      continue;
-    err = pm_target_read_u64(py->t, c.refs[i].target + b->bias, &arenas);
-    if (err && pm__walk_fatal(err))
-      goto out;
-    if (err || !arenas || arenas % 8)
-      continue;
-    for (size_t j = 0; j < c.nrefs; j++) {
-      uint32_t m, u;
-      int mdup = 0;
-
-      if (c.refs[j].width != 4)
-        continue;
-      for (size_t k = 0; k < j; k++)
-        mdup |= c.refs[k].target == c.refs[j].target;
-      if (mdup)
-        continue;
-      err = pm_target_read(py->t, c.refs[j].target + b->bias, &m, 4);
-      if (err && pm__walk_fatal(err))
-        goto out;
-      if (err || m < 16 || (m & (m - 1)) || m > PM_OBM_MAX_ARENAS)
-        continue;
-      err = pm__obmalloc_check_table(py, &g, arenas, m, &u);
-      if (err && pm__walk_fatal(err))
-        goto out;
-      if (err || u == 0)
-        continue;
-      if (found && (st->arenas != arenas || st->maxarenas != m)) {
-        err = PM_ENOSYM; /* two tables fit: refuse to guess */
-        goto out;
-      }
-      found = 1;
-      st->arenas = arenas;
-      st->maxarenas = m;
-      a_word = c.refs[i].target;
-      m_word = c.refs[j].target;
-      used = u;
-    }
-  }
-  err = found ? 0 : PM_ENOSYM;
+  if ((err = pick_table(py, b, &c, &g, st, &pick)))
+    goto out;
+  err = pick.found ? 0 : PM_ENOSYM;
   if (!err && !(flags & PM_OBM_NO_COUNTERS)) {
-    uint64_t exclude[2] = { a_word, m_word };
-    err = find_counters(py, &c, b->bias, sites, exclude, 2, used, st);
+    uint64_t exclude[2] = { pick.a_word, pick.m_word };
+    err = find_counters(py, &c, b->bias, sites, exclude, 2, pick.used, st);
   }
 out:
   free(c.text);

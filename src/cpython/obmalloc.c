@@ -216,9 +216,14 @@ drop_overlaps(struct walk *w, struct arena_view *v, size_t n)
   return dropped;
 }
 
-/* Walks the table of one state; bad slots are counted and skipped. */
+/*
+ * Reads the table of one state into *used (*nused of them, malloc'd, to
+ * free): its used arenas, those that overlap one at a lower address marked
+ * with address 0.  Bad slots are counted and skipped.
+ */
 static int
-walk_state(struct walk *w, const struct pm_obm_state *st)
+collect_state(struct walk *w, const struct pm_obm_state *st,
+              struct arena_view **out, size_t *nout)
 {
   const uint64_t osz = (uint64_t)w->py->L->arena_object_size;
   uint32_t max = st->maxarenas;
@@ -227,6 +232,8 @@ walk_state(struct walk *w, const struct pm_obm_state *st)
   int64_t dropped;
   int err = 0;
 
+  *out = NULL;
+  *nout = 0;
   if (max == 0 && st->arenas == 0)
     return 0; /* nothing allocated yet, or pymalloc not in use */
   if (max > PM_OBM_MAX_ARENAS || (max & (max - 1)) || st->arenas % 8) {
@@ -272,6 +279,23 @@ walk_state(struct walk *w, const struct pm_obm_state *st)
     err = (int)dropped;
   else if (!err)
     w->bad_arenas += (uint64_t)dropped;
+  if (err) {
+    free(used);
+    return err;
+  }
+  *out = used;
+  *nout = nused;
+  return 0;
+}
+
+/* Walks the table of one state; bad slots are counted and skipped. */
+static int
+walk_state(struct walk *w, const struct pm_obm_state *st)
+{
+  struct arena_view *used;
+  size_t nused;
+  int err = collect_state(w, st, &used, &nused);
+
   for (size_t i = 0; i < nused && !err; i++)
     if (used[i].address)
       err = walk_arena(w, &used[i]);
@@ -283,6 +307,7 @@ walk_state(struct walk *w, const struct pm_obm_state *st)
 
 struct block_walk {
   pm_block_visit_fn visit;
+  pm_block_bytes_fn visit_bytes; /* instead of visit, when set */
   void *arg;
 };
 
@@ -322,21 +347,25 @@ visit_pool_blocks(struct walk *w, const struct pool_view *p)
   if (carved - nfree != p->count)
     w->bad_pools++;
   for (uint32_t k = 0; k < carved; k++) {
+    uint32_t off = oh + k * p->size;
     if (isfree[k / 64] & (1ull << (k % 64)))
       continue;
-    err = bw->visit(bw->arg, p->addr + oh + (pm_addr_t)k * p->size, p->size);
+    if (bw->visit_bytes)
+      err = bw->visit_bytes(bw->arg, p->addr + off, p->size, p->mem + off);
+    else
+      err = bw->visit(bw->arg, p->addr + off, p->size);
     if (err)
       return err;
   }
   return 0;
 }
 
-int
-pm__obmalloc_foreach_block(struct pm_python *py, pm_block_visit_fn visit,
-                           void *arg)
+static int
+foreach_block(struct pm_python *py, pm_block_visit_fn visit,
+              pm_block_bytes_fn visit_bytes, void *arg)
 {
   struct pm_obm_state states[PM_OBM_MAX_STATES];
-  struct block_walk bw = { visit, arg };
+  struct block_walk bw = { visit, visit_bytes, arg };
   enum pm_obm_source source;
   struct walk w;
   int n = 0, err;
@@ -353,6 +382,154 @@ pm__obmalloc_foreach_block(struct pm_python *py, pm_block_visit_fn visit,
     err = walk_state(&w, &states[i]);
 out:
   walk_release(&w);
+  return err;
+}
+
+int
+pm__obmalloc_foreach_block(struct pm_python *py, pm_block_visit_fn visit,
+                           void *arg)
+{
+  return foreach_block(py, visit, NULL, arg);
+}
+
+int
+pm__obmalloc_foreach_block_bytes(struct pm_python *py,
+                                 pm_block_bytes_fn visit, void *arg)
+{
+  return foreach_block(py, NULL, visit, arg);
+}
+
+/* -- arenas, for walkers that bring their own bytes ---------------------- */
+
+static int
+by_arena_address(const void *a, const void *b)
+{
+  const struct pm_obm_arena *x = a, *y = b;
+  return x->address < y->address ? -1 : x->address > y->address;
+}
+
+int
+pm__obmalloc_arenas(struct pm_python *py, struct pm_obm_arenas *out)
+{
+  struct pm_obm_state states[PM_OBM_MAX_STATES];
+  enum pm_obm_source source;
+  size_t cap = 0;
+  struct walk w;
+  int n = 0, err;
+
+  memset(out, 0, sizeof(*out));
+  err = pm__obmalloc_find(py, PM_OBM_NO_COUNTERS, states, PM_OBM_MAX_STATES,
+                          &n, &source);
+  if (err)
+    return err;
+  /* Only the geometry and the table buffer: no arena is read here. */
+  memset(&w, 0, sizeof(w));
+  w.py = py;
+  pm__obmalloc_geometry(py, &w.g);
+  if (py->L->arena_object_size < 48 || py->L->pool_header_size < 48)
+    return PM_EOFFSETS;
+  if (!(w.table = malloc((size_t)py->L->arena_object_size * TABLE_CHUNK)))
+    return -ENOMEM;
+  out->g = w.g;
+  for (int i = 0; i < n && !err; i++) {
+    struct arena_view *used;
+    size_t nused;
+    if ((err = collect_state(&w, &states[i], &used, &nused)))
+      break;
+    for (size_t k = 0; k < nused && !err; k++) {
+      struct pm_obm_arena *a;
+      if (!used[k].address)
+        continue;
+      if (out->n == cap) {
+        size_t ncap = cap ? cap * 2 : 64;
+        struct pm_obm_arena *nv = realloc(out->v, ncap * sizeof(*nv));
+        if (!nv) {
+          err = -ENOMEM;
+          break;
+        }
+        out->v = nv;
+        cap = ncap;
+      }
+      a = &out->v[out->n++];
+      a->address = used[k].address;
+      a->first_pool = used[k].first_pool;
+      a->pool_address = used[k].pool_address;
+      a->index = used[k].index;
+    }
+    free(used);
+  }
+  free(w.table);
+  out->bad_arenas = w.bad_arenas;
+  if (!err && out->n > 1)
+    qsort(out->v, out->n, sizeof(*out->v), by_arena_address);
+  /* States never share an arena; a table that says so is not believed. */
+  for (size_t k = 1; k < out->n && !err; k++)
+    if (out->v[k].address < out->v[k - 1].address + out->g.arena_size)
+      err = PM_ECORRUPT;
+  if (err)
+    pm__obmalloc_arenas_release(out);
+  return err;
+}
+
+void
+pm__obmalloc_arenas_release(struct pm_obm_arenas *a)
+{
+  free(a->v);
+  memset(a, 0, sizeof(*a));
+}
+
+int64_t
+pm__obmalloc_arena_of(const struct pm_obm_arenas *a, pm_addr_t addr)
+{
+  size_t lo = 0, hi = a->n;
+
+  /* The last arena starting at or below addr, then whether it holds addr. */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (a->v[mid].address <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo > 0 && addr - a->v[lo - 1].address < a->g.arena_size)
+    return (int64_t)lo - 1;
+  return -1;
+}
+
+int
+pm__obmalloc_pool_blocks(struct pm_python *py, const struct pm_obm_arenas *a,
+                         size_t arena, pm_addr_t pool,
+                         const unsigned char *mem, pm_block_bytes_fn visit,
+                         void *arg, uint64_t *bad_pools)
+{
+  const struct pm_obm_arena *ar = &a->v[arena];
+  struct block_walk bw = { NULL, visit, arg };
+  struct arena_view av;
+  struct pool_view p;
+  struct walk w;
+  int r, err;
+
+  memset(&w, 0, sizeof(w));
+  w.py = py;
+  w.g = a->g;
+  w.arg = &bw;
+  av.index = ar->index;
+  av.address = ar->address;
+  av.first_pool = ar->first_pool;
+  av.pool_address = ar->pool_address;
+  av.nfreepools = 0;
+  if (pool < ar->first_pool || pool >= ar->pool_address ||
+      (pool - ar->first_pool) % a->g.pool_size)
+    return PM_ECORRUPT;
+  r = pool_parse(&w, &av, pool, mem, &p);
+  if (r == 1)
+    return 0;
+  if (r) {
+    (*bad_pools)++;
+    return 0;
+  }
+  err = visit_pool_blocks(&w, &p);
+  *bad_pools += w.bad_pools;
   return err;
 }
 
@@ -527,7 +704,9 @@ pm_allocator_take(struct pm_allocator *a, struct pm_python *py, unsigned flags)
     goto out;
   a->bad_arenas = w.bad_arenas;
   a->bad_pools = w.bad_pools;
-  qsort(a->arena_bases, a->narena_bases, sizeof(*a->arena_bases), cmp_addr);
+  if (a->narena_bases > 1) /* qsort(NULL, 0) is undefined */
+    qsort(a->arena_bases, a->narena_bases, sizeof(*a->arena_bases),
+          cmp_addr);
   m->arenas_resident = sw.resident;
   if (pm_target_rss(py->t, &rss) == 0 && rss <= INT64_MAX)
     m->rss = (int64_t)rss;

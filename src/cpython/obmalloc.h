@@ -33,6 +33,20 @@ typedef int (*pm_block_visit_fn)(void *arg, pm_addr_t block, unsigned size);
 int pm__obmalloc_foreach_block(struct pm_python *py, pm_block_visit_fn visit,
                                void *arg);
 
+/*
+ * A block visitor that is handed the block's bytes as well: bytes points
+ * to the size bytes of the block at block, copied from the target with its
+ * pool, and valid during the call only.  The caller need not read the
+ * block again.
+ */
+typedef int (*pm_block_bytes_fn)(void *arg, pm_addr_t block, unsigned size,
+                                 const unsigned char *bytes);
+
+/* pm__obmalloc_foreach_block() with each block's bytes. */
+int pm__obmalloc_foreach_block_bytes(struct pm_python *py,
+                                     pm_block_bytes_fn visit, void *arg);
+
+
 /* -- shared by obmalloc.c and obmalloc-find.c ---------------------------- */
 
 /* pymalloc's constants (Objects/obmalloc.c, pycore_obmalloc.h), x86-64. */
@@ -97,5 +111,49 @@ void pm__obmalloc_geometry(const struct pm_python *py,
 int pm__obmalloc_check_table(struct pm_python *py,
                              const struct pm_obm_geometry *g, pm_addr_t arenas,
                              uint32_t maxarenas, uint32_t *used);
+
+/* One used arena of an allocator state, as its arena_object says. */
+struct pm_obm_arena {
+  pm_addr_t address;      /* [address, address + arena_size) */
+  pm_addr_t first_pool;   /* address rounded up to a pool boundary */
+  pm_addr_t pool_address; /* the first pool never carved: pools below it */
+  uint32_t index;         /* its slot in its state's table */
+};
+
+/* Every used arena of every allocator state, sorted by address. */
+struct pm_obm_arenas {
+  struct pm_obm_geometry g;
+  struct pm_obm_arena *v;
+  size_t n;
+  uint64_t bad_arenas; /* slots skipped as inconsistent */
+};
+
+/*
+ * Reads the arena tables of every allocator state of py into out (no arena
+ * itself is read), for walkers that read the pools themselves, with
+ * pm__obmalloc_pool_blocks().  Returns 0, PM_ENOSYM as
+ * pm__obmalloc_foreach_block() does, PM_ECORRUPT when two states claim
+ * overlapping arenas, or a fatal read error; out is left empty on error.
+ */
+int pm__obmalloc_arenas(struct pm_python *py, struct pm_obm_arenas *out);
+
+void pm__obmalloc_arenas_release(struct pm_obm_arenas *a);
+
+/* The index in a->v of the arena holding addr, or -1.  O(log n). */
+int64_t pm__obmalloc_arena_of(const struct pm_obm_arenas *a, pm_addr_t addr);
+
+/*
+ * Visits the allocated blocks of the pool at pool, in arena a->v[arena],
+ * whose pool_size bytes the caller copied to mem, with the checks of
+ * pm__obmalloc_foreach_block(): an empty pool visits nothing, and one whose
+ * header breaks pymalloc's invariants is counted in *bad_pools and
+ * skipped.  Returns 0, PM_ECORRUPT when pool is not a carved pool of that
+ * arena, or visit's non-zero value.
+ */
+int pm__obmalloc_pool_blocks(struct pm_python *py,
+                             const struct pm_obm_arenas *a, size_t arena,
+                             pm_addr_t pool, const unsigned char *mem,
+                             pm_block_bytes_fn visit, void *arg,
+                             uint64_t *bad_pools);
 
 #endif

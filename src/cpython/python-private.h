@@ -49,6 +49,11 @@ struct pm_python {
   uint32_t version; /* major << 16 | minor << 8 | micro, as in layouts */
   pm_addr_t types[PM_T__COUNT]; /* 0 when not found */
   char *binary;
+  /*
+   * 3.8-3.11: the address of unicodeobject.c's static `interned` (a
+   * pointer to the interned-strings dict), from .symtab; 0 when unknown.
+   */
+  pm_addr_t interned_var;
 };
 
 /*

@@ -433,6 +433,11 @@ pm_python_open(struct pm_python **out, struct pm_target *t,
     if (pm__elf_symbol(f.elf, builtin_symbols[i], &value, NULL) == 0)
       py->types[i] = value + f.bias;
   }
+  if (!PM_PY_AT_LEAST(py, 3, 12)) {
+    uint64_t value;
+    if (pm__elf_symbol(f.elf, "interned", &value, NULL) == 0)
+      py->interned_var = value + f.bias;
+  }
   if (!py->types[PM_T_TYPE] || !py->types[PM_T_OBJECT]) {
     err = PM_ENOPYTHON;
     goto fail;

@@ -22,6 +22,32 @@
 /* _PyInterpreterFrame.owner values (Include/internal/pycore_frame.h). */
 #define FRAME_OWNED_BY_FRAME_OBJECT 2
 
+/*
+ * Where the walkers send what they find: to a plain callback, or with a
+ * label to a labelled one.  One set of walkers serves both, so that a
+ * labelled walk visits exactly what a plain one does.
+ */
+struct visitor {
+  pm_ref_fn plain;
+  pm_ref_label_fn labelled;
+  void *arg;
+};
+
+static inline int
+emit(const struct visitor *v, pm_addr_t ref, enum pm_ref_how how,
+     const char *name, int64_t index, pm_addr_t key)
+{
+  struct pm_ref_label l;
+
+  if (!v->labelled)
+    return v->plain(v->arg, ref);
+  l.how = how;
+  l.name = name;
+  l.index = index;
+  l.key = key;
+  return v->labelled(v->arg, ref, &l);
+}
+
 /* A read error ends the walk only when the target is gone or we must stop. */
 static int
 soft(int err)
@@ -43,8 +69,8 @@ rd_u64(struct pm_python *py, pm_addr_t addr, uint64_t *out)
 
 /* Visits one field at obj + off, when the layout has it (off >= 0). */
 static int
-field(struct pm_python *py, pm_addr_t obj, int64_t off, pm_ref_fn visit,
-      void *arg)
+field(struct pm_python *py, pm_addr_t obj, int64_t off,
+      const struct visitor *v, const char *name)
 {
   uint64_t p;
   int err;
@@ -53,7 +79,25 @@ field(struct pm_python *py, pm_addr_t obj, int64_t off, pm_ref_fn visit,
     return 0;
   if ((err = rd_u64(py, obj + (pm_addr_t)off, &p)))
     return soft(err);
-  return p ? visit(arg, p) : 0;
+  return p ? emit(v, p, PM_REF_FIELD, name, -1, 0) : 0;
+}
+
+/* A field of the layout and what a path calls it. */
+struct named_field {
+  int64_t off;
+  const char *name;
+};
+
+static int
+fields(struct pm_python *py, pm_addr_t obj, const struct named_field *f,
+       size_t n, const struct visitor *v)
+{
+  int err;
+
+  for (size_t i = 0; i < n; i++)
+    if ((err = field(py, obj, f[i].off, v, f[i].name)))
+      return err;
+  return 0;
 }
 
 /*
@@ -77,9 +121,10 @@ stackref(const struct pm_python *py, uint64_t v)
  */
 static int
 visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
-            unsigned stride, unsigned off, int tagged, pm_ref_fn visit,
-            void *arg)
+            unsigned stride, unsigned off, int tagged,
+            const struct visitor *v, enum pm_ref_how how)
 {
+  uint64_t index = 0;
   uint64_t buf[CHUNK / 8];
   uint64_t per = CHUNK / stride;
   int err;
@@ -94,18 +139,24 @@ visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
       uint64_t p = buf[(i * stride + off) / 8];
       if (tagged)
         p = stackref(py, p);
-      if (p && (err = visit(arg, p)))
+      if (p && (err = emit(v, p, how, NULL, (int64_t)(index + i), 0)))
         return err;
     }
+    index += n;
     count -= n;
     addr += n * stride;
   }
   return 0;
 }
 
-int
-pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
-                 size_t max, size_t *n)
+/*
+ * The object members along type's tp_base chain, as pm__type_members()
+ * describes; when want >= 0, stops at the member at that offset and copies
+ * its name into name (which must then hold len bytes).
+ */
+static int
+type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
+             size_t max, size_t *n, int64_t want, char *name, size_t len)
 {
   const struct pm_layout *L = py->L;
   pm_addr_t t = type;
@@ -129,7 +180,7 @@ pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
     for (int i = 0; members && i < MAX_MEMBERS && total < MAX_MEMBERS;
          i++, total++) {
       unsigned char m[64];
-      uint64_t name;
+      uint64_t mname;
       int32_t mtype, mflags;
       int64_t off;
 
@@ -138,8 +189,8 @@ pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
       if ((err = rd(py, members + (pm_addr_t)i * (pm_addr_t)L->member_size,
                     m, (size_t)L->member_size)))
         return err;
-      memcpy(&name, m, 8);
-      if (!name)
+      memcpy(&mname, m, 8);
+      if (!mname)
         break; /* the sentinel */
       memcpy(&mtype, m + L->member_type, 4);
       memcpy(&mflags, m + L->member_flags, 4);
@@ -151,6 +202,19 @@ pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
         continue;
       if (off < 16 || off % 8 || basicsize < 24 || off > basicsize - 8)
         continue;
+      if (want >= 0) {
+        if (off != want)
+          continue;
+        /* A C string in the target: read it a byte at a time, bounded. */
+        for (size_t k = 0; k + 1 < len; k++) {
+          if ((err = rd(py, mname + k, &name[k], 1)))
+            return err;
+          if (!name[k])
+            return 0;
+        }
+        name[len - 1] = '\0';
+        return 0;
+      }
       if (*n < max)
         offs[*n] = (uint32_t)off;
       (*n)++;
@@ -162,6 +226,13 @@ pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
 }
 
 int
+pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
+                 size_t max, size_t *n)
+{
+  return type_members(py, type, offs, max, n, -1, NULL, 0);
+}
+
+int
 pm__iframe_cstack_owner(const struct pm_python *py)
 {
   /* 3.12 and 3.13: FRAME_OWNED_BY_CSTACK is 3; 3.14 put INTERPRETER there. */
@@ -170,15 +241,110 @@ pm__iframe_cstack_owner(const struct pm_python *py)
   return PM_PY_AT_LEAST(py, 3, 14) ? 4 : 3;
 }
 
+/* Item i of the tuple at tuple, or 0 when it has none. */
+static int
+tuple_item(struct pm_python *py, pm_addr_t tuple, int64_t i, pm_addr_t *out)
+{
+  int64_t n;
+  int err;
+
+  *out = 0;
+  if (!tuple)
+    return 0;
+  if ((err = pm_target_read(py->t, tuple + py->L->varobject_ob_size, &n, 8)))
+    return err;
+  if (i < 0 || i >= n || n > (INT64_C(1) << 36))
+    return 0;
+  return rd_u64(py, tuple + (pm_addr_t)py->L->tuple_item + (pm_addr_t)i * 8,
+                out);
+}
+
 int
-pm__iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
-                     pm_ref_fn visit, void *arg, int *owner)
+pm__code_local_name(struct pm_python *py, pm_addr_t code, int64_t index,
+                    pm_addr_t *name)
 {
   const struct pm_layout *L = py->L;
+  const int64_t parts[] = { L->code_varnames, L->code_cellvars,
+                            L->code_freevars };
+  uint64_t names;
+  int err;
+
+  *name = 0;
+  if (L->code_localsplusnames >= 0) {
+    if ((err = rd_u64(py, code + L->code_localsplusnames, &names)))
+      return err;
+    return tuple_item(py, names, index, name);
+  }
+  /* 3.8-3.10: f_localsplus holds locals, then cells, then free variables. */
+  for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+    int64_t n = 0;
+    if (parts[i] < 0)
+      return 0;
+    if ((err = rd_u64(py, code + parts[i], &names)))
+      return err;
+    if (names &&
+        (err = pm_target_read(py->t, names + L->varobject_ob_size, &n, 8)))
+      return err;
+    if (n < 0 || n > (1 << 24))
+      return PM_ECORRUPT;
+    if (index < n)
+      return tuple_item(py, names, index, name);
+    index -= n;
+  }
+  return 0;
+}
+
+/*
+ * A frame's count slots at addr: the first nlocals its locals, cells and
+ * free variables (named after code's), the rest its value stack.
+ */
+static int
+frame_slots(struct pm_python *py, pm_addr_t addr, int64_t count,
+            int64_t nlocals, pm_addr_t code, int tagged,
+            const struct visitor *v)
+{
+  uint64_t buf[CHUNK / 8];
+  int err;
+
+  if (!v->labelled)
+    return visit_array(py, addr, (uint64_t)count, 8, 0, tagged, v,
+                       PM_REF_LOCAL);
+  for (int64_t i = 0; i < count;) {
+    int64_t n = count - i < (int64_t)(CHUNK / 8) ? count - i : CHUNK / 8;
+    if ((err = rd(py, addr + (pm_addr_t)i * 8, buf, (size_t)n * 8)))
+      return soft(err);
+    for (int64_t k = 0; k < n; k++, i++) {
+      pm_addr_t p = tagged ? stackref(py, buf[k]) : buf[k], name = 0;
+      if (!p)
+        continue;
+      if (i < nlocals) {
+        if ((err = pm__code_local_name(py, code, i, &name)) &&
+            pm__walk_fatal(err))
+          return err;
+        err = emit(v, p, PM_REF_LOCAL, NULL, i, name);
+      } else {
+        err = emit(v, p, PM_REF_STACK, NULL, i - nlocals, 0);
+      }
+      if (err)
+        return err;
+    }
+  }
+  return 0;
+}
+
+static int
+iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
+                 const struct visitor *v, int *owner)
+{
+  const struct pm_layout *L = py->L;
+  const struct named_field plain[] = {
+    { L->iframe_globals, "f_globals" },   { L->iframe_builtins, "f_builtins" },
+    { L->iframe_locals, "f_locals" },     { L->iframe_frame_obj, "frame_obj" },
+  };
   unsigned char f[256];
   pm_addr_t code, locals;
   int64_t nlocals, nslots, count;
-  uint64_t v;
+  uint64_t w;
   int8_t own;
   int err;
 
@@ -189,28 +355,25 @@ pm__iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
     return soft(err);
   memcpy(&own, f + L->iframe_owner, 1);
   *owner = own;
-  memcpy(&v, f + L->iframe_code, 8);
-  code = stackref(py, v);
+  memcpy(&w, f + L->iframe_code, 8);
+  code = stackref(py, w);
   if (!code || (code & 7))
     return 0;
-  if ((err = visit(arg, code)))
+  if ((err = emit(v, code, PM_REF_FIELD, "f_code", -1, 0)))
     return err;
   /* A shim frame of a C call is valid only as far as its code. */
   if (own == pm__iframe_cstack_owner(py))
     return 0;
-  memcpy(&v, f + L->iframe_func, 8);
-  if ((v = stackref(py, v)) && (err = visit(arg, v)))
+  memcpy(&w, f + L->iframe_func, 8);
+  if ((w = stackref(py, w)) &&
+      (err = emit(v, w, PM_REF_FIELD, "f_funcobj", -1, 0)))
     return err;
-  {
-    const int64_t plain[] = { L->iframe_globals, L->iframe_builtins,
-                              L->iframe_locals, L->iframe_frame_obj };
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-      if (plain[i] < 0)
-        continue;
-      memcpy(&v, f + plain[i], 8);
-      if (v && (err = visit(arg, v)))
-        return err;
-    }
+  for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+    if (plain[i].off < 0)
+      continue;
+    memcpy(&w, f + plain[i].off, 8);
+    if (w && (err = emit(v, w, PM_REF_FIELD, plain[i].name, -1, 0)))
+      return err;
   }
   if ((err = pm__code_slots(py, code, &nlocals, &nslots)))
     return soft(err);
@@ -229,25 +392,47 @@ pm__iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
         (int64_t)((sp - locals) / 8) <= nslots)
       count = (int64_t)((sp - locals) / 8);
   }
-  return visit_array(py, locals, (uint64_t)count, 8, 0, 1, visit, arg);
+  return frame_slots(py, locals, count, nlocals, code, 1, v);
+}
+
+int
+pm__iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
+                     pm_ref_fn visit, void *arg, int *owner)
+{
+  const struct visitor v = { visit, NULL, arg };
+
+  return iframe_referents(py, frame, stack, &v, owner);
+}
+
+int
+pm__iframe_referents_labelled(struct pm_python *py, pm_addr_t frame,
+                              int stack, pm_ref_label_fn visit, void *arg,
+                              int *owner)
+{
+  const struct visitor v = { NULL, visit, arg };
+
+  return iframe_referents(py, frame, stack, &v, owner);
 }
 
 /* Frame objects: up to 3.10 the frame itself, from 3.11 a view of one. */
 static int
-frame_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-                void *arg)
+frame_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
-  const int64_t fields[] = {
-    L->frame_back,        L->frame_trace,   L->frame_extra_locals,
-    L->frame_locals_cache, L->frame_code,   L->frame_builtins,
-    L->frame_globals,     L->frame_locals,
+  const struct named_field fl[] = {
+    { L->frame_back, "f_back" },
+    { L->frame_trace, "f_trace" },
+    { L->frame_extra_locals, "f_extra_locals" },
+    { L->frame_locals_cache, "f_locals_cache" },
+    { L->frame_code, "f_code" },
+    { L->frame_builtins, "f_builtins" },
+    { L->frame_globals, "f_globals" },
+    { L->frame_locals, "f_locals" },
   };
   int err;
 
-  for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-    if ((err = field(py, obj, fields[i], visit, arg)))
-      return err;
+  if ((err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v)))
+    return err;
   if (L->frame_frame >= 0) {
     uint64_t frame;
     int owner;
@@ -259,7 +444,7 @@ frame_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
      */
     if (frame != obj + (pm_addr_t)L->frame_data)
       return 0;
-    return pm__iframe_referents(py, frame, 1, visit, arg, &owner);
+    return iframe_referents(py, frame, 1, v, &owner);
   }
   {
     uint64_t code, valuestack;
@@ -271,8 +456,7 @@ frame_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
       return soft(err);
     if ((err = pm__code_slots(py, code, &nlocals, &nslots)))
       return soft(err);
-    if ((err = visit_array(py, locals, (uint64_t)nlocals, 8, 0, 0, visit,
-                           arg)))
+    if ((err = frame_slots(py, locals, nlocals, nlocals, code, 0, v)))
       return err;
     /* The value stack, while the frame is not running (frame_traverse). */
     if (L->frame_stacktop >= 0) {
@@ -290,26 +474,30 @@ frame_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
     if (valuestack != locals + (pm_addr_t)nlocals * 8 || depth < 0 ||
         depth > nslots - nlocals)
       return 0;
-    return visit_array(py, valuestack, (uint64_t)depth, 8, 0, 0, visit, arg);
+    return visit_array(py, valuestack, (uint64_t)depth, 8, 0, 0, v,
+                       PM_REF_STACK);
   }
 }
 
 static int
-gen_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-              void *arg)
+gen_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
-  const int64_t fields[] = {
-    L->gen_code,          L->gen_frame,       L->gen_name,
-    L->gen_qualname,      L->gen_exc_type,    L->gen_exc_value,
-    L->gen_exc_traceback, L->gen_origin_or_finalizer,
+  const struct named_field fl[] = {
+    { L->gen_code, "gi_code" },
+    { L->gen_frame, "gi_frame" },
+    { L->gen_name, "__name__" },
+    { L->gen_qualname, "__qualname__" },
+    { L->gen_exc_type, "gi_exc_state.exc_type" },
+    { L->gen_exc_value, "gi_exc_state.exc_value" },
+    { L->gen_exc_traceback, "gi_exc_state.exc_traceback" },
+    { L->gen_origin_or_finalizer, "gi_origin_or_finalizer" },
   };
   int8_t state;
   int owner, err;
 
-  for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-    if ((err = field(py, obj, fields[i], visit, arg)))
-      return err;
+  if ((err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v)))
+    return err;
   if (L->gen_iframe < 0)
     return 0; /* 3.8-3.10: gi_frame is a frame object, visited above */
   if ((err = rd(py, obj + L->gen_frame_state, &state, 1)))
@@ -321,66 +509,79 @@ gen_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
    */
   if (state >= 1)
     return 0;
-  return pm__iframe_referents(py, obj + (pm_addr_t)L->gen_iframe, state < 0,
-                              visit, arg, &owner);
+  return iframe_referents(py, obj + (pm_addr_t)L->gen_iframe, state < 0, v,
+                          &owner);
 }
 
 static int
-code_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-               void *arg)
+code_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
-  const int64_t fields[] = {
-    L->code_consts,      L->code_names,      L->code_localsplusnames,
-    L->code_localspluskinds, L->code_varnames, L->code_cellvars,
-    L->code_freevars,    L->code_code,       L->code_filename,
-    L->code_name,        L->code_qualname,   L->code_linetable,
-    L->code_exceptiontable, L->code_cached_code,
+  const struct named_field fl[] = {
+    { L->code_consts, "co_consts" },
+    { L->code_names, "co_names" },
+    { L->code_localsplusnames, "co_localsplusnames" },
+    { L->code_localspluskinds, "co_localspluskinds" },
+    { L->code_varnames, "co_varnames" },
+    { L->code_cellvars, "co_cellvars" },
+    { L->code_freevars, "co_freevars" },
+    { L->code_code, "co_code" },
+    { L->code_filename, "co_filename" },
+    { L->code_name, "co_name" },
+    { L->code_qualname, "co_qualname" },
+    { L->code_linetable, "co_linetable" },
+    { L->code_exceptiontable, "co_exceptiontable" },
+    { L->code_cached_code, "_co_code" },
   };
   int err;
 
-  for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-    if ((err = field(py, obj, fields[i], visit, arg)))
-      return err;
+  if ((err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v)))
+    return err;
   if (L->code_cached >= 0 && L->cocached_size > 0) {
     /* 3.12+: co_code and the name tuples, made on first use. */
     uint64_t cached;
     if ((err = rd_u64(py, obj + L->code_cached, &cached)))
       return soft(err);
     if (cached) {
-      const int64_t cf[] = { L->cocached_code, L->cocached_varnames,
-                             L->cocached_cellvars, L->cocached_freevars };
-      for (size_t i = 0; i < sizeof(cf) / sizeof(cf[0]); i++)
-        if ((err = field(py, cached, cf[i], visit, arg)))
-          return err;
+      const struct named_field cf[] = {
+        { L->cocached_code, "co_code" },
+        { L->cocached_varnames, "co_varnames" },
+        { L->cocached_cellvars, "co_cellvars" },
+        { L->cocached_freevars, "co_freevars" },
+      };
+      return fields(py, cached, cf, sizeof(cf) / sizeof(cf[0]), v);
     }
   }
   return 0;
 }
 
 static int
-function_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-                   void *arg)
+function_referents(struct pm_python *py, pm_addr_t obj,
+                   const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
-  const int64_t fields[] = {
-    L->func_code,     L->func_globals,   L->func_builtins,
-    L->func_name,     L->func_qualname,  L->func_defaults,
-    L->func_kwdefaults, L->func_closure, L->func_doc,
-    L->func_dict,     L->func_module,    L->func_annotations,
-    L->func_annotate, L->func_typeparams,
+  const struct named_field fl[] = {
+    { L->func_code, "__code__" },
+    { L->func_globals, "__globals__" },
+    { L->func_builtins, "__builtins__" },
+    { L->func_name, "__name__" },
+    { L->func_qualname, "__qualname__" },
+    { L->func_defaults, "__defaults__" },
+    { L->func_kwdefaults, "__kwdefaults__" },
+    { L->func_closure, "__closure__" },
+    { L->func_doc, "__doc__" },
+    { L->func_dict, "__dict__" },
+    { L->func_module, "__module__" },
+    { L->func_annotations, "__annotations__" },
+    { L->func_annotate, "__annotate__" },
+    { L->func_typeparams, "__type_params__" },
   };
-  int err;
 
-  for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-    if ((err = field(py, obj, fields[i], visit, arg)))
-      return err;
-  return 0;
+  return fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
 }
 
 static int
-tuple_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-                void *arg)
+tuple_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   int64_t n;
   int err;
@@ -390,12 +591,11 @@ tuple_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
   if (n < 0 || n > (INT64_C(1) << 36))
     return 0;
   return visit_array(py, obj + (pm_addr_t)py->L->tuple_item, (uint64_t)n, 8,
-                     0, 0, visit, arg);
+                     0, 0, v, PM_REF_INDEX);
 }
 
 static int
-list_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-               void *arg)
+list_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
   int64_t n, allocated;
@@ -408,7 +608,7 @@ list_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
     return soft(err);
   if (n < 0 || n > allocated || !items)
     return 0;
-  return visit_array(py, items, (uint64_t)n, 8, 0, 0, visit, arg);
+  return visit_array(py, items, (uint64_t)n, 8, 0, 0, v, PM_REF_INDEX);
 }
 
 /* The values array of a split table or of an instance's inline values. */
@@ -420,9 +620,34 @@ values_array(const struct pm_python *py, pm_addr_t values)
                                   : 0);
 }
 
+/*
+ * Labelled: the count values at vals (stride apart, at off), each with the
+ * key of the same entry of k (how VALUE), or the attribute name (ATTR).
+ */
 static int
-dict_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-               void *arg)
+values_labelled(struct pm_python *py, const struct pm_dict_keys *k,
+                pm_addr_t vals, uint64_t count, unsigned stride, unsigned off,
+                enum pm_ref_how how, const struct visitor *v)
+{
+  int err;
+
+  for (uint64_t i = 0; i < count; i++) {
+    uint64_t val, key = 0;
+    if ((err = rd_u64(py, vals + i * stride + off, &val)))
+      return soft(err);
+    if (!val)
+      continue;
+    if (k && (int64_t)i < k->nentries &&
+        (err = rd_u64(py, k->entries + i * k->entry_size + k->key_off, &key)))
+      return soft(err);
+    if ((err = emit(v, val, how, NULL, (int64_t)i, key)))
+      return err;
+  }
+  return 0;
+}
+
+static int
+dict_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
   struct pm_dict_keys k;
@@ -434,18 +659,24 @@ dict_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
       (err = pm__dict_keys_read(py, keys, &k)))
     return soft(err);
   if ((err = visit_array(py, k.entries, (uint64_t)k.nentries, k.entry_size,
-                         k.key_off, 0, visit, arg)))
+                         k.key_off, 0, v, PM_REF_KEY)))
     return err;
+  if (v->labelled) {
+    if (values)
+      return values_labelled(py, &k, values_array(py, values),
+                             (uint64_t)k.nentries, 8, 0, PM_REF_VALUE, v);
+    return values_labelled(py, &k, k.entries, (uint64_t)k.nentries,
+                           k.entry_size, k.value_off, PM_REF_VALUE, v);
+  }
   if (values)
     return visit_array(py, values_array(py, values), (uint64_t)k.nentries, 8,
-                       0, 0, visit, arg);
+                       0, 0, v, PM_REF_VALUE);
   return visit_array(py, k.entries, (uint64_t)k.nentries, k.entry_size,
-                     k.value_off, 0, visit, arg);
+                     k.value_off, 0, v, PM_REF_VALUE);
 }
 
 static int
-set_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-              void *arg)
+set_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
   uint64_t table, buf[CHUNK / 8];
@@ -466,7 +697,7 @@ set_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
     for (uint64_t j = 0; j < m; j++) {
       /* setentry {key, hash}; a deleted entry keeps the dummy, hash -1. */
       if (buf[2 * j] && (int64_t)buf[2 * j + 1] != -1 &&
-          (err = visit(arg, buf[2 * j])))
+          (err = emit(v, buf[2 * j], PM_REF_SET, NULL, -1, 0)))
         return err;
     }
     i += m;
@@ -475,13 +706,12 @@ set_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
 }
 
 static int
-deque_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-                void *arg)
+deque_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
   uint64_t block, buf[DEQUE_BLOCKLEN + 2];
   struct pm_cycle cycle;
-  int64_t left, n;
+  int64_t left, n, index = 0;
   int err;
 
   if ((err = rd_u64(py, obj + L->deque_leftblock, &block)) ||
@@ -497,8 +727,9 @@ deque_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
       return 0; /* a loop of blocks: n is garbage too */
     if ((err = rd(py, block, buf, sizeof(buf))))
       return soft(err);
-    for (int64_t i = left; i < DEQUE_BLOCKLEN && n > 0; i++, n--)
-      if (buf[1 + i] && (err = visit(arg, buf[1 + i])))
+    for (int64_t i = left; i < DEQUE_BLOCKLEN && n > 0; i++, n--, index++)
+      if (buf[1 + i] &&
+          (err = emit(v, buf[1 + i], PM_REF_INDEX, NULL, index, 0)))
         return err;
     left = 0;
     block = buf[DEQUE_BLOCKLEN + 1];
@@ -507,26 +738,31 @@ deque_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
 }
 
 static int
-type_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
-               void *arg)
+type_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
+  const struct named_field base[] = {
+    { L->type_bases, "__bases__" },
+    { L->type_mro, "__mro__" },
+    { L->type_base, "__base__" },
+  };
+  const struct named_field heap[] = {
+    { L->heaptype_name, "__name__" },
+    { L->heaptype_qualname, "__qualname__" },
+    { L->heaptype_slots, "__slots__" },
+    { L->heaptype_module, "ht_module" },
+  };
   uint64_t flags, keys;
   struct pm_dict_keys k;
   int err;
 
-  if ((err = field(py, obj, L->type_bases, visit, arg)) ||
-      (err = field(py, obj, L->type_mro, visit, arg)) ||
-      (err = field(py, obj, L->type_base, visit, arg)))
+  if ((err = fields(py, obj, base, sizeof(base) / sizeof(base[0]), v)))
     return err;
   if ((err = rd_u64(py, obj + L->type_flags, &flags)))
     return soft(err);
   if (!(flags & PM_TPFLAGS_HEAPTYPE))
     return 0;
-  if ((err = field(py, obj, L->heaptype_name, visit, arg)) ||
-      (err = field(py, obj, L->heaptype_qualname, visit, arg)) ||
-      (err = field(py, obj, L->heaptype_slots, visit, arg)) ||
-      (err = field(py, obj, L->heaptype_module, visit, arg)))
+  if ((err = fields(py, obj, heap, sizeof(heap) / sizeof(heap[0]), v)))
     return err;
   /* The attribute names its instances share (split keys). */
   if ((err = rd_u64(py, obj + L->heaptype_cached_keys, &keys)))
@@ -536,7 +772,23 @@ type_referents(struct pm_python *py, pm_addr_t obj, pm_ref_fn visit,
   if ((err = pm__dict_keys_read(py, keys, &k)))
     return soft(err);
   return visit_array(py, k.entries, (uint64_t)k.nentries, k.entry_size,
-                     k.key_off, 0, visit, arg);
+                     k.key_off, 0, v, PM_REF_KEY);
+}
+
+/* The shared keys of the class of obj (3.11+), whose order its values keep. */
+static int
+shared_keys(struct pm_python *py, pm_addr_t obj, struct pm_dict_keys *k)
+{
+  const struct pm_layout *L = py->L;
+  uint64_t type, keys;
+  int err;
+
+  if ((err = rd_u64(py, obj + L->object_type, &type)) ||
+      (err = rd_u64(py, type + L->heaptype_cached_keys, &keys)))
+    return err;
+  if (!keys)
+    return PM_ECORRUPT;
+  return pm__dict_keys_read(py, keys, k);
 }
 
 /* The number of values in an instance's values (3.11+). */
@@ -545,7 +797,6 @@ values_count(struct pm_python *py, pm_addr_t obj, pm_addr_t values,
              uint64_t *n)
 {
   const struct pm_layout *L = py->L;
-  uint64_t type, keys;
   struct pm_dict_keys k;
   int err;
 
@@ -557,12 +808,7 @@ values_count(struct pm_python *py, pm_addr_t obj, pm_addr_t values,
     return 0;
   }
   /* 3.11, 3.12: as many as the class's shared keys have entries. */
-  if ((err = rd_u64(py, obj + L->object_type, &type)) ||
-      (err = rd_u64(py, type + L->heaptype_cached_keys, &keys)))
-    return err;
-  if (!keys)
-    return PM_ECORRUPT;
-  if ((err = pm__dict_keys_read(py, keys, &k)))
+  if ((err = shared_keys(py, obj, &k)))
     return err;
   *n = (uint64_t)k.nentries;
   return 0;
@@ -574,7 +820,7 @@ values_count(struct pm_python *py, pm_addr_t obj, pm_addr_t values,
  */
 static int
 instance_dict(struct pm_python *py, pm_addr_t obj,
-              const struct pm_type_info *ti, pm_ref_fn visit, void *arg,
+              const struct pm_type_info *ti, const struct visitor *v,
               pm_addr_t *dict)
 {
   const struct pm_layout *L = py->L;
@@ -608,8 +854,19 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
     if (values) {
       if ((err = values_count(py, obj, values, &n)))
         return soft(err);
-      if ((err = visit_array(py, values_array(py, values), n, 8, 0, 0, visit,
-                             arg)))
+      if (v->labelled) {
+        /* Value i is the attribute the class's shared key i names. */
+        struct pm_dict_keys k;
+        int kerr = shared_keys(py, obj, &k);
+        if (kerr && pm__walk_fatal(kerr))
+          return kerr;
+        err = values_labelled(py, kerr ? NULL : &k, values_array(py, values),
+                              n, 8, 0, PM_REF_ATTR, v);
+      } else {
+        err = visit_array(py, values_array(py, values), n, 8, 0, 0, v,
+                          PM_REF_ATTR);
+      }
+      if (err)
         return err;
     }
   } else if (ti->dictoffset != 0) {
@@ -632,9 +889,112 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
   }
   if (d && !(d & 7)) {
     *dict = d;
-    return visit(arg, d);
+    return emit(v, d, PM_REF_DICT, "__dict__", -1, 0);
   }
   return 0;
+}
+
+/* Labelled: a member, named after the type's declaration of it. */
+static int
+member(struct pm_python *py, pm_addr_t obj, uint32_t off,
+       const struct visitor *v)
+{
+  char name[128];
+  uint64_t p, type;
+  size_t n;
+  int err;
+
+  if (!v->labelled)
+    return field(py, obj, off, v, NULL);
+  if ((err = rd_u64(py, obj + off, &p)))
+    return soft(err);
+  if (!p)
+    return 0;
+  name[0] = '\0';
+  if ((err = rd_u64(py, obj + py->L->object_type, &type)) ||
+      (err = type_members(py, type, NULL, 0, &n, off, name, sizeof(name))))
+    if (pm__walk_fatal(err))
+      return err;
+  return emit(v, p, PM_REF_MEMBER, name[0] ? name : "?", off, 0);
+}
+
+static int
+referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
+          const uint32_t *members, size_t nmembers, const struct visitor *v,
+          pm_addr_t *dict)
+{
+  const struct pm_layout *L = py->L;
+  int err = 0;
+
+  *dict = 0;
+  for (size_t i = 0; i < nmembers; i++)
+    if ((err = member(py, obj, members[i], v)))
+      return err;
+  if ((err = instance_dict(py, obj, ti, v, dict)))
+    return err;
+  switch (ti->walker) {
+  case PM_WALK_NONE:
+    break;
+  case PM_WALK_TUPLE:
+    err = tuple_referents(py, obj, v);
+    break;
+  case PM_WALK_LIST:
+    err = list_referents(py, obj, v);
+    break;
+  case PM_WALK_DICT:
+    err = dict_referents(py, obj, v);
+    break;
+  case PM_WALK_SET:
+    err = set_referents(py, obj, v);
+    break;
+  case PM_WALK_TYPE:
+    err = type_referents(py, obj, v);
+    break;
+  case PM_WALK_CODE:
+    err = code_referents(py, obj, v);
+    break;
+  case PM_WALK_FUNCTION:
+    err = function_referents(py, obj, v);
+    break;
+  case PM_WALK_CELL: {
+    uint64_t p;
+    if (L->cell_ref < 0)
+      break;
+    if ((err = rd_u64(py, obj + L->cell_ref, &p)))
+      return soft(err);
+    err = p ? emit(v, p, PM_REF_CELL, "cell_contents", -1, 0) : 0;
+    break;
+  }
+  case PM_WALK_CFUNCTION: {
+    const struct named_field fl[] = {
+      { L->cfunc_self, "__self__" },
+      { L->cfunc_module, "__module__" },
+    };
+    err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
+    break;
+  }
+  case PM_WALK_GEN:
+    err = gen_referents(py, obj, v);
+    break;
+  case PM_WALK_FRAME:
+    err = frame_referents(py, obj, v);
+    break;
+  case PM_WALK_EXC: {
+    const struct named_field fl[] = {
+      { L->exc_args, "args" },
+      { L->exc_notes, "__notes__" },
+      { L->exc_traceback, "__traceback__" },
+      { L->exc_context, "__context__" },
+      { L->exc_cause, "__cause__" },
+    };
+    err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
+    break;
+  }
+  case PM_WALK_DEQUE:
+    err = deque_referents(py, obj, v);
+    break;
+  }
+  return err;
 }
 
 int
@@ -642,62 +1002,126 @@ pm__referents(struct pm_python *py, pm_addr_t obj,
               const struct pm_type_info *ti, const uint32_t *members,
               size_t nmembers, pm_ref_fn visit, void *arg, pm_addr_t *dict)
 {
-  const struct pm_layout *L = py->L;
-  int err = 0;
+  const struct visitor v = { visit, NULL, arg };
 
-  *dict = 0;
-  for (size_t i = 0; i < nmembers; i++)
-    if ((err = field(py, obj, members[i], visit, arg)))
+  return referents(py, obj, ti, members, nmembers, &v, dict);
+}
+
+int
+pm__referents_labelled(struct pm_python *py, pm_addr_t obj,
+                       const struct pm_type_info *ti, const uint32_t *members,
+                       size_t nmembers, pm_ref_label_fn visit, void *arg,
+                       pm_addr_t *dict)
+{
+  const struct visitor v = { NULL, visit, arg };
+
+  return referents(py, obj, ti, members, nmembers, &v, dict);
+}
+
+int
+pm__int_value(struct pm_python *py, pm_addr_t obj, int64_t *out)
+{
+  const struct pm_layout *L = py->L;
+  uint32_t digits[3] = { 0, 0, 0 };
+  uint64_t v;
+  int64_t n;
+  int neg, err;
+
+  if (L->long_lv_tag >= 0) {
+    uint64_t tag;
+    if ((err = rd_u64(py, obj + L->long_lv_tag, &tag)))
       return err;
-  if ((err = instance_dict(py, obj, ti, visit, arg, dict)))
+    /* 3.12+: sign in the low two bits (0 positive, 1 zero, 2 negative). */
+    neg = (tag & 3) == 2;
+    n = (tag & 3) == 1 ? 0 : (int64_t)(tag >> 3);
+  } else {
+    if ((err = pm_target_read(py->t, obj + L->varobject_ob_size, &n, 8)))
+      return err;
+    neg = n < 0;
+    n = neg ? -n : n;
+  }
+  if (n < 0 || n > 3)
+    return PM_ECORRUPT;
+  if (n && (err = pm_target_read(py->t, obj + L->long_digit, digits,
+                                 (size_t)n * 4)))
     return err;
-  switch (ti->walker) {
-  case PM_WALK_NONE:
-    break;
-  case PM_WALK_TUPLE:
-    err = tuple_referents(py, obj, visit, arg);
-    break;
-  case PM_WALK_LIST:
-    err = list_referents(py, obj, visit, arg);
-    break;
-  case PM_WALK_DICT:
-    err = dict_referents(py, obj, visit, arg);
-    break;
-  case PM_WALK_SET:
-    err = set_referents(py, obj, visit, arg);
-    break;
-  case PM_WALK_TYPE:
-    err = type_referents(py, obj, visit, arg);
-    break;
-  case PM_WALK_CODE:
-    err = code_referents(py, obj, visit, arg);
-    break;
-  case PM_WALK_FUNCTION:
-    err = function_referents(py, obj, visit, arg);
-    break;
-  case PM_WALK_CELL:
-    err = field(py, obj, L->cell_ref, visit, arg);
-    break;
-  case PM_WALK_CFUNCTION:
-    if (!(err = field(py, obj, L->cfunc_self, visit, arg)))
-      err = field(py, obj, L->cfunc_module, visit, arg);
-    break;
-  case PM_WALK_GEN:
-    err = gen_referents(py, obj, visit, arg);
-    break;
-  case PM_WALK_FRAME:
-    err = frame_referents(py, obj, visit, arg);
-    break;
-  case PM_WALK_EXC: {
-    const int64_t fields[] = { L->exc_args, L->exc_notes, L->exc_traceback,
-                               L->exc_context, L->exc_cause };
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !err; i++)
-      err = field(py, obj, fields[i], visit, arg);
-    break;
+  /* 30-bit digits, least significant first; a pointer-sized ident fits. */
+  v = (uint64_t)digits[0] | (uint64_t)digits[1] << 30 |
+      (uint64_t)digits[2] << 60;
+  *out = neg ? -(int64_t)v : (int64_t)v;
+  return 0;
+}
+
+/* ---- reading one attribute ---------------------------------------------- */
+
+/* Members gathered for pm__object_attr(); a class with more keeps these. */
+#define ATTR_MEMBERS 64
+
+struct attr_search {
+  struct pm_python *py;
+  const char *name;
+  pm_addr_t value;
+  pm_addr_t dict;
+};
+
+static int
+attr_visit(void *arg, pm_addr_t ref, const struct pm_ref_label *l)
+{
+  struct attr_search *a = arg;
+  char text[128];
+  int err;
+
+  if (l->how == PM_REF_DICT) {
+    a->dict = ref;
+    return 0;
   }
-  case PM_WALK_DEQUE:
-    err = deque_referents(py, obj, visit, arg);
-    break;
+  if (l->how == PM_REF_MEMBER && l->name && strcmp(l->name, a->name) == 0) {
+    a->value = ref;
+    return 1;
   }
-  return err;
+  if (l->how != PM_REF_ATTR || !l->key)
+    return 0;
+  err = pm__str_read(a->py, l->key, text, sizeof(text));
+  if (err)
+    return pm__walk_fatal(err) ? err : 0;
+  if (strcmp(text, a->name) != 0)
+    return 0;
+  a->value = ref;
+  return 1;
+}
+
+int
+pm__object_attr(struct pm_python *py, pm_addr_t obj,
+                const struct pm_type_info *ti, const char *name,
+                pm_addr_t *value)
+{
+  struct attr_search a = { py, name, 0, 0 };
+  uint32_t offs[ATTR_MEMBERS];
+  size_t n = 0;
+  uint64_t type;
+  pm_addr_t dict;
+  int err;
+
+  *value = 0;
+  if ((err = rd_u64(py, obj + py->L->object_type, &type)) ||
+      (err = pm__type_members(py, type, offs, ATTR_MEMBERS, &n)))
+    return err;
+  if (n > ATTR_MEMBERS)
+    n = ATTR_MEMBERS;
+  /* Only what every object has: no need to walk a list's items. */
+  {
+    struct pm_type_info plain = *ti;
+    plain.walker = PM_WALK_NONE;
+    err = pm__referents_labelled(py, obj, &plain, offs, n, attr_visit, &a,
+                                 &dict);
+  }
+  if (err < 0)
+    return err;
+  if (a.value) {
+    *value = a.value;
+    return 0;
+  }
+  if (a.dict)
+    return pm__dict_get_str(py, a.dict, name, value);
+  return 0;
 }

@@ -14,6 +14,25 @@
 #include "elf/elf-file.h"
 #include "pmpeek/error.h"
 
+/* One defined symbol of a table, for the index below. */
+struct sym {
+  const char *name; /* in libelf's string table; NULL = empty slot */
+  uint64_t hash;
+  uint64_t value, size;
+};
+
+/*
+ * The defined symbols of one kind of table (.dynsym or .symtab), hashed by
+ * name, made on the first lookup: a file is asked for dozens of names, and
+ * a .symtab may hold a hundred thousand.  The first definition of a name
+ * is kept, as a linear search would find it.
+ */
+struct sym_index {
+  struct sym *v;
+  size_t cap;
+  int built; /* 1: v is the index; -1: it could not be made, search */
+};
+
 struct pm_elf {
   int fd;
   Elf *elf;
@@ -23,6 +42,7 @@ struct pm_elf {
   pm_elf_ask_fn ask; /* set: no file, answers come from here */
   pm_elf_note_fn note;
   void *arg;
+  struct sym_index dynsym, symtab;
 };
 
 int
@@ -88,6 +108,8 @@ pm__elf_free(struct pm_elf *e)
 {
   if (!e)
     return;
+  free(e->dynsym.v);
+  free(e->symtab.v);
   if (e->elf)
     elf_end(e->elf);
   if (e->fd >= 0)
@@ -111,7 +133,8 @@ ask_fixed(const struct pm_elf *e, int q, const void *key, size_t keylen,
     return err > 0 ? PM_EELF : err;
   if (n != len || (len && !answer))
     return PM_EELF;
-  memcpy(out, answer, len);
+  if (len)
+    memcpy(out, answer, len);
   return 0;
 }
 
@@ -134,9 +157,129 @@ pm__elf_type(const struct pm_elf *e)
   return (int)type;
 }
 
+static int lookup_scan(struct pm_elf *e, Elf64_Word type, const char *name,
+                       uint64_t *value, uint64_t *size);
+
+static uint64_t
+hash_name(const char *s)
+{
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* Adds a symbol unless its name is there; 0 or -ENOMEM. */
+static int
+index_add(struct sym_index *x, size_t *n, const char *name, uint64_t value,
+          uint64_t size)
+{
+  uint64_t h = hash_name(name);
+  size_t i;
+
+  if ((*n + 1) * 2 > x->cap) {
+    size_t ncap = x->cap ? x->cap * 2 : 1024;
+    struct sym *nv = calloc(ncap, sizeof(*nv));
+    if (!nv)
+      return -ENOMEM;
+    for (size_t k = 0; k < x->cap; k++) {
+      if (!x->v[k].name)
+        continue;
+      for (i = x->v[k].hash & (ncap - 1); nv[i].name; i = (i + 1) & (ncap - 1))
+        ;
+      nv[i] = x->v[k];
+    }
+    free(x->v);
+    x->v = nv;
+    x->cap = ncap;
+  }
+  for (i = h & (x->cap - 1); x->v[i].name; i = (i + 1) & (x->cap - 1))
+    if (x->v[i].hash == h && strcmp(x->v[i].name, name) == 0)
+      return 0;
+  x->v[i].name = name;
+  x->v[i].hash = h;
+  x->v[i].value = value;
+  x->v[i].size = size;
+  (*n)++;
+  return 0;
+}
+
+/* Builds x from every table of type; 0, or -ENOMEM (x is then empty). */
+static int
+index_build(struct pm_elf *e, Elf64_Word type, struct sym_index *x)
+{
+  Elf_Scn *scn = NULL;
+  size_t used = 0;
+
+  while ((scn = elf_nextscn(e->elf, scn))) {
+    GElf_Shdr sh;
+    Elf_Data *data;
+    size_t n;
+
+    if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || sh.sh_entsize == 0)
+      continue;
+    data = elf_getdata(scn, NULL);
+    if (!data)
+      continue;
+    /* The data read, not the header's claim, bounds the loop. */
+    n = data->d_size / sh.sh_entsize;
+    for (size_t i = 0; i < n; i++) {
+      GElf_Sym sym;
+      const char *s;
+      if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+        continue;
+      s = elf_strptr(e->elf, sh.sh_link, sym.st_name);
+      if (s && *s && index_add(x, &used, s, sym.st_value, sym.st_size)) {
+        free(x->v);
+        x->v = NULL;
+        x->cap = 0;
+        return -ENOMEM;
+      }
+    }
+  }
+  return 0;
+}
+
+/* The symbol in x's index, when x has one: 0, PM_ENOSYM, or 1 to search. */
+static int
+index_lookup(struct pm_elf *e, Elf64_Word type, struct sym_index *x,
+             const char *name, uint64_t *value, uint64_t *size)
+{
+  uint64_t h;
+
+  if (!x->built)
+    x->built = index_build(e, type, x) ? -1 : 1;
+  if (x->built < 0)
+    return 1;
+  if (!x->cap || !*name)
+    return x->cap ? 1 : PM_ENOSYM;
+  h = hash_name(name);
+  for (size_t i = h & (x->cap - 1); x->v[i].name; i = (i + 1) & (x->cap - 1))
+    if (x->v[i].hash == h && strcmp(x->v[i].name, name) == 0) {
+      *value = x->v[i].value;
+      if (size)
+        *size = x->v[i].size;
+      return 0;
+    }
+  return PM_ENOSYM;
+}
+
 static int
 lookup_in(struct pm_elf *e, Elf64_Word type, const char *name,
           uint64_t *value, uint64_t *size)
+{
+  int r = index_lookup(e, type, type == SHT_DYNSYM ? &e->dynsym : &e->symtab,
+                       name, value, size);
+
+  if (r <= 0)
+    return r;
+  return lookup_scan(e, type, name, value, size);
+}
+
+/* The search itself, when no index could be made (or for the empty name). */
+static int
+lookup_scan(struct pm_elf *e, Elf64_Word type, const char *name,
+            uint64_t *value, uint64_t *size)
 {
   Elf_Scn *scn = NULL;
 

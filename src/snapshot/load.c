@@ -66,6 +66,14 @@ get_u64(json_t *obj, const char *key, uint64_t *out)
   return 0;
 }
 
+/* An optional count: absent is 0, present must be a valid count. */
+static int
+get_opt_u64(json_t *obj, const char *key, uint64_t *out)
+{
+  *out = 0;
+  return json_object_get(obj, key) ? get_u64(obj, key, out) : 0;
+}
+
 static const char *
 get_str(json_t *obj, const char *key)
 {
@@ -87,7 +95,11 @@ load_kinds(struct pm_snapshot_doc *d, json_t *kinds, const char **why)
     struct pm_kind *row = &c->kinds[i];
     const char *name = get_str(k, "kind");
     if (!name || get_u64(k, "count", &row->count) ||
-        get_u64(k, "size", &row->size))
+        get_u64(k, "size", &row->size) ||
+        get_opt_u64(k, "unreachable_count", &row->unreachable_count) ||
+        get_opt_u64(k, "unreachable_size", &row->unreachable_size) ||
+        row->unreachable_count > row->count ||
+        row->unreachable_size > row->size)
       return fail(why, "malformed entry in 'kinds'", NULL);
     row->name = strdup(name);
     if (!row->name)
@@ -153,6 +165,9 @@ pm_snapshot_load(const char *path, struct pm_snapshot_doc **out,
       !json_is_array(kinds) || !s || parse_time(s, &d->snap.taken_at) != 0 ||
       get_u64(objects, "count", &d->census.count) ||
       get_u64(objects, "size", &d->census.size) ||
+      get_opt_u64(objects, "unreachable_count",
+                  &d->census.unreachable_count) ||
+      get_opt_u64(objects, "unreachable_size", &d->census.unreachable_size) ||
       !(d->snap.source_kind = get_str(source, "kind"))) {
     err = fail(why, "missing or malformed field (taken_at, source, objects "
                     "or kinds)",

@@ -59,12 +59,20 @@ snapshot_json(const struct pm_snapshot *s)
   bad |= put(source, "python_version", str_or_null(s->python_version));
   bad |= put(objects, "count", json_integer((json_int_t)c->count));
   bad |= put(objects, "size", json_integer((json_int_t)c->size));
+  bad |= put(objects, "unreachable_count",
+             json_integer((json_int_t)c->unreachable_count));
+  bad |= put(objects, "unreachable_size",
+             json_integer((json_int_t)c->unreachable_size));
   for (size_t i = 0; i < c->nkinds && !bad; i++) {
     json_t *k = json_object();
     bad |= !k;
     bad |= put(k, "kind", json_string(c->kinds[i].name));
     bad |= put(k, "count", json_integer((json_int_t)c->kinds[i].count));
     bad |= put(k, "size", json_integer((json_int_t)c->kinds[i].size));
+    bad |= put(k, "unreachable_count",
+               json_integer((json_int_t)c->kinds[i].unreachable_count));
+    bad |= put(k, "unreachable_size",
+               json_integer((json_int_t)c->kinds[i].unreachable_size));
     bad |= json_array_append_new(kinds, k);
   }
   bad |= put(root, "format", json_string(PM_SNAPSHOT_FORMAT));

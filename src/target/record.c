@@ -298,6 +298,10 @@ write_memory(struct pm_record *rec, FILE *f)
 
   if (!run)
     return -ENOMEM;
+  if (!rec->npages) { /* nothing read: qsort(NULL, 0) would be undefined */
+    free(run);
+    return 0;
+  }
   qsort(rec->pages, rec->npages, sizeof(*rec->pages), page_cmp);
   /* The index is stale once sorted: rebuild it for later reads. */
   memset(rec->index, 0, rec->index_cap * sizeof(*rec->index));

@@ -39,6 +39,8 @@ struct pm_cache_slot {
   size_t from;    /* [base + from, base + valid) was read */
   size_t valid;
   unsigned char *data;
+  int lru;        /* the way of its set to refill first */
+  int pinned;     /* pm__target_peek() handed it out: never refilled */
 };
 
 struct pm_record;
@@ -52,6 +54,7 @@ struct pm_target {
   const volatile sig_atomic_t *cancel;
   struct pm_cache_slot cache[PM_CACHE_SLOTS];
   unsigned char *cache_mem;
+  struct pm_cache_slot *pinned; /* pm__target_peek()'s, or NULL */
   size_t last_region; /* index of the last region hit, a cheap first guess */
   uint64_t bytes_read;
   double pause_seconds;

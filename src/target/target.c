@@ -9,6 +9,7 @@
 
 #include "pmpeek/error.h"
 #include "target/target-elf.h"
+#include "target/target-peek.h"
 #include "target/target-private.h"
 
 /*
@@ -46,7 +47,9 @@ cache_drop(struct pm_target *t)
   for (size_t i = 0; i < PM_CACHE_SLOTS; i++) {
     t->cache[i].base = (pm_addr_t)-1;
     t->cache[i].from = t->cache[i].valid = 0;
+    t->cache[i].pinned = 0;
   }
+  t->pinned = NULL;
 }
 
 int
@@ -194,6 +197,14 @@ pm_target_resume(struct pm_target *t)
   return err;
 }
 
+/* The two ways of the cache set for the chunk at base. */
+static inline struct pm_cache_slot *
+cache_set(struct pm_target *t, pm_addr_t base)
+{
+  return &t->cache[((base >> PM_CACHE_CHUNK_BITS) &
+                    ((PM_CACHE_SLOTS >> 1) - 1)) << 1];
+}
+
 static const struct pm_region *
 region_of(struct pm_target *t, pm_addr_t addr)
 {
@@ -268,24 +279,64 @@ read_piece(struct pm_target *t, const struct pm_region *r, pm_addr_t addr,
            unsigned char *out, size_t len)
 {
   pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
-  struct pm_cache_slot *s;
+  struct pm_cache_slot *set = cache_set(t, base), *s;
   int err;
 
-  s = &t->cache[((base >> PM_CACHE_CHUNK_BITS) * 0x9E3779B97F4A7C15ull) >>
-                (64 - PM_CACHE_SLOT_BITS)];
-  if (s->base != base || addr - base < s->from || addr + len - base > s->valid) {
+  /*
+   * Two ways per set, the set by address: consecutive chunks never evict
+   * each other, so a walk that works through the heap a MiB at a time
+   * reads each chunk of it once.  The way not used last is refilled.
+   */
+  s = &set[0];
+  if (s->base != base)
+    s = &set[1];
+  if (s->base != base || addr - base < s->from ||
+      addr + len - base > s->valid) {
+    if (s->base != base)
+      s = &set[set[0].lru ? 0 : 1];
+    /* A pinned way is the caller's: the bytes go around the cache. */
+    if (s->pinned)
+      s = &set[s == &set[0] ? 1 : 0];
+    if (s->pinned)
+      return backend_read(t, addr, out, len);
     err = slot_fill(t, s, base, r);
     if (err == -EFAULT)
       return backend_read(t, addr, out, len);
     if (err)
       return err;
   }
+  set[0].lru = s != &set[0];
+  set[1].lru = s != &set[1];
   memcpy(out, s->data + (addr - base), len);
   return 0;
 }
 
-int
-pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
+/*
+ * The cached bytes of [addr, addr + len) when one slot holds all of them
+ * and the read may be served from it (no cancel, within the budget, not
+ * recording), with the read charged; else NULL.  Reads are mostly this.
+ */
+static inline const unsigned char *
+cache_hit(struct pm_target *t, pm_addr_t addr, size_t len)
+{
+  pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
+  struct pm_cache_slot *set = cache_set(t, base);
+  struct pm_cache_slot *s = set[1].base == base ? &set[1] : &set[0];
+  size_t off = (size_t)(addr - base);
+
+  if (s->base != base || off < s->from || off > s->valid ||
+      len > s->valid - off || t->rec ||
+      (t->cancel && *t->cancel) || len + READ_CALL_COST > t->read_budget)
+    return NULL;
+  t->read_budget -= len + READ_CALL_COST;
+  set[0].lru = s != &set[0];
+  set[1].lru = s == &set[0];
+  return s->data + off;
+}
+
+/* pm_target_read() past the cache's fast path. */
+static int
+read_slow(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
 {
   unsigned char *out = buf;
   pm_addr_t start = addr;
@@ -329,9 +380,88 @@ pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
 }
 
 int
+pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
+{
+  const unsigned char *p = cache_hit(t, addr, len);
+
+  if (!p)
+    return read_slow(t, addr, buf, len);
+  memcpy(buf, p, len);
+  return 0;
+}
+
+const void *
+pm__target_cached(const struct pm_target *t, pm_addr_t addr, size_t len)
+{
+  pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
+  const struct pm_cache_slot *set =
+      &t->cache[((base >> PM_CACHE_CHUNK_BITS) &
+                 ((PM_CACHE_SLOTS >> 1) - 1)) << 1];
+  const struct pm_cache_slot *s = set[1].base == base ? &set[1] : &set[0];
+
+  /*
+   * While recording, never: a look at bytes not recorded would steer the
+   * walk where its replay, which sees only the recorded ones, cannot go.
+   */
+  if (t->rec || s->base != base || addr - base < s->from ||
+      addr - base > s->valid || len > s->valid - (addr - base))
+    return NULL;
+  return s->data + (addr - base);
+}
+
+void
+pm__target_unpin(struct pm_target *t)
+{
+  if (t->pinned) {
+    t->pinned->pinned = 0;
+    t->pinned = NULL;
+  }
+}
+
+const unsigned char *
+pm__target_peek(struct pm_target *t, pm_addr_t addr, size_t len, int *err)
+{
+  pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
+  struct pm_cache_slot *set, *s;
+  unsigned char probe;
+
+  *err = 0;
+  pm__target_unpin(t);
+  if (t->ops->direct || len == 0 || len > PM_CACHE_CHUNK ||
+      addr + len - base > PM_CACHE_CHUNK)
+    return NULL;
+  /* Charged as a read, which also brings the chunk in when it reads. */
+  if ((*err = pm_target_read(t, addr, &probe, 1))) {
+    if (*err == -EFAULT)
+      *err = 0; /* unreadable here: the caller's pm_target_read says so */
+    return NULL;
+  }
+  if (len > t->read_budget || t->read_budget - len < READ_CALL_COST) {
+    *err = PM_ELIMIT;
+    return NULL;
+  }
+  t->read_budget -= len;
+  set = cache_set(t, base);
+  s = set[0].base == base ? &set[0] : set[1].base == base ? &set[1] : NULL;
+  /* Not all of it in the chunk as cached: a region ends inside. */
+  if (!s || addr - base < s->from || addr + len - base > s->valid)
+    return NULL;
+  s->pinned = 1;
+  t->pinned = s;
+  if (t->rec)
+    pm__record_memory(t->rec, addr, s->data + (addr - base), len);
+  return s->data + (addr - base);
+}
+
+int
 pm_target_read_u64(struct pm_target *t, pm_addr_t addr, uint64_t *out)
 {
-  return pm_target_read(t, addr, out, sizeof(*out));
+  const unsigned char *p = cache_hit(t, addr, sizeof(*out));
+
+  if (!p)
+    return read_slow(t, addr, out, sizeof(*out));
+  memcpy(out, p, sizeof(*out));
+  return 0;
 }
 
 void

@@ -29,8 +29,12 @@ EXE_SAN = '-fsanitize=fuzzer,address,undefined'
 
 
 def pkg_config(*args):
-    out = subprocess.run(['pkg-config'] + list(args) +
-                         ['libelf', 'libdw', 'jansson'],
+    pkgs = ['libelf', 'libdw', 'jansson']
+    # Native stacks (src/unwind) link libunwind-ptrace when the build has it.
+    if subprocess.run(['pkg-config', '--exists', 'libunwind-ptrace']
+                      ).returncode == 0:
+        pkgs.append('libunwind-ptrace')
+    out = subprocess.run(['pkg-config'] + list(args) + pkgs,
                          capture_output=True, text=True, check=True)
     return shlex.split(out.stdout)
 

@@ -291,6 +291,23 @@ def compare(tap, live, doc, what, core_path, pid, truth):
               '\n'.join(bad))
 
 
+def check_diff(tap, pmpeek, live, doc, workdir, what):
+    """`pmpeek diff` of the live snapshot against the core's: no change."""
+    paths = []
+    for name, d in (('live', live), ('core', doc)):
+        paths.append(os.path.join(workdir, '%s-%s.json' % (what, name)))
+        with open(paths[-1], 'w') as f:
+            json.dump(d, f)
+    cp = run([pmpeek, 'diff', '--json'] + paths)
+    rows = json.loads(cp.stdout).get('kinds', []) if cp.returncode == 0 \
+        else None
+    changed = [r for r in rows or []
+               if r['count_delta'] or r['size_delta']]
+    tap.check(rows is not None and not changed,
+              '%s: pmpeek diff live core shows no change' % what,
+              describe(cp) if rows is None else changed[:5])
+
+
 def check_table(tap, pmpeek, core_path, doc, what):
     """`pmpeek --all CORE`: header totals as in JSON, nothing on stderr."""
     cp = run([pmpeek, '--all', core_path])
@@ -408,6 +425,8 @@ def run_python(tap, args, python):
                     if doc:
                         compare(tap, live, doc, 'gcore', path, pid, truth)
                         check_table(tap, args.pmpeek, path, doc, 'gcore')
+                        check_diff(tap, args.pmpeek, live, doc, workdir,
+                                   'gcore')
 
                     # The executable under another name, through --exe.
                     copy = os.path.join(workdir, 'renamed-python')
@@ -445,6 +464,8 @@ def run_python(tap, args, python):
             if doc:
                 compare(tap, live, doc, 'kernel core', path, pid, truth)
                 check_table(tap, args.pmpeek, path, doc, 'kernel core')
+                check_diff(tap, args.pmpeek, live, doc, workdir,
+                           'kernel-core')
         finally:
             target.kill()
 

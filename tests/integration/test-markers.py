@@ -402,6 +402,18 @@ def check_json(tap, run, target):
               '%s: objects.count == sum of kinds[].count' % what)
     tap.equal(objs.get('size'), sum(k['size'] for k in kinds),
               '%s: objects.size == sum of kinds[].size' % what)
+    tap.check(all(_is_int(k.get('unreachable_count'))
+                  and _is_int(k.get('unreachable_size'))
+                  and 0 <= k['unreachable_count'] <= k['count']
+                  and 0 <= k['unreachable_size'] <= k['size'] for k in kinds),
+              '%s: every kind has unreachable_count <= count and '
+              'unreachable_size <= size' % what,
+              got=[k for k in kinds if not (
+                  _is_int(k.get('unreachable_count'))
+                  and _is_int(k.get('unreachable_size')))][:3])
+    tap.equal(objs.get('unreachable_count'),
+              sum(k.get('unreachable_count', 0) for k in kinds),
+              '%s: objects.unreachable_count == sum of kinds[]' % what)
 
     by_name = dict((k['kind'], k) for k in kinds)
     for name in sorted(truth['markers']):
@@ -413,6 +425,14 @@ def check_json(tap, run, target):
             continue
         tap.equal(got['count'], want['count'], '%s: %s count' % (what, name))
         tap.equal(got['size'], want['size'], '%s: %s size' % (what, name))
+        # Cyclic garbage (PmCycle) is all unreachable, the rest none of it.
+        unreach = truth.get('unreachable', {}).get(name)
+        if unreach is not None and what == 'json':
+            tap.equal(got.get('unreachable_count'), unreach,
+                      '%s: %s unreachable_count' % (what, name))
+            tap.equal(got.get('unreachable_size'),
+                      want['size'] if unreach else 0,
+                      '%s: %s unreachable_size' % (what, name))
 
     gc_objs = truth.get('gc_objects', {})
     tap.diag('info: pmpeek saw %s objects / %s bytes; the fixture\'s own '
@@ -541,6 +561,14 @@ def check_table(tap, run, target, doc):
             continue
         tap.equal(got['count'], want['count'], '%s: %s count' % (what, name))
         tap.equal(got['size'], want['size'], '%s: %s size' % (what, name))
+        # Cyclic garbage (PmCycle) is all unreachable, the rest none of it.
+        unreach = truth.get('unreachable', {}).get(name)
+        if unreach is not None and what == 'json':
+            tap.equal(got.get('unreachable_count'), unreach,
+                      '%s: %s unreachable_count' % (what, name))
+            tap.equal(got.get('unreachable_size'),
+                      want['size'] if unreach else 0,
+                      '%s: %s unreachable_size' % (what, name))
 
 
 def is_dict_kind(name):

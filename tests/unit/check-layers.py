@@ -5,7 +5,7 @@
 Usage: check-layers.py SOURCE_ROOT
 
 Layers, bottom up: error.[ch]/types.h, elf, target, cpython, census,
-snapshot, cli.  Each file under src/<layer>/ and each public header
+snapshot, unwind, cli.  Each file under src/<layer>/ and each public header
 include/pmpeek/<name>.h may include only headers of its own layer or below.
 Prints one line per offending #include and 'N passed, N failed' (one count
 per file), and exits 1 when a file fails.
@@ -14,7 +14,8 @@ import os
 import re
 import sys
 
-LAYERS = ["base", "elf", "target", "cpython", "census", "snapshot", "cli"]
+LAYERS = ["base", "elf", "target", "cpython", "census", "snapshot", "unwind",
+          "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 
 # Public headers and the layer each belongs to.
@@ -26,6 +27,9 @@ PUBLIC = {
     "allocator.h": "cpython",
     "census.h": "census",
     "snapshot.h": "snapshot",
+    "stacks.h": "cpython",
+    "paths.h": "census",
+    "unwind.h": "unwind",
 }
 
 # Files directly under src/ and the layer each belongs to.

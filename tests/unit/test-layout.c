@@ -56,6 +56,8 @@ static const char *const prefixes[] = {
   "odictnode_",     "buffered_",
   "bytesio_",       "opcache_",
   "statictype_",
+  /* thread stacks (issue #10) */
+  "gil_",
 };
 #define NPREFIXES (sizeof(prefixes) / sizeof(prefixes[0]))
 

@@ -156,6 +156,26 @@ START_TEST(test_append)
 }
 END_TEST
 
+/* A target chooses its file names: one as long as a path gets is fine. */
+START_TEST(test_long_path)
+{
+  size_t n = 4095;
+  char *text = malloc(n + 128), *p;
+
+  ck_assert_ptr_nonnull(text);
+  p = text + sprintf(text, "7f0000000000-7f0000001000 r--p 00000000 fe:01 "
+                           "1234567                    ");
+  p[0] = '/';
+  memset(p + 1, 'x', n - 1);
+  strcpy(p + n, " (deleted)\n");
+  ck_assert_int_eq(pm_maps_parse(&m, text), 0);
+  ck_assert_uint_eq(m.n, 1);
+  ck_assert_uint_eq(strlen(m.v[0].path), n + 10);
+  ck_assert_int_eq(m.v[0].path[0], '/');
+  free(text);
+}
+END_TEST
+
 START_TEST(test_many_regions)
 {
   /* More regions than the parser's first allocation. */
@@ -300,6 +320,7 @@ maps_suite(void)
   tcase_add_test(tc, test_empty_text);
   tcase_add_test(tc, test_append);
   tcase_add_test(tc, test_many_regions);
+  tcase_add_test(tc, test_long_path);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("invalid");

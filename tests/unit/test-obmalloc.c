@@ -239,6 +239,61 @@ START_TEST(test_foreach_block)
 }
 END_TEST
 
+static int
+record_bytes(void *arg, pm_addr_t block, unsigned size,
+             const unsigned char *bytes)
+{
+  /* The bytes handed over are the block's. */
+  ck_assert_mem_eq(bytes, fake_at(&f, block, size), size);
+  return record(arg, block, size);
+}
+
+START_TEST(test_foreach_block_bytes)
+{
+  struct seen a = { 0 }, b = { 0 };
+
+  for (unsigned i = 0; i < 10; i++)
+    fake_put_u64(&f, POOL(0) + OH + i * 16 + 8, 0x1111 * (i + 1));
+  ck_assert_int_eq(pm__obmalloc_foreach_block(&py, record, &a), 0);
+  ck_assert_int_eq(pm__obmalloc_foreach_block_bytes(&py, record_bytes, &b),
+                   0);
+  ck_assert_uint_eq(a.n, b.n);
+  ck_assert_mem_eq(a.blocks, b.blocks, sizeof(a.blocks));
+  ck_assert_mem_eq(a.sizes, b.sizes, sizeof(a.sizes));
+}
+END_TEST
+
+START_TEST(test_arenas)
+{
+  struct pm_obm_arenas a;
+  struct seen s = { 0 };
+  uint64_t bad = 0;
+  unsigned char *mem;
+
+  ck_assert_int_eq(pm__obmalloc_arenas(&py, &a), 0);
+  ck_assert_uint_eq(a.n, 1);
+  ck_assert_uint_eq(a.v[0].address, ARENA);
+  ck_assert_int_eq(pm__obmalloc_arena_of(&a, ARENA), 0);
+  ck_assert_int_eq(pm__obmalloc_arena_of(&a, ARENA + (1 << 20) - 1), 0);
+  ck_assert_int_eq(pm__obmalloc_arena_of(&a, ARENA + (1 << 20)), -1);
+  ck_assert_int_eq(pm__obmalloc_arena_of(&a, ARENA - 1), -1);
+  /* A pool's blocks from bytes the caller brings: as the walk finds them. */
+  mem = fake_at(&f, POOL(0), 16384);
+  ck_assert_int_eq(pm__obmalloc_pool_blocks(&py, &a, 0, POOL(0), mem,
+                                            record_bytes, &s, &bad),
+                   0);
+  ck_assert_uint_eq(s.n, 7);
+  ck_assert_uint_eq(bad, 0);
+  ck_assert_uint_eq(s.blocks[0], POOL(0) + OH);
+  /* Not a carved pool of that arena. */
+  ck_assert_int_eq(pm__obmalloc_pool_blocks(&py, &a, 0, POOL(0) + 16, mem,
+                                            record_bytes, &s, &bad),
+                   PM_ECORRUPT);
+  pm__obmalloc_arenas_release(&a);
+  ck_assert_uint_eq(a.n, 0);
+}
+END_TEST
+
 START_TEST(test_foreach_stops)
 {
   struct seen s = { 0 };
@@ -382,6 +437,8 @@ obmalloc_suite(void)
   tcase_add_test(tc, test_figures);
   tcase_add_test(tc, test_in_arena);
   tcase_add_test(tc, test_foreach_block);
+  tcase_add_test(tc, test_foreach_block_bytes);
+  tcase_add_test(tc, test_arenas);
   tcase_add_test(tc, test_foreach_stops);
   tcase_add_test(tc, test_foreach_free_cycle);
   tcase_add_test(tc, test_bad_pool_header);

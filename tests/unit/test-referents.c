@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -409,6 +410,129 @@ START_TEST(test_code_and_frame)
 }
 END_TEST
 
+/* What a labelled walk visited, with each label copied. */
+static struct pm_ref_label labels[256];
+static char label_names[256][32];
+
+static int
+collect_labelled(void *arg, pm_addr_t ref, const struct pm_ref_label *l)
+{
+  (void)arg;
+  ck_assert_uint_lt(nseen, sizeof(seen) / sizeof(seen[0]));
+  labels[nseen] = *l;
+  snprintf(label_names[nseen], sizeof(label_names[0]), "%s",
+           l->name ? l->name : "");
+  seen[nseen++] = ref;
+  return 0;
+}
+
+/* The labelled walk of obj visits what the plain one does, in order. */
+static void
+walk_labelled(pm_addr_t type, pm_addr_t obj)
+{
+  pm_addr_t plain[256], dict, ldict;
+  size_t nplain;
+  struct pm_type_info ti;
+  uint32_t members[16];
+  size_t n;
+
+  walk(type, obj, &dict);
+  nplain = nseen;
+  memcpy(plain, seen, sizeof(plain));
+  ti = info(type);
+  ck_assert_int_eq(pm__type_members(&py, type, members, 16, &n), 0);
+  nseen = 0;
+  ck_assert_int_eq(pm__referents_labelled(&py, obj, &ti, members, n,
+                                          collect_labelled, NULL, &ldict),
+                   0);
+  ck_assert_uint_eq(nseen, nplain);
+  ck_assert_uint_eq(ldict, dict);
+  for (size_t i = 0; i < nseen; i++)
+    ck_assert_uint_eq(seen[i], plain[i]);
+}
+
+START_TEST(test_labels)
+{
+  pm_addr_t k[] = { ascii("orders"), ascii("count") };
+  pm_addr_t v[] = { 0x1100, 0x2200 };
+  pm_addr_t l = object(LIST, 40, 16), items = alloc(2 * 8, 0);
+  pm_addr_t d = object(DICT, 48, 16), members, s, o, c, co, name;
+  pm_addr_t values = alloc(2 * 8, 0);
+
+  /* A list: each item by index. */
+  put(l, L->varobject_ob_size, 2);
+  put(l, L->list_allocated, 2);
+  put(l, L->list_item, items);
+  put(items, 0, 0x4000);
+  put(items, 8, 0x5000);
+  walk_labelled(LIST, l);
+  ck_assert(labels[1].how == PM_REF_INDEX && labels[1].index == 1);
+  /* A dict: its keys, then each value under its key. */
+  put(d, L->dict_keys, keys8(2, k, v));
+  walk_labelled(DICT, d);
+  ck_assert_uint_eq(nseen, 4);
+  ck_assert(labels[0].how == PM_REF_KEY && seen[0] == k[0]);
+  ck_assert(labels[3].how == PM_REF_VALUE && seen[3] == 0x2200 &&
+            labels[3].key == k[1]);
+  /* A slot by its member's name. */
+  members = alloc(2 * (size_t)L->member_size, 0);
+  s = new_type("S", 0x5600 | F_HEAPTYPE, 24, OBJECT);
+  o = object(s, 24, 16);
+  put(members, 0, cstring("ref"));
+  fake_put_u32(&f, members + (pm_addr_t)L->member_type, 16);
+  put(members, L->member_offset, 16);
+  put(s, L->type_members, members);
+  put(o, 16, 0x1000);
+  walk_labelled(s, o);
+  ck_assert(labels[0].how == PM_REF_MEMBER &&
+            strcmp(label_names[0], "ref") == 0);
+  /* 3.11 values: each attribute by its shared key's name. */
+  c = new_type("C", 0x5610 | F_HEAPTYPE | F_MANAGED_DICT, 16, OBJECT);
+  o = object(c, 16, 32);
+  put(c, L->heaptype_cached_keys, keys8(2, k, NULL));
+  put(values, 0, 0x1100);
+  put(values, 8, 0x2200);
+  put(o - 32, 0, values);
+  walk_labelled(c, o);
+  ck_assert(labels[1].how == PM_REF_ATTR && labels[1].key == k[1]);
+  {
+    struct pm_type_info ti = info(c);
+    ck_assert_int_eq(pm__object_attr(&py, o, &ti, "count", &name), 0);
+    ck_assert_uint_eq(name, 0x2200);
+    ck_assert_int_eq(pm__object_attr(&py, o, &ti, "nope", &name), 0);
+    ck_assert_uint_eq(name, 0);
+  }
+  /* A frame's locals by name (3.11: co_localsplusnames). */
+  co = object(CODE, 200, 0);
+  {
+    pm_addr_t names = object(TUPLE, 24 + 2 * 8, 16);
+    pm_addr_t frame = alloc(80 + 3 * 8, 0);
+    pm_addr_t locals = frame + (pm_addr_t)L->iframe_localsplus;
+    int owner;
+    put(names, L->varobject_ob_size, 2);
+    put(names, L->tuple_item, k[0]);
+    put(names, L->tuple_item + 8, k[1]);
+    fake_put_u32(&f, co + (pm_addr_t)L->code_nlocalsplus, 2);
+    fake_put_u32(&f, co + (pm_addr_t)L->code_stacksize, 1);
+    put(co, L->code_localsplusnames, names);
+    put(frame, L->iframe_code, co);
+    put(locals, 0, 0x7000);
+    put(locals, 8, 0x7100);
+    flush();
+    nseen = 0;
+    ck_assert_int_eq(pm__iframe_referents_labelled(&py, frame, 0,
+                                                   collect_labelled, NULL,
+                                                   &owner),
+                     0);
+    ck_assert_uint_eq(nseen, 3);
+    ck_assert(labels[0].how == PM_REF_FIELD &&
+              strcmp(label_names[0], "f_code") == 0);
+    ck_assert(labels[2].how == PM_REF_LOCAL && labels[2].index == 1 &&
+              labels[2].key == k[1] && seen[2] == 0x7100);
+  }
+}
+END_TEST
+
 static Suite *
 referents_suite(void)
 {
@@ -423,6 +547,7 @@ referents_suite(void)
   tcase_add_test(tc, test_managed_dict);
   tcase_add_test(tc, test_type);
   tcase_add_test(tc, test_code_and_frame);
+  tcase_add_test(tc, test_labels);
   suite_add_tcase(s, tc);
   return s;
 }

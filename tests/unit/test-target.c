@@ -10,6 +10,7 @@
 
 #include "fake-target.h"
 #include "pmpeek/error.h"
+#include "target/target-peek.h"
 
 #define BASE 0x10000000ull
 #define CHUNK 0x10000ull /* PM_CACHE_CHUNK */
@@ -151,6 +152,51 @@ START_TEST(test_cache_partial_chunk)
   check_read(0x10010000, 16);
   ck_assert_uint_eq(f.bytes, 0x8000);
   ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_cache_other_region_same_chunk)
+{
+  /*
+   * The chunk at 0x10010000 cached for A's half only: a read of B's half
+   * must not be served from the slot's unfilled bytes.
+   */
+  check_read(0x10010000, 16);
+  check_read(0x1001c000, 16);
+  check_read(0x1001fff8, 8);
+  check_read(0x10010010, 16);
+  ck_assert_uint_eq(f.outside, 0);
+}
+END_TEST
+
+START_TEST(test_peek)
+{
+  const unsigned char *p;
+  int err = 1;
+
+  /* Bytes in place, charged as read; the same as pm_target_read gives. */
+  p = pm__target_peek(t, 0x10054000, 0x4000, &err);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_int_eq(err, 0);
+  for (size_t i = 0; i < 0x4000; i += 97)
+    ck_assert_uint_eq(p[i], pat(0x10054000 + i));
+  ck_assert_ptr_eq(pm__target_cached(t, 0x10054010, 8), p + 0x10);
+  /* Reads elsewhere leave the pinned bytes as they are. */
+  check_read(0x10060000, 8);
+  check_read(0x10000000, 8);
+  ck_assert_uint_eq(p[0x123], pat(0x10054123));
+  pm__target_unpin(t);
+  /* Not within one chunk, or not all mapped: NULL, and no error. */
+  ck_assert_ptr_null(pm__target_peek(t, 0x1005fff0, 0x20, &err));
+  ck_assert_int_eq(err, 0);
+  ck_assert_ptr_null(pm__target_peek(t, 0x10034000, 0x10, &err));
+  ck_assert_int_eq(err, 0);
+  /* Not cached: NULL, and nothing read. */
+  {
+    unsigned reads = f.reads;
+    ck_assert_ptr_null(pm__target_cached(t, 0x10070000, 8));
+    ck_assert_uint_eq(f.reads, reads);
+  }
 }
 END_TEST
 
@@ -396,6 +442,8 @@ target_suite(void)
   tcase_add_test(tc, test_read_small);
   tcase_add_test(tc, test_read_u64);
   tcase_add_test(tc, test_span_regions);
+  tcase_add_test(tc, test_cache_other_region_same_chunk);
+  tcase_add_test(tc, test_peek);
   tcase_add_test(tc, test_gap);
   tcase_add_test(tc, test_not_readable);
   tcase_add_test(tc, test_large_read);
