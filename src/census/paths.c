@@ -886,7 +886,8 @@ group(struct walk *w, const uint8_t *match, const uint64_t *sizes,
       goto out;
     pairs[npairs++] = (uint64_t)c << 32 | (uint64_t)id;
   }
-  qsort(pairs, npairs, sizeof(*pairs), cmp_u64);
+  if (npairs > 1) /* pairs may be NULL when there are none */
+    qsort(pairs, npairs, sizeof(*pairs), cmp_u64);
   if (!(ids = malloc((npairs ? npairs : 1) * sizeof(*ids))) ||
       !(members = malloc((w->ncands ? w->ncands : 1) * sizeof(*members))))
     goto out;
@@ -921,13 +922,15 @@ group(struct walk *w, const uint8_t *match, const uint64_t *sizes,
           goto out;
         g->nkinds++;
       }
-      qsort(g->kinds, g->nkinds, sizeof(*g->kinds), by_name);
+      if (g->nkinds > 1)
+        qsort(g->kinds, g->nkinds, sizeof(*g->kinds), by_name);
     }
     g = &out->groups[out->ngroups - 1];
     g->count++;
     g->size += sizes[members[i].cand];
   }
-  qsort(out->groups, out->ngroups, sizeof(*out->groups), by_count);
+  if (out->ngroups > 1)
+    qsort(out->groups, out->ngroups, sizeof(*out->groups), by_count);
   err = 0;
 out:
   free(pairs);
@@ -1523,7 +1526,8 @@ results(struct walk *w, size_t samples, const struct pm_stacks *st,
   int err = -ENOMEM;
 
   /* The logs are searched from now on. */
-  qsort(w->owners, w->nowners, sizeof(*w->owners), pair_cmp);
+  if (w->nowners > 1)
+    qsort(w->owners, w->nowners, sizeof(*w->owners), pair_cmp);
   if (!(w->by_addr = malloc((w->ncands + 1) * sizeof(*w->by_addr))))
     goto out;
   for (size_t i = 0; i < w->ncands; i++)
