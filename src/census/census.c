@@ -1383,7 +1383,11 @@ gc_link(struct walk *w, pm_addr_t obj, const uint64_t *words, unsigned off)
   if (off < 16 || L->gc_head_size != 16)
     return 0;
   next = words[off / 8 - 2] & ~(uint64_t)3;
-  if (!next || in_arena(w, next))
+  /*
+   * Only a pointer is a link to follow: 3.14.7 leaves small values (4) in
+   * _gc_next of some pool objects, which are not list members.
+   */
+  if (next < 4096 || (next & 7) || in_arena(w, next))
     return 0;
   idx = map_get(&w->type_index, words[off / 8 + L->object_type / 8]);
   if (!idx || !(type_at(w, idx - 1)->info.flags & PM_TPFLAGS_HAVE_GC))

@@ -54,7 +54,8 @@ pm_cli_progress_show(void *arg, const struct pm_census_progress *c)
   if (c->seconds < PROGRESS_AFTER_SECONDS)
     return;
   rate = c->seconds > 0 ? (double)c->objects / c->seconds : 0;
-  n = fprintf(stderr, "\rpmpeek: %s: %llu objects, %.1f MiB read, "
+  n = fprintf(stderr,
+              "\rpmpeek: %s: %llu objects, %.1f MiB read, "
               "%.0fk objects/s",
               c->phase, (unsigned long long)c->objects,
               (double)c->bytes_read / (1 << 20), rate / 1000);

@@ -34,7 +34,8 @@ pm_cli_print_table_ex(FILE *f, const struct pm_census *c, size_t top,
     cumulative += k->size;
     fprintf(f, "%6zu %6" PRIu64 " %3u %8" PRIu64 " %3u %9" PRIu64 " %3u ", i,
             k->count, percent(k->count, c->count), k->size,
-            percent(k->size, c->size), cumulative, percent(cumulative, c->size));
+            percent(k->size, c->size), cumulative,
+            percent(cumulative, c->size));
     if (unreachable)
       fprintf(f, "%7" PRIu64 " ", k->unreachable_count);
     fprintf(f, "%s\n", k->name);

@@ -52,8 +52,7 @@ emit(struct roots *w, enum pm_root_kind kind, pm_addr_t obj, int index)
 
 /* The object field at base + off, when the layout has it. */
 static int
-emit_field(struct roots *w, enum pm_root_kind kind, pm_addr_t base,
-           int64_t off)
+emit_field(struct roots *w, enum pm_root_kind kind, pm_addr_t base, int64_t off)
 {
   uint64_t p;
   int err;
@@ -163,9 +162,9 @@ iframe_roots(struct roots *w, pm_addr_t frame, int stack, int *owner)
   } else if (stack && L->iframe_stackpointer >= 0) {
     uint64_t sp;
     memcpy(&sp, f + L->iframe_stackpointer, 8);
-    if (sp >= locals && (sp - locals) % 8 == 0 &&
-        (int64_t)((sp - locals) / 8) >= nlocals &&
-        (int64_t)((sp - locals) / 8) <= nslots)
+    if (sp >= locals && (sp - locals) % 8 == 0
+        && (int64_t)((sp - locals) / 8) >= nlocals
+        && (int64_t)((sp - locals) / 8) <= nslots)
       count = (int64_t)((sp - locals) / 8);
   }
   return emit_slots(w, locals, count, nlocals, 1);
@@ -234,8 +233,7 @@ iframe_chain(struct roots *w, pm_addr_t frame)
     }
     if (L->iframe_is_entry >= 0) {
       uint8_t entry;
-      if ((err = pm_target_read(py->t, frame + L->iframe_is_entry, &entry,
-                                1)))
+      if ((err = pm_target_read(py->t, frame + L->iframe_is_entry, &entry, 1)))
         return soft(err);
       callee_direct = !entry;
     } else {
@@ -269,26 +267,27 @@ frame_object_chain(struct roots *w, pm_addr_t frame)
       w->st->broken_chains++;
       return 0;
     }
-    if ((err = rd_u64(py, frame + L->frame_code, &code)) ||
-        (err = rd_u64(py, frame + L->frame_back, &back))) {
+    if ((err = rd_u64(py, frame + L->frame_code, &code))
+        || (err = rd_u64(py, frame + L->frame_back, &back))) {
       w->st->broken_chains++;
       return soft(err);
     }
     w->st->frames++;
     w->r.frame = frame;
     w->r.code = code;
-    if ((err = emit(w, PM_ROOT_FRAME_OTHER, frame, -1)) ||
-        (err = emit(w, PM_ROOT_FRAME_OTHER, code, -1)) ||
-        (err = emit_field(w, PM_ROOT_FRAME_OTHER, frame, L->frame_globals)) ||
-        (err = emit_field(w, PM_ROOT_FRAME_OTHER, frame, L->frame_builtins)) ||
-        (err = emit_field(w, PM_ROOT_FRAME_OTHER, frame, L->frame_locals)))
+    if ((err = emit(w, PM_ROOT_FRAME_OTHER, frame, -1))
+        || (err = emit(w, PM_ROOT_FRAME_OTHER, code, -1))
+        || (err = emit_field(w, PM_ROOT_FRAME_OTHER, frame, L->frame_globals))
+        || (err = emit_field(w, PM_ROOT_FRAME_OTHER, frame, L->frame_builtins))
+        || (err = emit_field(w, PM_ROOT_FRAME_OTHER, frame, L->frame_locals)))
       return err;
     if (code && !(code & 7) && L->frame_localsplus >= 0) {
       err = pm__code_slots(py, code, &nlocals, &nslots);
       if (err && pm__walk_fatal(err))
         return err;
-      if (!err && (err = emit_slots(w, frame + (pm_addr_t)L->frame_localsplus,
-                                    nlocals, nlocals, 0)))
+      if (!err
+          && (err = emit_slots(w, frame + (pm_addr_t)L->frame_localsplus,
+                               nlocals, nlocals, 0)))
         return err;
     }
     frame = back;
@@ -301,8 +300,8 @@ thread_roots(struct roots *w, pm_addr_t tstate)
 {
   struct pm_python *py = w->py;
   const struct pm_layout *L = py->L;
-  const int64_t fields[] = { L->thread_dict, L->thread_async_exc,
-                             L->thread_context };
+  const int64_t fields[]
+      = { L->thread_dict, L->thread_async_exc, L->thread_context };
   pm_addr_t frame;
   int err;
 
@@ -310,16 +309,16 @@ thread_roots(struct roots *w, pm_addr_t tstate)
   w->r.index = -1;
   if ((err = rd_u64(py, tstate + L->thread_thread_id, &w->r.thread_id)))
     return err;
-  if (L->thread_native_thread_id >= 0 &&
-      (err = rd_u64(py, tstate + L->thread_native_thread_id,
-                    &w->r.native_id)))
+  if (L->thread_native_thread_id >= 0
+      && (err
+          = rd_u64(py, tstate + L->thread_native_thread_id, &w->r.native_id)))
     return err;
   for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
     if ((err = emit_field(w, PM_ROOT_THREAD, tstate, fields[i])))
       return err;
   if (L->iframe_size <= 0) {
-    if (L->thread_frame < 0 || (err = rd_u64(py, tstate + L->thread_frame,
-                                             &frame)))
+    if (L->thread_frame < 0
+        || (err = rd_u64(py, tstate + L->thread_frame, &frame)))
       return err;
     return frame_object_chain(w, frame);
   }
@@ -342,8 +341,8 @@ threads_roots(struct roots *w, pm_addr_t interp)
   }
   pm__cycle_init(&cycle);
   while (tstate) {
-    if ((tstate & 7) || ++count > MAX_THREADS ||
-        pm__cycle_seen(&cycle, tstate)) {
+    if ((tstate & 7) || ++count > MAX_THREADS
+        || pm__cycle_seen(&cycle, tstate)) {
       w->st->broken_chains++;
       return 0;
     }
@@ -375,14 +374,14 @@ static_type_dicts(struct roots *w, pm_addr_t interp)
   for (int ext = 0; ext < 2; ext++) {
     /* The builtin types, then (3.13+) the static types of extensions. */
     int64_t off = ext ? L->interp_static_ext_types : L->interp_static_types;
-    int64_t bytes = ext ? L->interp_static_ext_types_bytes
-                        : L->interp_static_types_bytes;
+    int64_t bytes
+        = ext ? L->interp_static_ext_types_bytes : L->interp_static_types_bytes;
     int64_t count = off >= 0 && bytes > 0 ? bytes / L->statictype_size : 0;
     for (int64_t j = 0; j < count; j++) {
-      pm_addr_t s = interp + (pm_addr_t)off +
-                    (pm_addr_t)(j * L->statictype_size);
-      if ((err = emit_field(w, PM_ROOT_STATIC_TYPE, s, L->statictype_type)) ||
-          (err = emit_field(w, PM_ROOT_STATIC_TYPE, s, L->statictype_dict)))
+      pm_addr_t s
+          = interp + (pm_addr_t)off + (pm_addr_t)(j * L->statictype_size);
+      if ((err = emit_field(w, PM_ROOT_STATIC_TYPE, s, L->statictype_type))
+          || (err = emit_field(w, PM_ROOT_STATIC_TYPE, s, L->statictype_dict)))
         return err;
     }
   }
@@ -397,9 +396,9 @@ interp_roots(struct roots *w, pm_addr_t interp)
 
   memset(&w->r, 0, sizeof(w->r));
   w->r.index = -1;
-  if ((err = emit_field(w, PM_ROOT_MODULES, interp, L->interp_modules)) ||
-      (err = emit_field(w, PM_ROOT_SYSDICT, interp, L->interp_sysdict)) ||
-      (err = emit_field(w, PM_ROOT_BUILTINS, interp, L->interp_builtins)))
+  if ((err = emit_field(w, PM_ROOT_MODULES, interp, L->interp_modules))
+      || (err = emit_field(w, PM_ROOT_SYSDICT, interp, L->interp_sysdict))
+      || (err = emit_field(w, PM_ROOT_BUILTINS, interp, L->interp_builtins)))
     return err;
   if ((err = threads_roots(w, interp)))
     return err;
@@ -432,8 +431,8 @@ pm__roots_walk(struct pm_python *py, unsigned flags, pm_root_fn visit,
   for (int i = 0; i < PM_T__COUNT; i++)
     if ((err = emit(&w, PM_ROOT_STATIC_TYPE, py->types[i], -1)))
       return err;
-  if (py->interned_var && !(flags & PM_ROOTS_NO_INTERNED) &&
-      (err = emit_field(&w, PM_ROOT_INTERNED, py->interned_var, 0)))
+  if (py->interned_var && !(flags & PM_ROOTS_NO_INTERNED)
+      && (err = emit_field(&w, PM_ROOT_INTERNED, py->interned_var, 0)))
     return err;
   return 0;
 }

@@ -13,16 +13,16 @@
  * cyclic garbage (or held by C state that keeps no object of its own).
  */
 enum pm_root_kind {
-  PM_ROOT_MODULES,      /* sys.modules of an interpreter */
-  PM_ROOT_SYSDICT,      /* the sys module's dict */
-  PM_ROOT_BUILTINS,     /* the builtins module's dict */
-  PM_ROOT_INTERP,       /* another object the interpreter state holds */
-  PM_ROOT_THREAD,       /* a thread state's dict, async exception, context */
-  PM_ROOT_FRAME_LOCAL,  /* a local variable, cell or free variable */
-  PM_ROOT_FRAME_OTHER,  /* a frame's code, function, globals, builtins,
-                         * locals mapping, frame object or value stack */
-  PM_ROOT_STATIC_TYPE,  /* a static type, or (3.12+) its namespace */
-  PM_ROOT_INTERNED,     /* the interned-strings dict (3.8-3.11) */
+  PM_ROOT_MODULES,     /* sys.modules of an interpreter */
+  PM_ROOT_SYSDICT,     /* the sys module's dict */
+  PM_ROOT_BUILTINS,    /* the builtins module's dict */
+  PM_ROOT_INTERP,      /* another object the interpreter state holds */
+  PM_ROOT_THREAD,      /* a thread state's dict, async exception, context */
+  PM_ROOT_FRAME_LOCAL, /* a local variable, cell or free variable */
+  PM_ROOT_FRAME_OTHER, /* a frame's code, function, globals, builtins,
+                        * locals mapping, frame object or value stack */
+  PM_ROOT_STATIC_TYPE, /* a static type, or (3.12+) its namespace */
+  PM_ROOT_INTERNED,    /* the interned-strings dict (3.8-3.11) */
 };
 
 struct pm_root {

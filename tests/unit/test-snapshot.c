@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "pmpeek/error.h"
 #include "pmpeek/snapshot.h"
 
 static struct pm_kind kinds[] = {
@@ -250,6 +252,56 @@ START_TEST(test_kinds)
 }
 END_TEST
 
+START_TEST(test_unreachable)
+{
+  /* Always written, per kind and in total; loaded back, absent as 0. */
+  struct pm_kind k[] = { { "a", 9, 900, 2, 200 }, { "b", 1, 1, 0, 0 } };
+  struct pm_census c = { .kinds = k, .nkinds = 2, .count = 10, .size = 901,
+                         .unreachable_count = 2, .unreachable_size = 200 };
+  struct pm_snapshot_doc *d;
+  const char *why = NULL;
+  char path[] = "/tmp/pmpeek-test-snapshot-XXXXXX";
+  json_t *o, *e;
+  FILE *f;
+  int fd;
+
+  snap.census = &c;
+  o = field(write_and_parse(), "objects");
+  ck_assert_int_eq(int_field(o, "unreachable_count"), 2);
+  ck_assert_int_eq(int_field(o, "unreachable_size"), 200);
+  e = json_array_get(field(doc, "kinds"), 1);
+  ck_assert_int_eq(int_field(e, "unreachable_count"), 0);
+  ck_assert_int_eq(int_field(e, "unreachable_size"), 0);
+  fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+  ck_assert_int_eq(pm_snapshot_write_json(&snap, f), 0);
+  ck_assert_int_eq(fclose(f), 0);
+  ck_assert_int_eq(pm_snapshot_load(path, &d, &why), 0);
+  ck_assert_uint_eq(d->census.unreachable_count, 2);
+  ck_assert_uint_eq(d->census.kinds[0].unreachable_count, 2);
+  ck_assert_uint_eq(d->census.kinds[0].unreachable_size, 200);
+  pm_snapshot_doc_free(d);
+  /* An older snapshot without the fields: zeros. */
+  json_object_del(field(doc, "objects"), "unreachable_count");
+  json_object_del(json_array_get(field(doc, "kinds"), 0),
+                  "unreachable_count");
+  json_object_del(json_array_get(field(doc, "kinds"), 0), "unreachable_size");
+  ck_assert_int_eq(json_dump_file(doc, path, 0), 0);
+  ck_assert_int_eq(pm_snapshot_load(path, &d, &why), 0);
+  ck_assert_uint_eq(d->census.unreachable_count, 0);
+  ck_assert_uint_eq(d->census.kinds[0].unreachable_count, 0);
+  ck_assert_uint_eq(d->census.kinds[0].count, 9);
+  pm_snapshot_doc_free(d);
+  /* More unreachable than there are: refused. */
+  json_object_set_new(json_array_get(field(doc, "kinds"), 1),
+                      "unreachable_count", json_integer(5));
+  ck_assert_int_eq(json_dump_file(doc, path, 0), 0);
+  ck_assert_int_eq(pm_snapshot_load(path, &d, &why), PM_EFORMAT);
+  unlink(path);
+}
+END_TEST
+
 START_TEST(test_kinds_order_kept)
 {
   /* The writer keeps the census's order, sorted or not. */
@@ -348,6 +400,7 @@ snapshot_suite(void)
   tcase_add_test(tc, test_partial_broken_list);
   tcase_add_test(tc, test_objects);
   tcase_add_test(tc, test_kinds);
+  tcase_add_test(tc, test_unreachable);
   tcase_add_test(tc, test_kinds_order_kept);
   tcase_add_test(tc, test_kind_names_escaped);
   tcase_add_test(tc, test_empty_census);

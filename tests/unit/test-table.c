@@ -68,6 +68,24 @@ START_TEST(test_full_table)
 }
 END_TEST
 
+START_TEST(test_unreachable_column)
+{
+  struct pm_kind k[] = { { "str", 5, 600, 2, 120 }, { "dict", 3, 333, 0, 0 } };
+  struct pm_census c = { .kinds = k, .nkinds = 2, .count = 8, .size = 933,
+                         .unreachable_count = 2, .unreachable_size = 120 };
+
+  pm_cli_print_table_ex(out, &c, 0, 0, 1);
+  ck_assert_str_eq(printed(),
+                   "Partition of a set of 8 objects. Total size = 933 bytes.\n"
+                   " Index  Count   %     Size   % Cumulative  % Unreach Kind "
+                   "(class / dict of class)\n"
+                   "     0      5  62      600  64       600  64       2 str\n"
+                   "     1      3  37      333  35       933 100       0 dict\n"
+                   "Unreachable: 2 objects, 120 bytes (cyclic garbage not "
+                   "collected yet).\n");
+}
+END_TEST
+
 START_TEST(test_top)
 {
   pm_cli_print_table(out, &census, 2, 0);
@@ -214,6 +232,7 @@ table_suite(void)
 
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_full_table);
+  tcase_add_test(tc, test_unreachable_column);
   tcase_add_test(tc, test_top);
   tcase_add_test(tc, test_top_one);
   tcase_add_test(tc, test_top_not_reached);
