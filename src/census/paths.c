@@ -111,7 +111,8 @@ amap_find(const struct amap *m, pm_addr_t a)
 {
   size_t i;
 
-  if (!m->cap)
+  /* 0 marks an empty slot: it is never a key. */
+  if (!m->cap || !a)
     return NULL;
   i = amap_slot(m, a);
   return m->keys[i] == a ? &m->vals[i] : NULL;
@@ -124,6 +125,8 @@ amap_add(struct amap *m, pm_addr_t a, uint64_t val)
   size_t i;
   int err;
 
+  if (!a) /* 0 marks an empty slot: it is never a key */
+    return 0;
   /* A load of at most 3/4 keeps probes short and the map 21 bytes/entry. */
   if ((m->used + 1) * 4 > m->cap * 3 && (err = amap_grow(m)))
     return err;
@@ -415,6 +418,10 @@ check(struct walk *w, pm_addr_t ref, uint32_t *t)
   if (err)
     return pm__walk_fatal(err) ? err : 0;
   if (!pm__refcnt_live(w->py, head[w->py->L->object_refcnt / 8]))
+    return 0;
+  /* Not a header at all (e.g. a thread state a frame points back to). */
+  if (head[w->py->L->object_type / 8] < MIN_POINTER ||
+      (head[w->py->L->object_type / 8] & 7))
     return 0;
   if ((i = type_lookup(w, head[w->py->L->object_type / 8])) < 0)
     return (int)i;
