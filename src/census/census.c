@@ -1354,6 +1354,13 @@ plausible(struct walk *w, pm_addr_t block, unsigned size,
   ti = &type_at(w, (size_t)i)->info;
   if (pm__object_presize(w->py, ti, obj) != off || pointer_like(w, refcnt))
     return 0;
+  /*
+   * The pre-header (GC links, managed dict and weakrefs) holds pointers,
+   * small flags or nothing: text before a chance header is none of these.
+   */
+  for (unsigned k = 0; k < off / 8; k++)
+    if (words[k] >= MIN_POINTER && !pointer_like(w, words[k] & ~(uint64_t)7))
+      return 0;
   err = pm__object_inline_size(w->py, ti, obj, &need);
   if (err)
     return pm__walk_fatal(err) ? err : 0;
@@ -1370,7 +1377,8 @@ plausible(struct walk *w, pm_addr_t block, unsigned size,
  * from such links (see follow_gc_runs()).
  */
 static int
-gc_link(struct walk *w, pm_addr_t obj, const uint64_t *words, unsigned off)
+gc_link(struct walk *w, pm_addr_t obj, const uint64_t *words, unsigned off,
+        int candidate)
 {
   const struct pm_layout *L = w->py->L;
   pm_addr_t next;
@@ -1395,7 +1403,8 @@ gc_link(struct walk *w, pm_addr_t obj, const uint64_t *words, unsigned off)
   if (grow((void **)&w->gclinks, &w->gclinks_cap, 2 * sizeof(*w->gclinks),
            w->ngclinks + 1))
     return -ENOMEM;
-  w->gclinks[2 * w->ngclinks] = obj - 16;
+  /* Bit 0 (a GC head is 16-aligned) marks a link not known to be one. */
+  w->gclinks[2 * w->ngclinks] = (obj - 16) | (pm_addr_t)(candidate != 0);
   w->gclinks[2 * w->ngclinks + 1] = next;
   w->ngclinks++;
   return 0;
@@ -1445,7 +1454,7 @@ scan_block(void *arg, pm_addr_t block, unsigned size,
         seen |= (uint64_t)seen_has(&w->seen, block + 16 * k) << (2 * k);
     for (unsigned off = 0; seen && off + 16 <= size && off <= 32; off += 16)
       if (seen >> (off / 8) & 1)
-        return gc_link(w, block + off, words, off);
+        return gc_link(w, block + off, words, off, 0);
   }
   for (unsigned off = 0; off + 16 <= size && off <= 32; off += 16) {
     if ((err = plausible(w, block, size, words, off, &t)) < 0)
@@ -1454,7 +1463,7 @@ scan_block(void *arg, pm_addr_t block, unsigned size,
       continue;
     if ((err = seen_add(&w->cands, block + off)) < 0)
       return err;
-    return gc_link(w, block + off, words, off);
+    return gc_link(w, block + off, words, off, 1);
   }
   return 0;
 }
@@ -1630,6 +1639,8 @@ sort_candidates(struct walk *w, int collecting)
  * The GC objects outside the arenas: the lists are followed from each
  * link that leaves an arena, and from each list's head, until they come
  * back to an arena or a head.  Each stretch outside has one such start.
+ * A link from a candidate block that does not lead back to it was no
+ * link: it is dropped, not counted as a list cut short.
  */
 static int
 follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
@@ -1643,9 +1654,11 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
   for (size_t s = 0; s < nstarts && !err; s++) {
     pm_addr_t prev, node;
     uint64_t steps = 0;
+    int tentative = 0;
 
     if (s < w->ngclinks) {
-      prev = w->gclinks[2 * s];
+      tentative = (int)(w->gclinks[2 * s] & 1);
+      prev = w->gclinks[2 * s] & ~(pm_addr_t)1;
       node = w->gclinks[2 * s + 1];
     } else {
       uint64_t next;
@@ -1671,7 +1684,7 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
       if (is_head)
         break;
       if ((node & 7) || ++steps > ((uint64_t)1 << 32)) {
-        w->c->broken_lists++;
+        w->c->broken_lists += !(tentative && steps == 1);
         break;
       }
       if ((err = map_add(&visited, node, 1)) <= 0)
@@ -1679,12 +1692,12 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
       err = 0;
       if ((err = pm_target_read(w->py->t, node, words, sizeof(words)))) {
         err = pm__walk_fatal(err) ? err : 0;
-        w->c->broken_lists++;
+        w->c->broken_lists += !(tentative && steps == 1);
         break;
       }
       /* While the collector runs, _gc_prev holds gc_refs instead. */
       if (!collecting && (words[L->gc_head_prev / 8] & ~(uint64_t)3) != prev) {
-        w->c->broken_lists++;
+        w->c->broken_lists += !(tentative && steps == 1);
         break;
       }
       obj = node + (pm_addr_t)L->gc_head_size;
