@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "census/addrset.h"
 #include "cpython/gc.h"
 #include "cpython/object.h"
 #include "cpython/obmalloc.h"
@@ -64,10 +65,10 @@ struct type_entry {
   int32_t dict_kind; /* "dict of <name>", -1 until a dict it owns is counted */
   uint32_t *members; /* offsets of its object members; owned */
   uint32_t nmembers;
-  uint8_t valid;     /* pm__type_read() succeeded */
-  uint8_t offered;   /* the type object itself was offered as an object */
+  uint8_t valid;   /* pm__type_read() succeeded */
+  uint8_t offered; /* the type object itself was offered as an object */
   uint8_t exact_dict;
-  uint8_t leaf;      /* its instances refer to no object but their type */
+  uint8_t leaf; /* its instances refer to no object but their type */
   /*
    * For object.__sizeof__ (PM_SIZE_DEFAULT): the size of an instance with
    * its pre-header, less itemsize times ob_size; -1 for other sizers.
@@ -78,36 +79,6 @@ struct type_entry {
 
 #define TYPE_BLOCK_BITS 8
 #define TYPE_BLOCK (1u << TYPE_BLOCK_BITS)
-
-/* Target address -> non-zero value, open addressing; key 0 is empty. */
-struct addr_map {
-  uint64_t *keys;
-  uint32_t *vals;
-  size_t cap, used;
-};
-
-/*
- * The set of objects seen: one bitmap per MiB of address space that holds
- * any (a bit per 8-byte granule, objects being 8-aligned), found through an
- * open-addressing table of those MiB.  Objects cluster in arenas and heap
- * segments, so the bitmaps stay a small fraction of the heap, and a lookup
- * touches cache-resident memory rather than a random slot of a table as
- * big as the heap's object count.
- */
-#define SEEN_CHUNK_BITS 20
-#define SEEN_GRANULE_BITS 3
-#define SEEN_WORDS ((size_t)1 << (SEEN_CHUNK_BITS - SEEN_GRANULE_BITS - 6))
-
-struct seen_chunk {
-  uint64_t key; /* (address >> SEEN_CHUNK_BITS) + 1; 0 = empty slot */
-  uint64_t *bits;
-};
-
-struct seen_set {
-  struct seen_chunk *chunks;
-  size_t cap, used;
-  size_t last; /* slot of the last chunk hit, a cheap first guess */
-};
 
 /*
  * The work queue holds addresses (8-aligned) with CHECKED in bit 0 for
@@ -171,10 +142,10 @@ enum phase {
   PHASE_BLOCKS,  /* only in an allocator's block: held by C */
 };
 
-static const char *const phase_names[] = { "roots", "gc lists", "gc lists",
-                                           "blocks" };
+static const char *const phase_names[]
+    = { "roots", "gc lists", "gc lists", "blocks" };
 
-#define HOT_TYPES 64 /* a cache in front of type_index */
+#define HOT_TYPES 64        /* a cache in front of type_index */
 #define PROGRESS_EVERY 8192 /* objects between looks at the clock */
 #define PROGRESS_SECONDS 0.1
 
@@ -186,33 +157,33 @@ struct walk {
 
   struct type_entry **types; /* blocks of TYPE_BLOCK entries */
   size_t ntypes, blocks_cap;
-  struct addr_map type_index; /* type address -> index + 1 */
+  struct pm_addr_map type_index; /* type address -> index + 1 */
   size_t last_type;
   struct hot_type {
     pm_addr_t addr;
     uint32_t idx; /* index + 1; 0 = empty */
   } hot_types[HOT_TYPES];
 
-  struct seen_set seen;   /* every object counted or queued */
-  struct addr_map owners; /* dict address -> owner's type index + 1 */
+  struct pm_addr_set seen;   /* every object counted or queued */
+  struct pm_addr_map owners; /* dict address -> owner's type index + 1 */
   /*
    * The dicts in owners, as bits: most dicts have no owner, and the bit
    * answers for them from memory the walk is near, not from a random slot
    * of a map as big as the dicts owned.
    */
-  struct seen_set claimed;
+  struct pm_addr_set claimed;
   struct queue q;
   uint64_t *batch, *scratch; /* the batch being processed, and sort space */
   size_t batch_cap, scratch_cap;
   pm_addr_t recent[RECENT]; /* pointers queued lately, by hash */
-  struct dict_item *dicts; /* dicts whose owner was not known yet */
+  struct dict_item *dicts;  /* dicts whose owner was not known yet */
   size_t ndicts, dicts_cap;
   struct static_dict *statics; /* 3.12+: static builtin types' dicts */
   size_t nstatics, statics_cap;
   /* Phase B: the GC objects no root reached, with the references to each. */
   pm_addr_t *gcleft;
   size_t ngcleft, gcleft_cap;
-  struct addr_map internal;
+  struct pm_addr_map internal;
   /* Phase C: the blocks that hold an object nothing else led to. */
   pm_addr_t *blockleft;
   size_t nblockleft, blockleft_cap;
@@ -225,8 +196,8 @@ struct walk {
   struct pm_obm_arenas arenas;
   uint64_t *pools_scanned; /* a bit per pool, PM_OBM_MAX_POOLS per arena */
   size_t last_arena;
-  struct seen_set cands;   /* blocks' objects not reached when scanned */
-  pm_addr_t *gclinks;      /* GC links from an arena to outside */
+  struct pm_addr_set cands; /* blocks' objects not reached when scanned */
+  pm_addr_t *gclinks;       /* GC links from an arena to outside */
   size_t ngclinks, gclinks_cap;
   unsigned char *pool_buf; /* a pool's bytes when the cache cannot hold it */
   uint64_t bad_pools;
@@ -242,12 +213,6 @@ struct walk {
 };
 
 static uint64_t
-hash_addr(pm_addr_t a)
-{
-  return (a >> 3) * 0x9E3779B97F4A7C15ull;
-}
-
-static uint64_t
 hash_str(const char *s)
 {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -256,216 +221,13 @@ hash_str(const char *s)
   return h;
 }
 
-static int
-grow(void **v, size_t *cap, size_t elem, size_t need)
-{
-  size_t ncap = *cap ? *cap : 64;
-  void *nv;
-
-  if (need <= *cap)
-    return 0;
-  while (ncap < need)
-    ncap *= 2;
-  nv = realloc(*v, ncap * elem);
-  if (!nv)
-    return -ENOMEM;
-  *v = nv;
-  *cap = ncap;
-  return 0;
-}
-
-/* ---- address maps and the seen set --------------------------------------- */
-
-static size_t
-map_slot(const struct addr_map *s, pm_addr_t a)
-{
-  size_t mask = s->cap - 1, i = (size_t)(hash_addr(a) >> 20) & mask;
-
-  while (s->keys[i] && s->keys[i] != a)
-    i = (i + 1) & mask;
-  return i;
-}
-
-static int
-map_grow(struct addr_map *s)
-{
-  size_t ncap = s->cap ? s->cap * 2 : 1 << 10;
-  struct addr_map n = { .cap = ncap };
-
-  n.keys = calloc(ncap, sizeof(*n.keys));
-  if (!n.keys)
-    return -ENOMEM;
-  if (!(n.vals = calloc(ncap, sizeof(*n.vals)))) {
-    free(n.keys);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < s->cap; i++) {
-    size_t j;
-    if (!s->keys[i])
-      continue;
-    j = map_slot(&n, s->keys[i]);
-    n.keys[j] = s->keys[i];
-    n.vals[j] = s->vals[i];
-  }
-  n.used = s->used;
-  free(s->keys);
-  free(s->vals);
-  *s = n;
-  return 0;
-}
-
-/* 0 when a is absent, else its value. */
-static uint32_t
-map_get(const struct addr_map *s, pm_addr_t a)
-{
-  size_t i;
-
-  if (!s->cap)
-    return 0;
-  i = map_slot(s, a);
-  return s->keys[i] == a ? s->vals[i] : 0;
-}
-
-/* Adds a (with val); 1 when it was new, 0 when present, or -ENOMEM. */
-static int
-map_add(struct addr_map *s, pm_addr_t a, uint32_t val)
-{
-  size_t i;
-  int err;
-
-  if ((s->used + 1) * 2 > s->cap && (err = map_grow(s)))
-    return err;
-  i = map_slot(s, a);
-  if (s->keys[i] == a)
-    return 0;
-  s->keys[i] = a;
-  s->vals[i] = val;
-  s->used++;
-  return 1;
-}
-
-/* Adds 1 to a's value when a is present (saturating). */
-static void
-map_inc(struct addr_map *s, pm_addr_t a)
-{
-  size_t i;
-
-  if (!s->cap)
-    return;
-  i = map_slot(s, a);
-  if (s->keys[i] == a && s->vals[i] != UINT32_MAX)
-    s->vals[i]++;
-}
-
-static void
-map_free(struct addr_map *s)
-{
-  free(s->keys);
-  free(s->vals);
-  s->keys = NULL;
-  s->vals = NULL;
-  s->cap = s->used = 0;
-}
-
-static size_t
-seen_slot(const struct seen_set *s, uint64_t key)
-{
-  size_t mask = s->cap - 1, i = (size_t)(hash_addr(key << 3) >> 32) & mask;
-
-  while (s->chunks[i].key && s->chunks[i].key != key)
-    i = (i + 1) & mask;
-  return i;
-}
-
-/* The chunk's bitmap, or NULL when no object of that MiB was added. */
-static inline uint64_t *
-seen_bits(struct seen_set *s, pm_addr_t a)
-{
-  uint64_t key = (a >> SEEN_CHUNK_BITS) + 1;
-  size_t i;
-
-  if (s->chunks[s->last].key == key)
-    return s->chunks[s->last].bits;
-  i = seen_slot(s, key);
-  if (!s->chunks[i].key)
-    return NULL;
-  s->last = i;
-  return s->chunks[i].bits;
-}
-
-static inline int
-seen_has(struct seen_set *s, pm_addr_t a)
-{
-  uint64_t *bits = seen_bits(s, a);
-  size_t g = (size_t)(a >> SEEN_GRANULE_BITS) &
-             (((size_t)1 << (SEEN_CHUNK_BITS - SEEN_GRANULE_BITS)) - 1);
-
-  return bits && (bits[g >> 6] >> (g & 63) & 1);
-}
-
-static int
-seen_grow(struct seen_set *s)
-{
-  size_t ncap = s->cap ? s->cap * 2 : 256;
-  struct seen_chunk *n = calloc(ncap, sizeof(*n));
-  struct seen_set t = { .chunks = n, .cap = ncap };
-
-  if (!n)
-    return -ENOMEM;
-  for (size_t i = 0; i < s->cap; i++)
-    if (s->chunks[i].key)
-      n[seen_slot(&t, s->chunks[i].key)] = s->chunks[i];
-  free(s->chunks);
-  s->chunks = n;
-  s->cap = ncap;
-  s->last = 0;
-  return 0;
-}
-
-/* Adds a; 1 when it was new, 0 when present, or -ENOMEM. */
-static int
-seen_add(struct seen_set *s, pm_addr_t a)
-{
-  uint64_t key = (a >> SEEN_CHUNK_BITS) + 1, *bits = seen_bits(s, a), bit;
-  size_t g = (size_t)(a >> SEEN_GRANULE_BITS) &
-             (((size_t)1 << (SEEN_CHUNK_BITS - SEEN_GRANULE_BITS)) - 1);
-  int err;
-
-  if (!bits) {
-    size_t i;
-    if ((s->used + 1) * 2 > s->cap && (err = seen_grow(s)))
-      return err;
-    i = seen_slot(s, key);
-    if (!(bits = calloc(SEEN_WORDS, sizeof(*bits))))
-      return -ENOMEM;
-    s->chunks[i].key = key;
-    s->chunks[i].bits = bits;
-    s->used++;
-    s->last = i;
-  }
-  bit = (uint64_t)1 << (g & 63);
-  if (bits[g >> 6] & bit)
-    return 0;
-  bits[g >> 6] |= bit;
-  return 1;
-}
-
-static void
-seen_free(struct seen_set *s)
-{
-  for (size_t i = 0; i < s->cap; i++)
-    free(s->chunks[i].bits);
-  free(s->chunks);
-  memset(s, 0, sizeof(*s));
-}
-
 /* ---- the queue: buckets of address space, swept in order ---------------- */
 
 static size_t
 bucket_slot(const struct queue *q, uint64_t key)
 {
-  size_t mask = q->index_cap - 1, i = (size_t)(hash_addr(key << 3) >> 32) &
-                                      mask;
+  size_t mask = q->index_cap - 1,
+         i = (size_t)(pm__hash_addr(key << 3) >> 32) & mask;
 
   while (q->index[i] && q->b[q->index[i] - 1].key != key)
     i = (i + 1) & mask;
@@ -494,7 +256,7 @@ bucket_of(struct queue *q, uint64_t key)
   i = bucket_slot(q, key);
   if (q->index[i])
     return q->index[i] - 1;
-  if (grow((void **)&q->b, &q->b_cap, sizeof(*q->b), q->nb + 1))
+  if (pm__grow((void **)&q->b, &q->b_cap, sizeof(*q->b), q->nb + 1))
     return -ENOMEM;
   memset(&q->b[q->nb], 0, sizeof(*q->b));
   q->b[q->nb].key = key;
@@ -507,7 +269,7 @@ heap_push(struct queue *q, uint32_t nb)
 {
   size_t i;
 
-  if (grow((void **)&q->heap, &q->heap_cap, sizeof(*q->heap), q->nheap + 1))
+  if (pm__grow((void **)&q->heap, &q->heap_cap, sizeof(*q->heap), q->nheap + 1))
     return -ENOMEM;
   for (i = q->nheap++; i > 0; i = (i - 1) / 2) {
     uint32_t parent = q->heap[(i - 1) / 2];
@@ -560,7 +322,7 @@ push(struct walk *w, uint64_t item)
   b = &q->b[nb];
   if (b->n == b->cap) {
     size_t cap = b->cap;
-    if (grow((void **)&b->items, &cap, sizeof(*b->items), (size_t)b->n + 1))
+    if (pm__grow((void **)&b->items, &cap, sizeof(*b->items), (size_t)b->n + 1))
       return -ENOMEM;
     b->cap = (uint32_t)cap;
   }
@@ -575,7 +337,7 @@ push(struct walk *w, uint64_t item)
   if (b->queued == SWEEP_NEXT)
     return 0;
   b->queued = SWEEP_NEXT;
-  if (grow((void **)&q->next, &q->next_cap, sizeof(*q->next), q->nnext + 1))
+  if (pm__grow((void **)&q->next, &q->next_cap, sizeof(*q->next), q->nnext + 1))
     return -ENOMEM;
   q->next[q->nnext++] = (uint32_t)nb;
   return 0;
@@ -598,8 +360,8 @@ queue_free(struct queue *q)
 static double
 since(const struct timespec *a, const struct timespec *b)
 {
-  return (double)(b->tv_sec - a->tv_sec) +
-         (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+  return (double)(b->tv_sec - a->tv_sec)
+         + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
 static void
@@ -663,8 +425,8 @@ kind_index(struct walk *w, const char *name, int32_t *out)
       *out = (int32_t)w->names[i].index;
       return 0;
     }
-  if (grow((void **)&c->kinds, &w->kinds_cap, sizeof(*c->kinds),
-           c->nkinds + 1))
+  if (pm__grow((void **)&c->kinds, &w->kinds_cap, sizeof(*c->kinds),
+               c->nkinds + 1))
     return -ENOMEM;
   memset(&c->kinds[c->nkinds], 0, sizeof(c->kinds[c->nkinds]));
   c->kinds[c->nkinds].name = strdup(name);
@@ -717,16 +479,16 @@ type_lookup(struct walk *w, pm_addr_t type)
   int err;
 
   /* Objects come in runs of one type: try the last one first. */
-  if (w->ntypes && w->last_type < w->ntypes &&
-      type_at(w, w->last_type)->addr == type)
+  if (w->ntypes && w->last_type < w->ntypes
+      && type_at(w, w->last_type)->addr == type)
     return (int64_t)w->last_type;
   /* Then the few types a heap is mostly made of, then every one. */
-  hot = &w->hot_types[(hash_addr(type) >> 58) & (HOT_TYPES - 1)];
+  hot = &w->hot_types[(pm__hash_addr(type) >> 58) & (HOT_TYPES - 1)];
   if (hot->addr == type && hot->idx) {
     w->last_type = hot->idx - 1;
     return (int64_t)hot->idx - 1;
   }
-  idx = map_get(&w->type_index, type);
+  idx = (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx) {
     w->last_type = idx - 1;
     hot->addr = type;
@@ -735,7 +497,7 @@ type_lookup(struct walk *w, pm_addr_t type)
   }
   if (w->ntypes % TYPE_BLOCK == 0) {
     size_t b = w->ntypes / TYPE_BLOCK;
-    if (grow((void **)&w->types, &w->blocks_cap, sizeof(*w->types), b + 1))
+    if (pm__grow((void **)&w->types, &w->blocks_cap, sizeof(*w->types), b + 1))
       return -ENOMEM;
     if (!(w->types[b] = malloc(TYPE_BLOCK * sizeof(**w->types))))
       return -ENOMEM;
@@ -766,16 +528,16 @@ type_lookup(struct walk *w, pm_addr_t type)
     }
     e->nmembers = (uint32_t)n;
     /* Only the type object's own pre-header depends on the object. */
-    if (e->info.sizer == PM_SIZE_DEFAULT && e->info.basicsize >= 0 &&
-        e->info.itemsize >= 0)
-      e->base_size = e->info.basicsize +
-                     (int64_t)pm__object_presize(w->py, &e->info, 0);
+    if (e->info.sizer == PM_SIZE_DEFAULT && e->info.basicsize >= 0
+        && e->info.itemsize >= 0)
+      e->base_size
+          = e->info.basicsize + (int64_t)pm__object_presize(w->py, &e->info, 0);
     /* What pm__referents() finds nothing in (str, int, float, bytes...). */
-    e->leaf = e->info.walker == PM_WALK_NONE && !n && !e->info.dictoffset &&
-              !(e->info.flags & PM_TPFLAGS_MANAGED_DICT) &&
-              e->info.sizer != PM_SIZE_TYPE && !e->exact_dict;
+    e->leaf = e->info.walker == PM_WALK_NONE && !n && !e->info.dictoffset
+              && !(e->info.flags & PM_TPFLAGS_MANAGED_DICT)
+              && e->info.sizer != PM_SIZE_TYPE && !e->exact_dict;
   }
-  if ((err = map_add(&w->type_index, type, (uint32_t)w->ntypes)) < 0)
+  if ((err = pm__amap_add(&w->type_index, type, (uint32_t)w->ntypes)) < 0)
     return err;
   return (int64_t)w->ntypes - 1;
 }
@@ -795,13 +557,13 @@ offer(void *arg, pm_addr_t ref)
   struct walk *w = arg;
   pm_addr_t *recent;
 
-  if ((ref & 7) || ref < MIN_POINTER || seen_has(&w->seen, ref))
+  if ((ref & 7) || ref < MIN_POINTER || pm__set_has(&w->seen, ref))
     return 0;
   /*
    * Until its turn comes a pointer is not in the seen set: a small
    * filter keeps the queue from holding None a million times.
    */
-  recent = &w->recent[(hash_addr(ref) >> 40) & (RECENT - 1)];
+  recent = &w->recent[(pm__hash_addr(ref) >> 40) & (RECENT - 1)];
   if (*recent == ref)
     return 0;
   *recent = ref;
@@ -817,9 +579,8 @@ offer(void *arg, pm_addr_t ref)
 static int
 check(struct walk *w, pm_addr_t ref, uint32_t *t)
 {
-  uint64_t head[2], *bits = seen_bits(&w->seen, ref), bit;
-  size_t g = (size_t)(ref >> SEEN_GRANULE_BITS) &
-             (((size_t)1 << (SEEN_CHUNK_BITS - SEEN_GRANULE_BITS)) - 1);
+  uint64_t head[2], *bits = pm__set_bits(&w->seen, ref), bit;
+  size_t g = pm__set_granule(ref);
   int64_t i;
   int err;
 
@@ -839,7 +600,7 @@ check(struct walk *w, pm_addr_t ref, uint32_t *t)
   /* The bitmap found above is still the one (type_lookup adds none). */
   if (bits)
     bits[g >> 6] |= bit;
-  else if ((err = seen_add(&w->seen, ref)) < 0)
+  else if ((err = pm__set_add(&w->seen, ref)) < 0)
     return err;
   *t = (uint32_t)i;
   return 1;
@@ -851,16 +612,18 @@ claim(struct walk *w, pm_addr_t dict, uint32_t owner)
 {
   int err;
 
-  if ((err = map_add(&w->owners, dict, owner + 1)) < 0)
+  if ((err = pm__amap_add(&w->owners, dict, owner + 1)) < 0)
     return err;
-  return seen_add(&w->claimed, dict);
+  return pm__set_add(&w->claimed, dict);
 }
 
 /* The owner's type index + 1 of dict, or 0. */
 static uint32_t
 owner_of(struct walk *w, pm_addr_t dict)
 {
-  return seen_has(&w->claimed, dict) ? map_get(&w->owners, dict) : 0;
+  return pm__set_has(&w->claimed, dict)
+             ? (uint32_t)pm__amap_get(&w->owners, dict)
+             : 0;
 }
 
 /* 3.12+: the dicts of static builtin types live in the interpreter. */
@@ -872,8 +635,8 @@ offer_static_dict(struct walk *w, pm_addr_t type, uint32_t owner)
   for (size_t i = 0; i < w->nstatics; i++) {
     if (w->statics[i].type != type)
       continue;
-    if ((err = claim(w, w->statics[i].dict, owner)) < 0 ||
-        (err = offer(w, w->statics[i].dict)))
+    if ((err = claim(w, w->statics[i].dict, owner)) < 0
+        || (err = offer(w, w->statics[i].dict)))
       return err;
   }
   return 0;
@@ -889,8 +652,8 @@ count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
   int err;
 
   if (!owner) {
-    if (grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
-             w->ndicts + 1))
+    if (pm__grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
+                 w->ndicts + 1))
       return -ENOMEM;
     w->dicts[w->ndicts].obj = obj | (garbage ? 1 : 0);
     w->dicts[w->ndicts].size = size;
@@ -981,14 +744,14 @@ process(struct walk *w, pm_addr_t obj, uint32_t t)
    */
   if (e->info.sizer == PM_SIZE_TYPE && (t2 = type_lookup(w, obj)) < 0)
     return (int)t2;
-  err = pm__referents(w->py, obj, &e->info, e->members, e->nmembers, offer,
-                      w, &dict);
+  err = pm__referents(w->py, obj, &e->info, e->members, e->nmembers, offer, w,
+                      &dict);
   if (err)
     return err;
   if (dict && (err = claim(w, dict, t)) < 0)
     return err;
-  if (!dict && e->info.walker == PM_WALK_TYPE && w->nstatics &&
-      (err = offer_static_dict(w, obj, t)))
+  if (!dict && e->info.walker == PM_WALK_TYPE && w->nstatics
+      && (err = offer_static_dict(w, obj, t)))
     return err;
   return 0;
 }
@@ -1001,8 +764,7 @@ checked_type(struct walk *w, pm_addr_t obj, uint32_t *t)
   int64_t i;
   int err;
 
-  if ((err = pm_target_read_u64(w->py->t, obj + w->py->L->object_type,
-                                &type)))
+  if ((err = pm_target_read_u64(w->py->t, obj + w->py->L->object_type, &type)))
     return pm__walk_fatal(err) ? err : 0;
   if ((i = type_lookup(w, type)) < 0)
     return (int)i;
@@ -1043,44 +805,8 @@ static int scan_mib(struct walk *w, uint64_t key);
 static int
 sort_batch(struct walk *w, uint64_t *v, size_t n)
 {
-  uint32_t counts[1 << SORT_DIGIT];
-  uint64_t *src = v, *dst;
-
-  if (n < 2)
-    return 0;
-  if (n < 64) {
-    for (size_t i = 1; i < n; i++) {
-      uint64_t x = v[i];
-      size_t j = i;
-      for (; j > 0 && v[j - 1] > x; j--)
-        v[j] = v[j - 1];
-      v[j] = x;
-    }
-    return 0;
-  }
-  if (grow((void **)&w->scratch, &w->scratch_cap, sizeof(*w->scratch), n))
-    return -ENOMEM;
-  dst = w->scratch;
-  for (unsigned shift = SEEN_GRANULE_BITS; shift < BUCKET_SHIFT;
-       shift += SORT_DIGIT) {
-    const uint64_t mask = (1u << SORT_DIGIT) - 1;
-    uint64_t *t;
-    uint32_t sum = 0;
-    memset(counts, 0, sizeof(counts));
-    for (size_t i = 0; i < n; i++)
-      counts[(src[i] >> shift) & mask]++;
-    for (size_t d = 0; d <= mask; d++) {
-      uint32_t c = counts[d];
-      counts[d] = sum;
-      sum += c;
-    }
-    for (size_t i = 0; i < n; i++)
-      dst[counts[(src[i] >> shift) & mask]++] = src[i];
-    t = src, src = dst, dst = t;
-  }
-  if (src != v)
-    memcpy(v, src, n * sizeof(*v));
-  return 0;
+  return pm__sort_addrs(v, n, PM_SET_GRANULE_BITS, BUCKET_SHIFT, SORT_DIGIT,
+                        &w->scratch, &w->scratch_cap);
 }
 
 /*
@@ -1129,8 +855,7 @@ drain(struct walk *w)
           /* The CPU fetches the copies a few objects ahead. */
           if (i + PREFETCH_AHEAD < n) {
             const void *p = pm__target_cached(
-                w->py->t, w->batch[i + PREFETCH_AHEAD] & ~(uint64_t)CHECKED,
-                1);
+                w->py->t, w->batch[i + PREFETCH_AHEAD] & ~(uint64_t)CHECKED, 1);
             if (p)
               __builtin_prefetch(p);
           }
@@ -1173,8 +898,8 @@ root_visit(void *arg, const struct pm_root *root)
    * code can reach (PM_CENSUS_NO_BLOCKS): the static types without an
    * instance, the interned strings nothing else refers to.
    */
-  if ((w->flags & PM_CENSUS_NO_BLOCKS) &&
-      (root->kind == PM_ROOT_STATIC_TYPE || root->kind == PM_ROOT_INTERNED))
+  if ((w->flags & PM_CENSUS_NO_BLOCKS)
+      && (root->kind == PM_ROOT_STATIC_TYPE || root->kind == PM_ROOT_INTERNED))
     return 0;
   if ((err = check(w, ref, &t)) <= 0)
     return err;
@@ -1191,7 +916,7 @@ gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
   struct walk *w = arg;
   int64_t t;
 
-  if (seen_has(&w->seen, obj))
+  if (pm__set_has(&w->seen, obj))
     return 0;
   if (!type) {
     w->c->skipped++;
@@ -1204,8 +929,8 @@ gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
     w->c->skipped++;
     return 0;
   }
-  if (grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
-           w->ngcleft + 1))
+  if (pm__grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+               w->ngcleft + 1))
     return -ENOMEM;
   w->gcleft[w->ngcleft++] = obj;
   return 0;
@@ -1214,7 +939,10 @@ gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
 static int
 count_internal(void *arg, pm_addr_t ref)
 {
-  map_inc(&((struct walk *)arg)->internal, ref);
+  uint64_t *n = pm__amap_find(&((struct walk *)arg)->internal, ref);
+
+  if (n)
+    ++*n;
   return 0;
 }
 
@@ -1238,10 +966,11 @@ sort_gc_leftovers(struct walk *w)
   int err;
 
   for (size_t i = 0; i < w->ngcleft; i++)
-    if ((err = map_add(&w->internal, w->gcleft[i], 1)) < 0)
+    if ((err = pm__amap_add(&w->internal, w->gcleft[i], 1)) < 0)
       return err;
   for (size_t i = 0; i < w->ngcleft; i++) {
     pm_addr_t dict;
+    uint64_t *n;
     uint32_t t;
     if ((err = checked_type(w, w->gcleft[i], &t)) <= 0) {
       if (err)
@@ -1254,12 +983,13 @@ sort_gc_leftovers(struct walk *w)
       return err;
     /* An instance of a heap type holds a reference to it (3.8+). */
     if (e->info.flags & PM_TPFLAGS_HEAPTYPE)
-      map_inc(&w->internal, e->addr);
+      if ((n = pm__amap_find(&w->internal, e->addr)))
+        ++*n;
   }
   w->phase = PHASE_HELD;
   for (size_t i = 0; i < w->ngcleft; i++) {
     uint64_t refcnt;
-    uint32_t internal = map_get(&w->internal, w->gcleft[i]) - 1;
+    uint64_t internal = pm__amap_get(&w->internal, w->gcleft[i]) - 1;
 
     if ((err = pm_target_read_u64(w->py->t, w->gcleft[i] + L->object_refcnt,
                                   &refcnt))) {
@@ -1269,7 +999,7 @@ sort_gc_leftovers(struct walk *w)
     }
     if (refcnt_value(w->py, refcnt) <= internal)
       continue;
-    if ((err = seen_add(&w->seen, w->gcleft[i])) < 0)
+    if ((err = pm__set_add(&w->seen, w->gcleft[i])) < 0)
       return err;
     w->c->found_gc++;
     w->c->held_by_c++;
@@ -1280,7 +1010,7 @@ sort_gc_leftovers(struct walk *w)
     return err;
   w->phase = PHASE_GARBAGE;
   for (size_t i = 0; i < w->ngcleft; i++) {
-    if ((err = seen_add(&w->seen, w->gcleft[i])) < 0)
+    if ((err = pm__set_add(&w->seen, w->gcleft[i])) < 0)
       return err;
     if (!err)
       continue; /* reached from a held one */
@@ -1310,8 +1040,8 @@ in_arena(struct walk *w, pm_addr_t addr)
   const struct pm_obm_arenas *a = &w->arenas;
   int64_t i;
 
-  if (w->last_arena < a->n &&
-      addr - a->v[w->last_arena].address < a->g.arena_size)
+  if (w->last_arena < a->n
+      && addr - a->v[w->last_arena].address < a->g.arena_size)
     return 1;
   if ((i = pm__obmalloc_arena_of(a, addr)) < 0)
     return 0;
@@ -1328,8 +1058,8 @@ in_arena(struct walk *w, pm_addr_t addr)
  * returns 1, 0, or an error that ends the walk.
  */
 static int
-plausible(struct walk *w, pm_addr_t block, unsigned size,
-          const uint64_t *words, unsigned off, uint32_t *t)
+plausible(struct walk *w, pm_addr_t block, unsigned size, const uint64_t *words,
+          unsigned off, uint32_t *t)
 {
   const struct pm_layout *L = w->py->L;
   pm_addr_t obj = block + off, type = words[off / 8 + L->object_type / 8];
@@ -1339,10 +1069,10 @@ plausible(struct walk *w, pm_addr_t block, unsigned size,
   int64_t i;
   int err;
 
-  if (!type || (type & 7) || type < MIN_POINTER ||
-      !pm__refcnt_live(w->py, refcnt))
+  if (!type || (type & 7) || type < MIN_POINTER
+      || !pm__refcnt_live(w->py, refcnt))
     return 0;
-  idx = map_get(&w->type_index, type);
+  idx = (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx)
     i = idx - 1;
   else if (in_arena(w, type) || pointer_like(w, refcnt))
@@ -1397,11 +1127,12 @@ gc_link(struct walk *w, pm_addr_t obj, const uint64_t *words, unsigned off,
    */
   if (next < 4096 || (next & 7) || in_arena(w, next))
     return 0;
-  idx = map_get(&w->type_index, words[off / 8 + L->object_type / 8]);
+  idx = (uint32_t)pm__amap_get(&w->type_index,
+                               words[off / 8 + L->object_type / 8]);
   if (!idx || !(type_at(w, idx - 1)->info.flags & PM_TPFLAGS_HAVE_GC))
     return 0;
-  if (grow((void **)&w->gclinks, &w->gclinks_cap, 2 * sizeof(*w->gclinks),
-           w->ngclinks + 1))
+  if (pm__grow((void **)&w->gclinks, &w->gclinks_cap, 2 * sizeof(*w->gclinks),
+               w->ngclinks + 1))
     return -ENOMEM;
   /* Bit 0 (a GC head is 16-aligned) marks a link not known to be one. */
   w->gclinks[2 * w->ngclinks] = (obj - 16) | (pm_addr_t)(candidate != 0);
@@ -1443,15 +1174,14 @@ scan_block(void *arg, pm_addr_t block, unsigned size,
     memcpy(words, bytes, 16);
   {
     /* The seen bits of the block's three possible objects at once. */
-    uint64_t *bits = seen_bits(&w->seen, block);
-    size_t g = (size_t)(block >> SEEN_GRANULE_BITS) &
-               (((size_t)1 << (SEEN_CHUNK_BITS - SEEN_GRANULE_BITS)) - 1);
+    uint64_t *bits = pm__set_bits(&w->seen, block);
+    size_t g = pm__set_granule(block);
     uint64_t seen = 0;
     if (bits && (g & 63) <= 59)
       seen = bits[g >> 6] >> (g & 63) & 0x15;
     else
       for (unsigned k = 0; k < 3; k++)
-        seen |= (uint64_t)seen_has(&w->seen, block + 16 * k) << (2 * k);
+        seen |= (uint64_t)pm__set_has(&w->seen, block + 16 * k) << (2 * k);
     for (unsigned off = 0; seen && off + 16 <= size && off <= 32; off += 16)
       if (seen >> (off / 8) & 1)
         return gc_link(w, block + off, words, off, 0);
@@ -1461,7 +1191,7 @@ scan_block(void *arg, pm_addr_t block, unsigned size,
       return err;
     if (!err)
       continue;
-    if ((err = seen_add(&w->cands, block + off)) < 0)
+    if ((err = pm__set_add(&w->cands, block + off)) < 0)
       return err;
     return gc_link(w, block + off, words, off, 1);
   }
@@ -1507,8 +1237,8 @@ scan_arena(struct walk *w, size_t i, pm_addr_t lo, pm_addr_t hi)
 {
   const struct pm_obm_arena *ar = &w->arenas.v[i];
   const uint32_t ps = w->arenas.g.pool_size;
-  pm_addr_t p = ar->first_pool, end = ar->pool_address < hi ? ar->pool_address
-                                                             : hi;
+  pm_addr_t p = ar->first_pool,
+            end = ar->pool_address < hi ? ar->pool_address : hi;
   int err;
 
   if (lo > p)
@@ -1572,25 +1302,25 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
 
   if ((err = pm_target_read(w->py->t, obj, head, sizeof(head))))
     return pm__walk_fatal(err) ? err : 0;
-  idx = map_get(&w->type_index, head[L->object_type / 8]);
-  if (!idx || !(e = type_at(w, idx - 1))->valid ||
-      !seen_has(&w->seen, e->addr) ||
-      !pm__refcnt_live(w->py, head[L->object_refcnt / 8]))
+  idx = (uint32_t)pm__amap_get(&w->type_index, head[L->object_type / 8]);
+  if (!idx || !(e = type_at(w, idx - 1))->valid
+      || !pm__set_has(&w->seen, e->addr)
+      || !pm__refcnt_live(w->py, head[L->object_refcnt / 8]))
     return 0;
-  if ((e->info.flags & PM_TPFLAGS_HAVE_GC) && L->gc_head_size == 16 &&
-      pm__object_presize(w->py, &e->info, obj) >= 16) {
+  if ((e->info.flags & PM_TPFLAGS_HAVE_GC) && L->gc_head_size == 16
+      && pm__object_presize(w->py, &e->info, obj) >= 16) {
     if ((err = pm_target_read(w->py->t, obj - 16, gch, sizeof(gch))))
       return pm__walk_fatal(err) ? err : 0;
     if (gch[L->gc_head_next / 8]) {
       /* Tracked: on a list, when the node before it says so. */
       pm_addr_t prev = gch[L->gc_head_prev / 8] & ~(uint64_t)3;
-      if (!collecting &&
-          ((err = pm_target_read_u64(w->py->t, prev + L->gc_head_next,
-                                     &pnext)) ||
-           (pnext & ~(uint64_t)3) != obj - 16))
+      if (!collecting
+          && ((err
+               = pm_target_read_u64(w->py->t, prev + L->gc_head_next, &pnext))
+              || (pnext & ~(uint64_t)3) != obj - 16))
         return err && pm__walk_fatal(err) ? err : 0;
-      if (grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
-               w->ngcleft + 1))
+      if (pm__grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+                   w->ngcleft + 1))
         return -ENOMEM;
       w->gcleft[w->ngcleft++] = obj;
       return 0;
@@ -1598,8 +1328,8 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
     if (gch[L->gc_head_prev / 8] & ~(uint64_t)3)
       return 0; /* not a GC head at all */
   }
-  if (grow((void **)&w->blockleft, &w->blockleft_cap, sizeof(*w->blockleft),
-           w->nblockleft + 1))
+  if (pm__grow((void **)&w->blockleft, &w->blockleft_cap, sizeof(*w->blockleft),
+               w->nblockleft + 1))
     return -ENOMEM;
   w->blockleft[w->nblockleft++] = obj;
   return 0;
@@ -1609,7 +1339,7 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
 static int
 sort_candidates(struct walk *w, int collecting)
 {
-  struct seen_set *c = &w->cands;
+  struct pm_addr_set *c = &w->cands;
   int err;
 
   for (size_t i = 0; i < c->cap; i++) {
@@ -1617,13 +1347,13 @@ sort_candidates(struct walk *w, int collecting)
     uint64_t *seen;
     if (!c->chunks[i].key)
       continue;
-    base = (c->chunks[i].key - 1) << SEEN_CHUNK_BITS;
-    seen = seen_bits(&w->seen, base);
-    for (size_t k = 0; k < SEEN_WORDS; k++) {
+    base = (c->chunks[i].key - 1) << PM_SET_CHUNK_BITS;
+    seen = pm__set_bits(&w->seen, base);
+    for (size_t k = 0; k < PM_SET_WORDS; k++) {
       uint64_t bits = c->chunks[i].bits[k] & ~(seen ? seen[k] : 0);
       while (bits) {
         unsigned b = (unsigned)__builtin_ctzll(bits);
-        pm_addr_t obj = base + (((pm_addr_t)k * 64 + b) << SEEN_GRANULE_BITS);
+        pm_addr_t obj = base + (((pm_addr_t)k * 64 + b) << PM_SET_GRANULE_BITS);
         bits &= bits - 1;
         if ((err = sort_candidate(w, obj, collecting)))
           return err;
@@ -1647,7 +1377,7 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
                int collecting)
 {
   const struct pm_layout *L = w->py->L;
-  struct addr_map visited = { 0 };
+  struct pm_addr_map visited = { 0 };
   size_t nstarts = w->ngclinks + (size_t)nheads;
   int err = 0;
 
@@ -1663,8 +1393,7 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
     } else {
       uint64_t next;
       prev = heads[s - w->ngclinks];
-      if ((err = pm_target_read_u64(w->py->t, prev + L->gc_head_next,
-                                    &next))) {
+      if ((err = pm_target_read_u64(w->py->t, prev + L->gc_head_next, &next))) {
         err = pm__walk_fatal(err) ? err : 0;
         w->c->broken_lists++;
         continue;
@@ -1687,7 +1416,7 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
         w->c->broken_lists += !(tentative && steps == 1);
         break;
       }
-      if ((err = map_add(&visited, node, 1)) <= 0)
+      if ((err = pm__amap_add(&visited, node, 1)) <= 0)
         break; /* a stretch already followed (or -ENOMEM) */
       err = 0;
       if ((err = pm_target_read(w->py->t, node, words, sizeof(words)))) {
@@ -1701,17 +1430,17 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
         break;
       }
       obj = node + (pm_addr_t)L->gc_head_size;
-      if (!seen_has(&w->seen, obj)) {
-        if ((t = type_lookup(w, words[(L->gc_head_size + L->object_type) /
-                                      8])) < 0) {
+      if (!pm__set_has(&w->seen, obj)) {
+        if ((t = type_lookup(w, words[(L->gc_head_size + L->object_type) / 8]))
+            < 0) {
           err = (int)t;
           break;
         }
         if (!type_at(w, (size_t)t)->valid) {
           w->c->skipped++;
         } else {
-          if (grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
-                   w->ngcleft + 1)) {
+          if (pm__grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+                       w->ngcleft + 1)) {
             err = -ENOMEM;
             break;
           }
@@ -1722,7 +1451,7 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
       node = words[L->gc_head_next / 8] & ~(uint64_t)3;
     }
   }
-  map_free(&visited);
+  pm__amap_free(&visited);
   return err;
 }
 
@@ -1746,17 +1475,17 @@ read_static_dicts(struct walk *w)
                           : L->interp_static_types_bytes;
     int64_t count = off >= 0 && bytes > 0 ? bytes / L->statictype_size : 0;
     for (int64_t j = 0; j < count; j++) {
-      pm_addr_t s = interps[i / 2] + (pm_addr_t)off +
-                    (pm_addr_t)(j * L->statictype_size);
+      pm_addr_t s = interps[i / 2] + (pm_addr_t)off
+                    + (pm_addr_t)(j * L->statictype_size);
       uint64_t type, dict;
-      if ((err = pm_target_read_u64(w->py->t, s + L->statictype_type,
-                                    &type)) ||
-          (err = pm_target_read_u64(w->py->t, s + L->statictype_dict, &dict)))
+      if ((err = pm_target_read_u64(w->py->t, s + L->statictype_type, &type))
+          || (err
+              = pm_target_read_u64(w->py->t, s + L->statictype_dict, &dict)))
         return pm__walk_fatal(err) ? err : 0;
       if (!type || !dict)
         continue;
-      if (grow((void **)&w->statics, &w->statics_cap, sizeof(*w->statics),
-               w->nstatics + 1))
+      if (pm__grow((void **)&w->statics, &w->statics_cap, sizeof(*w->statics),
+                   w->nstatics + 1))
         return -ENOMEM;
       w->statics[w->nstatics].type = type;
       w->statics[w->nstatics].dict = dict;
@@ -1838,8 +1567,9 @@ take(struct walk *w)
   struct pm_roots_stats rst;
   int err;
 
-  if ((err = seen_grow(&w->seen)) || (err = seen_grow(&w->claimed)) ||
-      (err = map_grow(&w->type_index)) || (err = map_grow(&w->owners)))
+  if ((err = pm__set_reserve(&w->seen)) || (err = pm__set_reserve(&w->claimed))
+      || (err = pm__amap_reserve(&w->type_index))
+      || (err = pm__amap_reserve(&w->owners)))
     return err;
   if ((err = read_static_dicts(w)))
     return err;
@@ -1850,9 +1580,9 @@ take(struct walk *w)
       return err;
     if (!err) {
       w->scan = 1;
-      w->pools_scanned = calloc(w->arenas.n ? w->arenas.n : 1,
-                                sizeof(*w->pools_scanned));
-      if (!w->pools_scanned || (err = seen_grow(&w->cands)))
+      w->pools_scanned
+          = calloc(w->arenas.n ? w->arenas.n : 1, sizeof(*w->pools_scanned));
+      if (!w->pools_scanned || (err = pm__set_reserve(&w->cands)))
         return -ENOMEM;
     }
   }
@@ -1876,7 +1606,7 @@ take(struct walk *w)
   /* Phase C: what only the allocator's blocks hold. */
   w->phase = PHASE_BLOCKS;
   for (size_t i = 0; i < w->nblockleft; i++) {
-    if ((err = seen_add(&w->seen, w->blockleft[i])) < 0)
+    if ((err = pm__set_add(&w->seen, w->blockleft[i])) < 0)
       return err;
     if (!err)
       continue; /* reached from the GC objects */
@@ -1914,11 +1644,11 @@ pm_census_take_progress(struct pm_census *c, struct pm_python *py,
   c->bytes_read = pm_target_bytes_read(py->t) - bytes0;
   if (fn)
     report(w, 1);
-  seen_free(&w->seen);
-  seen_free(&w->claimed);
-  map_free(&w->type_index);
-  map_free(&w->owners);
-  map_free(&w->internal);
+  pm__set_free(&w->seen);
+  pm__set_free(&w->claimed);
+  pm__amap_free(&w->type_index);
+  pm__amap_free(&w->owners);
+  pm__amap_free(&w->internal);
   queue_free(&w->q);
   for (size_t i = 0; i < w->ntypes; i++)
     free(type_at(w, i)->members);
@@ -1933,7 +1663,7 @@ pm_census_take_progress(struct pm_census *c, struct pm_python *py,
   free(w->scratch);
   pm__obmalloc_arenas_release(&w->arenas);
   free(w->pools_scanned);
-  seen_free(&w->cands);
+  pm__set_free(&w->cands);
   free(w->gclinks);
   free(w->pool_buf);
   free(w->names);

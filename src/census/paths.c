@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "census/addrset.h"
 #include "cpython/gc.h"
 #include "cpython/object.h"
 #include "cpython/referents.h"
@@ -53,233 +54,6 @@
 #define PSEUDO_INTERP UINT32_MAX
 #define PSEUDO_THREAD (UINT32_MAX - 1)
 #define PSEUDO_FRAME (UINT32_MAX - 2)
-
-/* ---- address maps ------------------------------------------------------- */
-
-/* Target address -> 64-bit value, open addressing; key 0 is empty. */
-struct amap {
-  uint64_t *keys, *vals;
-  size_t cap, used;
-};
-
-static uint64_t
-hash_addr(pm_addr_t a)
-{
-  return (a >> 3) * 0x9E3779B97F4A7C15ull;
-}
-
-static size_t
-amap_slot(const struct amap *m, pm_addr_t a)
-{
-  size_t mask = m->cap - 1, i = (size_t)(hash_addr(a) >> 17) & mask;
-
-  while (m->keys[i] && m->keys[i] != a)
-    i = (i + 1) & mask;
-  return i;
-}
-
-static int
-amap_grow(struct amap *m)
-{
-  size_t ncap = m->cap ? m->cap * 2 : 1 << 12;
-  struct amap n = { .cap = ncap };
-
-  if (!(n.keys = calloc(ncap, sizeof(*n.keys))))
-    return -ENOMEM;
-  if (!(n.vals = malloc(ncap * sizeof(*n.vals)))) {
-    free(n.keys);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < m->cap; i++) {
-    size_t j;
-    if (!m->keys[i])
-      continue;
-    j = amap_slot(&n, m->keys[i]);
-    n.keys[j] = m->keys[i];
-    n.vals[j] = m->vals[i];
-  }
-  n.used = m->used;
-  free(m->keys);
-  free(m->vals);
-  *m = n;
-  return 0;
-}
-
-/* The value of a, or NULL when absent. */
-static uint64_t *
-amap_find(const struct amap *m, pm_addr_t a)
-{
-  size_t i;
-
-  /* 0 marks an empty slot: it is never a key. */
-  if (!m->cap || !a)
-    return NULL;
-  i = amap_slot(m, a);
-  return m->keys[i] == a ? &m->vals[i] : NULL;
-}
-
-/* Adds a with val unless present: 1 when added, 0 when present, -ENOMEM. */
-static int
-amap_add(struct amap *m, pm_addr_t a, uint64_t val)
-{
-  size_t i;
-  int err;
-
-  if (!a) /* 0 marks an empty slot: it is never a key */
-    return 0;
-  /* A load of at most 3/4 keeps probes short and the map 21 bytes/entry. */
-  if ((m->used + 1) * 4 > m->cap * 3 && (err = amap_grow(m)))
-    return err;
-  i = amap_slot(m, a);
-  if (m->keys[i] == a)
-    return 0;
-  m->keys[i] = a;
-  m->vals[i] = val;
-  m->used++;
-  return 1;
-}
-
-static void
-amap_free(struct amap *m)
-{
-  free(m->keys);
-  free(m->vals);
-  memset(m, 0, sizeof(*m));
-}
-
-static int
-grow(void **v, size_t *cap, size_t elem, size_t need)
-{
-  size_t ncap = *cap ? *cap : 64;
-  void *nv;
-
-  if (need <= *cap)
-    return 0;
-  while (ncap < need)
-    ncap *= 2;
-  if (!(nv = realloc(*v, ncap * elem)))
-    return -ENOMEM;
-  *v = nv;
-  *cap = ncap;
-  return 0;
-}
-
-/*
- * A set of objects: one bitmap per MiB of address space that holds any (a
- * bit per 8-byte granule), found through an open-addressing table of
- * those MiB.  The same layout as census.c's seen set: objects cluster in
- * arenas, so a lookup touches little memory.
- */
-#define SET_CHUNK_BITS 20
-#define SET_GRANULE_BITS 3
-#define SET_WORDS ((size_t)1 << (SET_CHUNK_BITS - SET_GRANULE_BITS - 6))
-
-struct set_chunk {
-  uint64_t key; /* (address >> SET_CHUNK_BITS) + 1; 0 = empty slot */
-  uint64_t *bits;
-};
-
-struct addr_set {
-  struct set_chunk *chunks;
-  size_t cap, used, last;
-};
-
-static size_t
-set_slot(const struct addr_set *s, uint64_t key)
-{
-  size_t mask = s->cap - 1, i = (size_t)(hash_addr(key << 3) >> 32) & mask;
-
-  while (s->chunks[i].key && s->chunks[i].key != key)
-    i = (i + 1) & mask;
-  return i;
-}
-
-static uint64_t *
-set_bits(struct addr_set *s, pm_addr_t a)
-{
-  uint64_t key = (a >> SET_CHUNK_BITS) + 1;
-  size_t i;
-
-  if (!s->cap)
-    return NULL;
-  if (s->chunks[s->last].key == key)
-    return s->chunks[s->last].bits;
-  i = set_slot(s, key);
-  if (!s->chunks[i].key)
-    return NULL;
-  s->last = i;
-  return s->chunks[i].bits;
-}
-
-static size_t
-set_granule(pm_addr_t a)
-{
-  return (size_t)(a >> SET_GRANULE_BITS) &
-         (((size_t)1 << (SET_CHUNK_BITS - SET_GRANULE_BITS)) - 1);
-}
-
-static int
-set_has(struct addr_set *s, pm_addr_t a)
-{
-  uint64_t *bits = set_bits(s, a);
-  size_t g = set_granule(a);
-
-  return bits && (bits[g >> 6] >> (g & 63) & 1);
-}
-
-static int
-set_grow(struct addr_set *s)
-{
-  size_t ncap = s->cap ? s->cap * 2 : 256;
-  struct addr_set n = { .cap = ncap };
-
-  if (!(n.chunks = calloc(ncap, sizeof(*n.chunks))))
-    return -ENOMEM;
-  for (size_t i = 0; i < s->cap; i++)
-    if (s->chunks[i].key)
-      n.chunks[set_slot(&n, s->chunks[i].key)] = s->chunks[i];
-  free(s->chunks);
-  s->chunks = n.chunks;
-  s->cap = ncap;
-  s->last = 0;
-  return 0;
-}
-
-/* Adds a; 1 when it was new, 0 when present, or -ENOMEM. */
-static int
-set_add(struct addr_set *s, pm_addr_t a)
-{
-  uint64_t *bits = set_bits(s, a), bit;
-  size_t g = set_granule(a);
-  int err;
-
-  if (!bits) {
-    size_t i;
-    if ((s->used + 1) * 2 > s->cap && (err = set_grow(s)))
-      return err;
-    i = set_slot(s, (a >> SET_CHUNK_BITS) + 1);
-    if (!(bits = calloc(SET_WORDS, sizeof(*bits))))
-      return -ENOMEM;
-    s->chunks[i].key = (a >> SET_CHUNK_BITS) + 1;
-    s->chunks[i].bits = bits;
-    s->used++;
-    s->last = i;
-  }
-  bit = (uint64_t)1 << (g & 63);
-  if (bits[g >> 6] & bit)
-    return 0;
-  bits[g >> 6] |= bit;
-  return 1;
-}
-
-static void
-set_free(struct addr_set *s)
-{
-  for (size_t i = 0; i < s->cap; i++)
-    free(s->chunks[i].bits);
-  free(s->chunks);
-  memset(s, 0, sizeof(*s));
-}
 
 /* A logged pair: (object, its parent word) or (dict, owner type + 1). */
 struct pair {
@@ -325,29 +99,29 @@ struct walk {
   int dict_kind;          /* "dict of X" or "dict (no owner)": by owner */
   const char *owner_name; /* X; NULL for "dict (no owner)" */
 
-  struct addr_set seen;  /* every object found */
-  struct addr_set cset;  /* the candidates among them */
-  struct pair *parents;  /* (object, parent word), in the order found */
+  struct pm_addr_set seen; /* every object found */
+  struct pm_addr_set cset; /* the candidates among them */
+  struct pair *parents;    /* (object, parent word), in the order found */
   size_t nparents, parents_cap;
-  struct pair *owners;   /* (dict, its owner's type index + 1) */
+  struct pair *owners; /* (dict, its owner's type index + 1) */
   size_t nowners, owners_cap;
-  struct amap tindex;    /* type object -> index + 1 */
+  struct pm_addr_map tindex; /* type object -> index + 1 */
   struct tinfo **types;
   size_t ntypes, types_cap;
-  struct cand *cands;    /* in the order found: shortest paths first */
+  struct cand *cands; /* in the order found: shortest paths first */
   size_t ncands, cands_cap;
-  uint32_t *by_addr;     /* at the end: candidates by address */
+  uint32_t *by_addr; /* at the end: candidates by address */
   struct edge *edges;
   size_t nedges, edges_cap;
-  uint64_t *cur, *next;  /* this level of the walk, and the next */
+  uint64_t *cur, *next; /* this level of the walk, and the next */
   size_t ncur, cur_cap, nnext, next_cap;
-  uint64_t *scratch;     /* for sorting a level */
+  uint64_t *scratch; /* for sorting a level */
   size_t scratch_cap;
   struct pm_root *roots;
   size_t nroots, roots_cap;
 
-  int from_gc;        /* the walk from the GC lists: nothing is reachable */
-  pm_addr_t from;     /* the object whose referents are being visited */
+  int from_gc;    /* the walk from the GC lists: nothing is reachable */
+  pm_addr_t from; /* the object whose referents are being visited */
   uint32_t from_type;
   uint64_t objects, skipped;
 };
@@ -361,16 +135,16 @@ static int64_t
 type_lookup(struct walk *w, pm_addr_t type)
 {
   uint32_t offs[MAX_TYPE_MEMBERS];
-  uint64_t *idx = amap_find(&w->tindex, type);
+  uint64_t *idx = pm__amap_find(&w->tindex, type);
   struct tinfo *t;
   size_t n;
   int err;
 
   if (idx)
     return (int64_t)*idx - 1;
-  if (grow((void **)&w->types, &w->types_cap, sizeof(*w->types),
-           w->ntypes + 1) ||
-      !(t = calloc(1, sizeof(*t))))
+  if (pm__grow((void **)&w->types, &w->types_cap, sizeof(*w->types),
+               w->ntypes + 1)
+      || !(t = calloc(1, sizeof(*t))))
     return -ENOMEM;
   w->types[w->ntypes++] = t;
   t->addr = type;
@@ -380,8 +154,8 @@ type_lookup(struct walk *w, pm_addr_t type)
   t->valid = err == 0;
   if (t->valid) {
     t->exact_dict = type == w->py->types[PM_T_DICT];
-    t->candidate = w->dict_kind ? t->exact_dict
-                                : strcmp(t->info.name, w->kind) == 0;
+    t->candidate
+        = w->dict_kind ? t->exact_dict : strcmp(t->info.name, w->kind) == 0;
     err = pm__type_members(w->py, type, offs, MAX_TYPE_MEMBERS, &n);
     if (err && pm__walk_fatal(err))
       return err;
@@ -396,7 +170,7 @@ type_lookup(struct walk *w, pm_addr_t type)
     }
     t->nmembers = (uint32_t)n;
   }
-  if ((err = amap_add(&w->tindex, type, w->ntypes)) < 0)
+  if ((err = pm__amap_add(&w->tindex, type, w->ntypes)) < 0)
     return err;
   return (int64_t)w->ntypes - 1;
 }
@@ -420,8 +194,8 @@ check(struct walk *w, pm_addr_t ref, uint32_t *t)
   if (!pm__refcnt_live(w->py, head[w->py->L->object_refcnt / 8]))
     return 0;
   /* Not a header at all (e.g. a thread state a frame points back to). */
-  if (head[w->py->L->object_type / 8] < MIN_POINTER ||
-      (head[w->py->L->object_type / 8] & 7))
+  if (head[w->py->L->object_type / 8] < MIN_POINTER
+      || (head[w->py->L->object_type / 8] & 7))
     return 0;
   if ((i = type_lookup(w, head[w->py->L->object_type / 8])) < 0)
     return (int)i;
@@ -437,12 +211,11 @@ found(struct walk *w, pm_addr_t obj, uint32_t t, uint64_t parent)
 {
   int err;
 
-  if ((err = set_add(&w->seen, obj)) <= 0)
+  if ((err = pm__set_add(&w->seen, obj)) <= 0)
     return err;
-  if (grow((void **)&w->next, &w->next_cap, sizeof(*w->next),
-           w->nnext + 1) ||
-      grow((void **)&w->parents, &w->parents_cap, sizeof(*w->parents),
-           w->nparents + 1))
+  if (pm__grow((void **)&w->next, &w->next_cap, sizeof(*w->next), w->nnext + 1)
+      || pm__grow((void **)&w->parents, &w->parents_cap, sizeof(*w->parents),
+                  w->nparents + 1))
     return -ENOMEM;
   w->next[w->nnext++] = obj;
   w->parents[w->nparents].a = obj;
@@ -450,24 +223,24 @@ found(struct walk *w, pm_addr_t obj, uint32_t t, uint64_t parent)
   w->nparents++;
   if (!w->types[t]->candidate)
     return 0;
-  if (grow((void **)&w->cands, &w->cands_cap, sizeof(*w->cands),
-           w->ncands + 1))
+  if (pm__grow((void **)&w->cands, &w->cands_cap, sizeof(*w->cands),
+               w->ncands + 1))
     return -ENOMEM;
   w->cands[w->ncands].obj = obj;
   w->cands[w->ncands].type = t;
   w->cands[w->ncands].reachable = !w->from_gc;
   w->ncands++;
-  return set_add(&w->cset, obj) < 0 ? -ENOMEM : 0;
+  return pm__set_add(&w->cset, obj) < 0 ? -ENOMEM : 0;
 }
 
 /* Records that rtype (from) refers to obj, when obj is a candidate. */
 static int
 edge(struct walk *w, pm_addr_t obj, uint32_t rtype, pm_addr_t from)
 {
-  if (!set_has(&w->cset, obj))
+  if (!pm__set_has(&w->cset, obj))
     return 0;
-  if (grow((void **)&w->edges, &w->edges_cap, sizeof(*w->edges),
-           w->nedges + 1))
+  if (pm__grow((void **)&w->edges, &w->edges_cap, sizeof(*w->edges),
+               w->nedges + 1))
     return -ENOMEM;
   w->edges[w->nedges].to = obj;
   w->edges[w->nedges].rtype = rtype;
@@ -485,7 +258,7 @@ visit(void *arg, pm_addr_t ref)
 
   if ((ref & 7) || ref < MIN_POINTER)
     return 0;
-  if (!set_has(&w->seen, ref)) {
+  if (!pm__set_has(&w->seen, ref)) {
     if ((err = check(w, ref, &t)) <= 0)
       return err;
     if ((err = found(w, ref, t, w->from)))
@@ -515,11 +288,11 @@ root_visit(void *arg, const struct pm_root *root)
   uint32_t t;
   int err;
 
-  if (!set_has(&w->seen, root->obj)) {
+  if (!pm__set_has(&w->seen, root->obj)) {
     if ((err = check(w, root->obj, &t)) <= 0)
       return err;
-    if (grow((void **)&w->roots, &w->roots_cap, sizeof(*w->roots),
-             w->nroots + 1))
+    if (pm__grow((void **)&w->roots, &w->roots_cap, sizeof(*w->roots),
+                 w->nroots + 1))
       return -ENOMEM;
     w->roots[w->nroots] = *root;
     if ((err = found(w, root->obj, t, (uint64_t)w->nroots << 3 | TAG_ROOT)))
@@ -540,7 +313,7 @@ gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
   int err;
 
   (void)type;
-  if (set_has(&w->seen, obj))
+  if (pm__set_has(&w->seen, obj))
     return 0;
   if ((err = check(w, obj, &t)) < 0)
     return err;
@@ -566,8 +339,7 @@ process(struct walk *w, pm_addr_t obj)
   int64_t t;
   int err;
 
-  if ((err = pm_target_read_u64(w->py->t, obj + w->py->L->object_type,
-                                &type)))
+  if ((err = pm_target_read_u64(w->py->t, obj + w->py->L->object_type, &type)))
     return pm__walk_fatal(err) ? err : 0;
   if ((t = type_lookup(w, type)) < 0)
     return (int)t;
@@ -586,8 +358,8 @@ process(struct walk *w, pm_addr_t obj)
   if (err)
     return err;
   if (dict) {
-    if (grow((void **)&w->owners, &w->owners_cap, sizeof(*w->owners),
-             w->nowners + 1))
+    if (pm__grow((void **)&w->owners, &w->owners_cap, sizeof(*w->owners),
+                 w->nowners + 1))
       return -ENOMEM;
     w->owners[w->nowners].a = dict;
     w->owners[w->nowners].b = (uint64_t)t + 1;
@@ -607,44 +379,8 @@ process(struct walk *w, pm_addr_t obj)
 static int
 sort_level(struct walk *w, uint64_t *v, size_t n)
 {
-  size_t counts[1 << SORT_BITS];
-  const uint64_t mask = (1u << SORT_BITS) - 1;
-  uint64_t *src = v, *dst;
-
-  if (n < 64) {
-    for (size_t i = 1; i < n; i++) {
-      uint64_t x = v[i];
-      size_t j = i;
-      for (; j > 0 && v[j - 1] > x; j--)
-        v[j] = v[j - 1];
-      v[j] = x;
-    }
-    return 0;
-  }
-  if (grow((void **)&w->scratch, &w->scratch_cap, sizeof(*w->scratch), n))
-    return -ENOMEM;
-  dst = w->scratch;
-  for (unsigned shift = SORT_SHIFT; shift < SORT_SHIFT + 2 * SORT_BITS;
-       shift += SORT_BITS) {
-    uint64_t *t;
-    size_t sum = 0;
-    memset(counts, 0, sizeof(counts));
-    for (size_t i = 0; i < n; i++)
-      counts[(src[i] >> shift) & mask]++;
-    if (counts[(src[0] >> shift) & mask] == n)
-      continue;
-    for (size_t d = 0; d <= mask; d++) {
-      size_t c = counts[d];
-      counts[d] = sum;
-      sum += c;
-    }
-    for (size_t i = 0; i < n; i++)
-      dst[counts[(src[i] >> shift) & mask]++] = src[i];
-    t = src, src = dst, dst = t;
-  }
-  if (src != v)
-    memcpy(v, src, n * sizeof(*v));
-  return 0;
+  return pm__sort_addrs(v, n, SORT_SHIFT, SORT_SHIFT + 2 * SORT_BITS, SORT_BITS,
+                        &w->scratch, &w->scratch_cap);
 }
 
 /*
@@ -820,8 +556,8 @@ name_id(struct rcs *r, const char *name)
        i = (i + 1) & (r->table_cap - 1))
     if (strcmp(r->table[i].name, name) == 0)
       return r->table[i].id;
-  if (grow((void **)&r->names, &r->names_cap, sizeof(*r->names),
-           r->nnames + 1))
+  if (pm__grow((void **)&r->names, &r->names_cap, sizeof(*r->names),
+               r->nnames + 1))
     return -ENOMEM;
   r->names[r->nnames] = name;
   r->table[i].name = name;
@@ -895,8 +631,8 @@ group(struct walk *w, const uint8_t *match, const uint64_t *sizes,
   }
   if (npairs > 1) /* pairs may be NULL when there are none */
     qsort(pairs, npairs, sizeof(*pairs), cmp_u64);
-  if (!(ids = malloc((npairs ? npairs : 1) * sizeof(*ids))) ||
-      !(members = malloc((w->ncands ? w->ncands : 1) * sizeof(*members))))
+  if (!(ids = malloc((npairs ? npairs : 1) * sizeof(*ids)))
+      || !(members = malloc((w->ncands ? w->ncands : 1) * sizeof(*members))))
     goto out;
   /* Each candidate's ids, sorted and unique, in one flat array. */
   for (size_t c = 0, p = 0; c < w->ncands; c++) {
@@ -916,13 +652,12 @@ group(struct walk *w, const uint8_t *match, const uint64_t *sizes,
   for (size_t i = 0; i < nmembers; i++) {
     struct pm_rcs_group *g;
     if (i == 0 || by_ids(&members[i - 1], &members[i], ids) != 0) {
-      if (grow((void **)&out->groups, &gcap, sizeof(*out->groups),
-               out->ngroups + 1))
+      if (pm__grow((void **)&out->groups, &gcap, sizeof(*out->groups),
+                   out->ngroups + 1))
         goto out;
       g = &out->groups[out->ngroups++];
       memset(g, 0, sizeof(*g));
-      if (members[i].n &&
-          !(g->kinds = calloc(members[i].n, sizeof(*g->kinds))))
+      if (members[i].n && !(g->kinds = calloc(members[i].n, sizeof(*g->kinds))))
         goto out;
       for (uint32_t k = 0; k < members[i].n; k++) {
         if (!(g->kinds[k] = strdup(r.names[ids[members[i].first + k]])))
@@ -1001,8 +736,8 @@ edge_label(struct walk *w, pm_addr_t parent, pm_addr_t child,
     snprintf(f->name, sizeof(f->name), "__class__");
     return 0;
   }
-  err = pm__referents_labelled(w->py, parent, &t->info, t->members,
-                               t->nmembers, label_visit, f, &dict);
+  err = pm__referents_labelled(w->py, parent, &t->info, t->members, t->nmembers,
+                               label_visit, f, &dict);
   if (err < 0)
     return err;
   return f->found ? 0 : PM_ECORRUPT;
@@ -1022,12 +757,12 @@ str_text(struct walk *w, pm_addr_t s)
 static int
 is_identifier(const char *s)
 {
-  if (!s || !(isalpha((unsigned char)*s) || *s == '_' ||
-              (unsigned char)*s >= 0x80))
+  if (!s
+      || !(isalpha((unsigned char)*s) || *s == '_'
+           || (unsigned char)*s >= 0x80))
     return 0;
   for (; *s; s++)
-    if (!(isalnum((unsigned char)*s) || *s == '_' ||
-          (unsigned char)*s >= 0x80))
+    if (!(isalnum((unsigned char)*s) || *s == '_' || (unsigned char)*s >= 0x80))
       return 0;
   return 1;
 }
@@ -1040,8 +775,8 @@ key_repr(struct walk *w, pm_addr_t key, char **text, char *buf, size_t len)
   size_t o = 0;
 
   *text = NULL;
-  if (t >= 0 && w->types[t]->info.sizer == PM_SIZE_STR &&
-      (*text = str_text(w, key))) {
+  if (t >= 0 && w->types[t]->info.sizer == PM_SIZE_STR
+      && (*text = str_text(w, key))) {
     buf[o++] = '\'';
     for (const char *p = *text; *p && o + 4 < len; p++) {
       if (*p == '\'' || *p == '\\')
@@ -1052,15 +787,16 @@ key_repr(struct walk *w, pm_addr_t key, char **text, char *buf, size_t len)
     buf[o] = '\0';
     return;
   }
-  if (t >= 0 && w->types[t]->info.sizer == PM_SIZE_INT &&
-      pm__int_value(w->py, key, &v) == 0) {
+  if (t >= 0 && w->types[t]->info.sizer == PM_SIZE_INT
+      && pm__int_value(w->py, key, &v) == 0) {
     snprintf(buf, len, "%lld", (long long)v);
     *text = strdup(buf);
     return;
   }
   (void)(snprintf(buf, len, "<%s at 0x%llx>",
                   t >= 0 ? w->types[t]->info.name : "?",
-                  (unsigned long long)key) < 0);
+                  (unsigned long long)key)
+         < 0);
 }
 
 /* Fills a step from the label of the edge into it. */
@@ -1186,18 +922,17 @@ root_step(struct walk *w, const struct pm_root *r, const struct pm_stacks *st,
 
   p->line = -1;
   p->depth = -1;
-  if (r->kind == PM_ROOT_THREAD || r->kind == PM_ROOT_FRAME_LOCAL ||
-      r->kind == PM_ROOT_FRAME_OTHER) {
+  if (r->kind == PM_ROOT_THREAD || r->kind == PM_ROOT_FRAME_LOCAL
+      || r->kind == PM_ROOT_FRAME_OTHER) {
     th = thread_of(st, r->thread_id);
     p->thread_id = r->thread_id;
     p->native_id = r->native_id ? r->native_id : th ? th->native_id : 0;
     if (th && th->name && !(p->thread_name = strdup(th->name)))
       return -ENOMEM;
     snprintf(thread, sizeof(thread), "thread %llu%s%s%s",
-             (unsigned long long)(p->native_id ? p->native_id
-                                                : p->thread_id),
-             p->thread_name ? " (" : "",
-             p->thread_name ? p->thread_name : "", p->thread_name ? ")" : "");
+             (unsigned long long)(p->native_id ? p->native_id : p->thread_id),
+             p->thread_name ? " (" : "", p->thread_name ? p->thread_name : "",
+             p->thread_name ? ")" : "");
   }
   if (r->kind == PM_ROOT_FRAME_LOCAL || r->kind == PM_ROOT_FRAME_OTHER) {
     p->depth = r->depth;
@@ -1208,10 +943,10 @@ root_step(struct walk *w, const struct pm_root *r, const struct pm_stacks *st,
     } else {
       uint64_t q = 0;
       const struct pm_layout *L = w->py->L;
-      pm_target_read_u64(w->py->t,
-                         r->code + (L->code_qualname >= 0 ? L->code_qualname
-                                                          : L->code_name),
-                         &q);
+      pm_target_read_u64(
+          w->py->t,
+          r->code + (L->code_qualname >= 0 ? L->code_qualname : L->code_name),
+          &q);
       p->function = str_text(w, q);
     }
     if (!p->function && !(p->function = strdup("?")))
@@ -1352,15 +1087,15 @@ make_path(struct walk *w, const struct chain *ch, uint64_t size,
       goto out;
     if (i == 0) {
       s->edge = PM_EDGE_ROOT;
-      if (!(s->label = strdup(text)) ||
-          (p->local && !(s->name = strdup(p->local)))) {
+      if (!(s->label = strdup(text))
+          || (p->local && !(s->name = strdup(p->local)))) {
         err = -ENOMEM;
         goto out;
       }
     } else {
       struct find_label f;
-      if ((err = edge_label(w, chain[i - 1], chain[i], &f)) &&
-          pm__walk_fatal(err))
+      if ((err = edge_label(w, chain[i - 1], chain[i], &f))
+          && pm__walk_fatal(err))
         goto out;
       if (err) {
         /* The heap moved under the walk: say so rather than guess. */
@@ -1390,9 +1125,10 @@ make_path(struct walk *w, const struct chain *ch, uint64_t size,
      * globals, a function's __globals__), restarts the text: what it holds
      * are the module's globals.
      */
-    if (t >= 0 && ((i > 0 && w->types[t]->addr == w->py->types[PM_T_MODULE]) ||
-                   strcmp(s->kind, "dict of module") == 0) &&
-        s->edge != PM_EDGE_DICT) {
+    if (t >= 0
+        && ((i > 0 && w->types[t]->addr == w->py->types[PM_T_MODULE])
+            || strcmp(s->kind, "dict of module") == 0)
+        && s->edge != PM_EDGE_DICT) {
       char *name = module_name(w, chain[i]);
       snprintf(text, sizeof(text), "module '%s'", name ? name : "?");
       free(name);
@@ -1421,40 +1157,40 @@ static int
 follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
                struct chain *chains)
 {
-  struct amap want = { 0 }; /* address -> first sample at it + 1 */
+  struct pm_addr_map want = { 0 }; /* address -> first sample at it + 1 */
   size_t *next_at = NULL, left = n;
   pm_addr_t *at = NULL;
   int err = -ENOMEM;
 
-  if (!(next_at = calloc(n, sizeof(*next_at))) ||
-      !(at = calloc(n, sizeof(*at))))
+  if (!(next_at = calloc(n, sizeof(*next_at)))
+      || !(at = calloc(n, sizeof(*at))))
     goto out;
   for (size_t i = 0; i < n; i++) {
     at[i] = samples[i];
-    if ((err = grow((void **)&chains[i].v, &chains[i].cap,
-                    sizeof(*chains[i].v), 1)))
+    if ((err = pm__grow((void **)&chains[i].v, &chains[i].cap,
+                        sizeof(*chains[i].v), 1)))
       goto out;
     chains[i].v[chains[i].n++] = samples[i];
   }
   for (size_t pass = 0; left && pass < MAX_STEPS; pass++) {
     size_t found_any = 0;
-    amap_free(&want);
+    pm__amap_free(&want);
     /* Samples at the same object are linked through next_at. */
     for (size_t i = 0; i < n; i++) {
       uint64_t *v;
       if (!at[i])
         continue;
-      if ((v = amap_find(&want, at[i]))) {
+      if ((v = pm__amap_find(&want, at[i]))) {
         next_at[i] = (size_t)*v;
         *v = i + 1;
       } else {
         next_at[i] = 0;
-        if ((err = amap_add(&want, at[i], i + 1)) < 0)
+        if ((err = pm__amap_add(&want, at[i], i + 1)) < 0)
           goto out;
       }
     }
     for (size_t k = 0; k < w->nparents; k++) {
-      uint64_t *v = amap_find(&want, w->parents[k].a), word;
+      uint64_t *v = pm__amap_find(&want, w->parents[k].a), word;
       if (!v)
         continue;
       word = w->parents[k].b;
@@ -1467,7 +1203,7 @@ follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
           left--;
           continue;
         }
-        if ((err = grow((void **)&c->v, &c->cap, sizeof(*c->v), c->n + 1)))
+        if ((err = pm__grow((void **)&c->v, &c->cap, sizeof(*c->v), c->n + 1)))
           goto out;
         c->v[c->n++] = word;
         at[i - 1] = word;
@@ -1490,12 +1226,11 @@ follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
   }
   err = 0;
 out:
-  amap_free(&want);
+  pm__amap_free(&want);
   free(next_at);
   free(at);
   return err;
 }
-
 
 /* ---- the result --------------------------------------------------------- */
 
@@ -1540,11 +1275,11 @@ results(struct walk *w, size_t samples, const struct pm_stacks *st,
   for (size_t i = 0; i < w->ncands; i++)
     w->by_addr[i] = (uint32_t)i;
   qsort_r(w->by_addr, w->ncands, sizeof(*w->by_addr), by_cand_addr, w);
-  if (!(match = calloc(w->ncands + 1, 1)) ||
-      !(sizes = calloc(w->ncands + 1, sizeof(*sizes))) ||
-      !(picked = calloc(samples + 1, sizeof(*picked))) ||
-      !(picked_size = calloc(samples + 1, sizeof(*picked_size))) ||
-      !(chains = calloc(samples + 1, sizeof(*chains))))
+  if (!(match = calloc(w->ncands + 1, 1))
+      || !(sizes = calloc(w->ncands + 1, sizeof(*sizes)))
+      || !(picked = calloc(samples + 1, sizeof(*picked)))
+      || !(picked_size = calloc(samples + 1, sizeof(*picked_size)))
+      || !(chains = calloc(samples + 1, sizeof(*chains))))
     goto out;
   for (size_t i = 0; i < w->ncands; i++) {
     const struct cand *c = &w->cands[i];
@@ -1618,8 +1353,8 @@ pm_referrers_take(struct pm_referrers *r, struct pm_python *py,
       goto out;
     stacks = &own;
   }
-  if ((err = set_grow(&w.seen)) || (err = set_grow(&w.cset)) ||
-      (err = amap_grow(&w.tindex)))
+  if ((err = pm__set_reserve(&w.seen)) || (err = pm__set_reserve(&w.cset))
+      || (err = pm__amap_reserve(&w.tindex)))
     goto out;
   err = pm__roots_walk(py, 0, root_visit, &w, &rst);
   r->broken_chains += rst.broken_chains;
@@ -1636,9 +1371,9 @@ pm_referrers_take(struct pm_referrers *r, struct pm_python *py,
   err = results(&w, samples, stacks, r);
 out:
   pm_stacks_release(&own);
-  set_free(&w.seen);
-  set_free(&w.cset);
-  amap_free(&w.tindex);
+  pm__set_free(&w.seen);
+  pm__set_free(&w.cset);
+  pm__amap_free(&w.tindex);
   free(w.parents);
   free(w.owners);
   free(w.by_addr);

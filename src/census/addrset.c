@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/* addrset.c -- sets, maps and sorts of target addresses for the walks */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "census/addrset.h"
+
+int
+pm__grow(void **v, size_t *cap, size_t elem, size_t need)
+{
+  size_t ncap = *cap ? *cap : 64;
+  void *nv;
+
+  if (need <= *cap)
+    return 0;
+  while (ncap < need)
+    ncap *= 2;
+  if (!(nv = realloc(*v, ncap * elem)))
+    return -ENOMEM;
+  *v = nv;
+  *cap = ncap;
+  return 0;
+}
+
+/* ---- the map ------------------------------------------------------------ */
+
+static int
+amap_grow(struct pm_addr_map *m)
+{
+  size_t ncap = m->cap ? m->cap * 2 : 1 << 10;
+  struct pm_addr_map n
+      = { .cap = ncap, .shift = 64 - (unsigned)__builtin_ctzll(ncap) };
+
+  if (!(n.keys = calloc(ncap, sizeof(*n.keys))))
+    return -ENOMEM;
+  if (!(n.vals = malloc(ncap * sizeof(*n.vals)))) {
+    free(n.keys);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < m->cap; i++) {
+    size_t j;
+    if (!m->keys[i])
+      continue;
+    j = pm__amap_slot(&n, m->keys[i]);
+    n.keys[j] = m->keys[i];
+    n.vals[j] = m->vals[i];
+  }
+  n.used = m->used;
+  free(m->keys);
+  free(m->vals);
+  *m = n;
+  return 0;
+}
+
+int
+pm__amap_reserve(struct pm_addr_map *m)
+{
+  /* A load of at most 3/4 keeps probes short and an entry 21 bytes. */
+  if ((m->used + 1) * 4 > m->cap * 3)
+    return amap_grow(m);
+  return 0;
+}
+
+int
+pm__amap_add(struct pm_addr_map *m, pm_addr_t a, uint64_t val)
+{
+  size_t i;
+  int err;
+
+  if (!a)
+    return 0;
+  if ((err = pm__amap_reserve(m)))
+    return err;
+  i = pm__amap_slot(m, a);
+  if (m->keys[i] == a)
+    return 0;
+  m->keys[i] = a;
+  m->vals[i] = val;
+  m->used++;
+  return 1;
+}
+
+void
+pm__amap_free(struct pm_addr_map *m)
+{
+  free(m->keys);
+  free(m->vals);
+  memset(m, 0, sizeof(*m));
+}
+
+/* ---- the set ------------------------------------------------------------ */
+
+static int
+set_grow(struct pm_addr_set *s)
+{
+  size_t ncap = s->cap ? s->cap * 2 : 256;
+  struct pm_addr_set n = { .cap = ncap };
+
+  if (!(n.chunks = calloc(ncap, sizeof(*n.chunks))))
+    return -ENOMEM;
+  for (size_t i = 0; i < s->cap; i++)
+    if (s->chunks[i].key)
+      n.chunks[pm__set_slot(&n, s->chunks[i].key)] = s->chunks[i];
+  free(s->chunks);
+  s->chunks = n.chunks;
+  s->cap = ncap;
+  s->last = 0;
+  return 0;
+}
+
+int
+pm__set_reserve(struct pm_addr_set *s)
+{
+  return s->cap ? 0 : set_grow(s);
+}
+
+int
+pm__set_add(struct pm_addr_set *s, pm_addr_t a)
+{
+  uint64_t key = (a >> PM_SET_CHUNK_BITS) + 1, *bits = pm__set_bits(s, a), bit;
+  size_t g = pm__set_granule(a);
+  int err;
+
+  if (!bits) {
+    size_t i;
+    if ((s->used + 1) * 2 > s->cap && (err = set_grow(s)))
+      return err;
+    i = pm__set_slot(s, key);
+    if (!(bits = calloc(PM_SET_WORDS, sizeof(*bits))))
+      return -ENOMEM;
+    s->chunks[i].key = key;
+    s->chunks[i].bits = bits;
+    s->used++;
+    s->last = i;
+  }
+  bit = (uint64_t)1 << (g & 63);
+  if (bits[g >> 6] & bit)
+    return 0;
+  bits[g >> 6] |= bit;
+  return 1;
+}
+
+void
+pm__set_free(struct pm_addr_set *s)
+{
+  for (size_t i = 0; i < s->cap; i++)
+    free(s->chunks[i].bits);
+  free(s->chunks);
+  memset(s, 0, sizeof(*s));
+}
+
+/* ---- sorting ------------------------------------------------------------ */
+
+#define MAX_DIGIT 12
+
+int
+pm__sort_addrs(uint64_t *v, size_t n, unsigned lo, unsigned hi, unsigned bits,
+               uint64_t **scratch, size_t *scratch_cap)
+{
+  size_t counts[1 << MAX_DIGIT];
+  const uint64_t mask = ((uint64_t)1 << bits) - 1;
+  uint64_t *src = v, *dst;
+
+  if (bits > MAX_DIGIT)
+    return -EINVAL;
+  if (n < 64) {
+    /* Short runs: an insertion sort beats the passes over counts. */
+    for (size_t i = 1; i < n; i++) {
+      uint64_t x = v[i];
+      size_t j = i;
+      for (; j > 0 && v[j - 1] > x; j--)
+        v[j] = v[j - 1];
+      v[j] = x;
+    }
+    return 0;
+  }
+  if (pm__grow((void **)scratch, scratch_cap, sizeof(**scratch), n))
+    return -ENOMEM;
+  dst = *scratch;
+  for (unsigned shift = lo; shift < hi; shift += bits) {
+    uint64_t *t;
+    size_t sum = 0;
+    memset(counts, 0, ((size_t)mask + 1) * sizeof(*counts));
+    for (size_t i = 0; i < n; i++)
+      counts[(src[i] >> shift) & mask]++;
+    /* A digit all the words share: the pass would only copy them. */
+    if (counts[(src[0] >> shift) & mask] == n)
+      continue;
+    for (size_t d = 0; d <= mask; d++) {
+      size_t c = counts[d];
+      counts[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      dst[counts[(src[i] >> shift) & mask]++] = src[i];
+    t = src, src = dst, dst = t;
+  }
+  if (src != v)
+    memcpy(v, src, n * sizeof(*v));
+  return 0;
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* addrset.h -- sets, maps and sorts of target addresses for the walks */
+#ifndef PM_ADDRSET_H
+#define PM_ADDRSET_H
+
+/*
+ * What the census and the path search both keep about the objects of a
+ * heap: which were seen (a bitmap), what is known of some (a map), and
+ * the order in which to visit them (a radix sort by address).  Memory is
+ * what limits how big a heap a walk can take, and a walk does a lookup or
+ * two per pointer it follows: the set costs a bit per 8 bytes of the MiB
+ * that hold objects, and its lookups stay in memory the walk is near.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pmpeek/target.h"
+
+/* Fibonacci hashing: the top bits are well mixed. */
+static inline uint64_t
+pm__hash_addr(pm_addr_t a)
+{
+  return (a >> 3) * 0x9E3779B97F4A7C15ull;
+}
+
+/*
+ * Makes *v, an array of *cap elements of elem bytes, hold at least need
+ * (doubling; 64 at first).  0 or -ENOMEM (*v is then unchanged).
+ */
+int pm__grow(void **v, size_t *cap, size_t elem, size_t need);
+
+/* ---- a map: target address -> 64-bit value ------------------------------ */
+
+/* Open addressing, at most 3/4 full; the key 0 marks an empty slot. */
+struct pm_addr_map {
+  uint64_t *keys, *vals;
+  size_t cap, used;
+  unsigned shift; /* 64 - log2(cap): the hash bits that pick a slot */
+};
+
+static inline size_t
+pm__amap_slot(const struct pm_addr_map *m, pm_addr_t a)
+{
+  size_t mask = m->cap - 1, i = (size_t)(pm__hash_addr(a) >> m->shift);
+
+  while (m->keys[i] && m->keys[i] != a)
+    i = (i + 1) & mask;
+  return i;
+}
+
+/* The value of a, or NULL when absent (0 is never a key). */
+static inline uint64_t *
+pm__amap_find(const struct pm_addr_map *m, pm_addr_t a)
+{
+  size_t i;
+
+  if (!m->cap || !a)
+    return NULL;
+  i = pm__amap_slot(m, a);
+  return m->keys[i] == a ? &m->vals[i] : NULL;
+}
+
+/* The value of a, or 0 when absent: for maps that store no 0. */
+static inline uint64_t
+pm__amap_get(const struct pm_addr_map *m, pm_addr_t a)
+{
+  const uint64_t *v = pm__amap_find(m, a);
+
+  return v ? *v : 0;
+}
+
+/*
+ * Adds a with val unless present.  1 when added, 0 when present (or a is
+ * 0, which is never a key), -ENOMEM.
+ */
+int pm__amap_add(struct pm_addr_map *m, pm_addr_t a, uint64_t val);
+
+/* Makes room so that the next add need not grow the map.  0 or -ENOMEM. */
+int pm__amap_reserve(struct pm_addr_map *m);
+
+void pm__amap_free(struct pm_addr_map *m);
+
+/* ---- a set: a bitmap per MiB of address space that holds any ------------ */
+
+/*
+ * A bit per 8-byte granule (objects are 8-aligned), one bitmap per MiB
+ * found through an open-addressing table of those MiB.  Objects cluster
+ * in arenas and heap segments, so the bitmaps stay a small fraction of
+ * the heap, and a lookup touches cache-resident memory rather than a
+ * random slot of a table as big as the heap's object count.
+ */
+#define PM_SET_CHUNK_BITS 20
+#define PM_SET_GRANULE_BITS 3
+#define PM_SET_WORDS                                                           \
+  ((size_t)1 << (PM_SET_CHUNK_BITS - PM_SET_GRANULE_BITS - 6))
+
+struct pm_set_chunk {
+  uint64_t key; /* (address >> PM_SET_CHUNK_BITS) + 1; 0 = empty slot */
+  uint64_t *bits;
+};
+
+struct pm_addr_set {
+  struct pm_set_chunk *chunks;
+  size_t cap, used;
+  size_t last; /* slot of the last chunk hit, a cheap first guess */
+};
+
+static inline size_t
+pm__set_slot(const struct pm_addr_set *s, uint64_t key)
+{
+  size_t mask = s->cap - 1, i = (size_t)(pm__hash_addr(key << 3) >> 32) & mask;
+
+  while (s->chunks[i].key && s->chunks[i].key != key)
+    i = (i + 1) & mask;
+  return i;
+}
+
+/* The bitmap of a's MiB, or NULL when nothing of that MiB was added. */
+static inline uint64_t *
+pm__set_bits(struct pm_addr_set *s, pm_addr_t a)
+{
+  uint64_t key = (a >> PM_SET_CHUNK_BITS) + 1;
+  size_t i;
+
+  if (!s->cap)
+    return NULL;
+  if (s->chunks[s->last].key == key)
+    return s->chunks[s->last].bits;
+  i = pm__set_slot(s, key);
+  if (!s->chunks[i].key)
+    return NULL;
+  s->last = i;
+  return s->chunks[i].bits;
+}
+
+/* a's granule in its MiB's bitmap: bit g & 63 of word g >> 6. */
+static inline size_t
+pm__set_granule(pm_addr_t a)
+{
+  return (size_t)(a >> PM_SET_GRANULE_BITS)
+         & (((size_t)1 << (PM_SET_CHUNK_BITS - PM_SET_GRANULE_BITS)) - 1);
+}
+
+static inline int
+pm__set_has(struct pm_addr_set *s, pm_addr_t a)
+{
+  uint64_t *bits = pm__set_bits(s, a);
+  size_t g = pm__set_granule(a);
+
+  return bits && (bits[g >> 6] >> (g & 63) & 1);
+}
+
+/* Adds a; 1 when it was new, 0 when present, or -ENOMEM. */
+int pm__set_add(struct pm_addr_set *s, pm_addr_t a);
+
+/* Makes the table of MiB (not yet a bitmap) exist.  0 or -ENOMEM. */
+int pm__set_reserve(struct pm_addr_set *s);
+
+void pm__set_free(struct pm_addr_set *s);
+
+/* ---- sorting by address ------------------------------------------------- */
+
+/*
+ * Sorts the n words of v by their bits [lo, hi), least significant digit
+ * first in digits of bits bits (at most 12), into the order of those bits
+ * only: the walks sort by address within a MiB, or by MiB.  Uses
+ * *scratch (grown to n words) and returns 0 or -ENOMEM.
+ */
+int pm__sort_addrs(uint64_t *v, size_t n, unsigned lo, unsigned hi,
+                   unsigned bits, uint64_t **scratch, size_t *scratch_cap);
+
+#endif
