@@ -659,6 +659,12 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   s->alloc_err = 0;
   memset(&s->snap, 0, sizeof(s->snap));
   clock_gettime(CLOCK_REALTIME, &s->snap.taken_at);
+  if (o->core) {
+    /* A core (or a recording) was taken when it was written. */
+    struct stat st;
+    if (stat(o->core, &st) == 0)
+      s->snap.taken_at = st.st_mtim;
+  }
   err = pm_target_pause(t);
   if (!err)
     err = hold_for_tests();
