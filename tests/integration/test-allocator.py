@@ -28,24 +28,14 @@ final `N passed, N failed[, N skipped]` line.  Exit 0 if everything passed,
 1 on any failure, 77 (skip) if no python was found or ptrace is denied.
 """
 
-import argparse
-import json
 import os
 import re
-import select
-import signal
-import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-FIXTURE = Path(__file__).resolve().parents[2] / 'fixtures' / 'mallocstats.py'
-
-READY_TIMEOUT = 120.0
-PMPEEK_TIMEOUT = 120.0
-EXIT_SKIP = 77
-PM_EXIT_PERM = 4
+from common import (Fixture, Tap, describe, driver_parser, for_pythons,
+                    parse_json, prefix, proc_state, read_text, run,
+                    skip_if_denied, start_driver)
 
 ROW_RE = re.compile(r'^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$')
 ONE_RE = re.compile(r'^(.*?)\s*=\s*([\d,]+|unknown)$')
@@ -66,156 +56,6 @@ LABELS = {
     'Total': 'total',
 }
 COUNTERS = ('arenas_allocated_total', 'arenas_reclaimed', 'arenas_highwater')
-
-
-class SkipAll(Exception):
-    """The environment cannot run this test at all (exit 77)."""
-
-
-class Tap(object):
-    def __init__(self):
-        self.prefix = ''
-        self.n = self.passed = self.failed = self.skipped = 0
-
-    def check(self, cond, desc, expected=None, got=None, diag=None):
-        self.n += 1
-        if cond:
-            self.passed += 1
-            print('ok %d - %s%s' % (self.n, self.prefix, desc))
-        else:
-            self.failed += 1
-            print('not ok %d - %s%s' % (self.n, self.prefix, desc))
-            if expected is not None:
-                print('#   expected: %s' % (expected,))
-            if got is not None:
-                print('#   got:      %s' % (got,))
-            if diag:
-                self.diag(diag)
-        sys.stdout.flush()
-        return bool(cond)
-
-    def equal(self, got, expected, desc):
-        return self.check(got == expected, desc, expected=expected, got=got)
-
-    def skip(self, desc):
-        self.skipped += 1
-        print('# skip: %s' % desc)
-        sys.stdout.flush()
-
-    @staticmethod
-    def diag(text):
-        for line in str(text).rstrip('\n').splitlines() or ['']:
-            print('#   ' + line)
-        sys.stdout.flush()
-
-    def summary(self):
-        line = '%d passed, %d failed' % (self.passed, self.failed)
-        if self.skipped:
-            line += ', %d skipped' % self.skipped
-        print(line)
-        sys.stdout.flush()
-
-
-def probe_python(python):
-    """(executable, 'X.Y.Z') of a working interpreter, or (None, why)."""
-    code = ('import sys; sys.stdout.write("%s\\n%d.%d.%d\\n" % '
-            '((sys.executable,) + tuple(sys.version_info[:3])))')
-    try:
-        cp = subprocess.run([python, '-S', '-c', code],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return None, str(e)
-    lines = cp.stdout.decode('utf-8', 'replace').splitlines()
-    if cp.returncode != 0 or len(lines) != 2:
-        why = cp.stderr.decode('utf-8', 'replace').strip().splitlines()
-        return None, 'exit %d: %s' % (cp.returncode, why[0] if why else '')
-    exe = lines[0] if lines[0] and os.access(lines[0], os.X_OK) else python
-    return exe, lines[1]
-
-
-def _child_setup():
-    """In the fixture before exec: die with the driver, and let pmpeek (a
-    sibling, not an ancestor) attach under Yama ptrace_scope=1."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        libc.prctl(0x59616d61, ctypes.c_ulong(-1), 0, 0, 0)  # PR_SET_PTRACER
-    except Exception:
-        pass
-
-
-def read_file(path, limit=4000):
-    try:
-        with open(path, 'rb') as f:
-            text = f.read().decode('utf-8', 'replace')
-    except OSError:
-        return ''
-    return text if len(text) <= limit else '...' + text[-limit:]
-
-
-class Target(object):
-    def __init__(self, python, workdir):
-        self.python = python
-        self.fifo = os.path.join(workdir, 'ready.fifo')
-        self.stats_path = os.path.join(workdir, 'mallocstats.txt')
-        self.err_path = os.path.join(workdir, 'fixture.stderr')
-        self.proc = None
-        self.rfd = None
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def start(self):
-        os.mkfifo(self.fifo)
-        # The read end first, so the fixture's open for writing succeeds.
-        self.rfd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
-        with open(self.err_path, 'wb') as err:
-            self.proc = subprocess.Popen(
-                [self.python, '-S', str(FIXTURE), self.fifo, self.stats_path],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                preexec_fn=_child_setup, start_new_session=True)
-
-    def wait_ready(self):
-        deadline = time.monotonic() + READY_TIMEOUT
-        buf = b''
-        try:
-            while b'ready' not in buf:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return 'no "ready" on the FIFO within %.0f s' % READY_TIMEOUT
-                r, _, _ = select.select([self.rfd], [], [], min(0.2, left))
-                if r:
-                    try:
-                        chunk = os.read(self.rfd, 256)
-                    except BlockingIOError:
-                        chunk = None
-                    if chunk:
-                        buf += chunk
-                        continue
-                    if chunk == b'':
-                        time.sleep(0.1)
-                rc = self.proc.poll()
-                if rc is not None:
-                    return 'fixture exited with status %d before ready' % rc
-        finally:
-            os.close(self.rfd)
-            self.rfd = None
-        return None
-
-    def kill(self):
-        if self.rfd is not None:
-            os.close(self.rfd)
-            self.rfd = None
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
 
 
 def parse_stats(text):
@@ -258,19 +98,9 @@ def parse_stats(text):
 
 
 def run_pmpeek(pmpeek, args, env):
-    argv = [pmpeek] + args
-    try:
-        cp = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            timeout=PMPEEK_TIMEOUT, env=env)
-    except subprocess.TimeoutExpired:
-        return None, '', 'timed out after %.0f s' % PMPEEK_TIMEOUT
-    out = cp.stdout.decode('utf-8', 'replace')
-    err = cp.stderr.decode('utf-8', 'replace')
-    if cp.returncode == PM_EXIT_PERM:
-        raise SkipAll('pmpeek cannot attach (exit 4, permission denied); '
-                      'needs ptrace rights\n' + err.strip())
-    return cp.returncode, out, err
+    cp = run([pmpeek] + args, env=env)
+    skip_if_denied(cp)
+    return cp
 
 
 def check_json(tap, args, doc, rows, figures, python_version, no_symbols):
@@ -337,18 +167,16 @@ def check_json(tap, args, doc, rows, figures, python_version, no_symbols):
 
 def run_one(tap, args, python, version):
     with tempfile.TemporaryDirectory(prefix='pmpeek-alloc-') as workdir:
-        target = Target(python, workdir)
+        target = Fixture(python, workdir, 'mallocstats.py', 'mallocstats.txt')
         try:
-            target.start()
-            why = target.wait_ready()
-            if not tap.check(why is None, 'fixture ready', got=why,
-                             diag=target.proc and read_file(target.err_path)):
+            why = target.start(truth=False)
+            if not tap.check(why is None, 'fixture ready', why):
                 return
-            section, rows, figures = parse_stats(read_file(target.stats_path,
+            section, rows, figures = parse_stats(read_text(target.out_path,
                                                            10 ** 6))
             if not tap.check(section is not None and rows,
                              'report parses',
-                             got=read_file(target.stats_path)[:500]):
+                             got=read_text(target.out_path)[:500]):
                 return
             print('# report: %d classes, %s arenas total, %s reclaimed, %s '
                   'highwater, %s current' % (
@@ -359,25 +187,23 @@ def run_one(tap, args, python, version):
             env = dict(os.environ)
             if args.no_symbols:
                 env['PMPEEK_NO_SYMBOLS'] = '1'
-            rc, out, err = run_pmpeek(args.pmpeek, ['--allocator', '--json',
-                                                    str(target.pid)], env)
+            cp = run_pmpeek(args.pmpeek, ['--allocator', '--json',
+                                          str(target.pid)], env)
             # Unknown counters make the result partial: exit 1.
             ok_rcs = (0, 1) if args.allow_unknown_counters else (0,)
-            if tap.check(rc in ok_rcs, 'json: pmpeek exits %s'
-                         % ' or '.join(map(str, ok_rcs)), got=rc, diag=err):
-                try:
-                    doc = json.loads(out)
-                except ValueError as e:
-                    doc = None
-                    tap.check(False, 'json: stdout is JSON', got=e)
+            if tap.check(cp.returncode in ok_rcs, 'json: pmpeek exits %s'
+                         % ' or '.join(map(str, ok_rcs)), got=cp.returncode,
+                         diag=describe(cp)):
+                doc = parse_json(tap, cp.stdout, 'json: stdout is JSON')
                 if doc is not None:
                     check_json(tap, args, doc, rows, figures, version,
                                args.no_symbols)
-            rc, out, err = run_pmpeek(args.pmpeek, ['--allocator', '-n', '3',
-                                                    str(target.pid)], env)
-            if tap.check(rc in ok_rcs, 'text: pmpeek exits %s'
-                         % ' or '.join(map(str, ok_rcs)), got=rc, diag=err):
-                got, _, _ = parse_stats(out)
+            cp = run_pmpeek(args.pmpeek, ['--allocator', '-n', '3',
+                                          str(target.pid)], env)
+            if tap.check(cp.returncode in ok_rcs, 'text: pmpeek exits %s'
+                         % ' or '.join(map(str, ok_rcs)), got=cp.returncode,
+                         diag=describe(cp)):
+                got, _, _ = parse_stats(cp.stdout)
                 if args.allow_unknown_counters and got:
                     # Only the counters may differ, and only as "unknown".
                     got = [g if not g.endswith('unknown') else s
@@ -387,67 +213,36 @@ def run_one(tap, args, python, version):
                           diag='\n'.join(
                               '%s\n  vs %s' % (a, b)
                               for a, b in zip(section, got or [])
-                              if a != b)[:3000] or out[-2000:])
-                tap.check('Memory of the process:' in out,
+                              if a != b)[:3000] or cp.stdout[-2000:])
+                tap.check('Memory of the process:' in cp.stdout,
                           'text: memory section printed')
-            st = ''
-            try:
-                with open('/proc/%d/stat' % target.pid) as f:
-                    st = f.read().rsplit(')', 1)[1].split()[0]
-            except OSError:
-                pass
-            tap.check(st not in ('T', 't', 'Z', ''), 'target still running',
+            st = proc_state(target.pid)
+            tap.check(st not in ('T', 't', 'Z', None), 'target still running',
                       got=st)
         finally:
             target.kill()
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--pmpeek', required=True)
-    ap.add_argument('--python', action='append', default=[])
-    ap.add_argument('--label', default='')
+    ap = driver_parser(__doc__)
     ap.add_argument('--no-symbols', action='store_true')
     ap.add_argument('--allow-unknown-counters', action='store_true')
     args = ap.parse_args()
     tap = Tap()
+    status = start_driver(args.pmpeek)
+    if status is not None:
+        return status
     pythons = list(args.python)
     extra = os.environ.get('PMPEEK_TEST_PYTHONS')
     if extra:
         pythons += [p for p in extra.split(':') if p]
-    ran = 0
-    try:
-        for python in pythons:
-            if not (os.path.isfile(python) and os.access(python, os.X_OK)):
-                tap.skip('%s not found' % python)
-                continue
-            exe, version = probe_python(python)
-            if exe is None:
-                tap.skip('%s not usable (%s)' % (python, version))
-                continue
-            # Start the target through the given path: it may be a wrapper
-            # (pythons.py --stripped sets LD_LIBRARY_PATH in one).
-            if exe != python:
-                print('# %s runs %s (python %s)' % (python, exe, version))
-            ran += 1
-            label = args.label + ' ' if args.label else ''
-            tap.prefix = '[%s%s%s] ' % (label, python,
-                                        ' no-symbols' if args.no_symbols
-                                        else '')
-            run_one(tap, args, python, version)
-    except SkipAll as e:
-        tap.prefix = ''
-        for line in str(e).splitlines():
-            print('# skip: ' + line)
-        tap.skipped += 1
-        tap.summary()
-        return 1 if tap.failed else EXIT_SKIP
-    if ran == 0:
-        print('# skip: none of the requested pythons is installed')
-    tap.summary()
-    if tap.failed:
-        return 1
-    return EXIT_SKIP if ran == 0 else 0
+
+    def each(python, version):
+        tap.prefix = prefix(args.label, python,
+                            'no-symbols' if args.no_symbols else '')
+        run_one(tap, args, python, version)
+
+    return for_pythons(tap, pythons, each)
 
 
 if __name__ == '__main__':

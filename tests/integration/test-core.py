@@ -28,111 +28,29 @@ N skipped`.  Exit 0 when all passed, 1 on any failure, 77 when nothing
 could run (no python, no gcore, ptrace denied).
 """
 
-import argparse
 import glob
 import json
 import os
 import re
 import resource
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2] / 'fixtures'
-MARKERS = FIXTURES / 'markers.py'
-READY_TIMEOUT = 60.0
-RUN_TIMEOUT = 180.0
-SKIP = 77
-
-# pmpeek(1), EXIT STATUS.
-EXIT_USAGE = 2
-EXIT_PERM = 4
-EXIT_NOPYTHON = 5
-EXIT_CORRUPT = 8
-EXIT_FILES = 10
+from common import (EXIT_CORRUPT, EXIT_FILES, EXIT_NOPYTHON, EXIT_USAGE, SKIP,
+                    Fixture, Tap, child_setup, describe, driver_parser,
+                    for_pythons, gcore, kinds_of, one_line, parse_json, prefix,
+                    proc_state, run, skip_if_denied, start_driver, stop, write)
 
 
-class SkipAll(Exception):
-    pass
-
-
-class Tap(object):
-    def __init__(self):
-        self.n = self.passed = self.failed = self.skipped = 0
-        self.prefix = ''
-
-    def check(self, cond, desc, diag=None):
-        self.n += 1
-        if cond:
-            self.passed += 1
-            print('ok %d - %s%s' % (self.n, self.prefix, desc))
-        else:
-            self.failed += 1
-            print('not ok %d - %s%s' % (self.n, self.prefix, desc))
-            for line in str(diag or '').rstrip('\n').splitlines():
-                print('#   ' + line)
-        sys.stdout.flush()
-        return bool(cond)
-
-    def skip(self, desc):
-        self.skipped += 1
-        print('# skip: %s%s' % (self.prefix, desc))
-        sys.stdout.flush()
-
-    def summary(self):
-        print('%d passed, %d failed, %d skipped'
-              % (self.passed, self.failed, self.skipped))
-
-
-def run(argv, timeout=RUN_TIMEOUT, **kw):
-    try:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True,
-                              timeout=timeout, **kw)
-    except subprocess.TimeoutExpired as e:
-        return subprocess.CompletedProcess(argv, -999, e.stdout or '',
-                                           'timed out after %.0f s' % timeout)
-
-
-def describe(cp):
-    return '%s: exit %s\nstderr: %s' % (' '.join(cp.args), cp.returncode,
-                                        cp.stderr.strip()[-2000:])
-
-
-def probe_python(python):
-    code = ('import sys; sys.stdout.write("%s\\n%d.%d.%d\\n" % '
-            '((sys.executable,) + tuple(sys.version_info[:3])))')
-    cp = run([python, '-S', '-c', code], timeout=60)
-    lines = cp.stdout.splitlines()
-    if cp.returncode != 0 or len(lines) != 2:
-        return None, 'exit %s' % cp.returncode
-    return (lines[0] if os.access(lines[0], os.X_OK) else python), lines[1]
-
-
-def _child_setup():
-    """Between fork and exec: die with the driver; allow a full core."""
+def core_child_setup():
+    """Between fork and exec: allow a full core, and child_setup()."""
     resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY,
                                               resource.RLIM_INFINITY))
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-def proc_state(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            data = f.read()
-    except OSError:
-        return None
-    return data[data.rindex(')') + 2:].split()[0]
+    child_setup()
 
 
 def proc_maps_files(pid):
@@ -146,64 +64,12 @@ def proc_maps_files(pid):
     return sorted(files)
 
 
-class Target(object):
+class Target(Fixture):
     """markers.py under one python, in workdir (where a kernel core goes)."""
 
     def __init__(self, python, workdir):
-        self.python = python
-        self.workdir = workdir
-        self.fifo = os.path.join(workdir, 'ready.fifo')
-        self.truth_path = os.path.join(workdir, 'truth.json')
-        self.err_path = os.path.join(workdir, 'fixture.stderr')
-        self.proc = None
-        self.truth = None
-        self.status = None  # raw wait status once reaped by us
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def start(self):
-        os.mkfifo(self.fifo)
-        rfd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            with open(self.err_path, 'wb') as err:
-                self.proc = subprocess.Popen(
-                    [self.python, '-S', str(MARKERS), self.fifo,
-                     self.truth_path],
-                    cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=err,
-                    stderr=err, preexec_fn=_child_setup,
-                    start_new_session=True)
-            deadline = time.monotonic() + READY_TIMEOUT
-            buf = b''
-            while b'ready' not in buf:
-                if time.monotonic() > deadline:
-                    return 'no "ready" within %.0f s' % READY_TIMEOUT
-                if self.proc.poll() is not None:
-                    return 'fixture exited with %s: %s' % (
-                        self.proc.returncode, self.stderr_text())
-                r, _, _ = select.select([rfd], [], [], 0.2)
-                if r:
-                    try:
-                        chunk = os.read(rfd, 64)
-                    except BlockingIOError:
-                        chunk = None
-                    if chunk:
-                        buf += chunk
-                    elif chunk == b'':
-                        time.sleep(0.05)
-        finally:
-            os.close(rfd)
-        with open(self.truth_path) as f:
-            self.truth = json.load(f)
-        return None
-
-    def stderr_text(self):
-        try:
-            with open(self.err_path, errors='replace') as f:
-                return f.read()[-2000:]
-        except OSError:
-            return ''
+        Fixture.__init__(self, python, workdir, 'markers.py', 'truth.json',
+                         preexec_fn=core_child_setup)
 
     def abort(self, timeout=60.0):
         """SIGABRT, then reap it ourselves to see WCOREDUMP."""
@@ -212,45 +78,23 @@ class Target(object):
         while time.monotonic() < deadline:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid == self.pid:
-                self.status = status
+                # Popen must not wait for it again.
                 self.proc.returncode = -signal.SIGABRT
                 return status
             time.sleep(0.05)
         return None
-
-    def kill(self):
-        if self.proc is None or self.status is not None:
-            return
-        if self.proc.poll() is None:
-            try:
-                self.proc.kill()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 # --- snapshots ------------------------------------------------------------
 
 def pmpeek_json(tap, pmpeek, args, what):
     cp = run([pmpeek, '--json'] + args)
-    if cp.returncode == EXIT_PERM and what == 'live':
-        raise SkipAll('pmpeek cannot attach (permission denied): '
-                      + cp.stderr.strip())
+    if what == 'live':
+        skip_if_denied(cp)
     if not tap.check(cp.returncode == 0, '%s: pmpeek --json exits 0' % what,
                      describe(cp)):
         return None
-    try:
-        return json.loads(cp.stdout)
-    except ValueError as e:
-        tap.check(False, '%s: stdout is JSON' % what, e)
-        return None
-
-
-def kinds_of(doc):
-    return dict((k['kind'], (k['count'], k['size'])) for k in doc['kinds'])
+    return parse_json(tap, cp.stdout, '%s: stdout is JSON' % what)
 
 
 def compare(tap, live, doc, what, core_path, pid, truth):
@@ -318,20 +162,10 @@ def check_table(tap, pmpeek, core_path, doc, what):
               objs.get('count') and int(m.group(2)) == objs.get('size')
               and not cp.stderr.strip(),
               '%s: table header equals the JSON totals, stderr empty' % what,
-              describe(cp) + '\nstdout: ' + cp.stdout[:200])
+              describe(cp))
 
 
 # --- cores ----------------------------------------------------------------
-
-def gcore(tap, pid, workdir, name):
-    prefix = os.path.join(workdir, name)
-    cp = run(['gcore', '-o', prefix, str(pid)])
-    path = '%s.%d' % (prefix, pid)
-    if not tap.check(cp.returncode == 0 and os.path.isfile(path),
-                     'gcore %s' % name, describe(cp)):
-        return None
-    return path
-
 
 def kernel_core_glob(workdir, pid):
     """Where the kernel will write the core of pid started in workdir, as a
@@ -402,8 +236,8 @@ def run_python(tap, args, python):
     with tempfile.TemporaryDirectory(prefix='pmpeek-core-') as workdir:
         target = Target(python, workdir)
         try:
-            err = target.start()
-            if not tap.check(err is None, 'fixture ready', err):
+            why = target.start()
+            if not tap.check(why is None, 'fixture ready', why):
                 return
             pid, truth = target.pid, target.truth
             print('# target pid %d, python %s' % (pid,
@@ -417,7 +251,8 @@ def run_python(tap, args, python):
             if not shutil.which('gcore'):
                 tap.skip('gcore: not installed')
             else:
-                path = gcore(tap, pid, workdir, 'gcore')
+                path, cp = gcore(pid, os.path.join(workdir, 'gcore'))
+                tap.check(path, 'gcore gcore', describe(cp))
                 tap.check(proc_state(pid) in ('S', 'R'),
                           'target runs on after gcore', proc_state(pid))
                 if path:
@@ -474,9 +309,7 @@ def run_python(tap, args, python):
 
 def expect(tap, args, argv, status, pattern, desc):
     cp = run([args.pmpeek] + argv)
-    lines = cp.stderr.strip().splitlines()
-    tap.check(cp.returncode == status and len(lines) == 1 and
-              re.search(pattern, lines[0]),
+    tap.check(one_line(cp, status, pattern),
               'error: %s: status %d, one line' % (desc, status),
               '%s\nwant status %d and one line ~ %r'
               % (describe(cp), status, pattern))
@@ -486,15 +319,13 @@ def expect(tap, args, argv, status, pattern, desc):
 def error_cases(tap, args, workdir, core, files, exe, live):
     pm = args.pmpeek
     q = re.escape
-    empty = os.path.join(workdir, 'empty')
-    open(empty, 'w').close()
+    empty = write(os.path.join(workdir, 'empty'), b'')
     expect(tap, args, [empty], EXIT_USAGE,
            r"^pmpeek: '%s' is not an ELF core file: the file is empty$"
            % q(empty), 'empty file')
 
-    garbage = os.path.join(workdir, 'garbage')
-    with open(garbage, 'wb') as f:
-        f.write(bytes((i * 131 + 7) % 256 for i in range(65536)))
+    garbage = write(os.path.join(workdir, 'garbage'),
+                    bytes((i * 131 + 7) % 256 for i in range(65536)))
     expect(tap, args, [garbage], EXIT_USAGE,
            r"^pmpeek: '%s' is not an ELF core file: not an ELF file$"
            % q(garbage), 'garbage file')
@@ -508,25 +339,19 @@ def error_cases(tap, args, workdir, core, files, exe, live):
            r"^pmpeek: '%s' is neither a process id nor a core file: No such "
            r"file or directory$" % q(missing), 'missing core file')
 
-    size = os.path.getsize(core)
+    with open(core, 'rb') as f:
+        data = bytearray(f.read())
     for frac in (0.5, 0.999):
-        cut = os.path.join(workdir, 'truncated')
-        with open(core, 'rb') as src, open(cut, 'wb') as dst:
-            dst.write(src.read(int(size * frac)))
+        size = int(len(data) * frac)
+        cut = write(os.path.join(workdir, 'truncated'), bytes(data[:size]))
         expect(tap, args, [cut], EXIT_CORRUPT,
                r"^pmpeek: cannot read core '%s': truncated: %d bytes of "
-               r"\d+$" % (q(cut), int(size * frac)),
-               'core truncated to %g' % frac)
-    cut = os.path.join(workdir, 'headers-only')
-    with open(core, 'rb') as src, open(cut, 'wb') as dst:
-        dst.write(src.read(100))
+               r"\d+$" % (q(cut), size), 'core truncated to %g' % frac)
+    cut = write(os.path.join(workdir, 'headers-only'), bytes(data[:100]))
     expect(tap, args, [cut], EXIT_CORRUPT,
            r"^pmpeek: cannot read core '%s': " % q(cut),
            'core cut inside its program headers')
 
-    bad = os.path.join(workdir, 'bad-note')
-    with open(core, 'rb') as f:
-        data = bytearray(f.read())
     # Garble every note header but keep the ELF and program headers.
     phoff = int.from_bytes(data[32:40], 'little')
     phnum = int.from_bytes(data[56:58], 'little')
@@ -537,27 +362,25 @@ def error_cases(tap, args, workdir, core, files, exe, live):
             n = int.from_bytes(ph[32:40], 'little')
             for k in range(off, off + n, 4):
                 data[k:k + 4] = b'\xff\xff\xff\x7f'
-    with open(bad, 'wb') as f:
-        f.write(data)
+    bad = write(os.path.join(workdir, 'bad-note'), bytes(data))
     cp = run([pm, bad])
     tap.check(cp.returncode in (EXIT_NOPYTHON, EXIT_CORRUPT, EXIT_FILES) and
               len(cp.stderr.strip().splitlines()) == 1,
               'error: garbled notes: clear refusal, no crash', describe(cp))
 
     if shutil.which('sleep') and shutil.which('gcore'):
-        sl = subprocess.Popen(['sleep', '600'], preexec_fn=_child_setup)
+        sl = subprocess.Popen(['sleep', '600'], preexec_fn=child_setup)
         time.sleep(0.2)
         try:
-            prefix = os.path.join(workdir, 'sleep')
-            run(['gcore', '-o', prefix, str(sl.pid)])
-            sc = '%s.%d' % (prefix, sl.pid)
+            base = os.path.join(workdir, 'sleep')
+            run(['gcore', '-o', base, str(sl.pid)])
+            sc = '%s.%d' % (base, sl.pid)
             expect(tap, args, [sc], EXIT_NOPYTHON,
                    r"^pmpeek: core '%s' \(pid %d, '.*sleep'\) is not of a "
                    r"Python process: no _PyRuntime" % (q(sc), sl.pid),
                    'core of sleep')
         finally:
-            sl.kill()
-            sl.wait()
+            stop(sl)
     else:
         tap.skip('error: core of sleep: no sleep or gcore')
 
@@ -625,45 +448,25 @@ def error_cases(tap, args, workdir, core, files, exe, live):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--pmpeek', required=True)
-    ap.add_argument('--python', action='append', default=[])
-    ap.add_argument('--label', default='')
+    ap = driver_parser(__doc__)
     ap.add_argument('--errors', action='store_true',
                     help='also run the error cases')
     ap.add_argument('--require-kernel-core', action='store_true',
                     help='fail, not skip, when no kernel core can be made')
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
-    tap = Tap()
-    if not os.access(args.pmpeek, os.X_OK):
-        print('Bail out! pmpeek not found: %s' % args.pmpeek)
-        return 1
+    tap = Tap(count_skips=True)
+    status = start_driver(args.pmpeek)
+    if status is not None:
+        return status
     if not shutil.which('gcore'):
         print('# skip: gcore (gdb) is not installed')
         return SKIP
-    ran = 0
-    try:
-        for python in args.python:
-            if not os.access(python, os.X_OK):
-                tap.skip('%s not found' % python)
-                continue
-            exe, version = probe_python(python)
-            if exe is None:
-                tap.skip('%s not usable (%s)' % (python, version))
-                continue
-            ran += 1
-            tap.prefix = '[%s%s] ' % (args.label + ' ' if args.label else '',
-                                      python)
-            run_python(tap, args, python)
-    except SkipAll as e:
-        print('# skip: %s' % e)
-        tap.summary()
-        return 1 if tap.failed else SKIP
-    tap.summary()
-    if tap.failed:
-        return 1
-    return SKIP if ran == 0 else 0
+
+    def each(python, version):
+        tap.prefix = prefix(args.label, python)
+        run_python(tap, args, python)
+
+    return for_pythons(tap, args.python, each)
 
 
 if __name__ == '__main__':

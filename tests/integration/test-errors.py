@@ -23,92 +23,42 @@ import os
 import re
 import shutil
 import signal
-import stat
 import struct
 import subprocess
 import sys
 import tempfile
 import time
 
-RESULTS = {'passed': 0, 'failed': 0, 'skipped': 0}
-SKIP = 77
-SLEEPER = 'import time\nwhile True: time.sleep(1)\n'
+from common import (EXIT_CORRUPT, EXIT_FILES, EXIT_GONE, EXIT_INTERRUPTED,
+                    EXIT_NOPROC, EXIT_NOPYTHON, EXIT_OK, EXIT_OTHER, EXIT_PERM,
+                    EXIT_USAGE, RUNNING, Tap, gcore, one_line, run,
+                    running_untraced, sleeper, start_code, start_driver, stop,
+                    tracer, wait_state, write)
 
-# pmpeek(1), EXIT STATUS.
-OK, PARTIAL, USAGE, NOPROC, PERM, NOPYTHON = 0, 1, 2, 3, 4, 5
-GONE, CORRUPT, OTHER, FILES, INTERRUPTED = 7, 8, 9, 10, 130
-
-
-def report(ok, desc, diag=''):
-    n = sum(RESULTS.values()) + 1
-    if ok is None:
-        RESULTS['skipped'] += 1
-        print('ok %d - %s # SKIP %s' % (n, desc, diag))
-        return
-    RESULTS['passed' if ok else 'failed'] += 1
-    print('%s %d - %s' % ('ok' if ok else 'not ok', n, desc))
-    if not ok and diag:
-        for line in diag.splitlines():
-            print('#   ' + line)
-    sys.stdout.flush()
-
-
-def state(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0]
-    except OSError:
-        return None
-
-
-def tracer(pid):
-    try:
-        with open('/proc/%d/status' % pid) as f:
-            for line in f:
-                if line.startswith('TracerPid:'):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def settled_state(pid, want, timeout=3.0):
-    end = time.time() + timeout
-    s = state(pid)
-    while s not in want and time.time() < end:
-        time.sleep(0.02)
-        s = state(pid)
-    return s
-
-
-def run(pmpeek, args, env=None, timeout=120, **kw):
-    return subprocess.run([pmpeek] + args, capture_output=True, text=True,
-                          timeout=timeout, env=env, **kw)
-
-
-def start(python, code=SLEEPER, argv0=None, **kw):
-    """A target that is ready (it has printed) before we return."""
-    code = 'import sys\nsys.stdout.write("ready\\n")\nsys.stdout.flush()\n' \
-        + code
-    p = subprocess.Popen([argv0 or python, '-S', '-c', code],
-                         stdout=subprocess.PIPE, text=True, **kw)
-    if p.stdout.readline().strip() != 'ready':
-        raise RuntimeError('target %s did not start' % python)
-    return p
-
-
-def stop(p):
-    try:
-        p.kill()
-    except OSError:
-        pass
-    p.wait()
+tap = Tap(count_skips=True)
+STOPPED = ('T',)
 
 
 def free_pid():
     p = subprocess.Popen(['true'])
     p.wait()
     return p.pid  # reaped: nothing has this pid until it is reused
+
+
+def held(pm, pid, seconds):
+    """pmpeek started on pid with the target held paused for seconds
+    (PMPEEK_HOLD_PAUSE), and the target's state once it is paused ('t') or
+    after 10 s."""
+    p = subprocess.Popen([pm, str(pid)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, PMPEEK_HOLD_PAUSE=str(seconds)))
+    return p, wait_state(pid, ('t',), 10.0)
+
+
+def ended(p):
+    """A pmpeek started by held(), once it has ended."""
+    out, err = p.communicate(timeout=60)
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
 class Table(object):
@@ -118,24 +68,17 @@ class Table(object):
         self.pm = pm
         self.bystander = bystander
 
-    def bystander_ok(self):
-        pid = self.bystander.pid
-        return settled_state(pid, ('S', 'R')) in ('S', 'R') and \
-            tracer(pid) == 0
-
     def check(self, desc, proc, status, pattern, target=None, want=None):
         """pattern None: the case must succeed silently (status 0)."""
-        lines = proc.stderr.strip().splitlines() if proc.stderr else []
         if pattern is None:
-            ok = proc.returncode == status and not lines
+            ok = proc.returncode == status and not proc.stderr.strip()
         else:
-            ok = (proc.returncode == status and len(lines) == 1 and
-                  re.search(pattern, lines[0]) is not None)
-        diag = 'status %d (want %d), stderr %r (want %s)' % (
+            ok = one_line(proc, status, pattern)
+        diag = 'status %s (want %d), stderr %r (want %s)' % (
             proc.returncode, status, proc.stderr,
             'nothing' if pattern is None else 'one line ~ %r' % pattern)
         if target is not None:
-            got = settled_state(target, want)
+            got = wait_state(target, want, 3.0)
             if got not in want:
                 ok = False
                 diag += '\ntarget %d is in state %r, want one of %r' % (
@@ -144,21 +87,16 @@ class Table(object):
                 ok = False
                 diag += '\ntarget %d is still traced by %d' % (
                     target, tracer(target))
-        if not self.bystander_ok():
+        if not running_untraced(self.bystander.pid, 3.0):
             ok = False
             diag += '\nthe bystander %d is not running untraced' % \
                 self.bystander.pid
-        report(ok, desc, diag)
-        return ok
+        return tap.check(ok, desc, diag)
 
     def case(self, desc, args, status, pattern, target=None, want=None,
              **kw):
-        return self.check(desc, run(self.pm, args, **kw), status, pattern,
-                          target, want)
-
-
-RUNNING = ('S', 'R')
-STOPPED = ('T',)
+        return self.check(desc, run([self.pm] + args, **kw), status,
+                          pattern, target, want)
 
 
 # -- input files -----------------------------------------------------------
@@ -192,21 +130,6 @@ def snapshot_doc(**over):
          'kinds': [{'kind': 'str', 'count': 1, 'size': 10}]}
     d.update(over)
     return json.dumps(d)
-
-
-def write(path, data):
-    with open(path, 'wb' if isinstance(data, bytes) else 'w') as f:
-        f.write(data)
-    return path
-
-
-def gcore(pid, prefix):
-    if not shutil.which('gcore'):
-        return None
-    subprocess.run(['gcore', '-o', prefix, str(pid)], capture_output=True,
-                   timeout=120)
-    path = '%s.%d' % (prefix, pid)
-    return path if os.path.exists(path) else None
 
 
 # -- the cases ---------------------------------------------------------------
@@ -244,66 +167,59 @@ def usage_cases(t):
             (['diff', 'only-one.json'], r'^pmpeek: diff takes two snapshot '
                                         r'files'),
     ]:
-        t.case('usage: pmpeek %s' % ' '.join(args), args, USAGE, pat)
+        t.case('usage: pmpeek %s' % ' '.join(args), args, EXIT_USAGE, pat)
 
 
 def process_cases(t, pm, py, tmp):
     pid = free_pid()
-    t.case('no such process', [str(pid)], NOPROC,
+    t.case('no such process', [str(pid)], EXIT_NOPROC,
            r'^pmpeek: no live process with pid %d$' % pid)
 
     z = subprocess.Popen(['sh', '-c', 'exit 0'])
     time.sleep(0.3)  # not waited for: a zombie
-    t.case('zombie process', [str(z.pid)], NOPROC,
+    t.case('zombie process', [str(z.pid)], EXIT_NOPROC,
            r'^pmpeek: no live process with pid %d$' % z.pid,
            z.pid, ('Z',))
     z.wait()
 
-    sleeper = subprocess.Popen(['sleep', '600'])
+    sl = subprocess.Popen(['sleep', '600'])
     time.sleep(0.2)
-    t.case('not a Python process', [str(sleeper.pid)], NOPYTHON,
+    t.case('not a Python process', [str(sl.pid)], EXIT_NOPYTHON,
            r"^pmpeek: process %d \('.*sleep'\) is not a Python process"
-           % sleeper.pid, sleeper.pid, RUNNING)
-    stop(sleeper)
+           % sl.pid, sl.pid, RUNNING)
+    stop(sl)
 
-    tg = start(py)
+    tg = start_code(py, sleeper())
     try:
         path = os.path.join(tmp, 'no', 'such', 'dir', 'out.json')
-        t.case('unwritable -o path', ['-o', path, str(tg.pid)], OTHER,
+        t.case('unwritable -o path', ['-o', path, str(tg.pid)], EXIT_OTHER,
                r"^pmpeek: cannot write '%s'" % re.escape(path),
                tg.pid, RUNNING)
         path = os.path.join(tmp, 'no', 'such', 'dir', 'out.rec')
         t.case('unwritable --record path', ['--record', path, str(tg.pid)],
-               OTHER, r"^pmpeek: cannot write '%s'" % re.escape(path),
+               EXIT_OTHER, r"^pmpeek: cannot write '%s'" % re.escape(path),
                tg.pid, RUNNING)
 
         # Signals while the target is held paused (PMPEEK_HOLD_PAUSE).
         for sig in (signal.SIGINT, signal.SIGTERM):
-            env = dict(os.environ, PMPEEK_HOLD_PAUSE='30')
-            p = subprocess.Popen([pm, str(tg.pid)], stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True, env=env)
-            held = settled_state(tg.pid, ('t',), 10.0)
+            p, st = held(pm, tg.pid, 30)
             p.send_signal(sig)
-            out, err = p.communicate(timeout=60)
-            proc = subprocess.CompletedProcess(p.args, p.returncode, out, err)
-            if held != 't':
-                report(False, '%s during the walk' % sig.name,
-                       'target never paused (state %s)' % held)
+            proc = ended(p)
+            if st != 't':
+                tap.check(False, '%s during the walk' % sig.name,
+                          'target never paused (state %s)' % st)
                 continue
             t.check('%s during the walk: status 130, target resumed'
-                    % sig.name, proc, INTERRUPTED,
+                    % sig.name, proc, EXIT_INTERRUPTED,
                     r'^pmpeek: interrupted; process %d was resumed$' % tg.pid,
                     tg.pid, RUNNING)
 
         # pmpeek killed outright: the kernel detaches, the target runs on.
-        env = dict(os.environ, PMPEEK_HOLD_PAUSE='30')
-        p = subprocess.Popen([pm, str(tg.pid)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, env=env)
-        settled_state(tg.pid, ('t',), 10.0)
+        p, _ = held(pm, tg.pid, 30)
         p.kill()
-        _, err = p.communicate(timeout=60)
-        t.check('SIGKILL of pmpeek: target running again',
-                subprocess.CompletedProcess(p.args, 0, '', err), 0, None,
+        proc = ended(p)
+        proc.returncode = 0  # killed, as meant: the check is of the target
+        t.check('SIGKILL of pmpeek: target running again', proc, 0, None,
                 tg.pid, RUNNING)
 
         # A second tracer: pmpeek cannot attach and says who holds it.
@@ -313,118 +229,110 @@ def process_cases(t, pm, py, tmp):
             end = time.time() + 10
             while tracer(tg.pid) != tr.pid and time.time() < end:
                 time.sleep(0.05)
-            proc = run(pm, [str(tg.pid)])
+            proc = run([pm, str(tg.pid)])
             tr.terminate()
             tr.wait()
-            t.check('target already traced by another tracer', proc, PERM,
-                    r'^pmpeek: cannot attach to process %d: permission '
-                    r'denied: it is already traced by process %d$'
+            t.check('target already traced by another tracer', proc,
+                    EXIT_PERM, r'^pmpeek: cannot attach to process %d: '
+                    r'permission denied: it is already traced by process %d$'
                     % (tg.pid, tr.pid), tg.pid, RUNNING)
         else:
-            report(None, 'target already traced', 'no strace')
+            tap.skip_test('target already traced', 'no strace')
 
         if os.geteuid() == 0 and shutil.which('setpriv'):
-            proc = subprocess.run(
-                ['setpriv', '--reuid=65534', '--regid=65534',
-                 '--clear-groups', pm, str(tg.pid)],
-                capture_output=True, text=True, timeout=60)
-            t.check('unprivileged user, root target', proc, PERM,
+            proc = run(['setpriv', '--reuid=65534', '--regid=65534',
+                        '--clear-groups', pm, str(tg.pid)], timeout=60)
+            t.check('unprivileged user, root target', proc, EXIT_PERM,
                     r'^pmpeek: cannot (attach to|read) process %d: '
                     r'permission denied' % tg.pid, tg.pid, RUNNING)
         else:
-            report(None, 'unprivileged user', 'needs root and setpriv')
+            tap.skip_test('unprivileged user', 'needs root and setpriv')
     finally:
         stop(tg)
 
     # The target dies while paused: status 7.
-    tg = start(py)
-    env = dict(os.environ, PMPEEK_HOLD_PAUSE='2')
-    p = subprocess.Popen([pm, str(tg.pid)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=env)
-    settled_state(tg.pid, ('t',), 10.0)
-    tg.kill()
-    out, err = p.communicate(timeout=60)
-    tg.wait()
-    t.check('target exits during the walk', subprocess.CompletedProcess(
-        p.args, p.returncode, out, err), GONE,
-        r'^pmpeek: process %d exited during the walk$' % tg.pid)
+    tg = start_code(py, sleeper())
+    p, _ = held(pm, tg.pid, 2)
+    stop(tg)
+    t.check('target exits during the walk', ended(p), EXIT_GONE,
+            r'^pmpeek: process %d exited during the walk$' % tg.pid)
 
 
 def file_cases(t, pm, py, tmp):
     q = re.escape
     empty = write(os.path.join(tmp, 'empty'), b'')
-    t.case('empty file', [empty], USAGE,
+    t.case('empty file', [empty], EXIT_USAGE,
            r"^pmpeek: '%s' is not an ELF core file: the file is empty$"
            % q(empty))
     garbage = write(os.path.join(tmp, 'garbage'),
                     bytes((i * 131 + 7) % 256 for i in range(65536)))
-    t.case('garbage file', [garbage], USAGE,
+    t.case('garbage file', [garbage], EXIT_USAGE,
            r"^pmpeek: '%s' is not an ELF core file: not an ELF file$"
            % q(garbage))
     core = small_core()
     cut = write(os.path.join(tmp, 'truncated'), core[:6000])
-    t.case('truncated core', [cut], CORRUPT,
+    t.case('truncated core', [cut], EXIT_CORRUPT,
            r"^pmpeek: cannot read core '%s': truncated: 6000 bytes of 8192$"
            % q(cut))
     headers = write(os.path.join(tmp, 'cut-in-headers'), core[:100])
-    t.case('core cut inside its program headers', [headers], CORRUPT,
+    t.case('core cut inside its program headers', [headers], EXIT_CORRUPT,
            r"^pmpeek: cannot read core '%s': " % q(headers))
     exe = shutil.copy(py, os.path.join(tmp, 'an-executable'))
-    t.case('an ELF executable, not a core', [exe], USAGE,
+    t.case('an ELF executable, not a core', [exe], EXIT_USAGE,
            r"^pmpeek: '%s' is not an ELF core file: an ELF executable, not "
            r"a core$" % q(exe))
-    t.case('a directory, not a core', [tmp], USAGE,
+    t.case('a directory, not a core', [tmp], EXIT_USAGE,
            r"^pmpeek: '%s' is not an ELF core file: not a regular file$"
            % q(tmp))
     fifo = os.path.join(tmp, 'a-fifo')
     os.mkfifo(fifo)
-    t.case('a FIFO, not a core (must not wait for a writer)', [fifo], USAGE,
-           r"^pmpeek: '%s' is not an ELF core file: not a regular file$"
-           % q(fifo), timeout=30)
+    t.case('a FIFO, not a core (must not wait for a writer)', [fifo],
+           EXIT_USAGE, r"^pmpeek: '%s' is not an ELF core file: not a "
+           r"regular file$" % q(fifo), timeout=30)
 
     # Cores of real processes: needs gcore.
-    sleeper = subprocess.Popen(['sleep', '600'])
+    sl = subprocess.Popen(['sleep', '600'])
     time.sleep(0.2)
-    sc = gcore(sleeper.pid, os.path.join(tmp, 'sleep'))
-    stop(sleeper)
+    sc = gcore(sl.pid, os.path.join(tmp, 'sleep'))[0]
+    stop(sl)
     if sc:
-        t.case('core of a non-Python program', [sc], NOPYTHON,
+        t.case('core of a non-Python program', [sc], EXIT_NOPYTHON,
                r"^pmpeek: core '%s' \(pid %d, '.*sleep'\) is not of a "
-               r"Python process: no _PyRuntime" % (q(sc), sleeper.pid))
+               r"Python process: no _PyRuntime" % (q(sc), sl.pid))
     else:
-        report(None, 'core of a non-Python program', 'no gcore')
-    tg = start(py)
-    pc = gcore(tg.pid, os.path.join(tmp, 'python'))
+        tap.skip_test('core of a non-Python program', 'no gcore')
+    tg = start_code(py, sleeper())
+    pc = gcore(tg.pid, os.path.join(tmp, 'python'))[0]
     stop(tg)
     if pc:
         other = shutil.which('sleep')
-        t.case('core with a wrong --exe', ['--exe', other, pc], FILES,
+        t.case('core with a wrong --exe', ['--exe', other, pc], EXIT_FILES,
                r"^pmpeek: core '%s' does not match the files on disk: '%s' "
                r"has build-id [0-9a-f]+, the core maps '.*' with build-id "
                r"[0-9a-f]+ \(--force reads it anyway\)$" % (q(pc), q(other)))
         nowhere = os.path.join(tmp, 'nowhere', 'python')
-        t.case('core with a missing --exe', ['--exe', nowhere, pc], FILES,
-               r"^pmpeek: cannot read core '%s': executable '%s' not found$"
-               % (q(pc), q(nowhere)))
+        t.case('core with a missing --exe', ['--exe', nowhere, pc],
+               EXIT_FILES, r"^pmpeek: cannot read core '%s': executable '%s' "
+               r"not found$" % (q(pc), q(nowhere)))
         t.case('--exe with a recording', ['--exe', exe, rec_path(tmp)],
-               USAGE, r'^pmpeek: --exe, --lib-root and --force are for core '
-                      r'files$')
+               EXIT_USAGE, r'^pmpeek: --exe, --lib-root and --force are for '
+                           r'core files$')
     else:
         for d in ('core with a wrong --exe', 'core with a missing --exe'):
-            report(None, d, 'no gcore')
+            tap.skip_test(d, 'no gcore')
 
     bad = write(os.path.join(tmp, 'bad.rec'),
                 b'PMPKREC\x01' + struct.pack('<II', 2, 36) + b'\xff' * 36)
-    t.case('corrupt recording', [bad], CORRUPT,
+    t.case('corrupt recording', [bad], EXIT_CORRUPT,
            r"^pmpeek: cannot read recording '%s': region at 0x[0-9a-f]+ is "
            r"malformed or out of order$" % q(bad))
     cut = write(os.path.join(tmp, 'cut.rec'),
                 b'PMPKREC\x01' + struct.pack('<II', 2, 36) + b'\0' * 10)
-    t.case('truncated recording', [cut], CORRUPT,
+    t.case('truncated recording', [cut], EXIT_CORRUPT,
            r"^pmpeek: cannot read recording '%s': truncated at byte 8$"
            % q(cut))
     newer = write(os.path.join(tmp, 'newer.rec'), b'PMPKREC\x02')
-    t.case('recording of a newer format', [newer], CORRUPT,
+    t.case('recording of a newer format', [newer], EXIT_CORRUPT,
            r"^pmpeek: cannot read recording '%s': recording format 2, "
            r"pmpeek reads 1$" % q(newer))
 
@@ -439,64 +347,64 @@ def snapshot_cases(t, tmp):
     q = re.escape
     good = write(os.path.join(tmp, 'good.json'), snapshot_doc())
     missing = os.path.join(tmp, 'missing.json')
-    t.case('diff: missing snapshot file', ['diff', missing, good], USAGE,
+    t.case('diff: missing snapshot file', ['diff', missing, good], EXIT_USAGE,
            r"^pmpeek: cannot read snapshot '%s': No such file or directory$"
            % q(missing))
     bad = write(os.path.join(tmp, 'malformed.json'), '{"format": "pmpe')
-    t.case('diff: malformed JSON', ['diff', good, bad], USAGE,
+    t.case('diff: malformed JSON', ['diff', good, bad], EXIT_USAGE,
            r"^pmpeek: cannot use snapshot '%s': not valid JSON" % q(bad))
     other = write(os.path.join(tmp, 'other.json'),
                   json.dumps({'format': 'something-else', 'kinds': []}))
-    t.case('diff: JSON of another format', ['diff', other, good], USAGE,
+    t.case('diff: JSON of another format', ['diff', other, good], EXIT_USAGE,
            r"^pmpeek: cannot use snapshot '%s': not a pmpeek snapshot"
            % q(other))
     newer = write(os.path.join(tmp, 'newer.json'),
                   snapshot_doc(format_version=99))
-    t.case('diff: unsupported format_version', ['diff', good, newer], USAGE,
-           r"^pmpeek: cannot use snapshot '%s': unsupported snapshot "
-           r"format_version$" % q(newer))
+    t.case('diff: unsupported format_version', ['diff', good, newer],
+           EXIT_USAGE, r"^pmpeek: cannot use snapshot '%s': unsupported "
+           r"snapshot format_version$" % q(newer))
     nokinds = write(os.path.join(tmp, 'nokinds.json'),
                     snapshot_doc(kinds={'str': 1}))
     t.case('diff: snapshot with a malformed field', ['diff', good, nokinds],
-           USAGE, r"^pmpeek: cannot use snapshot '%s': missing or malformed "
-                  r"field" % q(nokinds))
+           EXIT_USAGE, r"^pmpeek: cannot use snapshot '%s': missing or "
+                       r"malformed field" % q(nokinds))
 
 
 def valid_cases(t, pm, py, tmp):
     """Odd but valid targets: they must simply work."""
-    tg = start(py)
+    tg = start_code(py, sleeper())
     try:
         os.kill(tg.pid, signal.SIGSTOP)
-        settled_state(tg.pid, STOPPED)
+        wait_state(tg.pid, STOPPED, 3.0)
         t.case('a stopped process: read, and left stopped',
-               ['--json', str(tg.pid)], OK, None, tg.pid, STOPPED)
+               ['--json', str(tg.pid)], EXIT_OK, None, tg.pid, STOPPED)
         os.kill(tg.pid, signal.SIGCONT)
         t.case('the same process, continued: left running',
-               ['--json', str(tg.pid)], OK, None, tg.pid, RUNNING)
+               ['--json', str(tg.pid)], EXIT_OK, None, tg.pid, RUNNING)
         t.case('--no-pause on a running process',
-               ['--json', '--no-pause', str(tg.pid)], OK, None, tg.pid,
+               ['--json', '--no-pause', str(tg.pid)], EXIT_OK, None, tg.pid,
                RUNNING)
         rec = os.path.join(tmp, 'live.rec')
         t.case('--record of a live process', ['--json', '--record', rec,
-                                              str(tg.pid)], OK, None,
+                                              str(tg.pid)], EXIT_OK, None,
                tg.pid, RUNNING)
-        t.case('the recording replayed', ['--json', rec], OK, None)
+        t.case('the recording replayed', ['--json', rec], EXIT_OK, None)
     finally:
         stop(tg)
 
     # A deleted executable: the kernel still maps it, under " (deleted)".
     copy = shutil.copy(py, os.path.join(tmp, 'python-deleted'))
-    tg = start(py, argv0=copy)
+    tg = start_code(copy, sleeper())
     try:
         os.unlink(copy)
-        proc = run(pm, ['--json', str(tg.pid)])
-        t.check('a deleted executable', proc, OK, None, tg.pid, RUNNING)
+        proc = run([pm, '--json', str(tg.pid)])
+        t.check('a deleted executable', proc, EXIT_OK, None, tg.pid, RUNNING)
         if proc.returncode == 0:
             doc = json.loads(proc.stdout)
-            report(doc['objects']['count'] > 1000 and
-                   doc['source']['executable'].endswith(' (deleted)'),
-                   'a deleted executable: a full census, named as deleted',
-                   repr(doc['source']))
+            tap.check(doc['objects']['count'] > 1000 and
+                      doc['source']['executable'].endswith(' (deleted)'),
+                      'a deleted executable: a full census, named as deleted',
+                      repr(doc['source']))
     finally:
         stop(tg)
 
@@ -507,27 +415,25 @@ def valid_cases(t, pm, py, tmp):
         inner = os.path.join(where, 'python3')
         script = ('mount -t tmpfs tmpfs "$1" && cp "$2" "$1/python3" && '
                   'exec "$1/python3" -S -c "$3"')
-        code = ('import sys, time\nsys.stdout.write("ready\\n")\n'
-                'sys.stdout.flush()\nwhile True: time.sleep(1)\n')
         p = subprocess.Popen(['unshare', '--mount', '--propagation',
                               'private', 'sh', '-c', script, 'sh', where, py,
-                              code], stdout=subprocess.PIPE, text=True)
+                              sleeper()], stdout=subprocess.PIPE, text=True)
         try:
             if p.stdout.readline().strip() != 'ready':
-                report(None, 'another mount namespace', 'unshare failed')
+                tap.skip_test('another mount namespace', 'unshare failed')
             else:
                 ok = not os.path.exists(inner)
-                proc = run(pm, ['--json', str(p.pid)])
-                t.check('a process in another mount namespace', proc, OK,
-                        None, p.pid, RUNNING)
-                report(ok and proc.returncode == 0 and json.loads(
+                proc = run([pm, '--json', str(p.pid)])
+                t.check('a process in another mount namespace', proc,
+                        EXIT_OK, None, p.pid, RUNNING)
+                tap.check(ok and proc.returncode == 0 and json.loads(
                     proc.stdout)['objects']['count'] > 1000,
                     'another mount namespace: its executable is not in ours, '
                     'the census is full')
         finally:
             stop(p)
     else:
-        report(None, 'another mount namespace', 'needs root and unshare')
+        tap.skip_test('another mount namespace', 'needs root and unshare')
 
 
 def main():
@@ -535,11 +441,11 @@ def main():
     ap.add_argument('--pmpeek', required=True)
     ap.add_argument('--python', default='/usr/bin/python3.11')
     a = ap.parse_args()
+    status = start_driver(a.pmpeek, a.python)
+    if status is not None:
+        return status
     pm, py = os.path.abspath(a.pmpeek), a.python
-    if not os.access(py, os.X_OK):
-        print('# skip: %s not found' % py)
-        return SKIP
-    bystander = start(py)
+    bystander = start_code(py, sleeper())
     try:
         t = Table(pm, bystander)
         with tempfile.TemporaryDirectory(prefix='pmpeek-errors-') as tmp:
@@ -550,9 +456,7 @@ def main():
             valid_cases(t, pm, py, tmp)
     finally:
         stop(bystander)
-    print('%d passed, %d failed, %d skipped' % (
-        RESULTS['passed'], RESULTS['failed'], RESULTS['skipped']))
-    return 1 if RESULTS['failed'] else 0
+    return tap.done()
 
 
 if __name__ == '__main__':

@@ -24,32 +24,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-FIXTURE = Path(__file__).resolve().parents[2] / 'fixtures' / 'leaker.py'
+from common import EXIT_USAGE, FIXTURES, Tap, one_line, run, start_driver, stop
+
 N = 1234
 STABLE = ('__main__.PmStable', '__main__.PmStableSlots')
-RESULTS = {'passed': 0, 'failed': 0, 'skipped': 0}
-
-
-def report(ok, desc, diag=''):
-    n = sum(RESULTS.values()) + 1
-    if ok is None:
-        RESULTS['skipped'] += 1
-        print('ok %d - %s # SKIP %s' % (n, desc, diag))
-        return
-    RESULTS['passed' if ok else 'failed'] += 1
-    print('%s %d - %s' % ('ok' if ok else 'not ok', n, desc))
-    if not ok and diag:
-        for line in str(diag).splitlines():
-            print('#   ' + line)
+tap = Tap(count_skips=True)
 
 
 class Target:
     def __init__(self, python, tmp):
         fifo = os.path.join(tmp, 'fifo')
         os.mkfifo(fifo)
-        self.proc = subprocess.Popen([python, '-S', str(FIXTURE), fifo,
+        self.proc = subprocess.Popen([python, '-S',
+                                      str(FIXTURES / 'leaker.py'), fifo,
                                       str(N)])
         self.fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         self.buf = b''
@@ -76,57 +64,50 @@ class Target:
         return int(self.line(30).split()[1])
 
     def close(self):
-        self.proc.kill()
-        self.proc.wait()
+        stop(self.proc)
         os.close(self.fd)
-
-
-def run(pm, args, **kw):
-    return subprocess.run([pm] + args, capture_output=True, text=True,
-                          timeout=120, **kw)
-
-
-def kinds_of(doc):
-    return {k['kind']: k for k in doc['kinds']}
 
 
 def check_diff(pm, tmp, t):
     s1, s2 = os.path.join(tmp, 's1.json'), os.path.join(tmp, 's2.json')
-    p1 = run(pm, ['-o', s1, str(t.pid)])
+    p1 = run([pm, '-o', s1, str(t.pid)])
     total = t.leak()
-    p2 = run(pm, ['-o', s2, '--json', str(t.pid)])
-    report(p1.returncode == 0 and p2.returncode == 0, 'two snapshots taken',
-           p1.stderr + p2.stderr)
-    report(json.load(open(s2)) == json.loads(p2.stdout),
-           '-o writes the same document --json prints')
-    d = run(pm, ['diff', '--json', s1, s2])
-    report(d.returncode == 0, 'diff --json exits 0', d.stderr)
+    p2 = run([pm, '-o', s2, '--json', str(t.pid)])
+    tap.check(p1.returncode == 0 and p2.returncode == 0,
+              'two snapshots taken', p1.stderr + p2.stderr)
+    tap.check(json.load(open(s2)) == json.loads(p2.stdout),
+              '-o writes the same document --json prints')
+    d = run([pm, 'diff', '--json', s1, s2])
+    tap.check(d.returncode == 0, 'diff --json exits 0', d.stderr)
     doc = json.loads(d.stdout)
     rows = {r['kind']: r for r in doc['kinds']}
-    report(doc['format'] == 'pmpeek-diff' and doc['format_version'] == 1,
-           'diff document format')
+    tap.check(doc['format'] == 'pmpeek-diff' and doc['format_version'] == 1,
+              'diff document format')
     leak = rows.get('__main__.Leak', {})
-    report(leak.get('count_delta') == N and leak.get('count_new') == total,
-           'diff: Leak count_delta == N', leak)
-    report(leak.get('size_delta') == N * t.leak_size,
-           'diff: Leak size_delta == N * getsizeof(Leak())', leak)
-    report(leak.get('count_old') == 0 and leak.get('status') == 'appeared',
-           'diff: Leak marked as appeared', leak)
+    tap.check(leak.get('count_delta') == N and
+              leak.get('count_new') == total, 'diff: Leak count_delta == N',
+              leak)
+    tap.check(leak.get('size_delta') == N * t.leak_size,
+              'diff: Leak size_delta == N * getsizeof(Leak())', leak)
+    tap.check(leak.get('count_old') == 0 and
+              leak.get('status') == 'appeared',
+              'diff: Leak marked as appeared', leak)
     for k in STABLE:
         r = rows.get(k, {})
-        report(r.get('count_delta') == 0 and r.get('size_delta') == 0 and
-               r.get('count_old', 0) > 0, 'diff: %s unchanged' % k, r)
+        tap.check(r.get('count_delta') == 0 and r.get('size_delta') == 0 and
+                  r.get('count_old', 0) > 0, 'diff: %s unchanged' % k, r)
     deltas = [abs(r['size_delta']) for r in doc['kinds']]
-    report(deltas == sorted(deltas, reverse=True),
-           'diff: kinds sorted by absolute size delta')
-    report(doc['new']['objects']['count'] - doc['old']['objects']['count'] ==
-           sum(r['count_delta'] for r in doc['kinds']),
-           'diff: totals agree with the rows')
-    d = run(pm, ['diff', '--all', s1, s2])
+    tap.check(deltas == sorted(deltas, reverse=True),
+              'diff: kinds sorted by absolute size delta')
+    tap.check(doc['new']['objects']['count'] -
+              doc['old']['objects']['count'] ==
+              sum(r['count_delta'] for r in doc['kinds']),
+              'diff: totals agree with the rows')
+    d = run([pm, 'diff', '--all', s1, s2])
     m = re.search(r'^\s*0\s+%d\s+\+%d\s+0\s+\d+\s+\+%d __main__\.Leak \(new\)$'
                   % (total, N, N * t.leak_size), d.stdout, re.M)
-    report(d.returncode == 0 and m is not None,
-           'diff table shows the Leak row', d.stdout)
+    tap.check(d.returncode == 0 and m is not None,
+              'diff table shows the Leak row', d.stdout)
     return s1, s2
 
 
@@ -158,12 +139,10 @@ def check_bad_files(pm, tmp, good):
             open(path, 'w').write(json.dumps(doc))
         else:
             open(path, 'w').write(json.dumps(content))
-        p = run(pm, ['diff', path, good])
-        lines = p.stderr.strip().splitlines()
-        report(p.returncode == 2 and len(lines) == 1 and
-               re.search(pattern, lines[0]) is not None,
-               'bad snapshot file (%s): one line, status 2' % name,
-               '%d %r' % (p.returncode, p.stderr))
+        p = run([pm, 'diff', path, good])
+        tap.check(one_line(p, EXIT_USAGE, pattern),
+                  'bad snapshot file (%s): one line, status 2' % name,
+                  '%s %r' % (p.returncode, p.stderr))
 
 
 def check_interval(pm, tmp, t):
@@ -184,48 +163,48 @@ def check_interval(pm, tmp, t):
     p.wait(timeout=120)
     err = p.stderr.read()
     text = ''.join(out)
-    report(p.returncode == 0, 'periodic mode exits 0', err)
-    report(len(re.findall(r'^== snapshot \d+ at .*paused [\d.]+ ms\)$', text,
-                          re.M)) == count,
-           'periodic mode: every snapshot reported with its pause', text)
+    tap.check(p.returncode == 0, 'periodic mode exits 0', err)
+    tap.check(len(re.findall(r'^== snapshot \d+ at .*paused [\d.]+ ms\)$',
+                             text, re.M)) == count,
+              'periodic mode: every snapshot reported with its pause', text)
     sus = text.split('Leak suspects')
-    report(len(sus) >= 2, 'periodic mode names suspects', text)
+    tap.check(len(sus) >= 2, 'periodic mode names suspects', text)
     last = sus[-1] if len(sus) > 1 else ''
     names = re.findall(r'^  (\S.*?): \d+ -> \d+ \(', last, re.M)
-    report('__main__.Leak' in names, 'Leak is a suspect', last)
-    report(not set(names) & set(STABLE), 'no stable kind is a suspect',
-           names)
-    report(re.search(r'^  __main__\.Leak: \d+ -> \d+ \(\+[\d.]+/min\)$',
-                     last, re.M) is not None, 'suspect growth per minute')
+    tap.check('__main__.Leak' in names, 'Leak is a suspect', last)
+    tap.check(not set(names) & set(STABLE), 'no stable kind is a suspect',
+              names)
+    tap.check(re.search(r'^  __main__\.Leak: \d+ -> \d+ \(\+[\d.]+/min\)$',
+                        last, re.M) is not None, 'suspect growth per minute')
     files = sorted(os.listdir(save)) if os.path.isdir(save) else []
-    report(len(files) == count and all(
+    tap.check(len(files) == count and all(
         json.load(open(os.path.join(save, f)))['format'] == 'pmpeek-snapshot'
         for f in files), '--save-dir keeps every snapshot', files)
     rows = [l.split('\t') for l in open(series).read().splitlines()]
-    report(len(rows) == 5 * count and all(len(r) == 4 and r[2].isdigit()
-                                          for r in rows),
-           '--series: time, kind, count, size for the top kinds', rows[:3])
+    tap.check(len(rows) == 5 * count and all(len(r) == 4 and r[2].isdigit()
+                                             for r in rows),
+              '--series: time, kind, count, size for the top kinds', rows[:3])
     return [os.path.join(save, f) for f in files]
 
 
 def check_report(pm, tmp, snaps, chromium):
     html = os.path.join(tmp, 'report.html')
-    p = run(pm, ['report', '-o', html] + snaps)
-    report(p.returncode == 0 and os.path.exists(html), 'report written',
-           p.stderr)
+    p = run([pm, 'report', '-o', html] + snaps)
+    tap.check(p.returncode == 0 and os.path.exists(html), 'report written',
+              p.stderr)
     page = open(html).read() if os.path.exists(html) else ''
-    report('<svg' in page and page.count('<polyline') >= 1 and
-           '__main__.Leak' in page and 'src=' not in page and
-           'href=' not in page, 'report is self-contained with a chart')
+    tap.check('<svg' in page and page.count('<polyline') >= 1 and
+              '__main__.Leak' in page and 'src=' not in page and
+              'href=' not in page, 'report is self-contained with a chart')
     if not chromium:
-        report(None, 'report renders in headless Chromium', 'no chromium')
+        tap.skip_test('report renders in headless Chromium', 'no chromium')
         return
     flags = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
              '--disable-background-networking', '--disable-component-update',
              '--disable-sync', '--user-data-dir=' + os.path.join(tmp, 'chr')]
     dom = subprocess.run([chromium] + flags + ['--dump-dom', 'file://' + html],
                          capture_output=True, text=True, timeout=120)
-    report('<polyline' in dom.stdout and re.search(
+    tap.check('<polyline' in dom.stdout and re.search(
         r'<td>__main__\.Leak</td>', dom.stdout) is not None,
         'Chromium parses the chart and the diff table', dom.stderr[-500:])
     png = os.path.join(tmp, 'report.png')
@@ -234,20 +213,21 @@ def check_report(pm, tmp, snaps, chromium):
                                          'file://' + html],
                    capture_output=True, timeout=120)
     ok = os.path.exists(png) and os.path.getsize(png) > 5000
-    report(ok, 'Chromium renders the report to a screenshot')
+    tap.check(ok, 'Chromium renders the report to a screenshot')
 
 
 def check_openmetrics(pm, t, total):
-    p = run(pm, ['--format', 'openmetrics', str(t.pid)])
+    p = run([pm, '--format', 'openmetrics', str(t.pid)])
     lines = p.stdout.splitlines()
     m = [l for l in lines if l.startswith('pmpeek_objects{') and
          'kind="__main__.Leak"' in l]
-    report(p.returncode == 0 and lines[-1:] == ['# EOF'],
-           'openmetrics ends with # EOF', p.stderr)
-    report(len(m) == 1 and m[0].endswith(' %d' % total) and
-           'pid="%d"' % t.pid in m[0], 'openmetrics Leak count', m)
-    report(all(re.match(r'^(# (TYPE|HELP|UNIT|EOF).*|[a-z_]+\{.*\} [\d.]+)$',
-                        l) for l in lines), 'openmetrics lines well formed')
+    tap.check(p.returncode == 0 and lines[-1:] == ['# EOF'],
+              'openmetrics ends with # EOF', p.stderr)
+    tap.check(len(m) == 1 and m[0].endswith(' %d' % total) and
+              'pid="%d"' % t.pid in m[0], 'openmetrics Leak count', m)
+    line_re = r'^(# (TYPE|HELP|UNIT|EOF).*|[a-z_]+\{.*\} [\d.]+)$'
+    tap.check(all(re.match(line_re, l) for l in lines),
+              'openmetrics lines well formed')
 
 
 def main():
@@ -256,9 +236,9 @@ def main():
     ap.add_argument('--python', required=True)
     ap.add_argument('--chromium', default=shutil.which('chromium'))
     a = ap.parse_args()
-    if not os.access(a.python, os.X_OK):
-        print('# skip: %s not found' % a.python)
-        return 77
+    status = start_driver(a.pmpeek, a.python)
+    if status is not None:
+        return status
     with tempfile.TemporaryDirectory(prefix='pmpeek-leaks-') as tmp:
         t = Target(a.python, tmp)
         try:
@@ -269,9 +249,7 @@ def main():
             check_openmetrics(a.pmpeek, t, t.leak())
         finally:
             t.close()
-    print('%d passed, %d failed, %d skipped' % (
-        RESULTS['passed'], RESULTS['failed'], RESULTS['skipped']))
-    return 1 if RESULTS['failed'] else 0
+    return tap.done()
 
 
 if __name__ == '__main__':

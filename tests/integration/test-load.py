@@ -28,64 +28,24 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-FIXTURE = Path(__file__).resolve().parents[2] / 'fixtures' / 'churn.py'
-SKIP = 77
-RESULTS = {'passed': 0, 'failed': 0}
+from common import (FIXTURES, Tap, proc_status, run, running_untraced,
+                    start_driver, stop)
 
-
-def check(ok, desc, diag=''):
-    RESULTS['passed' if ok else 'failed'] += 1
-    n = sum(RESULTS.values())
-    print('%s %d - %s' % ('ok' if ok else 'not ok', n, desc))
-    if not ok and diag:
-        for line in str(diag).splitlines():
-            print('#   ' + line)
-    sys.stdout.flush()
-    return ok
-
-
-def proc_status(pid, key):
-    try:
-        with open('/proc/%d/status' % pid) as f:
-            for line in f:
-                if line.startswith(key + ':'):
-                    return line.split()[1]
-    except OSError:
-        pass
-    return None
-
-
-def state(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0]
-    except OSError:
-        return None
-
-
-def running_untraced(pid, timeout=5.0):
-    """True once pid is running (not stopped) and nobody traces it."""
-    end = time.time() + timeout
-    while time.time() < end:
-        if state(pid) in ('S', 'R') and proc_status(pid, 'TracerPid') == '0':
-            return True
-        time.sleep(0.02)
-    return False
+tap = Tap()
 
 
 def sanitized(pmpeek):
     if os.environ.get('PMPEEK_SANITIZED'):
         return True
-    out = subprocess.run(['ldd', pmpeek], capture_output=True, text=True)
+    out = run(['ldd', pmpeek])
     return 'libasan' in out.stdout or 'libubsan' in out.stdout
 
 
 class Target(object):
     def __init__(self, python, threads):
-        self.p = subprocess.Popen([python, '-S', str(FIXTURE), str(threads)],
-                                  stdin=subprocess.PIPE,
+        self.p = subprocess.Popen([python, '-S', str(FIXTURES / 'churn.py'),
+                                   str(threads)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         if self.p.stdout.readline().strip() != 'ready':
             raise RuntimeError('churn.py did not start')
@@ -142,8 +102,8 @@ def stage(pmpeek, target, count, runs, no_pause, asan):
     extra = ['--no-pause'] if no_pause else []
     before = target.rounds()
     status, samples, secs, err = loop(pmpeek, target, count, extra)
-    check(status in (0, 1), '%s: %d snapshots in one pmpeek, status %d'
-          % (name, count, status), err[-2000:])
+    tap.check(status in (0, 1), '%s: %d snapshots in one pmpeek, status %d'
+              % (name, count, status), err[-2000:])
     print('# %s: %d snapshots in %.1f s (%.1f/s)'
           % (name, count, secs, count / secs if secs else 0))
     ok, early, late = flat(samples)
@@ -152,31 +112,30 @@ def stage(pmpeek, target, count, runs, no_pause, asan):
     if asan:
         print('# %s: memory flatness not checked under ASan' % name)
     else:
-        check(ok, '%s: pmpeek memory flat (%d -> %d KiB)'
-              % (name, early, late))
-    check(running_untraced(target.pid), '%s: target running, untraced '
-          'after the loop' % name)
+        tap.check(ok, '%s: pmpeek memory flat (%d -> %d KiB)'
+                  % (name, early, late))
+    tap.check(running_untraced(target.pid), '%s: target running, untraced '
+              'after the loop' % name)
     bad = []
     t0 = time.time()
     for i in range(runs):
-        cp = subprocess.run([pmpeek, '--json'] + extra + [str(target.pid)],
-                            capture_output=True, text=True, timeout=120)
+        cp = run([pmpeek, '--json'] + extra + [str(target.pid)])
         try:
             doc = json.loads(cp.stdout) if cp.returncode in (0, 1) else None
         except ValueError:
             doc = None
         if cp.returncode not in (0, 1) or not doc or \
                 doc['objects']['count'] < 1000:
-            bad.append('run %d: status %d, %s' % (i, cp.returncode,
+            bad.append('run %d: status %s, %s' % (i, cp.returncode,
                                                   cp.stderr.strip()[-300:]))
     print('# %s: %d separate runs in %.1f s' % (name, runs, time.time() - t0))
-    check(not bad, '%s: %d separate runs, each status 0 or 1 with a census'
-          % (name, runs), '\n'.join(bad[:5]))
-    check(running_untraced(target.pid), '%s: target running, untraced after '
-          'the runs' % name)
+    tap.check(not bad, '%s: %d separate runs, each status 0 or 1 with a census'
+              % (name, runs), '\n'.join(bad[:5]))
+    tap.check(running_untraced(target.pid), '%s: target running, untraced '
+              'after the runs' % name)
     after = target.rounds()
-    check(after > before, '%s: the target kept working (%d rounds -> %d)'
-          % (name, before, after))
+    tap.check(after > before, '%s: the target kept working (%d rounds -> %d)'
+              % (name, before, after))
 
 
 def main():
@@ -189,9 +148,9 @@ def main():
                     default=int(os.environ.get('PMPEEK_LOAD_RUNS', '50')))
     ap.add_argument('--threads', type=int, default=8)
     a = ap.parse_args()
-    if not os.access(a.python, os.X_OK):
-        print('# skip: %s not found' % a.python)
-        return SKIP
+    status = start_driver(a.pmpeek, a.python)
+    if status is not None:
+        return status
     asan = sanitized(a.pmpeek)
     target = Target(a.python, a.threads)
     try:
@@ -199,16 +158,15 @@ def main():
             stage(a.pmpeek, target, a.count, a.runs, no_pause, asan)
         final, status = target.finish()
     except BaseException:
-        target.p.kill()
+        stop(target.p)
         raise
     errors = [e for t in final['threads'] for e in t['errors']]
     idle = [t['name'] for t in final['threads'] if t['rounds'] == 0]
-    check(status == 0 and not errors and not idle and not final['alive'],
-          'the target\'s %d threads all worked and found their data intact'
-          % a.threads, 'status %d, errors %r, idle %r' % (status, errors,
-                                                         idle))
-    print('%d passed, %d failed' % (RESULTS['passed'], RESULTS['failed']))
-    return 1 if RESULTS['failed'] else 0
+    tap.check(status == 0 and not errors and not idle and not final['alive'],
+              'the target\'s %d threads all worked and found their data intact'
+              % a.threads, 'status %d, errors %r, idle %r' % (status, errors,
+                                                             idle))
+    return tap.done()
 
 
 if __name__ == '__main__':

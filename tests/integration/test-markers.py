@@ -33,33 +33,16 @@ final `N passed, N failed[, N skipped]` line. Exit 0 if everything passed,
 1 on any failure, 77 (skip) if no python was found or ptrace is denied.
 """
 
-import argparse
-import json
 import os
 import re
-import select
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2] / 'fixtures'
-MARKERS = FIXTURES / 'markers.py'
-
-READY_TIMEOUT = 60.0
-PMPEEK_TIMEOUT = 120.0
-
-EXIT_SKIP = 77
-PM_EXIT_PERM = 4
-PM_EXIT_NAMES = {
-    0: 'ok', 1: 'partial', 2: 'usage', 3: 'no such process',
-    4: 'permission denied', 5: 'not a Python process',
-    6: 'unsupported Python version', 7: 'target exited during the walk',
-    8: 'target memory inconsistent/unreadable', 9: 'other',
-    130: 'interrupted',
-}
+from common import (EXIT_OK, FIXTURES, RUNNING, Fixture, Tap, describe,
+                    driver_parser, for_pythons, parse_json, prefix, proc_state,
+                    run, skip_if_denied, start_driver, wait_state)
 
 HEADER_RE = re.compile(
     r'^Partition of a set of (\d+) objects\. Total size = (\d+) bytes\.$')
@@ -70,277 +53,40 @@ ROW_RE = re.compile(
 MORE_RE = re.compile(r'^<\d+ more rows?\b.*>$')
 
 
-class SkipAll(Exception):
-    """The environment cannot run this test at all (exit 77)."""
-
-
-class Tap(object):
-    def __init__(self, prefix):
-        self.prefix = prefix
-        self.n = 0
-        self.passed = 0
-        self.failed = 0
-        self.skipped = 0
-
-    def check(self, cond, desc, expected=None, got=None, diag=None):
-        self.n += 1
-        desc = self.prefix + desc
-        if cond:
-            self.passed += 1
-            print('ok %d - %s' % (self.n, desc))
-        else:
-            self.failed += 1
-            print('not ok %d - %s' % (self.n, desc))
-            if expected is not None:
-                print('#   expected: %s' % (expected,))
-            if got is not None:
-                print('#   got:      %s' % (got,))
-            if diag:
-                self.diag(diag)
-        sys.stdout.flush()
-        return bool(cond)
-
-    def equal(self, got, expected, desc):
-        return self.check(got == expected, desc, expected=expected, got=got)
-
-    def skip(self, desc):
-        self.skipped += 1
-        print('# skip: %s' % desc)
-        sys.stdout.flush()
-
-    @staticmethod
-    def diag(text):
-        for line in str(text).rstrip('\n').splitlines() or ['']:
-            print('#   ' + line)
-        sys.stdout.flush()
-
-    def summary(self):
-        line = '%d passed, %d failed' % (self.passed, self.failed)
-        if self.skipped:
-            line += ', %d skipped' % self.skipped
-        print(line)
-        sys.stdout.flush()
-
-
-def probe_python(python):
-    """(executable, 'X.Y.Z') of a working interpreter, or (None, why).
-    Weeds out e.g. pyenv shims for versions that are not selected."""
-    code = ('import sys; sys.stdout.write("%s\\n%d.%d.%d\\n" % '
-            '((sys.executable,) + tuple(sys.version_info[:3])))')
-    try:
-        cp = subprocess.run([python, '-S', '-c', code],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return None, str(e)
-    lines = cp.stdout.decode('utf-8', 'replace').splitlines()
-    if cp.returncode != 0 or len(lines) != 2:
-        why = cp.stderr.decode('utf-8', 'replace').strip().splitlines()
-        return None, 'exit %d: %s' % (cp.returncode, why[0] if why else '')
-    exe = lines[0] if lines[0] and os.access(lines[0], os.X_OK) else python
-    return exe, lines[1]
-
-
 # --- target process helpers ------------------------------------------------
 
-def _child_setup():
-    """Runs in the fixture between fork and exec: die with the driver, so
-    a killed test (meson timeout) never leaves a sleeping target behind."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except Exception:
-        pass
-
-
-def proc_state(pid):
-    """Single-letter state from /proc/PID/stat, or None if gone."""
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            data = f.read()
-    except OSError:
-        return None
-    return data[data.rindex(')') + 2:].split()[0]
-
-
-def wait_state(pid, pred, timeout):
-    """Poll until pred(state) holds; returns the last state seen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        st = proc_state(pid)
-        if pred(st) or time.monotonic() >= deadline:
-            return st
-        time.sleep(0.05)
-
-
-def stays_state(pid, pred, duration):
-    """True if pred(state) holds throughout `duration` seconds."""
+def stays_state(pid, want, duration):
+    """(True, state) if pid's state is one of want throughout `duration`
+    seconds, else (False, the state that was not)."""
     deadline = time.monotonic() + duration
     while True:
         st = proc_state(pid)
-        if not pred(st):
+        if st not in want:
             return False, st
         if time.monotonic() >= deadline:
             return True, st
         time.sleep(0.05)
 
 
-def read_file(path, limit=4000):
-    try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except OSError:
-        return ''
-    text = data.decode('utf-8', 'replace')
-    return text if len(text) <= limit else '...' + text[-limit:]
-
-
-class Target(object):
-    """The markers fixture running under one python, synced via a FIFO."""
-
-    def __init__(self, python, workdir):
-        self.python = python
-        self.workdir = workdir
-        self.fifo = os.path.join(workdir, 'ready.fifo')
-        self.truth_path = os.path.join(workdir, 'truth.json')
-        self.err_path = os.path.join(workdir, 'fixture.stderr')
-        self.proc = None
-        self.truth = None
-        self.rfd = None
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def start(self):
-        os.mkfifo(self.fifo)
-        # Open the read end first (non-blocking) so the fixture's blocking
-        # open for writing succeeds as soon as it gets there.
-        self.rfd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
-        with open(self.err_path, 'wb') as err:
-            self.proc = subprocess.Popen(
-                [self.python, '-S', str(MARKERS), self.fifo, self.truth_path],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                preexec_fn=_child_setup, start_new_session=True)
-
-    def wait_ready(self, timeout=READY_TIMEOUT):
-        """Returns None when ready, else an error message."""
-        deadline = time.monotonic() + timeout
-        buf = b''
-        try:
-            while b'ready' not in buf:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return 'no "ready" on the FIFO within %.0f s' % timeout
-                r, _, _ = select.select([self.rfd], [], [],
-                                        min(0.2, remaining))
-                if r:
-                    try:
-                        chunk = os.read(self.rfd, 256)
-                    except BlockingIOError:
-                        chunk = None
-                    if chunk:
-                        buf += chunk
-                        continue
-                    if chunk == b'':
-                        # A writer came and went without "ready"; don't spin.
-                        time.sleep(0.1)
-                rc = self.proc.poll()
-                if rc is not None:
-                    return 'fixture exited with status %d before ready' % rc
-        finally:
-            os.close(self.rfd)
-            self.rfd = None
-        try:
-            with open(self.truth_path) as f:
-                self.truth = json.load(f)
-        except (OSError, ValueError) as e:
-            return 'cannot read truth %s: %s' % (self.truth_path, e)
-        return None
-
-    def stderr_text(self):
-        return read_file(self.err_path)
-
-    def kill(self):
-        if self.rfd is not None:
-            os.close(self.rfd)
-            self.rfd = None
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            self.proc.kill()  # SIGKILL also ends a stopped process
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-
-
 # --- pmpeek ----------------------------------------------------------------
 
-class Run(object):
-    def __init__(self, argv, rc, out, err, elapsed, timed_out=False):
-        self.argv = argv
-        self.rc = rc
-        self.out = out
-        self.err = err
-        self.elapsed = elapsed
-        self.timed_out = timed_out
-
-    def describe(self):
-        if self.timed_out:
-            what = 'timed out after %.0f s' % self.elapsed
-        elif self.rc < 0:
-            what = 'killed by signal %d' % -self.rc
-        else:
-            what = 'exit %d (%s)' % (self.rc, PM_EXIT_NAMES.get(self.rc, '?'))
-        text = '%s: %s' % (' '.join(self.argv), what)
-        if self.err.strip():
-            text += '\nstderr:\n' + self.err[-3000:]
-        return text
-
-
-def run_pmpeek(pmpeek, args, timeout=PMPEEK_TIMEOUT, env=None):
-    argv = [pmpeek] + args
-    t0 = time.monotonic()
-    try:
-        cp = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            timeout=timeout, env=env)
-    except subprocess.TimeoutExpired as e:
-        return Run(argv, None, (e.stdout or b'').decode('utf-8', 'replace'),
-                   (e.stderr or b'').decode('utf-8', 'replace'),
-                   time.monotonic() - t0, timed_out=True)
-    return Run(argv, cp.returncode, cp.stdout.decode('utf-8', 'replace'),
-               cp.stderr.decode('utf-8', 'replace'), time.monotonic() - t0)
-
-
-def check_exit(tap, run, what):
+def check_exit(tap, cp, what):
     """ok/not ok for a pmpeek run's exit status; SkipAll on EPERM."""
-    if not run.timed_out and run.rc == PM_EXIT_PERM:
-        raise SkipAll('pmpeek cannot attach (exit 4, permission denied); '
-                      'needs ptrace rights (root, CAP_SYS_PTRACE or '
-                      'kernel.yama.ptrace_scope <= 1)\n' + run.err.strip())
-    return tap.check(not run.timed_out and run.rc == 0,
-                     '%s: pmpeek exits 0' % what, diag=run.describe())
+    skip_if_denied(cp)
+    return tap.check(cp.returncode == EXIT_OK, '%s: pmpeek exits 0' % what,
+                     diag=describe(cp))
 
 
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def check_json(tap, run, target):
+def check_json(tap, cp, target):
     """Checks the --json document; returns it (or None if unusable)."""
     truth = target.truth
     what = 'json'
-    try:
-        doc = json.loads(run.out)
-    except ValueError as e:
-        tap.check(False, '%s: stdout is one JSON document' % what,
-                  diag='%s\nstdout starts: %r' % (e, run.out[:300]))
+    doc = parse_json(tap, cp.stdout, '%s: stdout is one JSON document' % what)
+    if doc is None:
         return None
     tap.check(isinstance(doc, dict), '%s: stdout is one JSON document' % what,
               got=type(doc).__name__)
@@ -416,6 +162,20 @@ def check_json(tap, run, target):
               '%s: objects.unreachable_count == sum of kinds[]' % what)
 
     by_name = dict((k['kind'], k) for k in kinds)
+    check_markers(tap, by_name, truth, what)
+
+    gc_objs = truth.get('gc_objects', {})
+    tap.diag('info: pmpeek saw %s objects / %s bytes; the fixture\'s own '
+             'census saw %s / %s'
+             % (objs.get('count'), objs.get('size'), gc_objs.get('count'),
+                gc_objs.get('size')))
+    diff_kinds(tap, by_name, truth.get('all_kinds') or {})
+    return doc
+
+
+def check_markers(tap, by_name, truth, what):
+    """Every marker kind of the truth, counted and sized exactly; in JSON
+    also its unreachable objects.  by_name: kind -> {count, size, ...}."""
     for name in sorted(truth['markers']):
         want = truth['markers'][name]
         got = by_name.get(name)
@@ -434,16 +194,8 @@ def check_json(tap, run, target):
                       want['size'] if unreach else 0,
                       '%s: %s unreachable_size' % (what, name))
 
-    gc_objs = truth.get('gc_objects', {})
-    tap.diag('info: pmpeek saw %s objects / %s bytes; the fixture\'s own '
-             'census saw %s / %s'
-             % (objs.get('count'), objs.get('size'), gc_objs.get('count'),
-                gc_objs.get('size')))
-    diff_kinds(by_name, truth.get('all_kinds') or {})
-    return doc
 
-
-def diff_kinds(by_name, all_kinds, limit=8):
+def diff_kinds(tap, by_name, all_kinds, limit=8):
     """Informational: the kinds whose counts differ most between pmpeek and
     the fixture's own census (which cannot see what only C state holds, and
     ran a little before the fixture finished writing its truth)."""
@@ -456,10 +208,10 @@ def diff_kinds(by_name, all_kinds, limit=8):
             rows.append((abs(dc), name, dc, got['size'] - want['size']))
     rows.sort(key=lambda r: (-r[0], r[1]))
     for _, name, dc, ds in rows[:limit]:
-        Tap.diag('info:   %-40s count %+6d  size %+9d (pmpeek - gc)'
+        tap.diag('info:   %-40s count %+6d  size %+9d (pmpeek - gc)'
                  % (name, dc, ds))
     if len(rows) > limit:
-        Tap.diag('info:   ... %d more kinds differ' % (len(rows) - limit))
+        tap.diag('info:   ... %d more kinds differ' % (len(rows) - limit))
 
 
 def parse_table(text):
@@ -503,12 +255,12 @@ def _pct_ok(pct, part, whole):
     return abs(pct - exact) <= 1.0
 
 
-def check_table(tap, run, target, doc):
+def check_table(tap, cp, target, doc):
     truth = target.truth
     what = 'table'
-    header, rows, more, bad = parse_table(run.out)
+    header, rows, more, bad = parse_table(cp.stdout)
     if not tap.check(header is not None, '%s: "Partition of a set of ..." '
-                     'header' % what, got=run.out.splitlines()[:1]):
+                     'header' % what, got=cp.stdout.splitlines()[:1]):
         return
     tap.check(not bad, '%s: every line parses' % what, got=bad[:5])
     tap.check(more is None, '%s: --all prints no "<N more rows>" line'
@@ -552,38 +304,21 @@ def check_table(tap, run, target, doc):
     by_name = {}
     for r in rows:
         by_name.setdefault(r['kind'], r)
-    for name in sorted(truth['markers']):
-        want = truth['markers'][name]
-        got = by_name.get(name)
-        if got is None:
-            tap.check(False, '%s: %s present' % (what, name),
-                      expected=want, got='missing')
-            continue
-        tap.equal(got['count'], want['count'], '%s: %s count' % (what, name))
-        tap.equal(got['size'], want['size'], '%s: %s size' % (what, name))
-        # Cyclic garbage (PmCycle) is all unreachable, the rest none of it.
-        unreach = truth.get('unreachable', {}).get(name)
-        if unreach is not None and what == 'json':
-            tap.equal(got.get('unreachable_count'), unreach,
-                      '%s: %s unreachable_count' % (what, name))
-            tap.equal(got.get('unreachable_size'),
-                      want['size'] if unreach else 0,
-                      '%s: %s unreachable_size' % (what, name))
+    check_markers(tap, by_name, truth, what)
 
 
 def is_dict_kind(name):
     return name == 'dict (no owner)' or name.startswith('dict of ')
 
 
-def check_by_type(tap, run, doc):
+def check_by_type(tap, cp, doc):
     """pmpeek --by type: the same objects, every exact dict as "dict"."""
     what = 'by type'
-    try:
-        typed = json.loads(run.out)
-    except ValueError as e:
-        tap.check(False, '%s: stdout is one JSON document' % what, diag=e)
+    typed = parse_json(tap, cp.stdout,
+                       '%s: stdout is one JSON document' % what)
+    if typed is None:
         return
-    kinds = dict((k['kind'], k) for k in typed.get('kinds') or [])
+    kinds = kinds_by_name(typed)
     tap.check(not [n for n in kinds if is_dict_kind(n)],
               '%s: no "dict of" or "dict (no owner)" kinds' % what,
               got=[n for n in kinds if is_dict_kind(n)][:5])
@@ -601,7 +336,7 @@ def check_by_type(tap, run, doc):
               '%s: same objects in all' % what)
 
 
-def kinds_of(doc):
+def kinds_by_name(doc):
     return dict((k['kind'], k) for k in (doc or {}).get('kinds') or [])
 
 
@@ -632,16 +367,14 @@ def check_whole_heap(tap, args, target, doc):
     if not tap.check(truth, 'whole heap: the fixture wrote its census'):
         return
     env = dict(os.environ, PMPEEK_NO_BLOCKS='1')
-    run = run_pmpeek(args.pmpeek, ['--json', str(target.pid)], env=env)
-    if not check_exit(tap, run, 'whole heap without blocks'):
+    cp = run([args.pmpeek, '--json', str(target.pid)], env=env)
+    if not check_exit(tap, cp, 'whole heap without blocks'):
         return
-    try:
-        nb = json.loads(run.out)
-    except ValueError as e:
-        tap.check(False, 'whole heap: PMPEEK_NO_BLOCKS=1 output is JSON',
-                  diag=e)
+    nb = parse_json(tap, cp.stdout,
+                    'whole heap: PMPEEK_NO_BLOCKS=1 output is JSON')
+    if nb is None:
         return
-    bad, worst = compare_heap(kinds_of(nb), truth)
+    bad, worst = compare_heap(kinds_by_name(nb), truth)
     tap.check(not bad, 'whole heap: every kind of over 100 objects within '
               '1 % of the fixture\'s census (count and size)',
               got='(kind, pmpeek, fixture, count %%, size %%) %s' % bad[:8])
@@ -658,7 +391,7 @@ def check_whole_heap(tap, args, target, doc):
     tap.check(extra <= 0.02 * max(part.get('count', 0), 1),
               'whole heap: objects only the blocks hold are under 2 %',
               got='%d of %d' % (extra, part.get('count', 0)))
-    bad, worst = compare_heap(kinds_of(doc), truth)
+    bad, worst = compare_heap(kinds_by_name(doc), truth)
     tap.diag('info: the full census adds %d objects, %d bytes held only by '
              'C state; against the fixture its worst kind of over 100 '
              'objects is %s, %.2f %%'
@@ -668,12 +401,8 @@ def check_whole_heap(tap, args, target, doc):
 
 # --- scenarios -------------------------------------------------------------
 
-def not_stopped(st):
-    return st is not None and st not in ('T', 't')
-
-
 def check_running(tap, target, when):
-    st = wait_state(target.pid, not_stopped, 2.0)
+    st = wait_state(target.pid, RUNNING, 2.0)
     tap.check(st not in ('T', 't'), 'target not left stopped %s' % when,
               expected='not T/t', got=st)
     tap.check(target.proc.poll() is None and st not in (None, 'Z', 'X'),
@@ -684,22 +413,18 @@ def check_running(tap, target, when):
 def check_still_stopped(tap, target, when):
     # On detach the kernel puts a group-stopped tracee back into group stop;
     # allow for that transition, then require it to stay stopped.
-    is_t = lambda s: s == 'T'
-    ok, st = False, wait_state(target.pid, is_t, 2.0)
-    if is_t(st):
-        ok, st = stays_state(target.pid, is_t, 0.5)
+    ok, st = False, wait_state(target.pid, ('T',), 2.0)
+    if st == 'T':
+        ok, st = stays_state(target.pid, ('T',), 0.5)
     tap.check(ok, 'target still stopped (T) %s' % when, expected='T', got=st)
 
 
 def run_scenario(tap, args, python, scenario):
     with tempfile.TemporaryDirectory(prefix='pmpeek-markers-') as workdir:
-        target = Target(python, workdir)
+        target = Fixture(python, workdir, 'markers.py', 'truth.json')
         try:
-            target.start()
-            err = target.wait_ready()
-            if not tap.check(err is None, 'fixture ready',
-                             diag='%s\nfixture stderr:\n%s'
-                             % (err, target.stderr_text())):
+            why = target.start()
+            if not tap.check(why is None, 'fixture ready', why):
                 return
             truth = target.truth
             tap.diag('target pid %d, python %s, scenario %s'
@@ -709,7 +434,7 @@ def run_scenario(tap, args, python, scenario):
             extra = []
             if scenario == 'stopped':
                 os.kill(target.pid, signal.SIGSTOP)
-                st = wait_state(target.pid, lambda s: s == 'T', 5.0)
+                st = wait_state(target.pid, ('T',), 5.0)
                 if not tap.check(st == 'T', 'target stopped by SIGSTOP',
                                  expected='T', got=st):
                     return
@@ -722,26 +447,24 @@ def run_scenario(tap, args, python, scenario):
                 else:
                     check_running(tap, target, when)
 
-            run = run_pmpeek(args.pmpeek, ['--json'] + extra +
-                             [str(target.pid)])
+            cp = run([args.pmpeek, '--json'] + extra + [str(target.pid)])
             doc = None
-            if check_exit(tap, run, 'json'):
-                doc = check_json(tap, run, target)
+            if check_exit(tap, cp, 'json'):
+                doc = check_json(tap, cp, target)
             after('after pmpeek --json')
 
             if scenario == 'live':
-                run = run_pmpeek(args.pmpeek, ['--json', '--by', 'type',
-                                               str(target.pid)])
-                if check_exit(tap, run, 'by type'):
-                    check_by_type(tap, run, doc)
+                cp = run([args.pmpeek, '--json', '--by', 'type',
+                          str(target.pid)])
+                if check_exit(tap, cp, 'by type'):
+                    check_by_type(tap, cp, doc)
                 if args.whole_heap:
                     check_whole_heap(tap, args, target, doc)
                 after('after the whole-heap runs')
 
-            run = run_pmpeek(args.pmpeek, ['--all'] + extra +
-                             [str(target.pid)])
-            if check_exit(tap, run, 'table'):
-                check_table(tap, run, target, doc)
+            cp = run([args.pmpeek, '--all'] + extra + [str(target.pid)])
+            if check_exit(tap, cp, 'table'):
+                check_table(tap, cp, target, doc)
             after('after pmpeek --all')
 
             if scenario == 'stopped':
@@ -752,11 +475,7 @@ def run_scenario(tap, args, python, scenario):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--pmpeek', required=True, help='pmpeek executable')
-    ap.add_argument('--python', action='append', default=[],
-                    help='target interpreter (repeatable; none: skip)')
-    ap.add_argument('--label', default='', help='prefix for test names')
+    ap = driver_parser(__doc__)
     ap.add_argument('--live', action='store_true',
                     help='run the live scenario (default if no scenario)')
     ap.add_argument('--stopped-target', action='store_true',
@@ -778,51 +497,20 @@ def main():
     if not scenarios:
         scenarios = ['live']
 
-    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
-
-    tap = Tap('')
-    if not (os.path.isfile(args.pmpeek) and os.access(args.pmpeek, os.X_OK)):
-        print('Bail out! pmpeek not found or not executable: %s'
-              % args.pmpeek)
-        return 1
-    if not MARKERS.is_file():
-        print('Bail out! fixture not found: %s' % MARKERS)
+    tap = Tap()
+    status = start_driver(args.pmpeek)
+    if status is not None:
+        return status
+    if not (FIXTURES / 'markers.py').is_file():
+        print('Bail out! fixture not found: %s' % (FIXTURES / 'markers.py'))
         return 1
 
-    ran = 0
-    try:
-        for python in args.python:
-            if not (os.path.isfile(python) and os.access(python, os.X_OK)):
-                tap.skip('%s not found' % python)
-                continue
-            exe, version = probe_python(python)
-            if exe is None:
-                tap.skip('%s not usable (%s)' % (python, version))
-                continue
-            # Start the target through the given path: it may be a wrapper
-            # (pythons.py --stripped sets LD_LIBRARY_PATH in one).
-            if exe != python:
-                print('# %s runs %s (python %s)' % (python, exe, version))
-            ran += 1
-            for scenario in scenarios:
-                label = args.label + ' ' if args.label else ''
-                tap.prefix = '[%s%s %s] ' % (label, python, scenario)
-                run_scenario(tap, args, python, scenario)
-    except SkipAll as e:
-        tap.prefix = ''
-        for line in str(e).splitlines():
-            print('# skip: ' + line if line else '#')
-        tap.skipped += 1
-        tap.summary()
-        return 1 if tap.failed else EXIT_SKIP
+    def each(python, version):
+        for scenario in scenarios:
+            tap.prefix = prefix(args.label, python, scenario)
+            run_scenario(tap, args, python, scenario)
 
-    if ran == 0:
-        print('# skip: none of the requested pythons is installed'
-              if args.python else '# skip: no --python given')
-    tap.summary()
-    if tap.failed:
-        return 1
-    return EXIT_SKIP if ran == 0 else 0
+    return for_pythons(tap, args.python, each)
 
 
 if __name__ == '__main__':

@@ -17,6 +17,8 @@ import struct
 import subprocess
 import sys
 
+from common import SKIP, Tap
+
 DEBUG_ROOT = "/usr/lib/debug/.build-id"
 
 # Runs inside each candidate interpreter, so it must stay valid Python 2.7.
@@ -224,11 +226,12 @@ def main():
     ap.add_argument("--offsets-dir", required=True)
     args = ap.parse_args()
 
+    tap = Tap()
     files = sorted(glob.glob(os.path.join(args.offsets_dir, "*.offsets")))
     if not files:
         print("# no offsets files in '%s'" % args.offsets_dir)
-        print("0 passed, 0 failed")
-        return 77
+        tap.summary()
+        return SKIP
 
     targets = []
     seen = set()
@@ -248,25 +251,20 @@ def main():
         seen.add(key)
         targets.append((py, tuple(info["version"]), build, elf))
 
-    n = passed = failed = skipped = 0
     for path in files:
         lo, hi, build, want = read_offsets_file(path)
         base = os.path.basename(path)
         if lo is None or hi is None or build is None:
-            n += 1
-            failed += 1
-            print("not ok %d - %s # no 'python LO HI' or 'build' line" % (n, base))
+            tap.check(False, "%s # no 'python LO HI' or 'build' line" % base)
             continue
         for py, version, pbuild, elf in targets:
             if pbuild != build or not (lo <= version <= hi):
                 continue
-            n += 1
             vs = ".".join(map(str, version))
             what = "%s vs %s (%s, %s)" % (base, elf, vs, build)
             dw = find_dwarf(elf)
             if dw is None:
-                skipped += 1
-                print("ok %d - %s # SKIP no DWARF and no build-id debug file" % (n, what))
+                tap.skip_test(what, "no DWARF and no build-id debug file")
                 continue
             cmd = [args.tool, "--range", ".".join(map(str, lo)),
                    ".".join(map(str, hi)), "--build", build]
@@ -276,36 +274,29 @@ def main():
             cmd.append(dw[0])
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
-                failed += 1
-                print("not ok %d - %s # tool exited %d: %s"
-                      % (n, what, r.returncode, r.stderr.strip()))
+                tap.check(False, "%s # tool exited %d: %s"
+                          % (what, r.returncode, r.stderr.strip()))
                 continue
             got = [" ".join(line.split()) for line in r.stdout.splitlines()
                    if line.strip() and not line.lstrip().startswith("#")
                    and not line.split()[0].startswith("const_")]
-            if got == want:
-                passed += 1
-                print("ok %d - %s" % (n, what))
+            if tap.check(got == want, what):
                 continue
-            failed += 1
-            print("not ok %d - %s" % (n, what))
             wmap = dict(line.split(None, 1) for line in want)
             gmap = dict(line.split(None, 1) for line in got)
             for k in list(wmap) + [k for k in gmap if k not in wmap]:
                 if wmap.get(k) != gmap.get(k):
-                    print("#   %s: file %s, DWARF %s"
-                          % (k, wmap.get(k, "(missing)"), gmap.get(k, "(missing)")))
+                    tap.diag("%s: file %s, DWARF %s"
+                             % (k, wmap.get(k, "(missing)"),
+                                gmap.get(k, "(missing)")))
             if list(wmap) != list(gmap):
-                print("#   field order differs")
+                tap.diag("field order differs")
 
-    summary = "%d passed, %d failed" % (passed, failed)
-    if skipped:
-        summary += ", %d skipped" % skipped
-    print(summary)
-    if failed:
+    tap.summary()
+    if tap.failed:
         return 1
-    if passed == 0:
-        return 77
+    if tap.passed == 0:
+        return SKIP
     return 0
 
 

@@ -31,134 +31,26 @@ TAP-like output (`ok N - ...`), then `N passed, N failed, N skipped`.  Exit
 ptrace denied).
 """
 
-import argparse
 import json
 import os
 import re
-import select
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-FIXTURE = Path(__file__).resolve().parents[2] / 'fixtures' / 'paths.py'
-READY_TIMEOUT = 60.0
-RUN_TIMEOUT = 180.0
-SKIP = 77
-EXIT_USAGE = 2
-EXIT_PERM = 4
-
-
-class SkipAll(Exception):
-    pass
-
-
-class Tap(object):
-    def __init__(self):
-        self.n = self.passed = self.failed = self.skipped = 0
-        self.prefix = ''
-
-    def check(self, cond, desc, diag=None):
-        self.n += 1
-        if cond:
-            self.passed += 1
-            print('ok %d - %s%s' % (self.n, self.prefix, desc))
-        else:
-            self.failed += 1
-            print('not ok %d - %s%s' % (self.n, self.prefix, desc))
-            for line in str(diag or '').rstrip('\n').splitlines():
-                print('#   ' + line)
-        sys.stdout.flush()
-        return bool(cond)
-
-    def skip(self, desc):
-        self.skipped += 1
-        print('# skip: %s%s' % (self.prefix, desc))
-        sys.stdout.flush()
-
-    def summary(self):
-        print('%d passed, %d failed, %d skipped'
-              % (self.passed, self.failed, self.skipped))
-
-
-def run(argv, timeout=RUN_TIMEOUT):
-    try:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        return subprocess.CompletedProcess(argv, -999, e.stdout or '',
-                                           'timed out after %.0f s' % timeout)
-
-
-def describe(cp):
-    return '%s: exit %s\nstderr: %s\nstdout: %s' % (
-        ' '.join(cp.args), cp.returncode, cp.stderr.strip()[-2000:],
-        cp.stdout[:1500])
-
-
-def _child_setup():
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-def start_fixture(python, workdir):
-    """(proc, truth) or raises RuntimeError."""
-    fifo = os.path.join(workdir, 'ready.fifo')
-    truth_path = os.path.join(workdir, 'truth.json')
-    err_path = os.path.join(workdir, 'fixture.stderr')
-    os.mkfifo(fifo)
-    rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        with open(err_path, 'wb') as err:
-            proc = subprocess.Popen(
-                [python, '-S', str(FIXTURE), '--spin', fifo, truth_path],
-                cwd=workdir, stdin=subprocess.DEVNULL, stdout=err,
-                stderr=err, preexec_fn=_child_setup, start_new_session=True)
-        deadline = time.monotonic() + READY_TIMEOUT
-        buf = b''
-        while b'ready' not in buf:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError('no "ready" within %.0f s' % READY_TIMEOUT)
-            if proc.poll() is not None:
-                with open(err_path, errors='replace') as f:
-                    raise RuntimeError('fixture exited with %s: %s'
-                                       % (proc.returncode, f.read()[-2000:]))
-            r, _, _ = select.select([rfd], [], [], 0.2)
-            if r:
-                try:
-                    chunk = os.read(rfd, 64)
-                except BlockingIOError:
-                    chunk = None
-                if chunk:
-                    buf += chunk
-                elif chunk == b'':
-                    time.sleep(0.05)
-    finally:
-        os.close(rfd)
-    with open(truth_path) as f:
-        return proc, json.load(f)
+from common import (EXIT_USAGE, Fixture, Tap, describe, driver_parser,
+                    for_pythons, gcore, one_line, parse_json, prefix, run,
+                    skip_if_denied, start_driver)
 
 
 def pmpeek_json(tap, args, argv, what):
     cp = run([args.pmpeek, '--json'] + argv)
-    if cp.returncode == EXIT_PERM and what.startswith('live'):
-        raise SkipAll('pmpeek cannot attach (permission denied): '
-                      + cp.stderr.strip())
+    if what.startswith('live'):
+        skip_if_denied(cp)
     if not tap.check(cp.returncode == 0, '%s: exits 0' % what, describe(cp)):
         return None
-    try:
-        doc = json.loads(cp.stdout)
-    except ValueError as e:
-        tap.check(False, '%s: stdout is JSON' % what, e)
+    doc = parse_json(tap, cp.stdout, '%s: stdout is JSON' % what)
+    if doc is None:
         return None
     tap.check(doc.get('format') == 'pmpeek-inspect' and
               doc.get('format_version') == 1,
@@ -390,22 +282,21 @@ def usage_errors(tap, args):
             (['--referrers', 'x', '--samples', '0', '1'],
              r"^pmpeek: invalid sample count '0' for --samples$")):
         cp = run([args.pmpeek] + argv)
-        lines = cp.stderr.strip().splitlines()
-        tap.check(cp.returncode == EXIT_USAGE and len(lines) == 1 and
-                  re.search(pattern, lines[0]),
+        tap.check(one_line(cp, EXIT_USAGE, pattern),
                   'usage: pmpeek %s: status 2, one line' % ' '.join(argv),
                   describe(cp))
 
 
 def run_python(tap, args, python):
     with tempfile.TemporaryDirectory(prefix='pmpeek-paths-') as workdir:
+        target = Fixture(python, workdir, 'paths.py', 'truth.json',
+                         options=['--spin'])
         try:
-            proc, truth = start_fixture(python, workdir)
-        except RuntimeError as e:
-            tap.check(False, 'fixture ready', e)
-            return
-        try:
-            pid = proc.pid
+            why = target.start()
+            if why:
+                tap.check(False, 'fixture ready', why)
+                return
+            pid, truth = target.pid, target.truth
             print('# target pid %d, python %s' % (pid, truth['version']))
             check_referrers(tap, args, str(pid), truth, 'live')
             check_threads(tap, args, str(pid), truth, 'live')
@@ -415,55 +306,35 @@ def run_python(tap, args, python):
             if not shutil.which('gcore'):
                 tap.skip('gcore: not installed')
                 return
-            prefix = os.path.join(workdir, 'core')
-            cp = run(['gcore', '-o', prefix, str(pid)])
-            core = '%s.%d' % (prefix, pid)
-            if not tap.check(cp.returncode == 0 and os.path.isfile(core),
-                             'gcore', describe(cp)):
+            core, cp = gcore(pid, os.path.join(workdir, 'core'))
+            if not tap.check(core, 'gcore', describe(cp)):
                 return
             check_referrers(tap, args, core, truth, 'core')
             check_threads(tap, args, core, truth, 'core')
             cp = run([args.pmpeek, '--threads', '--native', core])
-            lines = cp.stderr.strip().splitlines()
-            tap.check(cp.returncode == EXIT_USAGE and len(lines) == 1 and
-                      'needs a live process' in lines[0],
+            tap.check(one_line(cp, EXIT_USAGE, 'needs a live process'),
                       'core: --native is refused in one line', describe(cp))
         finally:
-            proc.kill()
-            proc.wait()
+            target.kill()
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--pmpeek', required=True)
-    ap.add_argument('--python', action='append', default=[])
-    ap.add_argument('--label', default='')
+    ap = driver_parser(__doc__)
     ap.add_argument('--no-core', action='store_true')
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))
-    tap = Tap()
-    if not os.access(args.pmpeek, os.X_OK):
-        print('Bail out! pmpeek not found: %s' % args.pmpeek)
-        return 1
+    tap = Tap(count_skips=True)
+    status = start_driver(args.pmpeek)
+    if status is not None:
+        return status
     usage_errors(tap, args)
-    ran = 0
-    try:
-        for python in args.python:
-            if not os.access(python, os.X_OK):
-                tap.skip('%s not found' % python)
-                continue
-            ran += 1
-            tap.prefix = '[%s%s] ' % (args.label + ' ' if args.label else '',
-                                      python)
-            run_python(tap, args, python)
-    except SkipAll as e:
-        print('# skip: %s' % e)
-        tap.summary()
-        return 1 if tap.failed else SKIP
-    tap.summary()
-    if tap.failed:
-        return 1
-    return SKIP if ran == 0 else 0
+
+    def each(python, version):
+        tap.prefix = prefix(args.label, python)
+        run_python(tap, args, python)
+
+    # No probe: an interpreter that cannot run the fixture is a failure
+    # here, not a skip.
+    return for_pythons(tap, args.python, each, probe=False)
 
 
 if __name__ == '__main__':

@@ -14,15 +14,15 @@ than a fraction of the target's memory.  A recording truncated or with a
 flipped byte must be refused or read without a crash (status 0, 1, 8).
 Exits 77 when nothing could run.
 """
-import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-SKIP = 77
-RESULTS = {'passed': 0, 'failed': 0}
+from common import (EXIT_PERM, SKIP, Tap, driver_parser, kinds_of, run,
+                    start_code, start_driver, stop, write)
+
+tap = Tap(tail=20)
 CODE = r'''
 import collections, sys, time
 class C(object):
@@ -41,88 +41,66 @@ while True:
 '''
 
 
-def check(ok, desc, diag=''):
-    RESULTS['passed' if ok else 'failed'] += 1
-    print('%s %d - %s' % ('ok' if ok else 'not ok', sum(RESULTS.values()),
-                          desc))
-    if not ok:
-        for line in str(diag).splitlines()[-20:]:
-            print('#   ' + line)
-    sys.stdout.flush()
-
-
-def kinds(doc):
-    return {k['kind']: (k['count'], k['size']) for k in doc['kinds']}
-
-
 def one(pm, python, label, tmp):
-    t = subprocess.Popen([python, '-S', '-c', CODE], stdout=subprocess.PIPE,
-                         text=True)
     try:
-        if t.stdout.readline().strip() != 'ready':
-            print('# skip: %s did not start' % python)
-            return False
+        t = start_code(python, CODE)
+    except RuntimeError as e:
+        print('# skip: %s' % e)
+        return False
+    try:
         rec = os.path.join(tmp, 'r.rec')
-        live = subprocess.run([pm, '--json', '--allocator', '--record', rec,
-                               str(t.pid)], capture_output=True, text=True,
-                              timeout=300)
+        live = run([pm, '--json', '--allocator', '--record', rec, str(t.pid)],
+                   timeout=300)
     finally:
-        t.kill()
-        t.wait()
-    if live.returncode == 4:
+        stop(t)
+    if live.returncode == EXIT_PERM:
         print('# skip: ptrace not permitted')
         return False
-    check(live.returncode in (0, 1) and os.path.exists(rec),
-          '%s: live snapshot with --record' % label, live.stderr)
+    tap.check(live.returncode in (0, 1) and os.path.exists(rec),
+              '%s: live snapshot with --record' % label, live.stderr)
     if not os.path.exists(rec):
         return True
-    replay = subprocess.run([pm, '--json', '--allocator', rec],
-                            capture_output=True, text=True, timeout=300)
-    check(replay.returncode == live.returncode,
-          '%s: replay status %d equals live %d' % (label, replay.returncode,
-                                                   live.returncode),
-          replay.stderr)
+    replay = run([pm, '--json', '--allocator', rec], timeout=300)
+    tap.check(replay.returncode == live.returncode,
+              '%s: replay status %s equals live %s'
+              % (label, replay.returncode, live.returncode), replay.stderr)
     if replay.returncode not in (0, 1):
         return True
     a, b = json.loads(live.stdout), json.loads(replay.stdout)
-    check(kinds(a) == kinds(b) and a['objects'] == b['objects'],
-          '%s: replay census equals live (%d kinds, %d objects)'
-          % (label, len(kinds(a)), a['objects']['count']),
-          set(kinds(a).items()) ^ set(kinds(b).items()))
+    tap.check(kinds_of(a) == kinds_of(b) and a['objects'] == b['objects'],
+              '%s: replay census equals live (%d kinds, %d objects)'
+              % (label, len(kinds_of(a)), a['objects']['count']),
+              set(kinds_of(a).items()) ^ set(kinds_of(b).items()))
     same = all(a['source'][k] == b['source'][k]
                for k in ('pid', 'executable', 'python_version'))
-    check(same and b['source']['kind'] == 'replay',
-          '%s: replay source names the recorded process' % label,
-          (a['source'], b['source']))
-    check(a.get('allocator') == b.get('allocator'),
-          '%s: replay pymalloc figures equal live' % label)
+    tap.check(same and b['source']['kind'] == 'replay',
+              '%s: replay source names the recorded process' % label,
+              (a['source'], b['source']))
+    tap.check(a.get('allocator') == b.get('allocator'),
+              '%s: replay pymalloc figures equal live' % label)
     size = os.path.getsize(rec)
-    check(size < 64 << 20, '%s: recording is %d KiB' % (label, size >> 10))
+    tap.check(size < 64 << 20, '%s: recording is %d KiB' % (label, size >> 10))
     # Damaged recordings: refused, or read, but never a crash.
     with open(rec, 'rb') as f:
         data = bytearray(f.read())
     for name, bad in (('truncated', data[:len(data) // 2]),
                       ('flipped', data[:4096] + bytes([data[4096] ^ 0xff]) +
                        data[4097:])):
-        path = os.path.join(tmp, name + '.rec')
-        with open(path, 'wb') as f:
-            f.write(bad)
-        cp = subprocess.run([pm, '--json', path], capture_output=True,
-                            text=True, timeout=300)
-        check(cp.returncode in (0, 1, 5, 6, 8) and
-              len(cp.stderr.strip().splitlines()) <= 1,
-              '%s: %s recording: status %d, no crash' % (label, name,
-                                                         cp.returncode),
-              cp.stderr)
+        path = write(os.path.join(tmp, name + '.rec'), bytes(bad))
+        cp = run([pm, '--json', path], timeout=300)
+        tap.check(cp.returncode in (0, 1, 5, 6, 8) and
+                  len(cp.stderr.strip().splitlines()) <= 1,
+                  '%s: %s recording: status %s, no crash' % (label, name,
+                                                             cp.returncode),
+                  cp.stderr)
     return True
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--pmpeek', required=True)
-    ap.add_argument('--python', action='append', default=[])
-    ap.add_argument('--label', default='')
-    a = ap.parse_args()
+    a = driver_parser(__doc__).parse_args()
+    status = start_driver(a.pmpeek)
+    if status is not None:
+        return status
     ran = False
     with tempfile.TemporaryDirectory(prefix='pmpeek-replay-') as tmp:
         for py in a.python:
@@ -131,8 +109,7 @@ def main():
                            a.label or os.path.basename(py), tmp)
     if not ran:
         return SKIP
-    print('%d passed, %d failed' % (RESULTS['passed'], RESULTS['failed']))
-    return 1 if RESULTS['failed'] else 0
+    return tap.done()
 
 
 if __name__ == '__main__':

@@ -18,25 +18,16 @@ Prints `ok N - ...` lines and a final `N passed, N failed` line.
 """
 import argparse
 import os
-import re
 import struct
-import subprocess
 import sys
 import tempfile
-import time
+
+from common import (EXIT_OK, EXIT_PERM, EXIT_VERSION, SKIP, Tap, one_line, run,
+                    sleeper, start_code, start_driver, stop, write)
 
 MAGIC = b'PMPKREC\x01'
 MEMORY = 3
-RESULTS = {'passed': 0, 'failed': 0}
-
-
-def report(ok, desc, diag=''):
-    RESULTS['passed' if ok else 'failed'] += 1
-    print('%s %d - %s' % ('ok' if ok else 'not ok', sum(RESULTS.values()),
-                          desc))
-    if not ok and diag:
-        for line in str(diag).splitlines():
-            print('#   ' + line)
+tap = Tap()
 
 
 def memory_records(data):
@@ -74,39 +65,33 @@ def main():
     ap.add_argument('--pmpeek', required=True)
     ap.add_argument('--python', required=True)
     a = ap.parse_args()
-    if not os.access(a.python, os.X_OK):
-        print('# skip: %s not found' % a.python)
-        return 77
-    v = subprocess.run([a.python, '-S', '-c',
-                        'import sys; print(sys.hexversion)'],
-                       capture_output=True, text=True).stdout.strip()
-    hexversion = int(v or 0)
+    status = start_driver(a.pmpeek, a.python)
+    if status is not None:
+        return status
+    v = run([a.python, '-S', '-c', 'import sys; print(sys.hexversion)'])
+    hexversion = int(v.stdout.strip() or 0)
     if hexversion < 0x030d0000:
         print('# skip: %s is older than 3.13 (no _Py_DebugOffsets)'
               % a.python)
-        return 77
+        return SKIP
     with tempfile.TemporaryDirectory(prefix='pmpeek-versions-') as tmp:
-        target = subprocess.Popen([a.python, '-S', '-c',
-                                   'import time\nwhile 1: time.sleep(9)'])
+        target = start_code(a.python, sleeper())
         try:
-            time.sleep(0.5)
             rec = os.path.join(tmp, 'rec')
-            p = subprocess.run([a.pmpeek, '--record', rec, '--json',
-                                str(target.pid)], capture_output=True)
-            if p.returncode == 4:
+            p = run([a.pmpeek, '--record', rec, '--json', str(target.pid)])
+            if p.returncode == EXIT_PERM:
                 print('# skip: ptrace not permitted')
-                return 77
-            report(p.returncode == 0 and os.path.exists(rec),
-                   'recorded a live %s' % a.python, p.stderr.decode())
+                return SKIP
+            tap.check(p.returncode == EXIT_OK and os.path.exists(rec),
+                      'recorded a live %s' % a.python, p.stderr)
         finally:
-            target.kill()
-            target.wait()
+            stop(target)
         data = open(rec, 'rb').read()
         records = memory_records(data)
         cookie = find_all(data, records, b'xdebugpy' +
                           struct.pack('<Q', hexversion))
-        report(len(cookie) == 1, 'one _Py_DebugOffsets in the recording',
-               cookie)
+        tap.check(len(cookie) == 1, 'one _Py_DebugOffsets in the recording',
+                  cookie)
         if len(cookie) != 1:
             return 1
         runtime_off, runtime = cookie[0]
@@ -114,45 +99,39 @@ def main():
                                         struct.pack('<Q', hexversion))
                     if h[1] != runtime + 8]
 
-        def run(name, changes, status, pattern):
-            path = os.path.join(tmp, name)
-            with open(path, 'wb') as f:
-                f.write(patched(data, changes))
-            p = subprocess.run([a.pmpeek, path], capture_output=True,
-                               text=True)
-            lines = p.stderr.strip().splitlines()
+        def case(name, changes, status, pattern):
+            p = run([a.pmpeek, write(os.path.join(tmp, name),
+                                     patched(data, changes))])
             if pattern is None:  # accepted: a census, no complaint
-                report(p.returncode == 0 and not lines and
-                       p.stdout.startswith('Partition of a set of'),
-                       '%s: accepted' % name, '%d %r' % (p.returncode,
-                                                       p.stderr))
+                tap.check(p.returncode == EXIT_OK and not p.stderr.strip() and
+                          p.stdout.startswith('Partition of a set of'),
+                          '%s: accepted' % name, '%s %r' % (p.returncode,
+                                                          p.stderr))
                 return
-            report(p.returncode == status and len(lines) == 1 and
-                   re.search(pattern, lines[0]) is not None,
-                   '%s: status %d, one line ~ %r' % (name, status, pattern),
-                   '%d %r' % (p.returncode, p.stderr))
+            tap.check(one_line(p, status, pattern),
+                      '%s: status %d, one line ~ %r' % (name, status, pattern),
+                      '%s %r' % (p.returncode, p.stderr))
 
-        run('unchanged', [], 0, None)
+        case('unchanged', [], EXIT_OK, None)
         # runtime_state.interpreters_head sits at +40 in 3.13 and 3.14.
         head, = struct.unpack_from('<Q', data, runtime_off + 40)
-        run('moved-field', [(runtime_off + 40, struct.pack('<Q', head + 8))],
-            6, r"layout differs from pmpeek's table: "
-            r"runtime_state\.interpreters_head is %d in the target"
-            % (head + 8))
-        run('free-threaded', [(runtime_off + 16, struct.pack('<Q', 1))], 6,
-            r'free-threaded Python')
-        run('cookie', [(runtime_off, b'ydebugpy')], 6,
-            r"_Py_DebugOffsets cookie or version")
+        case('moved-field', [(runtime_off + 40, struct.pack('<Q', head + 8))],
+             EXIT_VERSION, r"layout differs from pmpeek's table: "
+             r"runtime_state\.interpreters_head is %d in the target"
+             % (head + 8))
+        case('free-threaded', [(runtime_off + 16, struct.pack('<Q', 1))],
+             EXIT_VERSION, r'free-threaded Python')
+        case('cookie', [(runtime_off, b'ydebugpy')], EXIT_VERSION,
+             r"_Py_DebugOffsets cookie or version")
         pre = (hexversion & ~0xff) | 0xa1  # alpha 1 of the same version
-        run('pre-release', [(off, struct.pack('<Q', pre)) for off, _ in
-                            versions], 6,
-            r'unsupported Python version %d\.%d\.%da1'
-            % (pre >> 24, (pre >> 16) & 0xff, (pre >> 8) & 0xff))
-        run('unknown-version', [(off, struct.pack('<Q', 0x030f00f0))
-                                for off, _ in versions], 6,
-            r'unsupported Python version 3\.15\.0 ')
-    print('%d passed, %d failed' % (RESULTS['passed'], RESULTS['failed']))
-    return 1 if RESULTS['failed'] else 0
+        case('pre-release', [(off, struct.pack('<Q', pre)) for off, _ in
+                             versions], EXIT_VERSION,
+             r'unsupported Python version %d\.%d\.%da1'
+             % (pre >> 24, (pre >> 16) & 0xff, (pre >> 8) & 0xff))
+        case('unknown-version', [(off, struct.pack('<Q', 0x030f00f0))
+                                 for off, _ in versions], EXIT_VERSION,
+             r'unsupported Python version 3\.15\.0 ')
+    return tap.done()
 
 
 if __name__ == '__main__':
