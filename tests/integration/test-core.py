@@ -28,6 +28,7 @@ N skipped`.  Exit 0 when all passed, 1 on any failure, 77 when nothing
 could run (no python, no gcore, ptrace denied).
 """
 
+import datetime
 import glob
 import json
 import os
@@ -97,6 +98,16 @@ def pmpeek_json(tap, pmpeek, args, what):
     return parse_json(tap, cp.stdout, '%s: stdout is JSON' % what)
 
 
+def taken_ms(text):
+    """A snapshot's taken_at in milliseconds since the epoch, or None."""
+    try:
+        when = datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%S.%fZ')
+    except (TypeError, ValueError):
+        return None
+    when = when.replace(tzinfo=datetime.timezone.utc)
+    return round(when.timestamp() * 1000)
+
+
 def compare(tap, live, doc, what, core_path, pid, truth):
     """Every check of a core snapshot against the live one and the truth."""
     src = doc.get('source') or {}
@@ -115,6 +126,11 @@ def compare(tap, live, doc, what, core_path, pid, truth):
               '%s: python_version as live' % what)
     tap.check(doc.get('pause_seconds') is None,
               '%s: pause_seconds is null' % what)
+    got, want = taken_ms(doc.get('taken_at')), os.stat(core_path).st_mtime_ns
+    tap.check(got is not None and abs(got - want // 10**6) <= 1,
+              '%s: taken_at is when the core was written' % what,
+              'got %r, core written at %d ms' % (doc.get('taken_at'),
+                                                 want // 10**6))
     for key in ('objects', 'partial', 'skipped_objects', 'scope'):
         tap.check(doc.get(key) == live.get(key), '%s: %s as live'
                   % (what, key), 'core %r\nlive %r'
