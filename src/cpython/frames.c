@@ -17,15 +17,8 @@
 /* Far deeper than any recursion limit lets a real stack grow. */
 #define MAX_FRAMES (1 << 20)
 
-static int
-rd_u64(struct pm_python *py, pm_addr_t addr, uint64_t *out)
-{
-  return pm_target_read_u64(py->t, addr, out);
-}
-
-/* The innermost interpreter frame of a thread (3.11+), or 0. */
-static int
-current_frame(struct pm_python *py, pm_addr_t tstate, pm_addr_t *frame)
+int
+pm__iframe_current(struct pm_python *py, pm_addr_t tstate, pm_addr_t *frame)
 {
   const struct pm_layout *L = py->L;
   uint64_t cframe;
@@ -33,60 +26,57 @@ current_frame(struct pm_python *py, pm_addr_t tstate, pm_addr_t *frame)
 
   *frame = 0;
   if (L->thread_current_frame >= 0)
-    return rd_u64(py, tstate + L->thread_current_frame, frame);
+    return pm__py_read_u64(py, tstate + L->thread_current_frame, frame);
   if (L->thread_cframe < 0 || L->cframe_current_frame < 0)
     return 0;
-  if ((err = rd_u64(py, tstate + L->thread_cframe, &cframe)))
+  if ((err = pm__py_read_u64(py, tstate + L->thread_cframe, &cframe)))
     return err;
   if (!cframe)
     return 0;
-  return rd_u64(py, cframe + L->cframe_current_frame, frame);
+  return pm__py_read_u64(py, cframe + L->cframe_current_frame, frame);
 }
 
 /*
- * Walks a 3.11+ frame chain from the innermost frame out.  A frame's saved
- * stack pointer is current when it called the frame inside it directly
- * (3.11-3.13 save it before such a call; a call through C does not), and
- * always on 3.14, which saves it before every call that may escape.
+ * A frame's saved stack pointer is current when it called the frame inside
+ * it directly (3.11-3.13 save it before such a call; a call through C does
+ * not), and always on 3.14, which saves it before every call that may
+ * escape.
  */
-static int
-walk_chain(struct pm_python *py, pm_addr_t frame, pm_ref_fn visit, void *arg,
-           struct pm_frames_stats *st)
+int
+pm__iframe_chain(struct pm_python *py, pm_addr_t frame, pm_iframe_fn fn,
+                 void *arg, uint64_t *frames, uint64_t *broken)
 {
   const struct pm_layout *L = py->L;
   int cstack = pm__iframe_cstack_owner(py);
   int callee_direct = 0; /* the innermost frame is running: no callee */
-  struct pm_cycle cycle;
-  uint64_t n = 0;
+  struct pm_chain chain;
   int err;
 
-  pm__cycle_init(&cycle);
+  pm__chain_init(&chain, MAX_FRAMES);
   while (frame) {
     int owner, stack;
     uint64_t prev;
 
-    if ((frame & 7) || ++n > MAX_FRAMES || pm__cycle_seen(&cycle, frame)) {
-      st->broken_chains++;
+    if (pm__chain_bad(&chain, frame)) {
+      (*broken)++;
       return 0;
     }
     stack = PM_PY_AT_LEAST(py, 3, 14) || callee_direct;
-    if ((err = pm__iframe_referents(py, frame, stack, visit, arg, &owner)))
+    if ((err = fn(arg, frame, stack, &owner)))
       return err;
     if (owner < 0) {
-      st->broken_chains++;
+      (*broken)++;
       return 0;
     }
-    st->frames++;
-    if ((err = rd_u64(py, frame + L->iframe_previous, &prev))) {
-      if (pm__walk_fatal(err))
-        return err;
-      st->broken_chains++;
-      return 0;
+    (*frames)++;
+    if ((err = pm__py_read_u64(py, frame + L->iframe_previous, &prev))) {
+      (*broken)++;
+      return pm__walk_soft(err);
     }
     if (L->iframe_is_entry >= 0) {
       uint8_t entry;
-      if ((err = pm_target_read(py->t, frame + L->iframe_is_entry, &entry, 1)))
-        return pm__walk_fatal(err) ? err : 0;
+      if ((err = pm__py_read_u8(py, frame + L->iframe_is_entry, &entry)))
+        return pm__walk_soft(err);
       callee_direct = !entry;
     } else {
       callee_direct = owner != cstack;
@@ -96,10 +86,61 @@ walk_chain(struct pm_python *py, pm_addr_t frame, pm_ref_fn visit, void *arg,
   return 0;
 }
 
-static int
-walk_thread(struct pm_python *py, pm_addr_t tstate, pm_ref_fn visit,
-            void *arg, struct pm_frames_stats *st)
+int
+pm__tstates_walk(struct pm_python *py, pm_addr_t interp, pm_tstate_fn fn,
+                 void *arg, uint64_t *threads, uint64_t *broken)
 {
+  const struct pm_layout *L = py->L;
+  struct pm_chain chain;
+  uint64_t tstate;
+  int err;
+
+  if ((err = pm__py_read_u64(py, interp + L->interp_threads_head, &tstate))) {
+    (*broken)++;
+    return pm__walk_soft(err);
+  }
+  pm__chain_init(&chain, MAX_THREADS);
+  while (tstate) {
+    if (pm__chain_bad(&chain, tstate)) {
+      (*broken)++;
+      return 0;
+    }
+    (*threads)++;
+    err = fn(arg, tstate);
+    if (err && (pm__walk_fatal(err) || err > 0))
+      return err;
+    if (err) {
+      (*broken)++;
+      return 0;
+    }
+    if ((err = pm__py_read_u64(py, tstate + L->thread_next, &tstate))) {
+      (*broken)++;
+      return pm__walk_soft(err);
+    }
+  }
+  return 0;
+}
+
+struct frames_walk {
+  struct pm_python *py;
+  pm_ref_fn visit;
+  void *arg;
+  struct pm_frames_stats *st;
+};
+
+static int
+walk_iframe(void *arg, pm_addr_t frame, int stack, int *owner)
+{
+  struct frames_walk *w = arg;
+
+  return pm__iframe_referents(w->py, frame, stack, w->visit, w->arg, owner);
+}
+
+static int
+walk_thread(void *arg, pm_addr_t tstate)
+{
+  struct frames_walk *w = arg;
+  struct pm_python *py = w->py;
   const struct pm_layout *L = py->L;
   const int64_t roots[] = { L->thread_dict, L->thread_async_exc,
                             L->thread_context, L->thread_frame };
@@ -110,24 +151,25 @@ walk_thread(struct pm_python *py, pm_addr_t tstate, pm_ref_fn visit,
     uint64_t p;
     if (roots[i] < 0)
       continue;
-    if ((err = rd_u64(py, tstate + (pm_addr_t)roots[i], &p)))
+    if ((err = pm__py_read_u64(py, tstate + (pm_addr_t)roots[i], &p)))
       return err;
     /* 3.8-3.10: thread_frame is the innermost frame object. */
-    if (p && (err = visit(arg, p)))
+    if (p && (err = w->visit(w->arg, p)))
       return err;
   }
   if (L->iframe_size <= 0)
     return 0;
-  if ((err = current_frame(py, tstate, &frame)))
+  if ((err = pm__iframe_current(py, tstate, &frame)))
     return err;
-  return walk_chain(py, frame, visit, arg, st);
+  return pm__iframe_chain(py, frame, walk_iframe, w, &w->st->frames,
+                          &w->st->broken_chains);
 }
 
 int
 pm__frames_walk(struct pm_python *py, pm_ref_fn visit, void *arg,
                 struct pm_frames_stats *st)
 {
-  const struct pm_layout *L = py->L;
+  struct frames_walk w = { py, visit, arg, st };
   pm_addr_t interps[MAX_INTERPRETERS];
   int n, err;
 
@@ -135,39 +177,10 @@ pm__frames_walk(struct pm_python *py, pm_ref_fn visit, void *arg,
   n = pm__interpreters(py, interps, MAX_INTERPRETERS);
   if (n < 0)
     return n;
-  for (int i = 0; i < n; i++) {
-    uint64_t tstate, count = 0;
-    struct pm_cycle cycle;
-
-    if ((err = rd_u64(py, interps[i] + L->interp_threads_head, &tstate))) {
-      if (pm__walk_fatal(err))
-        return err;
-      st->broken_chains++;
-      continue;
-    }
-    pm__cycle_init(&cycle);
-    while (tstate) {
-      if ((tstate & 7) || ++count > MAX_THREADS ||
-          pm__cycle_seen(&cycle, tstate)) {
-        st->broken_chains++;
-        break;
-      }
-      st->threads++;
-      err = walk_thread(py, tstate, visit, arg, st);
-      if (err && (pm__walk_fatal(err) || err > 0))
-        return err;
-      if (err) {
-        st->broken_chains++;
-        break;
-      }
-      if ((err = rd_u64(py, tstate + L->thread_next, &tstate))) {
-        if (pm__walk_fatal(err))
-          return err;
-        st->broken_chains++;
-        break;
-      }
-    }
-  }
+  for (int i = 0; i < n; i++)
+    if ((err = pm__tstates_walk(py, interps[i], walk_thread, &w, &st->threads,
+                                &st->broken_chains)))
+      return err;
   return 0;
 }
 
@@ -325,7 +338,7 @@ frame_info(struct pm_python *py, pm_addr_t code, int64_t addr,
            struct pm_py_frame *f)
 {
   const struct pm_layout *L = py->L;
-  enum pm_line_format fmt = PM_PY_AT_LEAST(py, 3, 11) ? PM_LINES_LOCATIONS
+  enum pm_line_format fmt = PM_PY_AT_LEAST(py, 3, 11)   ? PM_LINES_LOCATIONS
                             : PM_PY_AT_LEAST(py, 3, 10) ? PM_LINES_LINETABLE
                                                         : PM_LINES_LNOTAB;
   uint64_t name = 0, file = 0, table = 0;
@@ -336,12 +349,12 @@ frame_info(struct pm_python *py, pm_addr_t code, int64_t addr,
 
   f->code = code;
   f->line = f->firstline = -1;
-  if ((err = rd_u64(py, code + (L->code_qualname >= 0 ? L->code_qualname
-                                                      : L->code_name),
-                    &name)) ||
-      (err = rd_u64(py, code + L->code_filename, &file)) ||
-      (err = pm_target_read(py->t, code + L->code_firstlineno, &first, 4)) ||
-      (err = rd_u64(py, code + L->code_linetable, &table)))
+  if ((err = pm__py_read_u64(
+           py, code + (L->code_qualname >= 0 ? L->code_qualname : L->code_name),
+           &name))
+      || (err = pm__py_read_u64(py, code + L->code_filename, &file))
+      || (err = pm_target_read(py->t, code + L->code_firstlineno, &first, 4))
+      || (err = pm__py_read_u64(py, code + L->code_linetable, &table)))
     if (pm__walk_fatal(err))
       return err;
   if (!(f->function = text_of(py, name)) || !(f->file = text_of(py, file)))
@@ -364,9 +377,9 @@ is_code(struct pm_python *py, pm_addr_t code)
 {
   uint64_t type;
 
-  return code && !(code & 7) && py->types[PM_T_CODE] &&
-         rd_u64(py, code + py->L->object_type, &type) == 0 &&
-         type == py->types[PM_T_CODE];
+  return code && !(code & 7) && py->types[PM_T_CODE]
+         && pm__py_read_u64(py, code + py->L->object_type, &type) == 0
+         && type == py->types[PM_T_CODE];
 }
 
 static struct pm_py_frame *
@@ -394,8 +407,8 @@ iframe_addr(struct pm_python *py, pm_addr_t frame, pm_addr_t code)
   const struct pm_layout *L = py->L;
   uint64_t instr;
 
-  if (L->iframe_instr < 0 || L->code_code_adaptive < 0 ||
-      rd_u64(py, frame + L->iframe_instr, &instr) != 0)
+  if (L->iframe_instr < 0 || L->code_code_adaptive < 0
+      || pm__py_read_u64(py, frame + L->iframe_instr, &instr) != 0)
     return INT64_MAX;
   /* 3.11-3.12 point at the last instruction run, -1 before the first. */
   return (int64_t)(instr - (code + (pm_addr_t)L->code_code_adaptive));
@@ -406,21 +419,20 @@ stack_iframes(struct pm_python *py, pm_addr_t frame, struct pm_py_thread *th)
 {
   const struct pm_layout *L = py->L;
   int cstack = pm__iframe_cstack_owner(py);
-  struct pm_cycle cycle;
+  struct pm_chain chain;
   size_t cap = 0;
-  uint64_t n = 0;
   int err;
 
-  pm__cycle_init(&cycle);
+  pm__chain_init(&chain, MAX_FRAMES);
   while (frame) {
     uint64_t code, prev;
     int8_t owner;
     struct pm_py_frame *f;
 
-    if ((frame & 7) || ++n > MAX_FRAMES || pm__cycle_seen(&cycle, frame) ||
-        rd_u64(py, frame + L->iframe_code, &code) != 0 ||
-        pm_target_read(py->t, frame + L->iframe_owner, &owner, 1) != 0 ||
-        rd_u64(py, frame + L->iframe_previous, &prev) != 0) {
+    if (pm__chain_bad(&chain, frame)
+        || pm__py_read_u64(py, frame + L->iframe_code, &code) != 0
+        || pm_target_read(py->t, frame + L->iframe_owner, &owner, 1) != 0
+        || pm__py_read_u64(py, frame + L->iframe_previous, &prev) != 0) {
       th->truncated = 1;
       break;
     }
@@ -459,23 +471,22 @@ stack_frame_objects(struct pm_python *py, pm_addr_t frame,
                     struct pm_py_thread *th)
 {
   const struct pm_layout *L = py->L;
-  struct pm_cycle cycle;
+  struct pm_chain chain;
   size_t cap = 0;
-  uint64_t n = 0;
   int err;
 
-  pm__cycle_init(&cycle);
+  pm__chain_init(&chain, MAX_FRAMES);
   while (frame) {
     uint64_t code, back;
     int32_t lasti;
     int64_t addr;
     struct pm_py_frame *f;
 
-    if ((frame & 7) || ++n > MAX_FRAMES || pm__cycle_seen(&cycle, frame) ||
-        rd_u64(py, frame + L->frame_code, &code) != 0 ||
-        rd_u64(py, frame + L->frame_back, &back) != 0 ||
-        pm_target_read(py->t, frame + L->frame_lasti, &lasti, 4) != 0 ||
-        !is_code(py, code)) {
+    if (pm__chain_bad(&chain, frame)
+        || pm__py_read_u64(py, frame + L->frame_code, &code) != 0
+        || pm__py_read_u64(py, frame + L->frame_back, &back) != 0
+        || pm_target_read(py->t, frame + L->frame_lasti, &lasti, 4) != 0
+        || !is_code(py, code)) {
       th->truncated = 1;
       break;
     }
@@ -484,8 +495,7 @@ stack_frame_objects(struct pm_python *py, pm_addr_t frame,
     f->frame = frame;
     f->entry = 1; /* each frame has its own call of the eval loop */
     /* 3.10 counts f_lasti in instructions, 3.8 and 3.9 in bytes. */
-    addr = PM_PY_AT_LEAST(py, 3, 10) && lasti >= 0 ? (int64_t)lasti * 2
-                                                   : lasti;
+    addr = PM_PY_AT_LEAST(py, 3, 10) && lasti >= 0 ? (int64_t)lasti * 2 : lasti;
     if ((err = frame_info(py, code, addr, f)))
       return err;
     frame = back;
@@ -495,16 +505,15 @@ stack_frame_objects(struct pm_python *py, pm_addr_t frame,
 
 /* The attribute name of obj, whatever its type. */
 static int
-attr_of(struct pm_python *py, pm_addr_t obj, const char *name,
-        pm_addr_t *value)
+attr_of(struct pm_python *py, pm_addr_t obj, const char *name, pm_addr_t *value)
 {
   struct pm_type_info ti;
   uint64_t type;
   int err;
 
   *value = 0;
-  if ((err = rd_u64(py, obj + py->L->object_type, &type)) ||
-      (err = pm__type_read(py, type, &ti)))
+  if ((err = pm__py_read_u64(py, obj + py->L->object_type, &type))
+      || (err = pm__type_read(py, type, &ti)))
     return err;
   return pm__object_attr(py, obj, &ti, name, value);
 }
@@ -531,13 +540,13 @@ active_visit(void *arg, pm_addr_t ref, const struct pm_ref_label *l)
   if (++w->seen > MAX_ACTIVE)
     return 1;
   if ((err = pm__int_value(w->py, l->key, &value)))
-    return pm__walk_fatal(err) ? err : 0;
+    return pm__walk_soft(err);
   ident = (uint64_t)value;
   for (size_t i = 0; i < w->n; i++) {
     if (w->threads[i].thread_id != ident || w->threads[i].name)
       continue;
     if ((err = attr_of(w->py, ref, "_name", &name)))
-      return pm__walk_fatal(err) ? err : 0;
+      return pm__walk_soft(err);
     if (name && !(w->threads[i].name = text_of(w->py, name)))
       return -ENOMEM;
   }
@@ -558,17 +567,16 @@ thread_names(struct pm_python *py, pm_addr_t interp,
   uint64_t modules;
   int err;
 
-  if ((err = rd_u64(py, interp + py->L->interp_modules, &modules)))
+  if ((err = pm__py_read_u64(py, interp + py->L->interp_modules, &modules)))
     return err;
-  if (!modules ||
-      (err = pm__dict_get_str(py, modules, "threading", &threading)) ||
-      !threading || (err = attr_of(py, threading, "_active", &active)) ||
-      !active)
+  if (!modules || (err = pm__dict_get_str(py, modules, "threading", &threading))
+      || !threading || (err = attr_of(py, threading, "_active", &active))
+      || !active)
     return err;
   memset(&dict_ti, 0, sizeof(dict_ti));
   dict_ti.walker = PM_WALK_DICT;
-  err = pm__referents_labelled(py, active, &dict_ti, NULL, 0, active_visit,
-                               &w, &dict);
+  err = pm__referents_labelled(py, active, &dict_ti, NULL, 0, active_visit, &w,
+                               &dict);
   return err > 0 ? 0 : err;
 }
 
@@ -583,10 +591,11 @@ gil_holder(struct pm_python *py, pm_addr_t interp, pm_addr_t *holder)
 
   *holder = 0;
   if (L->runtime_gilstate_current >= 0)
-    return rd_u64(py, py->info.runtime + L->runtime_gilstate_current, holder);
+    return pm__py_read_u64(py, py->info.runtime + L->runtime_gilstate_current,
+                           holder);
   if (L->interp_ceval_gil < 0 || L->gil_locked < 0 || L->gil_last_holder < 0)
     return 1;
-  if ((err = rd_u64(py, interp + L->interp_ceval_gil, &gil)))
+  if ((err = pm__py_read_u64(py, interp + L->interp_ceval_gil, &gil)))
     return err;
   if (!gil)
     return 0;
@@ -594,7 +603,7 @@ gil_holder(struct pm_python *py, pm_addr_t interp, pm_addr_t *holder)
     return err;
   if (!locked)
     return 0;
-  return rd_u64(py, gil + L->gil_last_holder, holder);
+  return pm__py_read_u64(py, gil + L->gil_last_holder, holder);
 }
 
 void
@@ -632,25 +641,24 @@ stacks_thread(struct pm_python *py, pm_addr_t tstate, struct pm_py_thread *th)
   int err;
 
   th->tstate = tstate;
-  if ((err = rd_u64(py, tstate + L->thread_thread_id, &th->thread_id)))
+  if ((err = pm__py_read_u64(py, tstate + L->thread_thread_id, &th->thread_id)))
     return err;
   if (L->thread_native_thread_id >= 0) {
-    if ((err = rd_u64(py, tstate + L->thread_native_thread_id,
-                      &th->native_id)))
+    if ((err = pm__py_read_u64(py, tstate + L->thread_native_thread_id,
+                               &th->native_id)))
       return err;
   } else if (th->thread_id) {
     int32_t tid;
-    if (pm_target_read(py->t, th->thread_id + GLIBC_PTHREAD_TID, &tid, 4) ==
-            0 &&
-        tid > 0 && tid < MAX_TID)
+    if (pm_target_read(py->t, th->thread_id + GLIBC_PTHREAD_TID, &tid, 4) == 0
+        && tid > 0 && tid < MAX_TID)
       th->native_id = (uint64_t)tid;
   }
   if (L->iframe_size <= 0) {
-    if ((err = rd_u64(py, tstate + L->thread_frame, &frame)))
+    if ((err = pm__py_read_u64(py, tstate + L->thread_frame, &frame)))
       return err;
     return stack_frame_objects(py, frame, th);
   }
-  if ((err = current_frame(py, tstate, &frame)))
+  if ((err = pm__iframe_current(py, tstate, &frame)))
     return err;
   return stack_iframes(py, frame, th);
 }
@@ -661,28 +669,27 @@ stacks_interp(struct pm_stacks *s, struct pm_python *py, pm_addr_t interp,
 {
   const struct pm_layout *L = py->L;
   size_t first = s->nthreads;
-  struct pm_cycle cycle;
-  uint64_t tstate, count = 0;
+  struct pm_chain chain;
+  uint64_t tstate;
   int64_t id = 0;
   pm_addr_t holder;
   int gil, err;
 
-  if (L->interp_id >= 0 &&
-      (err = pm_target_read(py->t, interp + L->interp_id, &id, 8)))
+  if (L->interp_id >= 0
+      && (err = pm_target_read(py->t, interp + L->interp_id, &id, 8)))
     return err;
   gil = gil_holder(py, interp, &holder);
   if (gil < 0 && pm__walk_fatal(gil))
     return gil;
   if (gil < 0)
     gil = 1; /* unreadable: unknown */
-  if ((err = rd_u64(py, interp + L->interp_threads_head, &tstate)))
+  if ((err = pm__py_read_u64(py, interp + L->interp_threads_head, &tstate)))
     return err;
-  pm__cycle_init(&cycle);
+  pm__chain_init(&chain, MAX_THREADS);
   while (tstate) {
     struct pm_py_thread *th;
 
-    if ((tstate & 7) || ++count > MAX_THREADS ||
-        pm__cycle_seen(&cycle, tstate)) {
+    if (pm__chain_bad(&chain, tstate)) {
       s->broken_chains++;
       break;
     }
@@ -697,14 +704,15 @@ stacks_interp(struct pm_stacks *s, struct pm_python *py, pm_addr_t interp,
     th = &s->threads[s->nthreads++];
     memset(th, 0, sizeof(*th));
     th->interp_id = id;
-    th->gil = gil > 0 ? PM_GIL_UNKNOWN
-                      : tstate == holder ? PM_GIL_HELD : PM_GIL_NO;
+    th->gil = gil > 0            ? PM_GIL_UNKNOWN
+              : tstate == holder ? PM_GIL_HELD
+                                 : PM_GIL_NO;
     err = stacks_thread(py, tstate, th);
     if (err && (pm__walk_fatal(err) || err == -ENOMEM))
       return err;
     if (err || th->truncated)
       s->broken_chains++;
-    if (err || (err = rd_u64(py, tstate + L->thread_next, &tstate))) {
+    if (err || (err = pm__py_read_u64(py, tstate + L->thread_next, &tstate))) {
       if (pm__walk_fatal(err))
         return err;
       s->broken_chains++;

@@ -30,6 +30,47 @@ struct pm_frames_stats {
 int pm__frames_walk(struct pm_python *py, pm_ref_fn visit, void *arg,
                     struct pm_frames_stats *stats);
 
+/*
+ * The innermost _PyInterpreterFrame of the thread state at tstate (3.11+),
+ * in *frame; 0 when the thread runs none.  Returns 0 or a read error.
+ */
+int pm__iframe_current(struct pm_python *py, pm_addr_t tstate,
+                       pm_addr_t *frame);
+
+/*
+ * Called by pm__iframe_chain() for one frame.  stack: the frame's saved
+ * stack pointer is current, so its value stack may be read.  Sets *owner
+ * to the frame's owner byte, or to -1 when the frame does not read (the
+ * chain is then cut short).  A non-zero return ends the walk with it.
+ */
+typedef int (*pm_iframe_fn)(void *arg, pm_addr_t frame, int stack, int *owner);
+
+/*
+ * Walks a 3.11+ chain of _PyInterpreterFrame from frame, the innermost,
+ * out, calling fn for each.  Counts each frame fn read in *frames, and a
+ * chain cut short (a misaligned link, a loop, too many frames, a frame or
+ * link that does not read) in *broken.  Returns 0, fn's non-zero value, or
+ * an error that ends the walk (pm__walk_fatal()).
+ */
+int pm__iframe_chain(struct pm_python *py, pm_addr_t frame, pm_iframe_fn fn,
+                     void *arg, uint64_t *frames, uint64_t *broken);
+
+/*
+ * Called by pm__tstates_walk() for one thread state.  A positive return or
+ * an error that ends the walk (pm__walk_fatal()) ends it with that value;
+ * another error only cuts the list short.
+ */
+typedef int (*pm_tstate_fn)(void *arg, pm_addr_t tstate);
+
+/*
+ * Calls fn for each thread state of the interpreter at interp, newest
+ * first, counting them in *threads, and a list cut short (a misaligned or
+ * unreadable link, a loop, too many threads, an fn error) in *broken.
+ * Returns 0, fn's value as above, or an error that ends the walk.
+ */
+int pm__tstates_walk(struct pm_python *py, pm_addr_t interp, pm_tstate_fn fn,
+                     void *arg, uint64_t *threads, uint64_t *broken);
+
 /* How a code object maps instructions to lines. */
 enum pm_line_format {
   PM_LINES_LNOTAB,    /* 3.8-3.9 co_lnotab: (bytes, lines) increments */

@@ -20,9 +20,8 @@ pm__interpreters(struct pm_python *py, pm_addr_t *out, int max)
   uint64_t interp;
   int n = 0, err;
 
-  if ((err = pm_target_read_u64(py->t, py->info.runtime +
-                                           L->runtime_interpreters_head,
-                                &interp)))
+  if ((err = pm_target_read_u64(
+           py->t, py->info.runtime + L->runtime_interpreters_head, &interp)))
     return err;
   while (interp && n < max) {
     for (int i = 0; i < n; i++)
@@ -49,26 +48,25 @@ max_objects(struct pm_python *py)
 }
 
 static int
-walk_list(struct pm_python *py, pm_addr_t head, int collecting,
-          uint64_t limit, pm_gc_visit_fn visit, void *arg,
-          struct pm_gc_stats *st)
+walk_list(struct pm_python *py, pm_addr_t head, int collecting, uint64_t limit,
+          pm_gc_visit_fn visit, void *arg, struct pm_gc_stats *st)
 {
   const struct pm_layout *L = py->L;
-  uint64_t prev = head, cur, n = 0;
-  struct pm_cycle cycle;
+  uint64_t prev = head, cur;
+  struct pm_chain chain;
   int err;
 
   if ((err = pm_target_read_u64(py->t, head + L->gc_head_next, &cur)))
     return err;
   cur &= GC_LINK_MASK;
   /* The back-links catch a loop, except while the collector runs. */
-  pm__cycle_init(&cycle);
+  pm__chain_init(&chain, limit);
   while (cur != head) {
     /* One read brings the PyGC_Head and the object header after it. */
     uint64_t words[4];
     pm_addr_t obj = cur + (pm_addr_t)L->gc_head_size;
 
-    if (!cur || (cur & 7) || ++n > limit || pm__cycle_seen(&cycle, cur)) {
+    if (!cur || pm__chain_bad(&chain, cur)) {
       st->broken_lists++;
       return 0;
     }
@@ -113,18 +111,18 @@ pm__gc_heads(struct pm_python *py, pm_addr_t *heads, int max, int *collecting)
                        : py->info.runtime + (pm_addr_t)L->runtime_gc;
     int32_t c = 0;
 
-    if ((err = pm_target_read(py->t, gc + L->gc_state_collecting, &c,
-                              sizeof(c))))
+    if ((err
+         = pm_target_read(py->t, gc + L->gc_state_collecting, &c, sizeof(c))))
       return err;
     if (c)
       *collecting = 1;
     for (int g = 0; g <= NUM_GENERATIONS && k < max; g++)
       heads[k++] = g < NUM_GENERATIONS
-                       ? gc + (pm_addr_t)L->gc_state_generations +
-                             (pm_addr_t)(g * L->gc_generation_size) +
-                             (pm_addr_t)L->gc_generation_head
-                       : gc + (pm_addr_t)L->gc_state_permanent +
-                             (pm_addr_t)L->gc_generation_head;
+                       ? gc + (pm_addr_t)L->gc_state_generations
+                             + (pm_addr_t)(g * L->gc_generation_size)
+                             + (pm_addr_t)L->gc_generation_head
+                       : gc + (pm_addr_t)L->gc_state_permanent
+                             + (pm_addr_t)L->gc_generation_head;
   }
   return k;
 }
@@ -164,11 +162,11 @@ pm__gc_walk(struct pm_python *py, pm_gc_visit_fn visit, void *arg,
       continue;
     }
     for (int g = 0; g < NUM_GENERATIONS; g++)
-      heads[g] = gc + (pm_addr_t)L->gc_state_generations +
-                 (pm_addr_t)(g * L->gc_generation_size) +
-                 (pm_addr_t)L->gc_generation_head;
-    heads[NUM_GENERATIONS] = gc + (pm_addr_t)L->gc_state_permanent +
-                             (pm_addr_t)L->gc_generation_head;
+      heads[g] = gc + (pm_addr_t)L->gc_state_generations
+                 + (pm_addr_t)(g * L->gc_generation_size)
+                 + (pm_addr_t)L->gc_generation_head;
+    heads[NUM_GENERATIONS] = gc + (pm_addr_t)L->gc_state_permanent
+                             + (pm_addr_t)L->gc_generation_head;
     for (int g = 0; g <= NUM_GENERATIONS; g++) {
       st->lists++;
       err = walk_list(py, heads[g], collecting != 0, limit, visit, arg, st);

@@ -20,30 +20,6 @@
 #define MAX_DICT_SEARCH 4096
 
 static int
-rd(struct pm_python *py, pm_addr_t addr, void *buf, size_t len)
-{
-  return pm_target_read(py->t, addr, buf, len);
-}
-
-static int
-rd_u64(struct pm_python *py, pm_addr_t addr, uint64_t *out)
-{
-  return pm_target_read_u64(py->t, addr, out);
-}
-
-static int
-rd_i64(struct pm_python *py, pm_addr_t addr, int64_t *out)
-{
-  return pm_target_read(py->t, addr, out, sizeof(*out));
-}
-
-static int
-rd_u8(struct pm_python *py, pm_addr_t addr, uint8_t *out)
-{
-  return pm_target_read(py->t, addr, out, 1);
-}
-
-static int
 utf8_put(char *buf, size_t len, size_t *pos, uint32_t c)
 {
   unsigned char tmp[4];
@@ -106,19 +82,20 @@ str_shape(struct pm_python *py, pm_addr_t s, struct str_shape *sh)
   uint32_t state;
   int err;
 
-  if ((err = rd_i64(py, s + L->ascii_length, &sh->length)) ||
-      (err = rd(py, s + L->ascii_state, &state, sizeof(state))))
+  if ((err = pm__py_read_i64(py, s + L->ascii_length, &sh->length))
+      || (err = pm__py_read(py, s + L->ascii_state, &state, sizeof(state))))
     return err;
-  /* Bit fields of PyASCIIObject.state: interned:2, kind:3, compact:1, ascii:1. */
+  /* Bit fields of PyASCIIObject.state: interned:2, kind:3, compact:1, ascii:1.
+   */
   sh->kind = (state >> 2) & 7;
   sh->compact = (state >> 5) & 1;
   sh->ascii = (state >> 6) & 1;
-  if (sh->length < 0 || (sh->kind != 1 && sh->kind != 2 && sh->kind != 4) ||
-      (sh->ascii && sh->kind != 1))
+  if (sh->length < 0 || (sh->kind != 1 && sh->kind != 2 && sh->kind != 4)
+      || (sh->ascii && sh->kind != 1))
     return PM_ECORRUPT;
   if (sh->compact)
     sh->data = s + (sh->ascii ? L->ascii_size : L->compact_size);
-  else if ((err = rd_u64(py, s + L->unicode_data, &sh->data)))
+  else if ((err = pm__py_read_u64(py, s + L->unicode_data, &sh->data)))
     return err;
   return 0;
 }
@@ -139,7 +116,7 @@ pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len)
   if (sh.length > 0 && !sh.data)
     return PM_ECORRUPT;
   n = sh.length < MAX_NAME_CHARS ? (size_t)sh.length : MAX_NAME_CHARS;
-  if (n && (err = rd(py, sh.data, raw, n * sh.kind)))
+  if (n && (err = pm__py_read(py, sh.data, raw, n * sh.kind)))
     return err;
   for (size_t i = 0; i < n; i++) {
     uint32_t c;
@@ -160,8 +137,7 @@ pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len)
 }
 
 int
-pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
-                   struct pm_dict_keys *k)
+pm__dict_keys_read(struct pm_python *py, pm_addr_t keys, struct pm_dict_keys *k)
 {
   const struct pm_layout *L = py->L;
   unsigned char h[64];
@@ -170,7 +146,7 @@ pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
   /* The fixed part in one read: a census reads millions of these. */
   if (L->dictkeys_indices <= 0 || (size_t)L->dictkeys_indices > sizeof(h))
     return PM_EOFFSETS;
-  if ((err = rd(py, keys, h, (size_t)L->dictkeys_indices)))
+  if ((err = pm__py_read(py, keys, h, (size_t)L->dictkeys_indices)))
     return err;
   memcpy(&k->refcnt, h + L->dictkeys_refcnt, 8);
   memcpy(&k->nentries, h + L->dictkeys_nentries, 8);
@@ -179,12 +155,14 @@ pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
     uint64_t size;
     memcpy(&size, h + L->dictkeys_dk_size, 8);
     /* dk_size 1 is the shared Py_EMPTY_KEYS of every empty dict. */
-    if ((size < 8 && size != 1) || (size & (size - 1)) ||
-        size > (1ULL << MAX_DICT_LOG2))
+    if ((size < 8 && size != 1) || (size & (size - 1))
+        || size > (1ULL << MAX_DICT_LOG2))
       return PM_ECORRUPT;
     k->size = size;
-    k->index_bytes = size <= 0xff ? 1 : size <= 0xffff ? 2
-                     : size <= 0xffffffffULL ? 4 : 8;
+    k->index_bytes = size <= 0xff            ? 1
+                     : size <= 0xffff        ? 2
+                     : size <= 0xffffffffULL ? 4
+                                             : 8;
     k->index_bytes *= (unsigned)size;
     k->entry_size = (unsigned)L->dictkeyentry_size;
   } else {
@@ -193,8 +171,8 @@ pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
     uint8_t kind = h[L->dictkeys_kind];
     /* log2_size 0 is the shared Py_EMPTY_KEYS of every empty dict. */
     /* index_bytes is 32-bit: 1U << 32 and up would be undefined. */
-    if ((log2_size < 3 && log2_size != 0) || log2_size > MAX_DICT_LOG2 ||
-        log2_index > 31 || kind > 2)
+    if ((log2_size < 3 && log2_size != 0) || log2_size > MAX_DICT_LOG2
+        || log2_index > 31 || kind > 2)
       return PM_ECORRUPT;
     k->size = 1ULL << log2_size;
     k->index_bytes = 1U << log2_index;
@@ -203,8 +181,8 @@ pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
                               : (unsigned)L->dictunicodeentry_size;
   }
   k->usable = (k->size << 1) / 3;
-  if (k->nentries < 0 || (uint64_t)k->nentries > k->usable ||
-      k->dk_usable < 0 || (uint64_t)k->dk_usable > k->usable)
+  if (k->nentries < 0 || (uint64_t)k->nentries > k->usable || k->dk_usable < 0
+      || (uint64_t)k->dk_usable > k->usable)
     return PM_ECORRUPT;
   /* PyDictUnicodeEntry is { key, value }; PyDictKeyEntry has the hash first. */
   if (k->entry_size == (unsigned)L->dictkeyentry_size) {
@@ -221,23 +199,20 @@ pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
 static uint64_t
 keys_bytes(const struct pm_python *py, const struct pm_dict_keys *k)
 {
-  return (uint64_t)py->L->dictkeys_size + k->index_bytes +
-         k->usable * k->entry_size;
+  return (uint64_t)py->L->dictkeys_size + k->index_bytes
+         + k->usable * k->entry_size;
 }
 
 int
 pm__dict_get_str(struct pm_python *py, pm_addr_t dict, const char *key,
                  pm_addr_t *value)
 {
-  const struct pm_layout *L = py->L;
   struct pm_dict_keys k;
-  uint64_t keys, values;
+  pm_addr_t values;
   int err;
 
   *value = 0;
-  if ((err = rd_u64(py, dict + L->dict_keys, &keys)) ||
-      (err = rd_u64(py, dict + L->dict_values, &values)) ||
-      (err = pm__dict_keys_read(py, keys, &k)))
+  if ((err = pm__dict_read(py, dict, &k, &values)))
     return err;
   /* A type's namespace names __module__ first: a long search is garbage. */
   for (int64_t i = 0; i < k.nentries && i < MAX_DICT_SEARCH; i++) {
@@ -245,19 +220,15 @@ pm__dict_get_str(struct pm_python *py, pm_addr_t dict, const char *key,
     uint64_t kp, vp;
     char text[PM_KIND_NAME_MAX];
 
-    if ((err = rd_u64(py, e + k.key_off, &kp)))
+    if ((err = pm__py_read_u64(py, e + k.key_off, &kp)))
       return err;
-    if (!kp || pm__str_read(py, kp, text, sizeof(text)) != 0 ||
-        strcmp(text, key) != 0)
+    if (!kp || pm__str_read(py, kp, text, sizeof(text)) != 0
+        || strcmp(text, key) != 0)
       continue;
     if (values) /* split table: values live beside the keys */
-      err = rd_u64(py, values + (pm_addr_t)(L->dictvalues_values > 0
-                                                ? L->dictvalues_values
-                                                : 0) +
-                           (pm_addr_t)i * 8,
-                   &vp);
+      err = pm__py_read_u64(py, values + (pm_addr_t)i * 8, &vp);
     else
-      err = rd_u64(py, e + k.value_off, &vp);
+      err = pm__py_read_u64(py, e + k.value_off, &vp);
     if (err)
       return err;
     *value = vp;
@@ -275,8 +246,8 @@ pm__is_type_object(struct pm_python *py, pm_addr_t type)
     return 0;
   if (type == py->types[PM_T_TYPE])
     return 1;
-  if (rd_u64(py, type + py->L->object_type, &meta) != 0 || !meta ||
-      rd_u64(py, meta + py->L->type_flags, &meta_flags) != 0)
+  if (pm__py_read_u64(py, type + py->L->object_type, &meta) != 0 || !meta
+      || pm__py_read_u64(py, meta + py->L->type_flags, &meta_flags) != 0)
     return 0;
   return (meta_flags & PM_TPFLAGS_TYPE_SUBCLASS) != 0;
 }
@@ -293,11 +264,11 @@ type_name(struct pm_python *py, pm_addr_t type, uint64_t flags, char *buf,
   if (!(flags & PM_TPFLAGS_HEAPTYPE)) {
     char raw[PM_KIND_NAME_MAX];
     /* tp_name is "module.name" for static types outside builtins. */
-    if ((err = rd_u64(py, type + L->type_name, &p)))
+    if ((err = pm__py_read_u64(py, type + L->type_name, &p)))
       return err;
     memset(raw, 0, sizeof(raw));
     for (size_t i = 0; i + 1 < sizeof(raw); i++) {
-      if ((err = rd(py, p + i, &raw[i], 1)))
+      if ((err = pm__py_read(py, p + i, &raw[i], 1)))
         return err;
       if (!raw[i])
         break;
@@ -305,12 +276,12 @@ type_name(struct pm_python *py, pm_addr_t type, uint64_t flags, char *buf,
     snprintf(buf, len, "%s", raw);
     return 0;
   }
-  if ((err = rd_u64(py, type + L->heaptype_qualname, &p)) ||
-      (err = pm__str_read(py, p, qualname, sizeof(qualname))))
+  if ((err = pm__py_read_u64(py, type + L->heaptype_qualname, &p))
+      || (err = pm__str_read(py, p, qualname, sizeof(qualname))))
     return err;
   strcpy(module, "?");
-  if (rd_u64(py, type + L->type_dict, &dict) == 0 && dict &&
-      pm__dict_get_str(py, dict, "__module__", &modobj) == 0 && modobj)
+  if (pm__py_read_u64(py, type + L->type_dict, &dict) == 0 && dict
+      && pm__dict_get_str(py, dict, "__module__", &modobj) == 0 && modobj)
     pm__str_read(py, modobj, module, sizeof(module));
   /* A name longer than a row is cut, never an error. */
   if (strcmp(module, "builtins") == 0)
@@ -321,25 +292,39 @@ type_name(struct pm_python *py, pm_addr_t type, uint64_t flags, char *buf,
 }
 
 static const enum pm_sizer sizer_of_builtin[PM_T__COUNT] = {
-  [PM_T_LIST] = PM_SIZE_LIST,   [PM_T_DICT] = PM_SIZE_DICT,
-  [PM_T_SET] = PM_SIZE_SET,     [PM_T_FROZENSET] = PM_SIZE_SET,
-  [PM_T_TYPE] = PM_SIZE_TYPE,   [PM_T_STR] = PM_SIZE_STR,
-  [PM_T_INT] = PM_SIZE_INT,     [PM_T_BOOL] = PM_SIZE_INT,
+  [PM_T_LIST] = PM_SIZE_LIST,
+  [PM_T_DICT] = PM_SIZE_DICT,
+  [PM_T_SET] = PM_SIZE_SET,
+  [PM_T_FROZENSET] = PM_SIZE_SET,
+  [PM_T_TYPE] = PM_SIZE_TYPE,
+  [PM_T_STR] = PM_SIZE_STR,
+  [PM_T_INT] = PM_SIZE_INT,
+  [PM_T_BOOL] = PM_SIZE_INT,
   [PM_T_BYTEARRAY] = PM_SIZE_BYTEARRAY,
-  [PM_T_CODE] = PM_SIZE_CODE,   [PM_T_FRAME] = PM_SIZE_FRAME,
-  [PM_T_GEN] = PM_SIZE_GEN,     [PM_T_CORO] = PM_SIZE_GEN,
-  [PM_T_ASYNCGEN] = PM_SIZE_GEN, [PM_T_ODICT] = PM_SIZE_ODICT,
+  [PM_T_CODE] = PM_SIZE_CODE,
+  [PM_T_FRAME] = PM_SIZE_FRAME,
+  [PM_T_GEN] = PM_SIZE_GEN,
+  [PM_T_CORO] = PM_SIZE_GEN,
+  [PM_T_ASYNCGEN] = PM_SIZE_GEN,
+  [PM_T_ODICT] = PM_SIZE_ODICT,
 };
 
 static const enum pm_walker walker_of_builtin[PM_T__COUNT] = {
-  [PM_T_TUPLE] = PM_WALK_TUPLE,       [PM_T_LIST] = PM_WALK_LIST,
-  [PM_T_DICT] = PM_WALK_DICT,         [PM_T_ODICT] = PM_WALK_DICT,
-  [PM_T_SET] = PM_WALK_SET,           [PM_T_FROZENSET] = PM_WALK_SET,
-  [PM_T_TYPE] = PM_WALK_TYPE,         [PM_T_CODE] = PM_WALK_CODE,
-  [PM_T_FUNCTION] = PM_WALK_FUNCTION, [PM_T_CELL] = PM_WALK_CELL,
+  [PM_T_TUPLE] = PM_WALK_TUPLE,
+  [PM_T_LIST] = PM_WALK_LIST,
+  [PM_T_DICT] = PM_WALK_DICT,
+  [PM_T_ODICT] = PM_WALK_DICT,
+  [PM_T_SET] = PM_WALK_SET,
+  [PM_T_FROZENSET] = PM_WALK_SET,
+  [PM_T_TYPE] = PM_WALK_TYPE,
+  [PM_T_CODE] = PM_WALK_CODE,
+  [PM_T_FUNCTION] = PM_WALK_FUNCTION,
+  [PM_T_CELL] = PM_WALK_CELL,
   [PM_T_CFUNCTION] = PM_WALK_CFUNCTION,
-  [PM_T_GEN] = PM_WALK_GEN,           [PM_T_CORO] = PM_WALK_GEN,
-  [PM_T_ASYNCGEN] = PM_WALK_GEN,      [PM_T_FRAME] = PM_WALK_FRAME,
+  [PM_T_GEN] = PM_WALK_GEN,
+  [PM_T_CORO] = PM_WALK_GEN,
+  [PM_T_ASYNCGEN] = PM_WALK_GEN,
+  [PM_T_FRAME] = PM_WALK_FRAME,
 };
 
 /*
@@ -371,12 +356,12 @@ special_sizer(struct pm_python *py, pm_addr_t type)
   uint64_t flags;
   int named = 0;
 
-  if (rd_i64(py, type + py->L->type_basicsize, &basicsize) != 0 ||
-      rd_u64(py, type + py->L->type_flags, &flags) != 0)
+  if (pm__py_read_i64(py, type + py->L->type_basicsize, &basicsize) != 0
+      || pm__py_read_u64(py, type + py->L->type_flags, &flags) != 0)
     return PM_SIZE_DEFAULT;
   for (size_t i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
-    int64_t want = *(const int64_t *)((const char *)py->L +
-                                      specials[i].size_field);
+    int64_t want
+        = *(const int64_t *)((const char *)py->L + specials[i].size_field);
     if (want <= 0 || basicsize != want)
       continue;
     if (!named && type_name(py, type, flags, name, sizeof(name)) != 0)
@@ -400,14 +385,15 @@ pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
   out->base = -1;
   if (!pm__is_type_object(py, type))
     return PM_ECORRUPT;
-  if ((err = rd_u64(py, type + L->type_flags, &out->flags)) ||
-      (err = rd_i64(py, type + L->type_basicsize, &out->basicsize)) ||
-      (err = rd_i64(py, type + L->type_itemsize, &out->itemsize)) ||
-      (err = rd_i64(py, type + L->type_dictoffset, &out->dictoffset)))
+  if ((err = pm__py_read_u64(py, type + L->type_flags, &out->flags))
+      || (err = pm__py_read_i64(py, type + L->type_basicsize, &out->basicsize))
+      || (err = pm__py_read_i64(py, type + L->type_itemsize, &out->itemsize))
+      || (err
+          = pm__py_read_i64(py, type + L->type_dictoffset, &out->dictoffset)))
     return err;
-  if (out->basicsize <= 0 || out->basicsize > (1 << 24) ||
-      out->itemsize < 0 || out->itemsize > (1 << 16) ||
-      out->dictoffset < -(1 << 24) || out->dictoffset > (1 << 24))
+  if (out->basicsize <= 0 || out->basicsize > (1 << 24) || out->itemsize < 0
+      || out->itemsize > (1 << 16) || out->dictoffset < -(1 << 24)
+      || out->dictoffset > (1 << 24))
     return PM_ECORRUPT;
   /* The nearest builtin along tp_base decides which __sizeof__ runs. */
   for (int depth = 0; t && depth < MAX_BASE_DEPTH && out->base < 0; depth++) {
@@ -418,14 +404,13 @@ pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
       }
     if (out->base < 0 && special == PM_SIZE_DEFAULT)
       special = special_sizer(py, t);
-    if (out->base < 0 && (err = rd_u64(py, t + L->type_base, &t)))
+    if (out->base < 0 && (err = pm__py_read_u64(py, t + L->type_base, &t)))
       return err;
   }
   if (special != PM_SIZE_DEFAULT)
     out->sizer = special;
   else
-    out->sizer = out->base >= 0 ? sizer_of_builtin[out->base]
-                                : PM_SIZE_DEFAULT;
+    out->sizer = out->base >= 0 ? sizer_of_builtin[out->base] : PM_SIZE_DEFAULT;
   if (special == PM_SIZE_DEQUE)
     out->walker = PM_WALK_DEQUE;
   else if (out->base >= 0 && walker_of_builtin[out->base] != PM_WALK_NONE)
@@ -448,11 +433,11 @@ pm__object_presize(struct pm_python *py, const struct pm_type_info *ti,
      * A type object is GC only when it is a heap type (tp_is_gc) before
      * 3.11 and from 3.13; 3.11 and 3.12 add the GC head for every type.
      */
-    if (ti->sizer == PM_SIZE_TYPE &&
-        (!PM_PY_AT_LEAST(py, 3, 11) || PM_PY_AT_LEAST(py, 3, 13))) {
+    if (ti->sizer == PM_SIZE_TYPE
+        && (!PM_PY_AT_LEAST(py, 3, 11) || PM_PY_AT_LEAST(py, 3, 13))) {
       uint64_t flags;
-      if (rd_u64(py, obj + L->type_flags, &flags) == 0 &&
-          !(flags & PM_TPFLAGS_HEAPTYPE))
+      if (pm__py_read_u64(py, obj + L->type_flags, &flags) == 0
+          && !(flags & PM_TPFLAGS_HEAPTYPE))
         n = 0;
     }
   }
@@ -484,12 +469,10 @@ dict_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
 {
   const struct pm_layout *L = py->L;
   struct pm_dict_keys k;
-  uint64_t keys, values;
+  pm_addr_t values;
   int err;
 
-  if ((err = rd_u64(py, obj + L->dict_keys, &keys)) ||
-      (err = rd_u64(py, obj + L->dict_values, &values)) ||
-      (err = pm__dict_keys_read(py, keys, &k)))
+  if ((err = pm__dict_read(py, obj, &k, &values)))
     return err;
   *size = (uint64_t)ti->basicsize;
   if (values) {
@@ -522,15 +505,15 @@ str_sizeof(struct pm_python *py, pm_addr_t obj, uint64_t *size,
   else if (sh.compact)
     *size = (uint64_t)L->compact_size + ((uint64_t)sh.length + 1) * sh.kind;
   else
-    *size = (uint64_t)L->unicode_size +
-            (sh.data ? ((uint64_t)sh.length + 1) * sh.kind : 0);
+    *size = (uint64_t)L->unicode_size
+            + (sh.data ? ((uint64_t)sh.length + 1) * sh.kind : 0);
   if (inline_size)
     *inline_size = sh.compact ? *size : (uint64_t)L->unicode_size;
   if (!(sh.compact && sh.ascii)) {
-    if ((err = rd_u64(py, obj + L->compact_utf8, &utf8)))
+    if ((err = pm__py_read_u64(py, obj + L->compact_utf8, &utf8)))
       return err;
     if (utf8 && utf8 != sh.data) {
-      if ((err = rd_i64(py, obj + L->compact_utf8_length, &utf8_len)))
+      if ((err = pm__py_read_i64(py, obj + L->compact_utf8_length, &utf8_len)))
         return err;
       if (utf8_len < 0)
         return PM_ECORRUPT;
@@ -540,13 +523,14 @@ str_sizeof(struct pm_python *py, pm_addr_t obj, uint64_t *size,
   /* Until 3.12, a wchar_t copy may hang off the object too. */
   if (L->ascii_wstr >= 0) {
     uint32_t state;
-    if ((err = rd_u64(py, obj + L->ascii_wstr, &wstr)) ||
-        (err = rd(py, obj + L->ascii_state, &state, sizeof(state))))
+    if ((err = pm__py_read_u64(py, obj + L->ascii_wstr, &wstr))
+        || (err = pm__py_read(py, obj + L->ascii_state, &state, sizeof(state))))
       return err;
     if (wstr && (!((state >> 7) & 1) || wstr != sh.data)) {
       if (sh.compact && sh.ascii)
         wstr_len = sh.length;
-      else if ((err = rd_i64(py, obj + L->compact_wstr_length, &wstr_len)))
+      else if ((err
+                = pm__py_read_i64(py, obj + L->compact_wstr_length, &wstr_len)))
         return err;
       if (wstr_len < 0)
         return PM_ECORRUPT;
@@ -566,7 +550,7 @@ int_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
 
   if (L->long_lv_tag >= 0) {
     uint64_t tag;
-    if ((err = rd_u64(py, obj + L->long_lv_tag, &tag)))
+    if ((err = pm__py_read_u64(py, obj + L->long_lv_tag, &tag)))
       return err;
     n = (int64_t)(tag >> 3); /* _PyLong_NON_SIZE_BITS */
     if (n < 1)
@@ -576,7 +560,7 @@ int_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
     *size = (uint64_t)ti->basicsize + (uint64_t)(ti->itemsize * n);
     return 0;
   }
-  if ((err = rd_i64(py, obj + L->varobject_ob_size, &n)))
+  if ((err = pm__py_read_i64(py, obj + L->varobject_ob_size, &n)))
     return err;
   n = n < 0 ? -n : n;
   if (n == 0 && PM_PY_AT_LEAST(py, 3, 11))
@@ -595,20 +579,22 @@ pm__code_slots(struct pm_python *py, pm_addr_t code, int64_t *nlocals,
   int32_t stacksize, n;
   int err;
 
-  if ((err = rd(py, code + L->code_stacksize, &stacksize, 4)))
+  if ((err = pm__py_read(py, code + L->code_stacksize, &stacksize, 4)))
     return err;
   if (L->code_nlocalsplus >= 0) {
-    if ((err = rd(py, code + L->code_nlocalsplus, &n, 4)))
+    if ((err = pm__py_read(py, code + L->code_nlocalsplus, &n, 4)))
       return err;
   } else {
     /* 3.8-3.10: locals, then cells, then free variables. */
     uint64_t cells, frees;
     int64_t nc = 0, nf = 0;
-    if ((err = rd(py, code + L->code_nlocals, &n, 4)) ||
-        (err = rd_u64(py, code + L->code_cellvars, &cells)) ||
-        (err = rd_u64(py, code + L->code_freevars, &frees)) ||
-        (cells && (err = rd_i64(py, cells + L->varobject_ob_size, &nc))) ||
-        (frees && (err = rd_i64(py, frees + L->varobject_ob_size, &nf))))
+    if ((err = pm__py_read(py, code + L->code_nlocals, &n, 4))
+        || (err = pm__py_read_u64(py, code + L->code_cellvars, &cells))
+        || (err = pm__py_read_u64(py, code + L->code_freevars, &frees))
+        || (cells
+            && (err = pm__py_read_i64(py, cells + L->varobject_ob_size, &nc)))
+        || (frees
+            && (err = pm__py_read_i64(py, frees + L->varobject_ob_size, &nf))))
       return err;
     if (nc < 0 || nf < 0 || nc > (1 << 24) || nf > (1 << 24))
       return PM_ECORRUPT;
@@ -622,8 +608,8 @@ pm__code_slots(struct pm_python *py, pm_addr_t code, int64_t *nlocals,
 }
 
 static int
-code_sizeof(struct pm_python *py, const struct pm_type_info *ti,
-            pm_addr_t obj, uint64_t *size)
+code_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
+            uint64_t *size)
 {
   const struct pm_layout *L = py->L;
   uint64_t extra;
@@ -634,11 +620,11 @@ code_sizeof(struct pm_python *py, const struct pm_type_info *ti,
     uint64_t cell2arg, cells;
     int64_t nc;
     *size = (uint64_t)ti->basicsize;
-    if ((err = rd_u64(py, obj + L->code_cell2arg, &cell2arg)) ||
-        (err = rd_u64(py, obj + L->code_cellvars, &cells)))
+    if ((err = pm__py_read_u64(py, obj + L->code_cell2arg, &cell2arg))
+        || (err = pm__py_read_u64(py, obj + L->code_cellvars, &cells)))
       return err;
     if (cell2arg && cells) {
-      if ((err = rd_i64(py, cells + L->varobject_ob_size, &nc)))
+      if ((err = pm__py_read_i64(py, cells + L->varobject_ob_size, &nc)))
         return err;
       if (nc < 0 || nc > (1 << 24))
         return PM_ECORRUPT;
@@ -649,12 +635,12 @@ code_sizeof(struct pm_python *py, const struct pm_type_info *ti,
       uint64_t cache, code;
       uint8_t n;
       int64_t len;
-      if ((err = rd_u64(py, obj + L->code_opcache, &cache)))
+      if ((err = pm__py_read_u64(py, obj + L->code_opcache, &cache)))
         return err;
       if (cache) {
-        if ((err = rd_u8(py, obj + L->code_opcache_size, &n)) ||
-            (err = rd_u64(py, obj + L->code_code, &code)) ||
-            (err = rd_i64(py, code + L->varobject_ob_size, &len)))
+        if ((err = pm__py_read_u8(py, obj + L->code_opcache_size, &n))
+            || (err = pm__py_read_u64(py, obj + L->code_code, &code))
+            || (err = pm__py_read_i64(py, code + L->varobject_ob_size, &len)))
           return err;
         if (len < 0 || len > (INT64_C(1) << 32))
           return PM_ECORRUPT;
@@ -664,19 +650,19 @@ code_sizeof(struct pm_python *py, const struct pm_type_info *ti,
   } else {
     /* 3.11+: _PyObject_VAR_SIZE, which rounds up to a pointer. */
     int64_t n;
-    if ((err = rd_i64(py, obj + L->varobject_ob_size, &n)))
+    if ((err = pm__py_read_i64(py, obj + L->varobject_ob_size, &n)))
       return err;
     if (n < 0 || n > (INT64_C(1) << 32))
       return PM_ECORRUPT;
-    *size = ((uint64_t)ti->basicsize + (uint64_t)(ti->itemsize * n) + 7) &
-            ~(uint64_t)7;
+    *size = ((uint64_t)ti->basicsize + (uint64_t)(ti->itemsize * n) + 7)
+            & ~(uint64_t)7;
   }
-  if ((err = rd_u64(py, obj + L->code_extra, &extra)))
+  if ((err = pm__py_read_u64(py, obj + L->code_extra, &extra)))
     return err;
   if (extra) {
     /* _PyCodeObjectExtra: ce_size, then ce_extras[ce_size]. */
     int64_t ce_size;
-    if ((err = rd_i64(py, extra, &ce_size)))
+    if ((err = pm__py_read_i64(py, extra, &ce_size)))
       return err;
     if (ce_size < 1 || ce_size > (1 << 20))
       return PM_ECORRUPT;
@@ -692,7 +678,7 @@ iframe_code(struct pm_python *py, pm_addr_t frame, pm_addr_t *code)
   uint64_t c;
   int err;
 
-  if ((err = rd_u64(py, frame + py->L->iframe_code, &c)))
+  if ((err = pm__py_read_u64(py, frame + py->L->iframe_code, &c)))
     return err;
   /* 3.14: a _PyStackRef, whose low bit says the reference is deferred. */
   if (PM_PY_AT_LEAST(py, 3, 14))
@@ -705,8 +691,8 @@ iframe_code(struct pm_python *py, pm_addr_t frame, pm_addr_t *code)
 
 /* Generators (3.11+) and frame objects: a frame's specials plus slots. */
 static int
-frame_sizeof(struct pm_python *py, const struct pm_type_info *ti,
-             pm_addr_t obj, uint64_t *size)
+frame_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
+             uint64_t *size)
 {
   const struct pm_layout *L = py->L;
   pm_addr_t frame, code;
@@ -722,27 +708,27 @@ frame_sizeof(struct pm_python *py, const struct pm_type_info *ti,
     frame = obj + (pm_addr_t)L->gen_iframe;
     head = (uint64_t)L->gen_iframe;
   } else if (L->frame_frame >= 0) {
-    if ((err = rd_u64(py, obj + L->frame_frame, &frame)))
+    if ((err = pm__py_read_u64(py, obj + L->frame_frame, &frame)))
       return err;
     head = (uint64_t)L->frame_data;
   } else {
     /* 3.8-3.10: sizeof(PyFrameObject) holds one slot already. */
-    if ((err = rd_u64(py, obj + L->frame_code, &code)) ||
-        (err = pm__code_slots(py, code, &nlocals, &nslots)))
+    if ((err = pm__py_read_u64(py, obj + L->frame_code, &code))
+        || (err = pm__code_slots(py, code, &nlocals, &nslots)))
       return err;
     *size = (uint64_t)L->frame_size + (uint64_t)(nslots - 1) * 8;
     return 0;
   }
-  if ((err = iframe_code(py, frame, &code)) ||
-      (err = pm__code_slots(py, code, &nlocals, &nslots)))
+  if ((err = iframe_code(py, frame, &code))
+      || (err = pm__code_slots(py, code, &nlocals, &nslots)))
     return err;
   *size = head + (uint64_t)L->iframe_localsplus + (uint64_t)nslots * 8;
   return 0;
 }
 
 static int
-odict_sizeof(struct pm_python *py, const struct pm_type_info *ti,
-             pm_addr_t obj, uint64_t *size)
+odict_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
+             uint64_t *size)
 {
   const struct pm_layout *L = py->L;
   uint64_t first;
@@ -753,12 +739,12 @@ odict_sizeof(struct pm_python *py, const struct pm_type_info *ti,
     return err;
   if (L->odict_first < 0)
     return 0;
-  if ((err = rd_u64(py, obj + L->odict_first, &first)) ||
-      (err = rd_i64(py, obj + L->odict_fast_nodes_size, &fast)) ||
-      (err = rd_i64(py, obj + L->dict_used, &used)))
+  if ((err = pm__py_read_u64(py, obj + L->odict_first, &first))
+      || (err = pm__py_read_i64(py, obj + L->odict_fast_nodes_size, &fast))
+      || (err = pm__py_read_i64(py, obj + L->dict_used, &used)))
     return err;
-  if (fast < 0 || used < 0 || fast > (INT64_C(1) << 40) ||
-      used > (INT64_C(1) << 40))
+  if (fast < 0 || used < 0 || fast > (INT64_C(1) << 40)
+      || used > (INT64_C(1) << 40))
     return PM_ECORRUPT;
   /* od_fast_nodes, then one node per item while the list is not empty. */
   *size += (uint64_t)fast * 8;
@@ -772,21 +758,21 @@ odict_sizeof(struct pm_python *py, const struct pm_type_info *ti,
 #define DEQUE_BLOCK_BYTES ((DEQUE_BLOCKLEN + 2) * 8)
 
 static int
-deque_sizeof(struct pm_python *py, const struct pm_type_info *ti,
-             pm_addr_t obj, uint64_t *size)
+deque_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
+             uint64_t *size)
 {
   const struct pm_layout *L = py->L;
   int64_t left, n;
   int err;
 
-  if ((err = rd_i64(py, obj + L->deque_leftindex, &left)) ||
-      (err = rd_i64(py, obj + L->varobject_ob_size, &n)))
+  if ((err = pm__py_read_i64(py, obj + L->deque_leftindex, &left))
+      || (err = pm__py_read_i64(py, obj + L->varobject_ob_size, &n)))
     return err;
   if (left < 0 || left >= DEQUE_BLOCKLEN || n < 0 || n > (INT64_C(1) << 40))
     return PM_ECORRUPT;
-  *size = (uint64_t)ti->basicsize +
-          (uint64_t)((left + n + DEQUE_BLOCKLEN - 1) / DEQUE_BLOCKLEN) *
-              DEQUE_BLOCK_BYTES;
+  *size = (uint64_t)ti->basicsize
+          + (uint64_t)((left + n + DEQUE_BLOCKLEN - 1) / DEQUE_BLOCKLEN)
+                * DEQUE_BLOCK_BYTES;
   return 0;
 }
 
@@ -801,20 +787,20 @@ buffer_sizeof(struct pm_python *py, const struct pm_type_info *ti,
 
   *size = (uint64_t)ti->basicsize;
   if (ti->sizer == PM_SIZE_BUFFERED) {
-    if ((err = rd_u64(py, obj + L->buffered_buffer, &p)))
+    if ((err = pm__py_read_u64(py, obj + L->buffered_buffer, &p)))
       return err;
     if (!p)
       return 0;
-    if ((err = rd_i64(py, obj + L->buffered_buffer_size, &n)))
+    if ((err = pm__py_read_i64(py, obj + L->buffered_buffer_size, &n)))
       return err;
   } else {
     /* BytesIO counts its bytes buffer unless it shares it (refcount 1). */
-    if ((err = rd_u64(py, obj + L->bytesio_buf, &p)))
+    if ((err = pm__py_read_u64(py, obj + L->bytesio_buf, &p)))
       return err;
     if (!p)
       return 0;
-    if ((err = rd_u64(py, p + L->object_refcnt, &refcnt)) ||
-        (err = rd_i64(py, p + L->varobject_ob_size, &n)))
+    if ((err = pm__py_read_u64(py, p + L->object_refcnt, &refcnt))
+        || (err = pm__py_read_i64(py, p + L->varobject_ob_size, &n)))
       return err;
     if (refcnt != 1)
       return 0;
@@ -835,7 +821,7 @@ default_sizeof(struct pm_python *py, const struct pm_type_info *ti,
 
   *size = (uint64_t)ti->basicsize;
   if (ti->itemsize > 0) {
-    if ((err = rd_i64(py, obj + py->L->varobject_ob_size, &n)))
+    if ((err = pm__py_read_i64(py, obj + py->L->varobject_ob_size, &n)))
       return err;
     if (n < 0 || n > (INT64_C(1) << 40))
       return PM_ECORRUPT;
@@ -855,7 +841,7 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
 
   switch (ti->sizer) {
   case PM_SIZE_LIST:
-    if ((err = rd_i64(py, obj + L->list_allocated, &n)))
+    if ((err = pm__py_read_i64(py, obj + L->list_allocated, &n)))
       return err;
     if (n < 0 || n > (INT64_C(1) << 40))
       return PM_ECORRUPT;
@@ -868,11 +854,11 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
     err = odict_sizeof(py, ti, obj, size);
     break;
   case PM_SIZE_SET:
-    if ((err = rd_u64(py, obj + L->set_table, &u)))
+    if ((err = pm__py_read_u64(py, obj + L->set_table, &u)))
       return err;
     *size = (uint64_t)ti->basicsize;
     if (u != obj + (pm_addr_t)L->set_smalltable) {
-      if ((err = rd_i64(py, obj + L->set_mask, &n)))
+      if ((err = pm__py_read_i64(py, obj + L->set_mask, &n)))
         return err;
       if (n < 0 || n > (INT64_C(1) << 40))
         return PM_ECORRUPT;
@@ -880,12 +866,12 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
     }
     break;
   case PM_SIZE_TYPE:
-    if ((err = rd_u64(py, obj + L->type_flags, &u)))
+    if ((err = pm__py_read_u64(py, obj + L->type_flags, &u)))
       return err;
     if (u & PM_TPFLAGS_HEAPTYPE) {
       uint64_t keys;
       *size = (uint64_t)L->heaptype_size;
-      if ((err = rd_u64(py, obj + L->heaptype_cached_keys, &keys)))
+      if ((err = pm__py_read_u64(py, obj + L->heaptype_cached_keys, &keys)))
         return err;
       if (keys) {
         struct pm_dict_keys k;
@@ -904,7 +890,7 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
     err = int_sizeof(py, ti, obj, size);
     break;
   case PM_SIZE_BYTEARRAY:
-    if ((err = rd_i64(py, obj + L->bytearray_alloc, &n)))
+    if ((err = pm__py_read_i64(py, obj + L->bytearray_alloc, &n)))
       return err;
     if (n < 0 || n > (INT64_C(1) << 40))
       return PM_ECORRUPT;
@@ -967,12 +953,13 @@ pm__object_inline_size(struct pm_python *py, const struct pm_type_info *ti,
   if ((ti->flags & PM_TPFLAGS_INLINE_VALUES) && L->dictvalues_capacity >= 0) {
     /* 3.13+: the instance's values follow it, then their order bytes. */
     uint8_t cap;
-    if ((err = rd_u8(py, obj + (pm_addr_t)ti->basicsize +
-                             (pm_addr_t)L->dictvalues_capacity,
-                     &cap)))
+    if ((err = pm__py_read_u8(py,
+                              obj + (pm_addr_t)ti->basicsize
+                                  + (pm_addr_t)L->dictvalues_capacity,
+                              &cap)))
       return err;
-    *size += (uint64_t)L->dictvalues_values + (uint64_t)cap * 8 +
-             (((uint64_t)cap + 7) & ~(uint64_t)7);
+    *size += (uint64_t)L->dictvalues_values + (uint64_t)cap * 8
+             + (((uint64_t)cap + 7) & ~(uint64_t)7);
   }
   return 0;
 }

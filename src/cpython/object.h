@@ -10,7 +10,7 @@
 
 /* Which __sizeof__ implementation applies to instances of a type. */
 enum pm_sizer {
-  PM_SIZE_DEFAULT,   /* object.__sizeof__: basicsize + itemsize * ob_size */
+  PM_SIZE_DEFAULT, /* object.__sizeof__: basicsize + itemsize * ob_size */
   PM_SIZE_LIST,
   PM_SIZE_DICT,
   PM_SIZE_SET,
@@ -19,7 +19,7 @@ enum pm_sizer {
   PM_SIZE_INT,
   PM_SIZE_BYTEARRAY,
   PM_SIZE_CODE,
-  PM_SIZE_GEN,      /* generator, coroutine, async_generator */
+  PM_SIZE_GEN, /* generator, coroutine, async_generator */
   PM_SIZE_FRAME,
   PM_SIZE_ODICT,
   PM_SIZE_DEQUE,
@@ -86,8 +86,8 @@ int pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
  * object in a pymalloc block this is also its offset in the block (static
  * type objects, the exception on 3.11 and 3.12, are never in one).
  */
-uint64_t pm__object_presize(struct pm_python *py,
-                            const struct pm_type_info *ti, pm_addr_t obj);
+uint64_t pm__object_presize(struct pm_python *py, const struct pm_type_info *ti,
+                            pm_addr_t obj);
 
 /*
  * The bytes obj itself occupies after its pre-header: its allocation
@@ -95,9 +95,8 @@ uint64_t pm__object_presize(struct pm_python *py,
  * buffers).  For a plausibility check of a memory block that is thought to
  * hold obj; PM_ECORRUPT when the object's own fields are impossible.
  */
-int pm__object_inline_size(struct pm_python *py,
-                           const struct pm_type_info *ti, pm_addr_t obj,
-                           uint64_t *size);
+int pm__object_inline_size(struct pm_python *py, const struct pm_type_info *ti,
+                           pm_addr_t obj, uint64_t *size);
 
 /*
  * Whether an ob_refcnt word read from the target is that of a live object
@@ -131,7 +130,7 @@ struct pm_dict_keys {
   int64_t dk_usable; /* entries still free */
   unsigned index_bytes;
   unsigned entry_size;
-  unsigned key_off;  /* of me_key inside an entry */
+  unsigned key_off; /* of me_key inside an entry */
   unsigned value_off;
   pm_addr_t entries;
   int64_t refcnt;
@@ -140,6 +139,40 @@ struct pm_dict_keys {
 /* Reads and checks the keys object at keys.  PM_ECORRUPT when implausible. */
 int pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
                        struct pm_dict_keys *k);
+
+/*
+ * The address of the first value in the PyDictValues at values, those of a
+ * split table or of an instance's inline values (3.13+ put a header first).
+ */
+static inline pm_addr_t
+pm__dict_values_first(const struct pm_python *py, pm_addr_t values)
+{
+  return values
+         + (pm_addr_t)(py->L->dictvalues_values > 0 ? py->L->dictvalues_values
+                                                    : 0);
+}
+
+/*
+ * Reads the dict object at dict: its keys object into k, as
+ * pm__dict_keys_read() does, and into *values the address of its first
+ * value when the table is split (its values kept apart from the keys), or
+ * 0 when they sit in the entries.  Inline: a census reads every dict.
+ */
+static inline int
+pm__dict_read(struct pm_python *py, pm_addr_t dict, struct pm_dict_keys *k,
+              pm_addr_t *values)
+{
+  const struct pm_layout *L = py->L;
+  uint64_t keys;
+  int err;
+
+  if ((err = pm__py_read_u64(py, dict + L->dict_keys, &keys))
+      || (err = pm__py_read_u64(py, dict + L->dict_values, values)))
+    return err;
+  if (*values)
+    *values = pm__dict_values_first(py, *values);
+  return pm__dict_keys_read(py, keys, k);
+}
 
 /*
  * co_nlocalsplus + co_stacksize of the code object at code: the slots of a

@@ -40,22 +40,6 @@ pm__obmalloc_geometry(const struct pm_python *py, struct pm_obm_geometry *g)
                                 & ~(int64_t)(PM_OBM_ALIGNMENT - 1));
 }
 
-static uint32_t
-rd32(const unsigned char *p)
-{
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-
-static uint64_t
-rd64(const unsigned char *p)
-{
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
 int
 pm__obmalloc_check_table(struct pm_python *py, const struct pm_obm_geometry *g,
                          pm_addr_t arenas, uint32_t maxarenas, uint32_t *used)
@@ -89,14 +73,14 @@ pm__obmalloc_check_table(struct pm_python *py, const struct pm_obm_geometry *g,
       err = PM_ECORRUPT;
     for (uint32_t k = 0; k < n && !err; k++) {
       const unsigned char *o = buf + k * osz;
-      uint64_t addr = rd64(o + L->arena_object_address);
-      uint64_t nexta = rd64(o + L->arena_object_nextarena), off;
+      uint64_t addr = pm__obm_u64(o + L->arena_object_address);
+      uint64_t nexta = pm__obm_u64(o + L->arena_object_nextarena), off;
 
       next[base + k] = UINT32_MAX;
       if (addr) {
-        uint64_t pools = rd64(o + L->arena_object_pool_address);
-        uint32_t nfree = rd32(o + L->arena_object_nfreepools);
-        uint32_t ntotal = rd32(o + L->arena_object_ntotalpools);
+        uint64_t pools = pm__obm_u64(o + L->arena_object_pool_address);
+        uint32_t nfree = pm__obm_u32(o + L->arena_object_nfreepools);
+        uint32_t ntotal = pm__obm_u32(o + L->arena_object_ntotalpools);
         uint64_t excess = addr & (g->pool_size - 1);
         uint64_t first = addr - excess + (excess ? g->pool_size : 0);
 
@@ -600,12 +584,12 @@ read_state(struct pm_python *py, pm_addr_t state, unsigned flags,
     return PM_EOFFSETS;
   if ((err = pm_target_read(py->t, state + lo, mgmt, (size_t)(hi - lo))))
     return err;
-  st->arenas = rd64(mgmt + (L->obmalloc_arenas - lo));
-  st->maxarenas = rd32(mgmt + (L->obmalloc_maxarenas - lo));
+  st->arenas = pm__obm_u64(mgmt + (L->obmalloc_arenas - lo));
+  st->maxarenas = pm__obm_u32(mgmt + (L->obmalloc_maxarenas - lo));
   st->ntimes_arena_allocated = st->narenas_highwater = -1;
   if (!(flags & PM_OBM_NO_COUNTERS)) {
-    uint64_t t = rd64(mgmt + (L->obmalloc_ntimes_arena_allocated - lo));
-    uint64_t h = rd64(mgmt + (L->obmalloc_narenas_highwater - lo));
+    uint64_t t = pm__obm_u64(mgmt + (L->obmalloc_ntimes_arena_allocated - lo));
+    uint64_t h = pm__obm_u64(mgmt + (L->obmalloc_narenas_highwater - lo));
     st->ntimes_arena_allocated = t > INT64_MAX ? -1 : (int64_t)t;
     st->narenas_highwater = h > INT64_MAX ? -1 : (int64_t)h;
   }

@@ -42,22 +42,6 @@ struct walk {
   uint64_t bad_arenas, bad_pools;
 };
 
-static uint32_t
-rd32(const unsigned char *p)
-{
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-
-static uint64_t
-rd64(const unsigned char *p)
-{
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
 static int
 walk_init(struct walk *w, struct pm_python *py)
 {
@@ -91,12 +75,12 @@ arena_parse(const struct walk *w, const unsigned char *o, uint32_t index,
   uint32_t ntotal;
 
   a->index = index;
-  a->address = rd64(o + L->arena_object_address);
+  a->address = pm__obm_u64(o + L->arena_object_address);
   if (!a->address)
     return 1;
-  a->pool_address = rd64(o + L->arena_object_pool_address);
-  a->nfreepools = rd32(o + L->arena_object_nfreepools);
-  ntotal = rd32(o + L->arena_object_ntotalpools);
+  a->pool_address = pm__obm_u64(o + L->arena_object_pool_address);
+  a->nfreepools = pm__obm_u32(o + L->arena_object_nfreepools);
+  ntotal = pm__obm_u32(o + L->arena_object_ntotalpools);
   excess = a->address & (w->g.pool_size - 1);
   a->first_pool = a->address - excess + (excess ? w->g.pool_size : 0);
   if (a->address % PM_OBM_ALIGNMENT
@@ -123,14 +107,14 @@ pool_parse(const struct walk *w, const struct arena_view *a, pm_addr_t addr,
 
   p->addr = addr;
   p->mem = mem;
-  p->count = rd32(mem + L->pool_header_count);
+  p->count = pm__obm_u32(mem + L->pool_header_count);
   if (p->count == 0)
     return 1; /* on the arena's free pools: its header is stale */
-  p->szidx = rd32(mem + L->pool_header_szidx);
-  p->nextoffset = rd32(mem + L->pool_header_nextoffset);
-  p->freeblock = rd64(mem + L->pool_header_freeblock);
-  arenaindex = rd32(mem + L->pool_header_arenaindex);
-  maxnext = rd32(mem + L->pool_header_maxnextoffset);
+  p->szidx = pm__obm_u32(mem + L->pool_header_szidx);
+  p->nextoffset = pm__obm_u32(mem + L->pool_header_nextoffset);
+  p->freeblock = pm__obm_u64(mem + L->pool_header_freeblock);
+  arenaindex = pm__obm_u32(mem + L->pool_header_arenaindex);
+  maxnext = pm__obm_u32(mem + L->pool_header_maxnextoffset);
   if (p->szidx >= PM_OBM_NCLASSES)
     return PM_ECORRUPT;
   p->size = (p->szidx + 1) * PM_OBM_ALIGNMENT;
@@ -341,7 +325,7 @@ visit_pool_blocks(struct walk *w, const struct pool_view *p)
     }
     isfree[k / 64] |= 1ull << (k % 64);
     nfree++;
-    fb = rd64(p->mem + off);
+    fb = pm__obm_u64(p->mem + off);
   }
   /* A thread stopped inside malloc or free may leave the count one off. */
   if (carved - nfree != p->count)
@@ -393,8 +377,8 @@ pm__obmalloc_foreach_block(struct pm_python *py, pm_block_visit_fn visit,
 }
 
 int
-pm__obmalloc_foreach_block_bytes(struct pm_python *py,
-                                 pm_block_bytes_fn visit, void *arg)
+pm__obmalloc_foreach_block_bytes(struct pm_python *py, pm_block_bytes_fn visit,
+                                 void *arg)
 {
   return foreach_block(py, NULL, visit, arg);
 }
@@ -418,8 +402,8 @@ pm__obmalloc_arenas(struct pm_python *py, struct pm_obm_arenas *out)
   int n = 0, err;
 
   memset(out, 0, sizeof(*out));
-  err = pm__obmalloc_find(py, PM_OBM_NO_COUNTERS, states, PM_OBM_MAX_STATES,
-                          &n, &source);
+  err = pm__obmalloc_find(py, PM_OBM_NO_COUNTERS, states, PM_OBM_MAX_STATES, &n,
+                          &source);
   if (err)
     return err;
   /* Only the geometry and the table buffer: no arena is read here. */
@@ -498,9 +482,9 @@ pm__obmalloc_arena_of(const struct pm_obm_arenas *a, pm_addr_t addr)
 
 int
 pm__obmalloc_pool_blocks(struct pm_python *py, const struct pm_obm_arenas *a,
-                         size_t arena, pm_addr_t pool,
-                         const unsigned char *mem, pm_block_bytes_fn visit,
-                         void *arg, uint64_t *bad_pools)
+                         size_t arena, pm_addr_t pool, const unsigned char *mem,
+                         pm_block_bytes_fn visit, void *arg,
+                         uint64_t *bad_pools)
 {
   const struct pm_obm_arena *ar = &a->v[arena];
   struct block_walk bw = { NULL, visit, arg };
@@ -518,8 +502,8 @@ pm__obmalloc_pool_blocks(struct pm_python *py, const struct pm_obm_arenas *a,
   av.first_pool = ar->first_pool;
   av.pool_address = ar->pool_address;
   av.nfreepools = 0;
-  if (pool < ar->first_pool || pool >= ar->pool_address ||
-      (pool - ar->first_pool) % a->g.pool_size)
+  if (pool < ar->first_pool || pool >= ar->pool_address
+      || (pool - ar->first_pool) % a->g.pool_size)
     return PM_ECORRUPT;
   r = pool_parse(&w, &av, pool, mem, &p);
   if (r == 1)
@@ -705,8 +689,7 @@ pm_allocator_take(struct pm_allocator *a, struct pm_python *py, unsigned flags)
   a->bad_arenas = w.bad_arenas;
   a->bad_pools = w.bad_pools;
   if (a->narena_bases > 1) /* qsort(NULL, 0) is undefined */
-    qsort(a->arena_bases, a->narena_bases, sizeof(*a->arena_bases),
-          cmp_addr);
+    qsort(a->arena_bases, a->narena_bases, sizeof(*a->arena_bases), cmp_addr);
   m->arenas_resident = sw.resident;
   if (pm_target_rss(py->t, &rss) == 0 && rss <= INT64_MAX)
     m->rss = (int64_t)rss;

@@ -4,8 +4,29 @@
 #define PM_OBMALLOC_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "cpython/python-private.h"
+
+/*
+ * A field of a copied arena object or pool header, at p in the copy: the
+ * copies of the target's structs are bytes, read at layout offsets.
+ */
+static inline uint32_t
+pm__obm_u32(const unsigned char *p)
+{
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static inline uint64_t
+pm__obm_u64(const unsigned char *p)
+{
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
 
 /*
  * Called for one allocated pymalloc block: block is the block's address,
@@ -45,7 +66,6 @@ typedef int (*pm_block_bytes_fn)(void *arg, pm_addr_t block, unsigned size,
 /* pm__obmalloc_foreach_block() with each block's bytes. */
 int pm__obmalloc_foreach_block_bytes(struct pm_python *py,
                                      pm_block_bytes_fn visit, void *arg);
-
 
 /* -- shared by obmalloc.c and obmalloc-find.c ---------------------------- */
 

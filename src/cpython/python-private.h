@@ -65,8 +65,43 @@ struct pm_python {
 static inline int
 pm__walk_fatal(int err)
 {
-  return err == PM_EGONE || err == PM_EINTR || err == -ENOMEM ||
-         err == -EPERM || err == -ESRCH || err == PM_ELIMIT;
+  return err == PM_EGONE || err == PM_EINTR || err == -ENOMEM || err == -EPERM
+         || err == -ESRCH || err == PM_ELIMIT;
+}
+
+/* err when it ends the walk (pm__walk_fatal()), else 0: a soft failure. */
+static inline int
+pm__walk_soft(int err)
+{
+  return pm__walk_fatal(err) ? err : 0;
+}
+
+/*
+ * Reads of the target for the walkers, which call them for nearly every
+ * field: inline, as pm_target_read() is the function that does the work.
+ */
+static inline int
+pm__py_read(struct pm_python *py, pm_addr_t addr, void *buf, size_t len)
+{
+  return pm_target_read(py->t, addr, buf, len);
+}
+
+static inline int
+pm__py_read_u64(struct pm_python *py, pm_addr_t addr, uint64_t *out)
+{
+  return pm_target_read_u64(py->t, addr, out);
+}
+
+static inline int
+pm__py_read_i64(struct pm_python *py, pm_addr_t addr, int64_t *out)
+{
+  return pm_target_read(py->t, addr, out, sizeof(*out));
+}
+
+static inline int
+pm__py_read_u8(struct pm_python *py, pm_addr_t addr, uint8_t *out)
+{
+  return pm_target_read(py->t, addr, out, 1);
 }
 
 /*
@@ -100,7 +135,48 @@ pm__cycle_seen(struct pm_cycle *c, pm_addr_t node)
   return 0;
 }
 
-#define PM_PY_AT_LEAST(py, maj, min) ((py)->version >= (((maj) << 16) | ((min) << 8)))
+/*
+ * A linked list of the target's followed node by node, at most max nodes:
+ * pm__chain_bad() is non-zero for a node not to be followed, because it is
+ * misaligned (nodes are structs, 8-aligned), one too many, or one the walk
+ * has been at (pm_cycle).
+ */
+struct pm_chain {
+  struct pm_cycle cycle;
+  uint64_t n, max;
+};
+
+static inline void
+pm__chain_init(struct pm_chain *c, uint64_t max)
+{
+  pm__cycle_init(&c->cycle);
+  c->n = 0;
+  c->max = max;
+}
+
+static inline int
+pm__chain_bad(struct pm_chain *c, pm_addr_t node)
+{
+  return (node & 7) || ++c->n > c->max || pm__cycle_seen(&c->cycle, node);
+}
+
+#define PM_PY_AT_LEAST(py, maj, min)                                           \
+  ((py)->version >= (((maj) << 16) | ((min) << 8)))
+
+/*
+ * The object in a frame slot or frame field as read.  3.14 keeps them as
+ * _PyStackRef: the low bit marks a deferred reference, and both low bits
+ * set a tagged int, which is no object (0).
+ */
+static inline pm_addr_t
+pm__stackref(const struct pm_python *py, uint64_t v)
+{
+  if (!PM_PY_AT_LEAST(py, 3, 14))
+    return v;
+  if ((v & 3) == 3)
+    return 0;
+  return v & ~(uint64_t)1;
+}
 
 /* tp_flags bits (Include/object.h), stable across 3.8-3.14 where present. */
 #define PM_TPFLAGS_MANAGED_WEAKREF (1UL << 3)

@@ -48,37 +48,18 @@ emit(const struct visitor *v, pm_addr_t ref, enum pm_ref_how how,
   return v->labelled(v->arg, ref, &l);
 }
 
-/* A read error ends the walk only when the target is gone or we must stop. */
-static int
-soft(int err)
-{
-  return pm__walk_fatal(err) ? err : 0;
-}
-
-static int
-rd(struct pm_python *py, pm_addr_t addr, void *buf, size_t len)
-{
-  return pm_target_read(py->t, addr, buf, len);
-}
-
-static int
-rd_u64(struct pm_python *py, pm_addr_t addr, uint64_t *out)
-{
-  return pm_target_read_u64(py->t, addr, out);
-}
-
 /* Visits one field at obj + off, when the layout has it (off >= 0). */
 static int
-field(struct pm_python *py, pm_addr_t obj, int64_t off,
-      const struct visitor *v, const char *name)
+field(struct pm_python *py, pm_addr_t obj, int64_t off, const struct visitor *v,
+      const char *name)
 {
   uint64_t p;
   int err;
 
   if (off < 0)
     return 0;
-  if ((err = rd_u64(py, obj + (pm_addr_t)off, &p)))
-    return soft(err);
+  if ((err = pm__py_read_u64(py, obj + (pm_addr_t)off, &p)))
+    return pm__walk_soft(err);
   return p ? emit(v, p, PM_REF_FIELD, name, -1, 0) : 0;
 }
 
@@ -101,28 +82,14 @@ fields(struct pm_python *py, pm_addr_t obj, const struct named_field *f,
 }
 
 /*
- * 3.14 keeps frame slots as _PyStackRef: the low bit marks a deferred
- * reference, and both low bits set a tagged int that is no object.
- */
-static pm_addr_t
-stackref(const struct pm_python *py, uint64_t v)
-{
-  if (!PM_PY_AT_LEAST(py, 3, 14))
-    return v;
-  if ((v & 3) == 3)
-    return 0;
-  return v & ~(uint64_t)1;
-}
-
-/*
  * Visits count pointers starting at addr, stride bytes apart, each at off
  * inside its stride; reads in chunks.  skip_hash_minus1: set tables, whose
  * deleted entries keep a key but have hash -1 at off + 8.
  */
 static int
 visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
-            unsigned stride, unsigned off, int tagged,
-            const struct visitor *v, enum pm_ref_how how)
+            unsigned stride, unsigned off, int tagged, const struct visitor *v,
+            enum pm_ref_how how)
 {
   uint64_t index = 0;
   uint64_t buf[CHUNK / 8];
@@ -133,12 +100,12 @@ visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
     return PM_ECORRUPT;
   while (count > 0) {
     uint64_t n = count < per ? count : per;
-    if ((err = rd(py, addr, buf, (size_t)(n * stride))))
-      return soft(err);
+    if ((err = pm__py_read(py, addr, buf, (size_t)(n * stride))))
+      return pm__walk_soft(err);
     for (uint64_t i = 0; i < n; i++) {
       uint64_t p = buf[(i * stride + off) / 8];
       if (tagged)
-        p = stackref(py, p);
+        p = pm__stackref(py, p);
       if (p && (err = emit(v, p, how, NULL, (int64_t)(index + i), 0)))
         return err;
     }
@@ -155,8 +122,8 @@ visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
  * its name into name (which must then hold len bytes).
  */
 static int
-type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
-             size_t max, size_t *n, int64_t want, char *name, size_t len)
+type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs, size_t max,
+             size_t *n, int64_t want, char *name, size_t len)
 {
   const struct pm_layout *L = py->L;
   pm_addr_t t = type;
@@ -172,8 +139,8 @@ type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
     uint64_t members;
     int64_t basicsize;
 
-    if ((err = rd_u64(py, t + L->type_members, &members)) ||
-        (err = pm_target_read(py->t, t + L->type_basicsize, &basicsize, 8)))
+    if ((err = pm__py_read_u64(py, t + L->type_members, &members))
+        || (err = pm_target_read(py->t, t + L->type_basicsize, &basicsize, 8)))
       return err;
     if (pm__cycle_seen(&cycle, t))
       break; /* a loop of tp_base: each type's members once */
@@ -186,8 +153,9 @@ type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
 
       if ((size_t)L->member_size > sizeof(m))
         return PM_ECORRUPT;
-      if ((err = rd(py, members + (pm_addr_t)i * (pm_addr_t)L->member_size,
-                    m, (size_t)L->member_size)))
+      if ((err
+           = pm__py_read(py, members + (pm_addr_t)i * (pm_addr_t)L->member_size,
+                         m, (size_t)L->member_size)))
         return err;
       memcpy(&mname, m, 8);
       if (!mname)
@@ -207,7 +175,7 @@ type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
           continue;
         /* A C string in the target: read it a byte at a time, bounded. */
         for (size_t k = 0; k + 1 < len; k++) {
-          if ((err = rd(py, mname + k, &name[k], 1)))
+          if ((err = pm__py_read(py, mname + k, &name[k], 1)))
             return err;
           if (!name[k])
             return 0;
@@ -219,7 +187,7 @@ type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
         offs[*n] = (uint32_t)off;
       (*n)++;
     }
-    if ((err = rd_u64(py, t + L->type_base, &t)))
+    if ((err = pm__py_read_u64(py, t + L->type_base, &t)))
       return err;
   }
   return 0;
@@ -255,8 +223,8 @@ tuple_item(struct pm_python *py, pm_addr_t tuple, int64_t i, pm_addr_t *out)
     return err;
   if (i < 0 || i >= n || n > (INT64_C(1) << 36))
     return 0;
-  return rd_u64(py, tuple + (pm_addr_t)py->L->tuple_item + (pm_addr_t)i * 8,
-                out);
+  return pm__py_read_u64(
+      py, tuple + (pm_addr_t)py->L->tuple_item + (pm_addr_t)i * 8, out);
 }
 
 int
@@ -264,14 +232,14 @@ pm__code_local_name(struct pm_python *py, pm_addr_t code, int64_t index,
                     pm_addr_t *name)
 {
   const struct pm_layout *L = py->L;
-  const int64_t parts[] = { L->code_varnames, L->code_cellvars,
-                            L->code_freevars };
+  const int64_t parts[]
+      = { L->code_varnames, L->code_cellvars, L->code_freevars };
   uint64_t names;
   int err;
 
   *name = 0;
   if (L->code_localsplusnames >= 0) {
-    if ((err = rd_u64(py, code + L->code_localsplusnames, &names)))
+    if ((err = pm__py_read_u64(py, code + L->code_localsplusnames, &names)))
       return err;
     return tuple_item(py, names, index, name);
   }
@@ -280,10 +248,10 @@ pm__code_local_name(struct pm_python *py, pm_addr_t code, int64_t index,
     int64_t n = 0;
     if (parts[i] < 0)
       return 0;
-    if ((err = rd_u64(py, code + parts[i], &names)))
+    if ((err = pm__py_read_u64(py, code + parts[i], &names)))
       return err;
-    if (names &&
-        (err = pm_target_read(py->t, names + L->varobject_ob_size, &n, 8)))
+    if (names
+        && (err = pm_target_read(py->t, names + L->varobject_ob_size, &n, 8)))
       return err;
     if (n < 0 || n > (1 << 24))
       return PM_ECORRUPT;
@@ -311,15 +279,15 @@ frame_slots(struct pm_python *py, pm_addr_t addr, int64_t count,
                        PM_REF_LOCAL);
   for (int64_t i = 0; i < count;) {
     int64_t n = count - i < (int64_t)(CHUNK / 8) ? count - i : CHUNK / 8;
-    if ((err = rd(py, addr + (pm_addr_t)i * 8, buf, (size_t)n * 8)))
-      return soft(err);
+    if ((err = pm__py_read(py, addr + (pm_addr_t)i * 8, buf, (size_t)n * 8)))
+      return pm__walk_soft(err);
     for (int64_t k = 0; k < n; k++, i++) {
-      pm_addr_t p = tagged ? stackref(py, buf[k]) : buf[k], name = 0;
+      pm_addr_t p = tagged ? pm__stackref(py, buf[k]) : buf[k], name = 0;
       if (!p)
         continue;
       if (i < nlocals) {
-        if ((err = pm__code_local_name(py, code, i, &name)) &&
-            pm__walk_fatal(err))
+        if ((err = pm__code_local_name(py, code, i, &name))
+            && pm__walk_fatal(err))
           return err;
         err = emit(v, p, PM_REF_LOCAL, NULL, i, name);
       } else {
@@ -332,67 +300,88 @@ frame_slots(struct pm_python *py, pm_addr_t addr, int64_t count,
   return 0;
 }
 
-static int
-iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
-                 const struct visitor *v, int *owner)
+int
+pm__iframe_read(struct pm_python *py, pm_addr_t frame, int stack,
+                struct pm_iframe *fr)
 {
   const struct pm_layout *L = py->L;
-  const struct named_field plain[] = {
-    { L->iframe_globals, "f_globals" },   { L->iframe_builtins, "f_builtins" },
-    { L->iframe_locals, "f_locals" },     { L->iframe_frame_obj, "frame_obj" },
-  };
+  const int64_t plain[PM_IFRAME_PLAIN]
+      = { L->iframe_globals, L->iframe_builtins, L->iframe_locals,
+          L->iframe_frame_obj };
   unsigned char f[256];
-  pm_addr_t code, locals;
-  int64_t nlocals, nslots, count;
+  int64_t nslots;
   uint64_t w;
   int8_t own;
   int err;
 
-  *owner = -1;
+  memset(fr, 0, sizeof(*fr));
+  fr->owner = -1;
   if (L->iframe_size <= 0 || (size_t)L->iframe_size > sizeof(f))
     return 0;
-  if ((err = rd(py, frame, f, (size_t)L->iframe_size)))
-    return soft(err);
-  memcpy(&own, f + L->iframe_owner, 1);
-  *owner = own;
-  memcpy(&w, f + L->iframe_code, 8);
-  code = stackref(py, w);
-  if (!code || (code & 7))
-    return 0;
-  if ((err = emit(v, code, PM_REF_FIELD, "f_code", -1, 0)))
+  if ((err = pm__py_read(py, frame, f, (size_t)L->iframe_size)))
     return err;
+  memcpy(&own, f + L->iframe_owner, 1);
+  fr->owner = own;
+  memcpy(&w, f + L->iframe_code, 8);
+  fr->code = pm__stackref(py, w);
+  if (!fr->code || (fr->code & 7)) {
+    fr->code = 0;
+    return 0;
+  }
   /* A shim frame of a C call is valid only as far as its code. */
   if (own == pm__iframe_cstack_owner(py))
     return 0;
   memcpy(&w, f + L->iframe_func, 8);
-  if ((w = stackref(py, w)) &&
-      (err = emit(v, w, PM_REF_FIELD, "f_funcobj", -1, 0)))
-    return err;
-  for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-    if (plain[i].off < 0)
-      continue;
-    memcpy(&w, f + plain[i].off, 8);
-    if (w && (err = emit(v, w, PM_REF_FIELD, plain[i].name, -1, 0)))
-      return err;
-  }
-  if ((err = pm__code_slots(py, code, &nlocals, &nslots)))
-    return soft(err);
-  count = nlocals;
-  locals = frame + (pm_addr_t)L->iframe_localsplus;
+  fr->func = pm__stackref(py, w);
+  for (size_t i = 0; i < PM_IFRAME_PLAIN; i++)
+    if (plain[i] >= 0)
+      memcpy(&fr->plain[i], f + plain[i], 8);
+  if ((fr->slots_err = pm__code_slots(py, fr->code, &fr->nlocals, &nslots)))
+    return 0;
+  fr->count = fr->nlocals;
+  fr->localsplus = frame + (pm_addr_t)L->iframe_localsplus;
   if (stack && L->iframe_stacktop >= 0) {
     int32_t top;
     memcpy(&top, f + L->iframe_stacktop, 4);
-    if (top >= nlocals && top <= nslots)
-      count = top;
+    if (top >= fr->nlocals && top <= nslots)
+      fr->count = top;
   } else if (stack && L->iframe_stackpointer >= 0) {
-    uint64_t sp;
+    uint64_t sp, locals = fr->localsplus;
     memcpy(&sp, f + L->iframe_stackpointer, 8);
-    if (sp >= locals && (sp - locals) % 8 == 0 &&
-        (int64_t)((sp - locals) / 8) >= nlocals &&
-        (int64_t)((sp - locals) / 8) <= nslots)
-      count = (int64_t)((sp - locals) / 8);
+    if (sp >= locals && (sp - locals) % 8 == 0
+        && (int64_t)((sp - locals) / 8) >= fr->nlocals
+        && (int64_t)((sp - locals) / 8) <= nslots)
+      fr->count = (int64_t)((sp - locals) / 8);
   }
-  return frame_slots(py, locals, count, nlocals, code, 1, v);
+  return 0;
+}
+
+static int
+iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
+                 const struct visitor *v, int *owner)
+{
+  static const char *const plain[PM_IFRAME_PLAIN]
+      = { "f_globals", "f_builtins", "f_locals", "frame_obj" };
+  struct pm_iframe fr;
+  int err;
+
+  err = pm__iframe_read(py, frame, stack, &fr);
+  *owner = fr.owner;
+  if (err || !fr.code)
+    return pm__walk_soft(err);
+  if ((err = emit(v, fr.code, PM_REF_FIELD, "f_code", -1, 0)))
+    return err;
+  if (fr.owner == pm__iframe_cstack_owner(py))
+    return 0;
+  if (fr.func && (err = emit(v, fr.func, PM_REF_FIELD, "f_funcobj", -1, 0)))
+    return err;
+  for (size_t i = 0; i < PM_IFRAME_PLAIN; i++)
+    if (fr.plain[i]
+        && (err = emit(v, fr.plain[i], PM_REF_FIELD, plain[i], -1, 0)))
+      return err;
+  if (fr.slots_err)
+    return pm__walk_soft(fr.slots_err);
+  return frame_slots(py, fr.localsplus, fr.count, fr.nlocals, fr.code, 1, v);
 }
 
 int
@@ -405,9 +394,8 @@ pm__iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
 }
 
 int
-pm__iframe_referents_labelled(struct pm_python *py, pm_addr_t frame,
-                              int stack, pm_ref_label_fn visit, void *arg,
-                              int *owner)
+pm__iframe_referents_labelled(struct pm_python *py, pm_addr_t frame, int stack,
+                              pm_ref_label_fn visit, void *arg, int *owner)
 {
   const struct visitor v = { NULL, visit, arg };
 
@@ -436,8 +424,8 @@ frame_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   if (L->frame_frame >= 0) {
     uint64_t frame;
     int owner;
-    if ((err = rd_u64(py, obj + L->frame_frame, &frame)))
-      return soft(err);
+    if ((err = pm__py_read_u64(py, obj + L->frame_frame, &frame)))
+      return pm__walk_soft(err);
     /*
      * Only a frame the object owns is its to visit; a running frame
      * belongs to its thread or generator, which visit it.
@@ -451,28 +439,28 @@ frame_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
     int64_t nlocals, nslots, depth = 0;
     pm_addr_t locals = obj + (pm_addr_t)L->frame_localsplus;
 
-    if ((err = rd_u64(py, obj + L->frame_code, &code)) ||
-        (err = rd_u64(py, obj + L->frame_valuestack, &valuestack)))
-      return soft(err);
+    if ((err = pm__py_read_u64(py, obj + L->frame_code, &code))
+        || (err = pm__py_read_u64(py, obj + L->frame_valuestack, &valuestack)))
+      return pm__walk_soft(err);
     if ((err = pm__code_slots(py, code, &nlocals, &nslots)))
-      return soft(err);
+      return pm__walk_soft(err);
     if ((err = frame_slots(py, locals, nlocals, nlocals, code, 0, v)))
       return err;
     /* The value stack, while the frame is not running (frame_traverse). */
     if (L->frame_stacktop >= 0) {
       uint64_t top;
-      if ((err = rd_u64(py, obj + L->frame_stacktop, &top)))
-        return soft(err);
+      if ((err = pm__py_read_u64(py, obj + L->frame_stacktop, &top)))
+        return pm__walk_soft(err);
       if (top && top >= valuestack && (top - valuestack) % 8 == 0)
         depth = (int64_t)((top - valuestack) / 8);
     } else if (L->frame_stackdepth >= 0) {
       int32_t d;
-      if ((err = rd(py, obj + L->frame_stackdepth, &d, 4)))
-        return soft(err);
+      if ((err = pm__py_read(py, obj + L->frame_stackdepth, &d, 4)))
+        return pm__walk_soft(err);
       depth = d;
     }
-    if (valuestack != locals + (pm_addr_t)nlocals * 8 || depth < 0 ||
-        depth > nslots - nlocals)
+    if (valuestack != locals + (pm_addr_t)nlocals * 8 || depth < 0
+        || depth > nslots - nlocals)
       return 0;
     return visit_array(py, valuestack, (uint64_t)depth, 8, 0, 0, v,
                        PM_REF_STACK);
@@ -500,8 +488,8 @@ gen_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
     return err;
   if (L->gen_iframe < 0)
     return 0; /* 3.8-3.10: gi_frame is a frame object, visited above */
-  if ((err = rd(py, obj + L->gen_frame_state, &state, 1)))
-    return soft(err);
+  if ((err = pm__py_read(py, obj + L->gen_frame_state, &state, 1)))
+    return pm__walk_soft(err);
   /*
    * FRAME_COMPLETED (1) and FRAME_CLEARED (4): the frame is gone.  A
    * suspended (or new) generator saved its stack pointer; a running one is
@@ -540,8 +528,8 @@ code_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   if (L->code_cached >= 0 && L->cocached_size > 0) {
     /* 3.12+: co_code and the name tuples, made on first use. */
     uint64_t cached;
-    if ((err = rd_u64(py, obj + L->code_cached, &cached)))
-      return soft(err);
+    if ((err = pm__py_read_u64(py, obj + L->code_cached, &cached)))
+      return pm__walk_soft(err);
     if (cached) {
       const struct named_field cf[] = {
         { L->cocached_code, "co_code" },
@@ -556,8 +544,7 @@ code_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 }
 
 static int
-function_referents(struct pm_python *py, pm_addr_t obj,
-                   const struct visitor *v)
+function_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
   const struct pm_layout *L = py->L;
   const struct named_field fl[] = {
@@ -587,11 +574,11 @@ tuple_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   int err;
 
   if ((err = pm_target_read(py->t, obj + py->L->varobject_ob_size, &n, 8)))
-    return soft(err);
+    return pm__walk_soft(err);
   if (n < 0 || n > (INT64_C(1) << 36))
     return 0;
-  return visit_array(py, obj + (pm_addr_t)py->L->tuple_item, (uint64_t)n, 8,
-                     0, 0, v, PM_REF_INDEX);
+  return visit_array(py, obj + (pm_addr_t)py->L->tuple_item, (uint64_t)n, 8, 0,
+                     0, v, PM_REF_INDEX);
 }
 
 static int
@@ -602,22 +589,13 @@ list_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   uint64_t items;
   int err;
 
-  if ((err = pm_target_read(py->t, obj + L->varobject_ob_size, &n, 8)) ||
-      (err = pm_target_read(py->t, obj + L->list_allocated, &allocated, 8)) ||
-      (err = rd_u64(py, obj + L->list_item, &items)))
-    return soft(err);
+  if ((err = pm_target_read(py->t, obj + L->varobject_ob_size, &n, 8))
+      || (err = pm_target_read(py->t, obj + L->list_allocated, &allocated, 8))
+      || (err = pm__py_read_u64(py, obj + L->list_item, &items)))
+    return pm__walk_soft(err);
   if (n < 0 || n > allocated || !items)
     return 0;
   return visit_array(py, items, (uint64_t)n, 8, 0, 0, v, PM_REF_INDEX);
-}
-
-/* The values array of a split table or of an instance's inline values. */
-static pm_addr_t
-values_array(const struct pm_python *py, pm_addr_t values)
-{
-  return values + (pm_addr_t)(py->L->dictvalues_values > 0
-                                  ? py->L->dictvalues_values
-                                  : 0);
 }
 
 /*
@@ -633,13 +611,14 @@ values_labelled(struct pm_python *py, const struct pm_dict_keys *k,
 
   for (uint64_t i = 0; i < count; i++) {
     uint64_t val, key = 0;
-    if ((err = rd_u64(py, vals + i * stride + off, &val)))
-      return soft(err);
+    if ((err = pm__py_read_u64(py, vals + i * stride + off, &val)))
+      return pm__walk_soft(err);
     if (!val)
       continue;
-    if (k && (int64_t)i < k->nentries &&
-        (err = rd_u64(py, k->entries + i * k->entry_size + k->key_off, &key)))
-      return soft(err);
+    if (k && (int64_t)i < k->nentries
+        && (err = pm__py_read_u64(
+                py, k->entries + i * k->entry_size + k->key_off, &key)))
+      return pm__walk_soft(err);
     if ((err = emit(v, val, how, NULL, (int64_t)i, key)))
       return err;
   }
@@ -649,28 +628,25 @@ values_labelled(struct pm_python *py, const struct pm_dict_keys *k,
 static int
 dict_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
-  const struct pm_layout *L = py->L;
   struct pm_dict_keys k;
-  uint64_t keys, values;
+  pm_addr_t values;
   int err;
 
-  if ((err = rd_u64(py, obj + L->dict_keys, &keys)) ||
-      (err = rd_u64(py, obj + L->dict_values, &values)) ||
-      (err = pm__dict_keys_read(py, keys, &k)))
-    return soft(err);
+  if ((err = pm__dict_read(py, obj, &k, &values)))
+    return pm__walk_soft(err);
   if ((err = visit_array(py, k.entries, (uint64_t)k.nentries, k.entry_size,
                          k.key_off, 0, v, PM_REF_KEY)))
     return err;
   if (v->labelled) {
     if (values)
-      return values_labelled(py, &k, values_array(py, values),
-                             (uint64_t)k.nentries, 8, 0, PM_REF_VALUE, v);
+      return values_labelled(py, &k, values, (uint64_t)k.nentries, 8, 0,
+                             PM_REF_VALUE, v);
     return values_labelled(py, &k, k.entries, (uint64_t)k.nentries,
                            k.entry_size, k.value_off, PM_REF_VALUE, v);
   }
   if (values)
-    return visit_array(py, values_array(py, values), (uint64_t)k.nentries, 8,
-                       0, 0, v, PM_REF_VALUE);
+    return visit_array(py, values, (uint64_t)k.nentries, 8, 0, 0, v,
+                       PM_REF_VALUE);
   return visit_array(py, k.entries, (uint64_t)k.nentries, k.entry_size,
                      k.value_off, 0, v, PM_REF_VALUE);
 }
@@ -684,20 +660,20 @@ set_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   uint64_t n, i = 0;
   int err;
 
-  if ((err = rd_u64(py, obj + L->set_table, &table)) ||
-      (err = pm_target_read(py->t, obj + L->set_mask, &mask, 8)))
-    return soft(err);
+  if ((err = pm__py_read_u64(py, obj + L->set_table, &table))
+      || (err = pm_target_read(py->t, obj + L->set_mask, &mask, 8)))
+    return pm__walk_soft(err);
   if (!table || mask < 0 || mask > (INT64_C(1) << 36) || L->setentry_size != 16)
     return 0;
   n = (uint64_t)mask + 1;
   while (i < n) {
     uint64_t m = n - i < CHUNK / 16 ? n - i : CHUNK / 16;
-    if ((err = rd(py, table + i * 16, buf, (size_t)(m * 16))))
-      return soft(err);
+    if ((err = pm__py_read(py, table + i * 16, buf, (size_t)(m * 16))))
+      return pm__walk_soft(err);
     for (uint64_t j = 0; j < m; j++) {
       /* setentry {key, hash}; a deleted entry keeps the dummy, hash -1. */
-      if (buf[2 * j] && (int64_t)buf[2 * j + 1] != -1 &&
-          (err = emit(v, buf[2 * j], PM_REF_SET, NULL, -1, 0)))
+      if (buf[2 * j] && (int64_t)buf[2 * j + 1] != -1
+          && (err = emit(v, buf[2 * j], PM_REF_SET, NULL, -1, 0)))
         return err;
     }
     i += m;
@@ -714,10 +690,10 @@ deque_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   int64_t left, n, index = 0;
   int err;
 
-  if ((err = rd_u64(py, obj + L->deque_leftblock, &block)) ||
-      (err = pm_target_read(py->t, obj + L->deque_leftindex, &left, 8)) ||
-      (err = pm_target_read(py->t, obj + L->varobject_ob_size, &n, 8)))
-    return soft(err);
+  if ((err = pm__py_read_u64(py, obj + L->deque_leftblock, &block))
+      || (err = pm_target_read(py->t, obj + L->deque_leftindex, &left, 8))
+      || (err = pm_target_read(py->t, obj + L->varobject_ob_size, &n, 8)))
+    return pm__walk_soft(err);
   if (left < 0 || left >= DEQUE_BLOCKLEN || n < 0 || n > (INT64_C(1) << 36))
     return 0;
   /* Each block: leftlink, data[BLOCKLEN], rightlink; n bounds the chain. */
@@ -725,11 +701,11 @@ deque_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   while (n > 0 && block) {
     if (pm__cycle_seen(&cycle, block))
       return 0; /* a loop of blocks: n is garbage too */
-    if ((err = rd(py, block, buf, sizeof(buf))))
-      return soft(err);
+    if ((err = pm__py_read(py, block, buf, sizeof(buf))))
+      return pm__walk_soft(err);
     for (int64_t i = left; i < DEQUE_BLOCKLEN && n > 0; i++, n--, index++)
-      if (buf[1 + i] &&
-          (err = emit(v, buf[1 + i], PM_REF_INDEX, NULL, index, 0)))
+      if (buf[1 + i]
+          && (err = emit(v, buf[1 + i], PM_REF_INDEX, NULL, index, 0)))
         return err;
     left = 0;
     block = buf[DEQUE_BLOCKLEN + 1];
@@ -758,19 +734,19 @@ type_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 
   if ((err = fields(py, obj, base, sizeof(base) / sizeof(base[0]), v)))
     return err;
-  if ((err = rd_u64(py, obj + L->type_flags, &flags)))
-    return soft(err);
+  if ((err = pm__py_read_u64(py, obj + L->type_flags, &flags)))
+    return pm__walk_soft(err);
   if (!(flags & PM_TPFLAGS_HEAPTYPE))
     return 0;
   if ((err = fields(py, obj, heap, sizeof(heap) / sizeof(heap[0]), v)))
     return err;
   /* The attribute names its instances share (split keys). */
-  if ((err = rd_u64(py, obj + L->heaptype_cached_keys, &keys)))
-    return soft(err);
+  if ((err = pm__py_read_u64(py, obj + L->heaptype_cached_keys, &keys)))
+    return pm__walk_soft(err);
   if (!keys)
     return 0;
   if ((err = pm__dict_keys_read(py, keys, &k)))
-    return soft(err);
+    return pm__walk_soft(err);
   return visit_array(py, k.entries, (uint64_t)k.nentries, k.entry_size,
                      k.key_off, 0, v, PM_REF_KEY);
 }
@@ -783,8 +759,8 @@ shared_keys(struct pm_python *py, pm_addr_t obj, struct pm_dict_keys *k)
   uint64_t type, keys;
   int err;
 
-  if ((err = rd_u64(py, obj + L->object_type, &type)) ||
-      (err = rd_u64(py, type + L->heaptype_cached_keys, &keys)))
+  if ((err = pm__py_read_u64(py, obj + L->object_type, &type))
+      || (err = pm__py_read_u64(py, type + L->heaptype_cached_keys, &keys)))
     return err;
   if (!keys)
     return PM_ECORRUPT;
@@ -793,8 +769,7 @@ shared_keys(struct pm_python *py, pm_addr_t obj, struct pm_dict_keys *k)
 
 /* The number of values in an instance's values (3.11+). */
 static int
-values_count(struct pm_python *py, pm_addr_t obj, pm_addr_t values,
-             uint64_t *n)
+values_count(struct pm_python *py, pm_addr_t obj, pm_addr_t values, uint64_t *n)
 {
   const struct pm_layout *L = py->L;
   struct pm_dict_keys k;
@@ -802,7 +777,7 @@ values_count(struct pm_python *py, pm_addr_t obj, pm_addr_t values,
 
   if (L->dictvalues_capacity >= 0) {
     uint8_t cap;
-    if ((err = rd(py, values + L->dictvalues_capacity, &cap, 1)))
+    if ((err = pm__py_read(py, values + L->dictvalues_capacity, &cap, 1)))
       return err;
     *n = cap;
     return 0;
@@ -830,15 +805,15 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
   if (PM_PY_AT_LEAST(py, 3, 11) && (ti->flags & PM_TPFLAGS_MANAGED_DICT)) {
     uint64_t pre[2];
     /* 3.11 [values][dict]; 3.12 [weakref][dict|values]; 3.13 [weakref][dict] */
-    if ((err = rd(py, obj - 32, pre, sizeof(pre))))
-      return soft(err);
+    if ((err = pm__py_read(py, obj - 32, pre, sizeof(pre))))
+      return pm__walk_soft(err);
     if (PM_PY_AT_LEAST(py, 3, 13)) {
       d = pre[1];
       if (ti->flags & PM_TPFLAGS_INLINE_VALUES) {
         uint8_t valid;
         values = obj + (pm_addr_t)ti->basicsize;
-        if ((err = rd(py, values + L->dictvalues_valid, &valid, 1)))
-          return soft(err);
+        if ((err = pm__py_read(py, values + L->dictvalues_valid, &valid, 1)))
+          return pm__walk_soft(err);
         if (!valid)
           values = 0;
       }
@@ -853,17 +828,18 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
     }
     if (values) {
       if ((err = values_count(py, obj, values, &n)))
-        return soft(err);
+        return pm__walk_soft(err);
       if (v->labelled) {
         /* Value i is the attribute the class's shared key i names. */
         struct pm_dict_keys k;
         int kerr = shared_keys(py, obj, &k);
         if (kerr && pm__walk_fatal(kerr))
           return kerr;
-        err = values_labelled(py, kerr ? NULL : &k, values_array(py, values),
-                              n, 8, 0, PM_REF_ATTR, v);
+        err = values_labelled(py, kerr ? NULL : &k,
+                              pm__dict_values_first(py, values), n, 8, 0,
+                              PM_REF_ATTR, v);
       } else {
-        err = visit_array(py, values_array(py, values), n, 8, 0, 0, v,
+        err = visit_array(py, pm__dict_values_first(py, values), n, 8, 0, 0, v,
                           PM_REF_ATTR);
       }
       if (err)
@@ -875,7 +851,7 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
       /* _PyObject_DictPointer: from the end of a variable-size object. */
       int64_t size;
       if ((err = pm_target_read(py->t, obj + L->varobject_ob_size, &size, 8)))
-        return soft(err);
+        return pm__walk_soft(err);
       if (size < 0)
         size = -size;
       if (size > (INT64_C(1) << 36))
@@ -884,8 +860,8 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
     }
     if (off < 8 || off % 8)
       return 0;
-    if ((err = rd_u64(py, obj + (pm_addr_t)off, &d)))
-      return soft(err);
+    if ((err = pm__py_read_u64(py, obj + (pm_addr_t)off, &d)))
+      return pm__walk_soft(err);
   }
   if (d && !(d & 7)) {
     *dict = d;
@@ -906,13 +882,13 @@ member(struct pm_python *py, pm_addr_t obj, uint32_t off,
 
   if (!v->labelled)
     return field(py, obj, off, v, NULL);
-  if ((err = rd_u64(py, obj + off, &p)))
-    return soft(err);
+  if ((err = pm__py_read_u64(py, obj + off, &p)))
+    return pm__walk_soft(err);
   if (!p)
     return 0;
   name[0] = '\0';
-  if ((err = rd_u64(py, obj + py->L->object_type, &type)) ||
-      (err = type_members(py, type, NULL, 0, &n, off, name, sizeof(name))))
+  if ((err = pm__py_read_u64(py, obj + py->L->object_type, &type))
+      || (err = type_members(py, type, NULL, 0, &n, off, name, sizeof(name))))
     if (pm__walk_fatal(err))
       return err;
   return emit(v, p, PM_REF_MEMBER, name[0] ? name : "?", off, 0);
@@ -960,8 +936,8 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
     uint64_t p;
     if (L->cell_ref < 0)
       break;
-    if ((err = rd_u64(py, obj + L->cell_ref, &p)))
-      return soft(err);
+    if ((err = pm__py_read_u64(py, obj + L->cell_ref, &p)))
+      return pm__walk_soft(err);
     err = p ? emit(v, p, PM_REF_CELL, "cell_contents", -1, 0) : 0;
     break;
   }
@@ -1029,7 +1005,7 @@ pm__int_value(struct pm_python *py, pm_addr_t obj, int64_t *out)
 
   if (L->long_lv_tag >= 0) {
     uint64_t tag;
-    if ((err = rd_u64(py, obj + L->long_lv_tag, &tag)))
+    if ((err = pm__py_read_u64(py, obj + L->long_lv_tag, &tag)))
       return err;
     /* 3.12+: sign in the low two bits (0 positive, 1 zero, 2 negative). */
     neg = (tag & 3) == 2;
@@ -1042,12 +1018,13 @@ pm__int_value(struct pm_python *py, pm_addr_t obj, int64_t *out)
   }
   if (n < 0 || n > 3)
     return PM_ECORRUPT;
-  if (n && (err = pm_target_read(py->t, obj + L->long_digit, digits,
-                                 (size_t)n * 4)))
+  if (n
+      && (err
+          = pm_target_read(py->t, obj + L->long_digit, digits, (size_t)n * 4)))
     return err;
   /* 30-bit digits, least significant first; a pointer-sized ident fits. */
-  v = (uint64_t)digits[0] | (uint64_t)digits[1] << 30 |
-      (uint64_t)digits[2] << 60;
+  v = (uint64_t)digits[0] | (uint64_t)digits[1] << 30
+      | (uint64_t)digits[2] << 60;
   *out = neg ? -(int64_t)v : (int64_t)v;
   return 0;
 }
@@ -1083,7 +1060,7 @@ attr_visit(void *arg, pm_addr_t ref, const struct pm_ref_label *l)
     return 0;
   err = pm__str_read(a->py, l->key, text, sizeof(text));
   if (err)
-    return pm__walk_fatal(err) ? err : 0;
+    return pm__walk_soft(err);
   if (strcmp(text, a->name) != 0)
     return 0;
   a->value = ref;
@@ -1103,8 +1080,8 @@ pm__object_attr(struct pm_python *py, pm_addr_t obj,
   int err;
 
   *value = 0;
-  if ((err = rd_u64(py, obj + py->L->object_type, &type)) ||
-      (err = pm__type_members(py, type, offs, ATTR_MEMBERS, &n)))
+  if ((err = pm__py_read_u64(py, obj + py->L->object_type, &type))
+      || (err = pm__type_members(py, type, offs, ATTR_MEMBERS, &n)))
     return err;
   if (n > ATTR_MEMBERS)
     n = ATTR_MEMBERS;

@@ -78,8 +78,7 @@ int pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
  */
 int pm__referents(struct pm_python *py, pm_addr_t obj,
                   const struct pm_type_info *ti, const uint32_t *members,
-                  size_t nmembers, pm_ref_fn visit, void *arg,
-                  pm_addr_t *dict);
+                  size_t nmembers, pm_ref_fn visit, void *arg, pm_addr_t *dict);
 
 /*
  * pm__referents() with a label for each referent, in the same order: the
@@ -122,6 +121,37 @@ int pm__int_value(struct pm_python *py, pm_addr_t obj, int64_t *out);
  */
 int pm__iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
                          pm_ref_fn visit, void *arg, int *owner);
+
+/* The fields of a frame that pm__iframe_read() gives as plain[]. */
+#define PM_IFRAME_PLAIN 4
+
+/* A 3.11+ _PyInterpreterFrame as pm__iframe_read() read it. */
+struct pm_iframe {
+  int owner;      /* its owner byte; -1 when the frame does not read */
+  pm_addr_t code; /* its code object; 0 when not a plausible pointer, and
+                   * then nothing below is set */
+  /* Below, 0 for a shim frame of a C call (owner pm__iframe_cstack_owner()),
+   * which is valid only as far as its code. */
+  pm_addr_t func;                   /* its function */
+  pm_addr_t plain[PM_IFRAME_PLAIN]; /* globals, builtins, locals mapping,
+                                     * frame object; 0 when absent */
+  int slots_err;        /* what pm__code_slots() failed with; then no slots */
+  pm_addr_t localsplus; /* its first slot */
+  int64_t nlocals;      /* slots of locals, cells and free variables */
+  int64_t count;        /* slots to visit from localsplus: nlocals, or up
+                         * to the top of the value stack (see stack) */
+};
+
+/*
+ * Reads the frame at frame into *fr: what pm__iframe_referents() and the
+ * roots walk visit of it.  stack as there: the value stack is counted in
+ * only when the caller says its saved stack pointer is current, and that
+ * pointer lies within the code's bounds.  Pointers are untagged
+ * (pm__stackref()), never checked.  Returns 0 or the error reading the
+ * frame itself; fr->owner is -1 then.
+ */
+int pm__iframe_read(struct pm_python *py, pm_addr_t frame, int stack,
+                    struct pm_iframe *fr);
 
 /* pm__iframe_referents() with labels (locals by name, then the stack). */
 int pm__iframe_referents_labelled(struct pm_python *py, pm_addr_t frame,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cpython/frames.h"
 #include "cpython/gc.h"
 #include "cpython/object.h"
 #include "cpython/referents.h"
@@ -12,7 +13,6 @@
 #include "pmpeek/error.h"
 
 #define MAX_INTERPRETERS 1024
-#define MAX_THREADS 65536
 /* Far deeper than any recursion limit lets a real stack grow. */
 #define MAX_FRAMES (1 << 20)
 /* Slots of a frame read at once. */
@@ -25,19 +25,6 @@ struct roots {
   struct pm_roots_stats *st;
   struct pm_root r; /* the thread and frame being walked */
 };
-
-static int
-rd_u64(struct pm_python *py, pm_addr_t addr, uint64_t *out)
-{
-  return pm_target_read_u64(py->t, addr, out);
-}
-
-/* A read error ends the walk only when the target is gone or we must stop. */
-static int
-soft(int err)
-{
-  return pm__walk_fatal(err) ? err : 0;
-}
 
 static int
 emit(struct roots *w, enum pm_root_kind kind, pm_addr_t obj, int index)
@@ -59,20 +46,9 @@ emit_field(struct roots *w, enum pm_root_kind kind, pm_addr_t base, int64_t off)
 
   if (off < 0)
     return 0;
-  if ((err = rd_u64(w->py, base + (pm_addr_t)off, &p)))
-    return soft(err);
+  if ((err = pm__py_read_u64(w->py, base + (pm_addr_t)off, &p)))
+    return pm__walk_soft(err);
   return emit(w, kind, p, -1);
-}
-
-/* 3.14 frame slots are _PyStackRef: see referents.c. */
-static pm_addr_t
-stackref(const struct pm_python *py, uint64_t v)
-{
-  if (!PM_PY_AT_LEAST(py, 3, 14))
-    return v;
-  if ((v & 3) == 3)
-    return 0;
-  return v & ~(uint64_t)1;
 }
 
 /*
@@ -90,9 +66,9 @@ emit_slots(struct roots *w, pm_addr_t addr, int64_t count, int64_t nlocals,
     int64_t n = count - i < SLOT_CHUNK ? count - i : SLOT_CHUNK;
     if ((err = pm_target_read(w->py->t, addr + (pm_addr_t)i * 8, buf,
                               (size_t)n * 8)))
-      return soft(err);
+      return pm__walk_soft(err);
     for (int64_t k = 0; k < n; k++, i++) {
-      pm_addr_t p = tagged ? stackref(w->py, buf[k]) : buf[k];
+      pm_addr_t p = tagged ? pm__stackref(w->py, buf[k]) : buf[k];
       if (i < nlocals)
         err = emit(w, PM_ROOT_FRAME_LOCAL, p, (int)i);
       else
@@ -112,136 +88,39 @@ static int
 iframe_roots(struct roots *w, pm_addr_t frame, int stack, int *owner)
 {
   struct pm_python *py = w->py;
-  const struct pm_layout *L = py->L;
-  const int64_t plain[] = { L->iframe_globals, L->iframe_builtins,
-                            L->iframe_locals, L->iframe_frame_obj };
-  unsigned char f[256];
-  int64_t nlocals, nslots, count;
-  pm_addr_t code, locals;
-  uint64_t v;
-  int8_t own;
+  struct pm_iframe fr;
   int err;
 
-  *owner = -1;
-  if (L->iframe_size <= 0 || (size_t)L->iframe_size > sizeof(f))
-    return 0;
-  if ((err = pm_target_read(py->t, frame, f, (size_t)L->iframe_size)))
-    return soft(err);
-  memcpy(&own, f + L->iframe_owner, 1);
-  *owner = own;
-  memcpy(&v, f + L->iframe_code, 8);
-  code = stackref(py, v);
-  if (!code || (code & 7))
-    return 0;
+  err = pm__iframe_read(py, frame, stack, &fr);
+  *owner = fr.owner;
+  if (err || !fr.code)
+    return pm__walk_soft(err);
   w->r.frame = frame;
-  w->r.code = code;
-  if ((err = emit(w, PM_ROOT_FRAME_OTHER, code, -1)))
+  w->r.code = fr.code;
+  if ((err = emit(w, PM_ROOT_FRAME_OTHER, fr.code, -1)))
     return err;
-  /* A shim frame of a C call is valid only as far as its code. */
-  if (own == pm__iframe_cstack_owner(py))
+  if (fr.owner == pm__iframe_cstack_owner(py))
     return 0;
-  memcpy(&v, f + L->iframe_func, 8);
-  if ((err = emit(w, PM_ROOT_FRAME_OTHER, stackref(py, v), -1)))
+  if ((err = emit(w, PM_ROOT_FRAME_OTHER, fr.func, -1)))
     return err;
-  for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-    if (plain[i] < 0)
-      continue;
-    memcpy(&v, f + plain[i], 8);
-    if ((err = emit(w, PM_ROOT_FRAME_OTHER, v, -1)))
+  for (size_t i = 0; i < PM_IFRAME_PLAIN; i++)
+    if ((err = emit(w, PM_ROOT_FRAME_OTHER, fr.plain[i], -1)))
       return err;
-  }
-  if ((err = pm__code_slots(py, code, &nlocals, &nslots)))
-    return soft(err);
-  count = nlocals;
-  locals = frame + (pm_addr_t)L->iframe_localsplus;
-  if (stack && L->iframe_stacktop >= 0) {
-    int32_t top;
-    memcpy(&top, f + L->iframe_stacktop, 4);
-    if (top >= nlocals && top <= nslots)
-      count = top;
-  } else if (stack && L->iframe_stackpointer >= 0) {
-    uint64_t sp;
-    memcpy(&sp, f + L->iframe_stackpointer, 8);
-    if (sp >= locals && (sp - locals) % 8 == 0
-        && (int64_t)((sp - locals) / 8) >= nlocals
-        && (int64_t)((sp - locals) / 8) <= nslots)
-      count = (int64_t)((sp - locals) / 8);
-  }
-  return emit_slots(w, locals, count, nlocals, 1);
+  if (fr.slots_err)
+    return pm__walk_soft(fr.slots_err);
+  return emit_slots(w, fr.localsplus, fr.count, fr.nlocals, 1);
 }
 
-/* The innermost interpreter frame of a thread (3.11+), or 0. */
+/* pm_iframe_fn: one frame of a 3.11+ chain; depth counts Python frames. */
 static int
-current_iframe(struct pm_python *py, pm_addr_t tstate, pm_addr_t *frame)
+iframe_visit(void *arg, pm_addr_t frame, int stack, int *owner)
 {
-  const struct pm_layout *L = py->L;
-  uint64_t cframe;
-  int err;
+  struct roots *w = arg;
+  int err = iframe_roots(w, frame, stack, owner);
 
-  *frame = 0;
-  if (L->thread_current_frame >= 0)
-    return rd_u64(py, tstate + L->thread_current_frame, frame);
-  if (L->thread_cframe < 0 || L->cframe_current_frame < 0)
-    return 0;
-  if ((err = rd_u64(py, tstate + L->thread_cframe, &cframe)))
-    return err;
-  if (!cframe)
-    return 0;
-  return rd_u64(py, cframe + L->cframe_current_frame, frame);
-}
-
-/*
- * A 3.11+ chain from the innermost frame out.  The saved stack pointer of
- * a frame is current when it called the frame inside it directly (3.11 to
- * 3.13 save it before such a call, not before a call through C), and
- * always on 3.14 (see frames.c).
- */
-static int
-iframe_chain(struct roots *w, pm_addr_t frame)
-{
-  struct pm_python *py = w->py;
-  const struct pm_layout *L = py->L;
-  int cstack = pm__iframe_cstack_owner(py);
-  int callee_direct = 0;
-  struct pm_cycle cycle;
-  uint64_t n = 0;
-  int err;
-
-  pm__cycle_init(&cycle);
-  w->r.depth = 0;
-  while (frame) {
-    int owner, stack;
-    uint64_t prev;
-
-    if ((frame & 7) || ++n > MAX_FRAMES || pm__cycle_seen(&cycle, frame)) {
-      w->st->broken_chains++;
-      return 0;
-    }
-    stack = PM_PY_AT_LEAST(py, 3, 14) || callee_direct;
-    if ((err = iframe_roots(w, frame, stack, &owner)))
-      return err;
-    if (owner < 0) {
-      w->st->broken_chains++;
-      return 0;
-    }
-    w->st->frames++;
-    if (owner != cstack)
-      w->r.depth++;
-    if ((err = rd_u64(py, frame + L->iframe_previous, &prev))) {
-      w->st->broken_chains++;
-      return soft(err);
-    }
-    if (L->iframe_is_entry >= 0) {
-      uint8_t entry;
-      if ((err = pm_target_read(py->t, frame + L->iframe_is_entry, &entry, 1)))
-        return soft(err);
-      callee_direct = !entry;
-    } else {
-      callee_direct = owner != cstack;
-    }
-    frame = prev;
-  }
-  return 0;
+  if (!err && *owner >= 0 && *owner != pm__iframe_cstack_owner(w->py))
+    w->r.depth++;
+  return err;
 }
 
 /*
@@ -254,23 +133,22 @@ frame_object_chain(struct roots *w, pm_addr_t frame)
 {
   struct pm_python *py = w->py;
   const struct pm_layout *L = py->L;
-  struct pm_cycle cycle;
-  uint64_t n = 0;
+  struct pm_chain chain;
   int err;
 
-  pm__cycle_init(&cycle);
+  pm__chain_init(&chain, MAX_FRAMES);
   for (w->r.depth = 0; frame; w->r.depth++) {
     int64_t nlocals, nslots;
     uint64_t code, back;
 
-    if ((frame & 7) || ++n > MAX_FRAMES || pm__cycle_seen(&cycle, frame)) {
+    if (pm__chain_bad(&chain, frame)) {
       w->st->broken_chains++;
       return 0;
     }
-    if ((err = rd_u64(py, frame + L->frame_code, &code))
-        || (err = rd_u64(py, frame + L->frame_back, &back))) {
+    if ((err = pm__py_read_u64(py, frame + L->frame_code, &code))
+        || (err = pm__py_read_u64(py, frame + L->frame_back, &back))) {
       w->st->broken_chains++;
-      return soft(err);
+      return pm__walk_soft(err);
     }
     w->st->frames++;
     w->r.frame = frame;
@@ -295,9 +173,11 @@ frame_object_chain(struct roots *w, pm_addr_t frame)
   return 0;
 }
 
+/* pm_tstate_fn: one thread's state and frames. */
 static int
-thread_roots(struct roots *w, pm_addr_t tstate)
+thread_roots(void *arg, pm_addr_t tstate)
 {
+  struct roots *w = arg;
   struct pm_python *py = w->py;
   const struct pm_layout *L = py->L;
   const int64_t fields[]
@@ -307,59 +187,27 @@ thread_roots(struct roots *w, pm_addr_t tstate)
 
   memset(&w->r, 0, sizeof(w->r));
   w->r.index = -1;
-  if ((err = rd_u64(py, tstate + L->thread_thread_id, &w->r.thread_id)))
+  if ((err
+       = pm__py_read_u64(py, tstate + L->thread_thread_id, &w->r.thread_id)))
     return err;
   if (L->thread_native_thread_id >= 0
-      && (err
-          = rd_u64(py, tstate + L->thread_native_thread_id, &w->r.native_id)))
+      && (err = pm__py_read_u64(py, tstate + L->thread_native_thread_id,
+                                &w->r.native_id)))
     return err;
   for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
     if ((err = emit_field(w, PM_ROOT_THREAD, tstate, fields[i])))
       return err;
   if (L->iframe_size <= 0) {
     if (L->thread_frame < 0
-        || (err = rd_u64(py, tstate + L->thread_frame, &frame)))
+        || (err = pm__py_read_u64(py, tstate + L->thread_frame, &frame)))
       return err;
     return frame_object_chain(w, frame);
   }
-  if ((err = current_iframe(py, tstate, &frame)))
+  if ((err = pm__iframe_current(py, tstate, &frame)))
     return err;
-  return iframe_chain(w, frame);
-}
-
-static int
-threads_roots(struct roots *w, pm_addr_t interp)
-{
-  struct pm_python *py = w->py;
-  struct pm_cycle cycle;
-  uint64_t tstate, count = 0;
-  int err;
-
-  if ((err = rd_u64(py, interp + py->L->interp_threads_head, &tstate))) {
-    w->st->broken_chains++;
-    return soft(err);
-  }
-  pm__cycle_init(&cycle);
-  while (tstate) {
-    if ((tstate & 7) || ++count > MAX_THREADS
-        || pm__cycle_seen(&cycle, tstate)) {
-      w->st->broken_chains++;
-      return 0;
-    }
-    w->st->threads++;
-    err = thread_roots(w, tstate);
-    if (err && (pm__walk_fatal(err) || err > 0))
-      return err;
-    if (err) {
-      w->st->broken_chains++;
-      return 0;
-    }
-    if ((err = rd_u64(py, tstate + py->L->thread_next, &tstate))) {
-      w->st->broken_chains++;
-      return soft(err);
-    }
-  }
-  return 0;
+  w->r.depth = 0;
+  return pm__iframe_chain(py, frame, iframe_visit, w, &w->st->frames,
+                          &w->st->broken_chains);
 }
 
 /* 3.12+: the namespaces of static types live in each interpreter. */
@@ -400,7 +248,8 @@ interp_roots(struct roots *w, pm_addr_t interp)
       || (err = emit_field(w, PM_ROOT_SYSDICT, interp, L->interp_sysdict))
       || (err = emit_field(w, PM_ROOT_BUILTINS, interp, L->interp_builtins)))
     return err;
-  if ((err = threads_roots(w, interp)))
+  if ((err = pm__tstates_walk(w->py, interp, thread_roots, w, &w->st->threads,
+                              &w->st->broken_chains)))
     return err;
   memset(&w->r, 0, sizeof(w->r));
   w->r.index = -1;

@@ -38,7 +38,7 @@ struct pm_elf {
   Elf *elf;
   GElf_Ehdr ehdr;
   size_t shstrndx;
-  uint64_t size; /* of the file when it was opened */
+  uint64_t size;     /* of the file when it was opened */
   pm_elf_ask_fn ask; /* set: no file, answers come from here */
   pm_elf_note_fn note;
   void *arg;
@@ -70,9 +70,9 @@ pm__elf_open(struct pm_elf **out, const char *path)
   e->size = (uint64_t)st.st_size;
   /* ELF_C_READ: a mapped file cut short under us would raise SIGBUS. */
   e->elf = elf_begin(e->fd, ELF_C_READ, NULL);
-  if (!e->elf || elf_kind(e->elf) != ELF_K_ELF ||
-      gelf_getclass(e->elf) != ELFCLASS64 || !gelf_getehdr(e->elf, &e->ehdr) ||
-      elf_getshdrstrndx(e->elf, &e->shstrndx) != 0) {
+  if (!e->elf || elf_kind(e->elf) != ELF_K_ELF
+      || gelf_getclass(e->elf) != ELFCLASS64 || !gelf_getehdr(e->elf, &e->ehdr)
+      || elf_getshdrstrndx(e->elf, &e->shstrndx) != 0) {
     pm__elf_free(e);
     return PM_EELF;
   }
@@ -204,12 +204,17 @@ index_add(struct sym_index *x, size_t *n, const char *name, uint64_t value,
   return 0;
 }
 
-/* Builds x from every table of type; 0, or -ENOMEM (x is then empty). */
+/*
+ * Calls fn with the name and symbol of each defined symbol, with a name,
+ * of every table of type, until fn returns non-zero: that value, or 0.
+ */
 static int
-index_build(struct pm_elf *e, Elf64_Word type, struct sym_index *x)
+each_symbol(struct pm_elf *e, Elf64_Word type,
+            int (*fn)(void *arg, const char *name, const GElf_Sym *sym),
+            void *arg)
 {
   Elf_Scn *scn = NULL;
-  size_t used = 0;
+  int r;
 
   while ((scn = elf_nextscn(e->elf, scn))) {
     GElf_Shdr sh;
@@ -229,13 +234,38 @@ index_build(struct pm_elf *e, Elf64_Word type, struct sym_index *x)
       if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
         continue;
       s = elf_strptr(e->elf, sh.sh_link, sym.st_name);
-      if (s && *s && index_add(x, &used, s, sym.st_value, sym.st_size)) {
-        free(x->v);
-        x->v = NULL;
-        x->cap = 0;
-        return -ENOMEM;
-      }
+      if (s && (r = fn(arg, s, &sym)))
+        return r;
     }
+  }
+  return 0;
+}
+
+struct index_build {
+  struct sym_index *x;
+  size_t used;
+};
+
+static int
+index_build_one(void *arg, const char *name, const GElf_Sym *sym)
+{
+  struct index_build *b = arg;
+
+  return *name ? index_add(b->x, &b->used, name, sym->st_value, sym->st_size)
+               : 0;
+}
+
+/* Builds x from every table of type; 0, or -ENOMEM (x is then empty). */
+static int
+index_build(struct pm_elf *e, Elf64_Word type, struct sym_index *x)
+{
+  struct index_build b = { x, 0 };
+
+  if (each_symbol(e, type, index_build_one, &b)) {
+    free(x->v);
+    x->v = NULL;
+    x->cap = 0;
+    return -ENOMEM;
   }
   return 0;
 }
@@ -265,8 +295,8 @@ index_lookup(struct pm_elf *e, Elf64_Word type, struct sym_index *x,
 }
 
 static int
-lookup_in(struct pm_elf *e, Elf64_Word type, const char *name,
-          uint64_t *value, uint64_t *size)
+lookup_in(struct pm_elf *e, Elf64_Word type, const char *name, uint64_t *value,
+          uint64_t *size)
 {
   int r = index_lookup(e, type, type == SHT_DYNSYM ? &e->dynsym : &e->symtab,
                        name, value, size);
@@ -276,68 +306,82 @@ lookup_in(struct pm_elf *e, Elf64_Word type, const char *name,
   return lookup_scan(e, type, name, value, size);
 }
 
+struct scan {
+  const char *name;
+  GElf_Sym sym;
+};
+
+static int
+scan_one(void *arg, const char *name, const GElf_Sym *sym)
+{
+  struct scan *sc = arg;
+
+  if (strcmp(name, sc->name) != 0)
+    return 0;
+  sc->sym = *sym;
+  return 1;
+}
+
 /* The search itself, when no index could be made (or for the empty name). */
 static int
 lookup_scan(struct pm_elf *e, Elf64_Word type, const char *name,
             uint64_t *value, uint64_t *size)
 {
-  Elf_Scn *scn = NULL;
+  struct scan sc = { name, { 0 } };
 
-  while ((scn = elf_nextscn(e->elf, scn))) {
-    GElf_Shdr sh;
-    Elf_Data *data;
-    size_t n;
+  if (!each_symbol(e, type, scan_one, &sc))
+    return PM_ENOSYM;
+  *value = sc.sym.st_value;
+  if (size)
+    *size = sc.sym.st_size;
+  return 0;
+}
 
-    if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || sh.sh_entsize == 0)
-      continue;
-    data = elf_getdata(scn, NULL);
-    if (!data)
-      continue;
-    /* The data read, not the header's claim, bounds the loop. */
-    n = data->d_size / sh.sh_entsize;
-    for (size_t i = 0; i < n; i++) {
-      GElf_Sym sym;
-      const char *s;
-      if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
-        continue;
-      s = elf_strptr(e->elf, sh.sh_link, sym.st_name);
-      if (s && strcmp(s, name) == 0) {
-        *value = sym.st_value;
-        if (size)
-          *size = sym.st_size;
-        return 0;
-      }
-    }
+static int
+file_symbol(struct pm_elf *e, const char *name, uint64_t *value, uint64_t *size)
+{
+  int err = lookup_in(e, SHT_DYNSYM, name, value, size);
+
+  return err ? lookup_in(e, SHT_SYMTAB, name, value, size) : 0;
+}
+
+/*
+ * A question about a name whose answer is two u64s: asked of e's answers,
+ * or answered by from_file and noted.  On success the first goes to *out0
+ * and the second to *out1 unless out1 is NULL.
+ */
+static int
+ask_by_name(struct pm_elf *e, int q, const char *name, uint64_t *out0,
+            uint64_t *out1,
+            int (*from_file)(struct pm_elf *e, const char *name, uint64_t *a0,
+                             uint64_t *a1))
+{
+  uint64_t a[2] = { 0, 0 };
+  int err;
+
+  if (e->ask)
+    err = ask_fixed(e, q, name, strlen(name), a, sizeof(a));
+  else {
+    err = from_file(e, name, &a[0], &a[1]);
+    note(e, q, name, strlen(name), err, a, sizeof(a));
   }
-  return PM_ENOSYM;
+  if (err)
+    return err;
+  *out0 = a[0];
+  if (out1)
+    *out1 = a[1];
+  return 0;
 }
 
 int
 pm__elf_symbol(struct pm_elf *e, const char *name, uint64_t *value,
                uint64_t *size)
 {
-  uint64_t a[2] = { 0, 0 };
-  int err;
-
-  if (e->ask)
-    err = ask_fixed(e, PM_ELF_Q_SYMBOL, name, strlen(name), a, sizeof(a));
-  else {
-    err = lookup_in(e, SHT_DYNSYM, name, &a[0], &a[1]);
-    if (err)
-      err = lookup_in(e, SHT_SYMTAB, name, &a[0], &a[1]);
-    note(e, PM_ELF_Q_SYMBOL, name, strlen(name), err, a, sizeof(a));
-  }
-  if (err)
-    return err;
-  *value = a[0];
-  if (size)
-    *size = a[1];
-  return 0;
+  return ask_by_name(e, PM_ELF_Q_SYMBOL, name, value, size, file_symbol);
 }
 
 static int
-file_section(struct pm_elf *e, const char *name, uint64_t *addr,
-             uint64_t *size)
+file_section(struct pm_elf *e, const char *name, uint64_t *addr, uint64_t *size)
 {
   Elf_Scn *scn = NULL;
 
@@ -360,20 +404,7 @@ int
 pm__elf_section(struct pm_elf *e, const char *name, uint64_t *addr,
                 uint64_t *size)
 {
-  uint64_t a[2] = { 0, 0 };
-  int err;
-
-  if (e->ask)
-    err = ask_fixed(e, PM_ELF_Q_SECTION, name, strlen(name), a, sizeof(a));
-  else {
-    err = file_section(e, name, &a[0], &a[1]);
-    note(e, PM_ELF_Q_SECTION, name, strlen(name), err, a, sizeof(a));
-  }
-  if (err)
-    return err;
-  *addr = a[0];
-  *size = a[1];
-  return 0;
+  return ask_by_name(e, PM_ELF_Q_SECTION, name, addr, size, file_section);
 }
 
 static int
@@ -459,8 +490,8 @@ file_read_vaddr(struct pm_elf *e, uint64_t vaddr, void *buf, size_t len)
     GElf_Phdr ph;
     if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
       continue;
-    if (vaddr >= ph.p_vaddr && vaddr - ph.p_vaddr <= ph.p_filesz &&
-        len <= ph.p_filesz - (vaddr - ph.p_vaddr)) {
+    if (vaddr >= ph.p_vaddr && vaddr - ph.p_vaddr <= ph.p_filesz
+        && len <= ph.p_filesz - (vaddr - ph.p_vaddr)) {
       if (ph.p_offset > UINT64_MAX - (vaddr - ph.p_vaddr))
         return PM_EELF;
       return file_pread(e, ph.p_offset + (vaddr - ph.p_vaddr), buf, len);
@@ -500,8 +531,8 @@ file_find_bytes(struct pm_elf *e, const void *needle, size_t len,
     return -ENOMEM;
   for (size_t i = 0; i < n && err == PM_ENOSYM; i++) {
     GElf_Phdr ph;
-    if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
-        ph.p_offset > e->size || ph.p_filesz > e->size - ph.p_offset)
+    if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD
+        || ph.p_offset > e->size || ph.p_filesz > e->size - ph.p_offset)
       continue;
     /* Chunks overlap by len - 1 bytes so that no match is cut in two. */
     for (uint64_t at = 0; at < ph.p_filesz && err == PM_ENOSYM;
@@ -552,8 +583,8 @@ file_writable_range(struct pm_elf *e, uint64_t *lo, uint64_t *hi)
     return PM_EELF;
   for (size_t i = 0; i < n; i++) {
     GElf_Phdr ph;
-    if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
-        !(ph.p_flags & PF_W) || ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
+    if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD
+        || !(ph.p_flags & PF_W) || ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
       continue;
     if (!found || ph.p_vaddr < *lo)
       *lo = ph.p_vaddr;
@@ -604,8 +635,8 @@ file_build_id(struct pm_elf *e, char *buf, size_t len)
       continue;
     while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
       const unsigned char *d = (const unsigned char *)data->d_buf + desc_off;
-      if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
-          memcmp((const char *)data->d_buf + name_off, "GNU", 4) != 0)
+      if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4
+          || memcmp((const char *)data->d_buf + name_off, "GNU", 4) != 0)
         continue;
       if (len < nh.n_descsz * 2 + 1)
         return -ENAMETOOLONG;

@@ -64,6 +64,26 @@ labels(FILE *f, const struct pm_snapshot *s, const char *kind)
   fputc('}', f);
 }
 
+/* The metadata lines of a gauge; unit may be NULL. */
+static void
+gauge_head(FILE *f, const char *name, const char *unit, const char *help)
+{
+  fprintf(f, "# TYPE %s gauge\n", name);
+  if (unit)
+    fprintf(f, "# UNIT %s %s\n", name, unit);
+  fprintf(f, "# HELP %s %s\n", name, help);
+}
+
+/* One sample of a gauge, labelled with s and kind (may be NULL). */
+static void
+sample(FILE *f, const struct pm_snapshot *s, const char *name, const char *kind,
+       uint64_t v)
+{
+  fputs(name, f);
+  labels(f, s, kind);
+  fprintf(f, " %llu\n", (unsigned long long)v);
+}
+
 /* One gauge per allocator state (interpreter), labelled with its id. */
 static void
 state_gauge(FILE *f, const struct pm_snapshot *s, const char *name,
@@ -77,19 +97,15 @@ state_gauge(FILE *f, const struct pm_snapshot *s, const char *name,
     memcpy(&v, (const char *)&a->states[i] + field, sizeof(v));
     if (v < 0)
       continue; /* unknown: left out rather than guessed */
-    if (!any) {
-      fprintf(f, "# TYPE %s gauge\n", name);
-      if (unit)
-        fprintf(f, "# UNIT %s %s\n", name, unit);
-      fprintf(f, "# HELP %s %s\n", name, help);
-      any = 1;
-    }
+    if (!any)
+      gauge_head(f, name, unit, help);
+    any = 1;
     fprintf(f, "%s{pid=\"%ld\",executable=", name, s->pid);
     label_value(f, s->executable ? s->executable : "");
-    fprintf(f, ",interpreter=\"%lld\"} %lld\n",
-            (long long)(a->states[i].interp_id < 0 ? 0
-                                                    : a->states[i].interp_id),
-            (long long)v);
+    fprintf(
+        f, ",interpreter=\"%lld\"} %lld\n",
+        (long long)(a->states[i].interp_id < 0 ? 0 : a->states[i].interp_id),
+        (long long)v);
   }
 }
 
@@ -122,43 +138,22 @@ pm_snapshot_write_openmetrics(const struct pm_snapshot *s, FILE *f)
 {
   const struct pm_census *c = s->census;
 
-  fputs("# TYPE pmpeek_objects gauge\n"
-        "# HELP pmpeek_objects Objects of a kind in the target process.\n",
-        f);
-  for (size_t i = 0; i < c->nkinds; i++) {
-    fputs("pmpeek_objects", f);
-    labels(f, s, c->kinds[i].name);
-    fprintf(f, " %llu\n", (unsigned long long)c->kinds[i].count);
-  }
-  fputs("# TYPE pmpeek_object_bytes gauge\n"
-        "# UNIT pmpeek_object_bytes bytes\n"
-        "# HELP pmpeek_object_bytes Bytes in objects of a kind, as "
-        "sys.getsizeof() counts them.\n",
-        f);
-  for (size_t i = 0; i < c->nkinds; i++) {
-    fputs("pmpeek_object_bytes", f);
-    labels(f, s, c->kinds[i].name);
-    fprintf(f, " %llu\n", (unsigned long long)c->kinds[i].size);
-  }
-  fputs("# TYPE pmpeek_census_objects gauge\n"
-        "# HELP pmpeek_census_objects Objects in the whole census.\n"
-        "pmpeek_census_objects",
-        f);
-  labels(f, s, NULL);
-  fprintf(f, " %llu\n", (unsigned long long)c->count);
-  fputs("# TYPE pmpeek_census_bytes gauge\n"
-        "# UNIT pmpeek_census_bytes bytes\n"
-        "# HELP pmpeek_census_bytes Bytes in the whole census.\n"
-        "pmpeek_census_bytes",
-        f);
-  labels(f, s, NULL);
-  fprintf(f, " %llu\n", (unsigned long long)c->size);
+  gauge_head(f, "pmpeek_objects", NULL,
+             "Objects of a kind in the target process.");
+  for (size_t i = 0; i < c->nkinds; i++)
+    sample(f, s, "pmpeek_objects", c->kinds[i].name, c->kinds[i].count);
+  gauge_head(f, "pmpeek_object_bytes", "bytes",
+             "Bytes in objects of a kind, as sys.getsizeof() counts them.");
+  for (size_t i = 0; i < c->nkinds; i++)
+    sample(f, s, "pmpeek_object_bytes", c->kinds[i].name, c->kinds[i].size);
+  gauge_head(f, "pmpeek_census_objects", NULL, "Objects in the whole census.");
+  sample(f, s, "pmpeek_census_objects", NULL, c->count);
+  gauge_head(f, "pmpeek_census_bytes", "bytes", "Bytes in the whole census.");
+  sample(f, s, "pmpeek_census_bytes", NULL, c->size);
   if (s->pause_seconds >= 0) {
-    fputs("# TYPE pmpeek_pause_seconds gauge\n"
-          "# UNIT pmpeek_pause_seconds seconds\n"
-          "# HELP pmpeek_pause_seconds How long the target was stopped.\n"
-          "pmpeek_pause_seconds",
-          f);
+    gauge_head(f, "pmpeek_pause_seconds", "seconds",
+               "How long the target was stopped.");
+    fputs("pmpeek_pause_seconds", f);
     labels(f, s, NULL);
     fprintf(f, " %.6f\n", s->pause_seconds);
   }

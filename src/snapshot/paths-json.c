@@ -5,22 +5,36 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "pmpeek/error.h"
 #include "pmpeek/snapshot.h"
+#include "snapshot/json-out.h"
 
-/* Adds value to obj under key, taking the reference; NULL values fail. */
-static int
-put(json_t *obj, const char *key, json_t *value)
+/* v, or NULL (v dropped) when building it failed. */
+static json_t *
+done(json_t *v, int bad)
 {
-  return value ? json_object_set_new(obj, key, value) : -1;
+  if (bad) {
+    json_decref(v);
+    return NULL;
+  }
+  return v;
 }
 
+/*
+ * The n items at items, size bytes apart, each made JSON by one, as an
+ * array; NULL when out of memory.
+ */
 static json_t *
-str_or_null(const char *s)
+array_of(const void *items, size_t n, size_t size,
+         json_t *(*one)(const void *item))
 {
-  return s ? json_string(s) : json_null();
+  json_t *a = json_array();
+  int bad = !a;
+
+  for (size_t i = 0; i < n && !bad; i++)
+    bad |= json_array_append_new(a, one((const char *)items + i * size));
+  return done(a, bad);
 }
 
 /* Addresses as "0x..." text: what debuggers and /proc/PID/maps show. */
@@ -40,93 +54,74 @@ int_or_null(int64_t v, int known)
 }
 
 static json_t *
-frames_json(const struct pm_py_thread *th)
+frame_json(const void *item)
 {
-  json_t *a = json_array();
-  int bad = !a;
+  const struct pm_py_frame *f = item;
+  json_t *o = json_object();
+  int bad = !o;
 
-  for (size_t i = 0; i < th->nframes && !bad; i++) {
-    const struct pm_py_frame *f = &th->frames[i];
-    json_t *o = json_object();
-    bad |= !o;
-    bad |= put(o, "function", json_string(f->function));
-    bad |= put(o, "file", json_string(f->file));
-    bad |= put(o, "line", int_or_null(f->line, f->line >= 0));
-    bad |= put(o, "first_line", int_or_null(f->firstline, f->firstline >= 0));
-    bad |= put(o, "entry", json_boolean(f->entry));
-    bad |= json_array_append_new(a, o);
-  }
-  if (bad) {
-    json_decref(a);
-    return NULL;
-  }
-  return a;
+  bad |= pm__json_put(o, "function", json_string(f->function));
+  bad |= pm__json_put(o, "file", json_string(f->file));
+  bad |= pm__json_put(o, "line", int_or_null(f->line, f->line >= 0));
+  bad |= pm__json_put(o, "first_line",
+                      int_or_null(f->firstline, f->firstline >= 0));
+  bad |= pm__json_put(o, "entry", json_boolean(f->entry));
+  return done(o, bad);
 }
 
 static json_t *
-native_json(const struct pm_py_thread *th)
+native_frame_json(const void *item)
 {
-  json_t *a = json_array();
-  int bad = !a;
+  const struct pm_native_frame *f = item;
+  json_t *o = json_object(), *py;
+  int bad = !o;
 
-  for (size_t i = 0; i < th->nnative && !bad; i++) {
-    const struct pm_native_frame *f = &th->native[i];
-    json_t *o = json_object(), *py;
-    bad |= !o;
-    bad |= put(o, "address", address(f->ip));
-    bad |= put(o, "symbol", str_or_null(f->symbol));
-    bad |= put(o, "offset",
-               int_or_null((int64_t)f->offset, f->symbol != NULL));
-    bad |= put(o, "file", str_or_null(f->file));
-    if (f->py_first >= 0) {
-      /* Indices into the thread's "frames": the ones this call runs. */
-      py = json_array();
-      bad |= !py;
-      for (size_t k = 0; k < f->py_count && !bad; k++)
-        bad |= json_array_append_new(
-            py, json_integer((json_int_t)(f->py_first + (int64_t)k)));
-      bad |= put(o, "python_frames", py);
-    }
-    bad |= json_array_append_new(a, o);
+  bad |= pm__json_put(o, "address", address(f->ip));
+  bad |= pm__json_put(o, "symbol", pm__json_str_or_null(f->symbol));
+  bad |= pm__json_put(o, "offset",
+                      int_or_null((int64_t)f->offset, f->symbol != NULL));
+  bad |= pm__json_put(o, "file", pm__json_str_or_null(f->file));
+  if (f->py_first >= 0) {
+    /* Indices into the thread's "frames": the ones this call runs. */
+    py = json_array();
+    bad |= !py;
+    for (size_t k = 0; k < f->py_count && !bad; k++)
+      bad |= json_array_append_new(
+          py, json_integer((json_int_t)(f->py_first + (int64_t)k)));
+    bad |= pm__json_put(o, "python_frames", py);
   }
-  if (bad) {
-    json_decref(a);
-    return NULL;
-  }
-  return a;
+  return done(o, bad);
 }
 
 static json_t *
-threads_json(const struct pm_stacks *s)
+thread_json(const void *item)
 {
-  json_t *a = json_array();
-  int bad = !a;
+  const struct pm_py_thread *th = item;
+  json_t *o = json_object();
+  int bad = !o;
 
-  for (size_t i = 0; i < s->nthreads && !bad; i++) {
-    const struct pm_py_thread *th = &s->threads[i];
-    json_t *o = json_object();
-    bad |= !o;
-    bad |= put(o, "thread_id", json_integer((json_int_t)th->thread_id));
-    bad |= put(o, "native_id",
-               int_or_null((int64_t)th->native_id, th->native_id != 0));
-    bad |= put(o, "name", str_or_null(th->name));
-    bad |= put(o, "interpreter", json_integer((json_int_t)th->interp_id));
-    bad |= put(o, "holds_gil", th->gil == PM_GIL_UNKNOWN
-                                   ? json_null()
-                                   : json_boolean(th->gil == PM_GIL_HELD));
-    bad |= put(o, "truncated", json_boolean(th->truncated));
-    bad |= put(o, "frames", frames_json(th));
-    if (th->nnative)
-      bad |= put(o, "native", native_json(th));
-    else if (th->native_err)
-      bad |= put(o, "native_error", json_string(pm_strerror(th->native_err)));
-    bad |= json_array_append_new(a, o);
-  }
-  if (bad) {
-    json_decref(a);
-    return NULL;
-  }
-  return a;
+  bad |= pm__json_put(o, "thread_id", json_integer((json_int_t)th->thread_id));
+  bad |= pm__json_put(o, "native_id",
+                      int_or_null((int64_t)th->native_id, th->native_id != 0));
+  bad |= pm__json_put(o, "name", pm__json_str_or_null(th->name));
+  bad |= pm__json_put(o, "interpreter",
+                      json_integer((json_int_t)th->interp_id));
+  bad |= pm__json_put(o, "holds_gil",
+                      th->gil == PM_GIL_UNKNOWN
+                          ? json_null()
+                          : json_boolean(th->gil == PM_GIL_HELD));
+  bad |= pm__json_put(o, "truncated", json_boolean(th->truncated));
+  bad |= pm__json_put(
+      o, "frames",
+      array_of(th->frames, th->nframes, sizeof(*th->frames), frame_json));
+  if (th->nnative)
+    bad |= pm__json_put(o, "native",
+                        array_of(th->native, th->nnative, sizeof(*th->native),
+                                 native_frame_json));
+  else if (th->native_err)
+    bad |= pm__json_put(o, "native_error",
+                        json_string(pm_strerror(th->native_err)));
+  return done(o, bad);
 }
 
 static const char *const edge_names[] = {
@@ -140,116 +135,99 @@ static const char *const edge_names[] = {
 };
 
 static const char *const root_names[] = {
-  [PM_PATH_MODULES] = "modules",
-  [PM_PATH_SYSDICT] = "sys",
-  [PM_PATH_BUILTINS] = "builtins",
-  [PM_PATH_INTERP] = "interpreter",
-  [PM_PATH_THREAD] = "thread",
-  [PM_PATH_LOCAL] = "local",
-  [PM_PATH_FRAME] = "frame",
-  [PM_PATH_STATIC_TYPE] = "static-type",
-  [PM_PATH_INTERNED] = "interned",
-  [PM_PATH_UNREACHABLE] = "unreachable",
+  [PM_PATH_MODULES] = "modules",   [PM_PATH_SYSDICT] = "sys",
+  [PM_PATH_BUILTINS] = "builtins", [PM_PATH_INTERP] = "interpreter",
+  [PM_PATH_THREAD] = "thread",     [PM_PATH_LOCAL] = "local",
+  [PM_PATH_FRAME] = "frame",       [PM_PATH_STATIC_TYPE] = "static-type",
+  [PM_PATH_INTERNED] = "interned", [PM_PATH_UNREACHABLE] = "unreachable",
 };
 
 static json_t *
-steps_json(const struct pm_path *p)
+step_json(const void *item)
 {
-  json_t *a = json_array();
-  int bad = !a;
+  const struct pm_path_step *s = item;
+  json_t *o = json_object();
+  int bad = !o;
 
-  for (size_t i = 0; i < p->nsteps && !bad; i++) {
-    const struct pm_path_step *s = &p->steps[i];
-    json_t *o = json_object();
-    bad |= !o;
-    bad |= put(o, "kind", json_string(s->kind));
-    bad |= put(o, "label", json_string(s->label));
-    bad |= put(o, "address", address(s->address));
-    bad |= put(o, "edge", json_string(edge_names[s->edge]));
-    if (s->name)
-      bad |= put(o, "name", json_string(s->name));
-    if (s->index >= 0)
-      bad |= put(o, "index", json_integer((json_int_t)s->index));
-    bad |= json_array_append_new(a, o);
-  }
-  if (bad) {
-    json_decref(a);
-    return NULL;
-  }
-  return a;
+  bad |= pm__json_put(o, "kind", json_string(s->kind));
+  bad |= pm__json_put(o, "label", json_string(s->label));
+  bad |= pm__json_put(o, "address", address(s->address));
+  bad |= pm__json_put(o, "edge", json_string(edge_names[s->edge]));
+  if (s->name)
+    bad |= pm__json_put(o, "name", json_string(s->name));
+  if (s->index >= 0)
+    bad |= pm__json_put(o, "index", json_integer((json_int_t)s->index));
+  return done(o, bad);
 }
 
 static json_t *
-path_json(const struct pm_path *p)
+path_json(const void *item)
 {
+  const struct pm_path *p = item;
   json_t *o = json_object();
-  int bad = !o, thread = p->root == PM_PATH_THREAD ||
-                         p->root == PM_PATH_LOCAL || p->root == PM_PATH_FRAME;
+  int bad = !o, thread = p->root == PM_PATH_THREAD || p->root == PM_PATH_LOCAL
+                         || p->root == PM_PATH_FRAME;
 
-  bad |= put(o, "object", address(p->object));
-  bad |= put(o, "size", json_integer((json_int_t)p->size));
-  bad |= put(o, "root", json_string(root_names[p->root]));
-  bad |= put(o, "reachable", json_boolean(p->root != PM_PATH_UNREACHABLE));
-  bad |= put(o, "text", json_string(p->text));
+  bad |= pm__json_put(o, "object", address(p->object));
+  bad |= pm__json_put(o, "size", json_integer((json_int_t)p->size));
+  bad |= pm__json_put(o, "root", json_string(root_names[p->root]));
+  bad |= pm__json_put(o, "reachable",
+                      json_boolean(p->root != PM_PATH_UNREACHABLE));
+  bad |= pm__json_put(o, "text", json_string(p->text));
   if (thread) {
-    bad |= put(o, "thread_id", json_integer((json_int_t)p->thread_id));
-    bad |= put(o, "native_id",
-               int_or_null((int64_t)p->native_id, p->native_id != 0));
-    bad |= put(o, "thread_name", str_or_null(p->thread_name));
+    bad |= pm__json_put(o, "thread_id", json_integer((json_int_t)p->thread_id));
+    bad |= pm__json_put(o, "native_id",
+                        int_or_null((int64_t)p->native_id, p->native_id != 0));
+    bad |= pm__json_put(o, "thread_name", pm__json_str_or_null(p->thread_name));
   }
   if (p->function) {
-    bad |= put(o, "function", json_string(p->function));
-    bad |= put(o, "file", str_or_null(p->file));
-    bad |= put(o, "line", int_or_null(p->line, p->line >= 0));
-    bad |= put(o, "depth", json_integer(p->depth));
+    bad |= pm__json_put(o, "function", json_string(p->function));
+    bad |= pm__json_put(o, "file", pm__json_str_or_null(p->file));
+    bad |= pm__json_put(o, "line", int_or_null(p->line, p->line >= 0));
+    bad |= pm__json_put(o, "depth", json_integer(p->depth));
   }
   if (p->local)
-    bad |= put(o, "local", json_string(p->local));
-  bad |= put(o, "steps", steps_json(p));
-  if (bad) {
-    json_decref(o);
-    return NULL;
-  }
-  return o;
+    bad |= pm__json_put(o, "local", json_string(p->local));
+  bad |= pm__json_put(
+      o, "steps", array_of(p->steps, p->nsteps, sizeof(*p->steps), step_json));
+  return done(o, bad);
+}
+
+static json_t *
+group_json(const void *item)
+{
+  const struct pm_rcs_group *g = item;
+  json_t *e = json_object(), *kinds = json_array();
+  int bad = !e || !kinds;
+
+  for (size_t k = 0; k < g->nkinds && !bad; k++)
+    bad |= json_array_append_new(kinds, json_string(g->kinds[k]));
+  bad |= pm__json_put(e, "referrers", kinds);
+  bad |= pm__json_put(e, "count", json_integer((json_int_t)g->count));
+  bad |= pm__json_put(e, "size", json_integer((json_int_t)g->size));
+  return done(e, bad);
 }
 
 static json_t *
 referrers_json(const struct pm_referrers *r)
 {
-  json_t *o = json_object(), *paths = json_array(), *groups = json_array();
-  int bad = !o || !paths || !groups;
+  json_t *o = json_object();
+  int bad = !o;
 
-  if (bad) {
-    json_decref(o), json_decref(paths), json_decref(groups);
-    return NULL;
-  }
-  bad |= put(o, "kind", json_string(r->kind));
-  bad |= put(o, "count", json_integer((json_int_t)r->count));
-  bad |= put(o, "size", json_integer((json_int_t)r->size));
-  bad |= put(o, "reachable", json_integer((json_int_t)r->reachable));
-  bad |= put(o, "objects_walked", json_integer((json_int_t)r->objects));
-  bad |= put(o, "partial",
-             json_boolean(r->skipped > 0 || r->broken_chains > 0));
-  for (size_t i = 0; i < r->npaths && !bad; i++)
-    bad |= json_array_append_new(paths, path_json(&r->paths[i]));
-  for (size_t i = 0; i < r->ngroups && !bad; i++) {
-    const struct pm_rcs_group *g = &r->groups[i];
-    json_t *e = json_object(), *kinds = json_array();
-    bad |= !e || !kinds;
-    for (size_t k = 0; k < g->nkinds && !bad; k++)
-      bad |= json_array_append_new(kinds, json_string(g->kinds[k]));
-    bad |= put(e, "referrers", kinds);
-    bad |= put(e, "count", json_integer((json_int_t)g->count));
-    bad |= put(e, "size", json_integer((json_int_t)g->size));
-    bad |= json_array_append_new(groups, e);
-  }
-  bad |= put(o, "paths", paths);
-  bad |= put(o, "by_referrers", groups);
-  if (bad) {
-    json_decref(o);
-    return NULL;
-  }
-  return o;
+  bad |= pm__json_put(o, "kind", json_string(r->kind));
+  bad |= pm__json_put(o, "count", json_integer((json_int_t)r->count));
+  bad |= pm__json_put(o, "size", json_integer((json_int_t)r->size));
+  bad |= pm__json_put(o, "reachable", json_integer((json_int_t)r->reachable));
+  bad |= pm__json_put(o, "objects_walked",
+                      json_integer((json_int_t)r->objects));
+  bad |= pm__json_put(o, "partial",
+                      json_boolean(r->skipped > 0 || r->broken_chains > 0));
+  bad |= pm__json_put(
+      o, "paths", array_of(r->paths, r->npaths, sizeof(*r->paths), path_json));
+  bad |= pm__json_put(
+      o, "by_referrers",
+      array_of(r->groups, r->ngroups, sizeof(*r->groups), group_json));
+  return done(o, bad);
 }
 
 int
@@ -257,38 +235,23 @@ pm_inspect_write_json(const struct pm_snapshot *s,
                       const struct pm_stacks *stacks,
                       const struct pm_referrers *refs, FILE *f)
 {
-  json_t *root = json_object(), *source = json_object();
-  char when[PM_TIME_TEXT_MAX];
-  int bad = !root || !source, err = 0;
+  json_t *root = json_object();
+  int bad = !root, err;
 
-  if (bad) {
-    json_decref(root), json_decref(source);
+  if (bad)
     return -ENOMEM;
-  }
-  pm_time_rfc3339(&s->taken_at, when, sizeof(when));
-  bad |= put(source, "kind", json_string(s->source_kind));
-  if (s->core && strcmp(s->source_kind, "core") == 0)
-    bad |= put(source, "core", json_string(s->core));
-  bad |= put(source, "pid", json_integer(s->pid));
-  bad |= put(source, "executable", str_or_null(s->executable));
-  bad |= put(source, "python_version", str_or_null(s->python_version));
-  bad |= put(root, "format", json_string(PM_INSPECT_FORMAT));
-  bad |= put(root, "format_version", json_integer(PM_INSPECT_FORMAT_VERSION));
-  bad |= put(root, "source", source);
-  bad |= put(root, "taken_at", json_string(when));
-  bad |= put(root, "pause_seconds",
-             s->pause_seconds < 0 ? json_null() : json_real(s->pause_seconds));
+  bad |= pm__json_head(root, s, PM_INSPECT_FORMAT, PM_INSPECT_FORMAT_VERSION);
   if (stacks)
-    bad |= put(root, "threads", threads_json(stacks));
+    bad |= pm__json_put(root, "threads",
+                        array_of(stacks->threads, stacks->nthreads,
+                                 sizeof(*stacks->threads), thread_json));
   if (refs)
-    bad |= put(root, "referrers", referrers_json(refs));
+    bad |= pm__json_put(root, "referrers", referrers_json(refs));
   if (bad) {
     json_decref(root);
     return -ENOMEM;
   }
-  if (json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) != 0 ||
-      fputc('\n', f) == EOF)
-    err = -EIO;
+  err = pm__json_dump(root, f);
   json_decref(root);
   return err;
 }

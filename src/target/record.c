@@ -44,24 +44,6 @@ struct pm_record {
   int err; /* the first failure: the recording is incomplete */
 };
 
-static int
-grow(void **v, size_t *cap, size_t elem, size_t need)
-{
-  size_t ncap = *cap ? *cap : 16;
-  void *nv;
-
-  if (need <= *cap)
-    return 0;
-  while (ncap < need)
-    ncap *= 2;
-  nv = realloc(*v, ncap * elem);
-  if (!nv)
-    return -ENOMEM;
-  *v = nv;
-  *cap = ncap;
-  return 0;
-}
-
 static size_t
 slot_of(const size_t *index, size_t cap, struct page **pages, pm_addr_t base)
 {
@@ -73,6 +55,16 @@ slot_of(const size_t *index, size_t cap, struct page **pages, pm_addr_t base)
   return i;
 }
 
+/* Enters every page in rec's index, which must be empty. */
+static void
+index_fill(struct pm_record *rec)
+{
+  for (size_t k = 0; k < rec->npages; k++)
+    rec->index[slot_of(rec->index, rec->index_cap, rec->pages,
+                       rec->pages[k]->base)]
+        = k + 1;
+}
+
 static int
 index_grow(struct pm_record *rec)
 {
@@ -81,11 +73,10 @@ index_grow(struct pm_record *rec)
 
   if (!index)
     return -ENOMEM;
-  for (size_t k = 0; k < rec->npages; k++)
-    index[slot_of(index, cap, rec->pages, rec->pages[k]->base)] = k + 1;
   free(rec->index);
   rec->index = index;
   rec->index_cap = cap;
+  index_fill(rec);
   return 0;
 }
 
@@ -100,9 +91,9 @@ page_get(struct pm_record *rec, pm_addr_t base)
   i = slot_of(rec->index, rec->index_cap, rec->pages, base);
   if (rec->index[i])
     return rec->pages[rec->index[i] - 1];
-  if (grow((void **)&rec->pages, &rec->pages_cap, sizeof(*rec->pages),
-           rec->npages + 1) ||
-      !(p = calloc(1, sizeof(*p))))
+  if (pm__array_grow((void **)&rec->pages, &rec->pages_cap, sizeof(*rec->pages),
+                     rec->npages + 1)
+      || !(p = calloc(1, sizeof(*p))))
     return NULL;
   p->base = base;
   rec->pages[rec->npages++] = p;
@@ -155,10 +146,11 @@ note_answer(void *arg, int q, const void *key, size_t keylen, int err,
   if (f->rec->err)
     return;
   for (size_t i = 0; i < f->n; i++)
-    if (f->answers[i].q == q && f->answers[i].keylen == keylen &&
-        (keylen == 0 || memcmp(f->answers[i].key, key, keylen) == 0))
+    if (f->answers[i].q == q && f->answers[i].keylen == keylen
+        && (keylen == 0 || memcmp(f->answers[i].key, key, keylen) == 0))
       return;
-  if (grow((void **)&f->answers, &f->cap, sizeof(*f->answers), f->n + 1)) {
+  if (pm__array_grow((void **)&f->answers, &f->cap, sizeof(*f->answers),
+                     f->n + 1)) {
     f->rec->err = -ENOMEM;
     return;
   }
@@ -187,9 +179,9 @@ pm__record_elf(struct pm_record *rec, const char *path, struct pm_elf *e)
     if (strcmp(rec->files[i]->path, path) == 0)
       f = rec->files[i];
   if (!f) {
-    if (grow((void **)&rec->files, &rec->files_cap, sizeof(*rec->files),
-             rec->nfiles + 1) ||
-        !(f = calloc(1, sizeof(*f)))) {
+    if (pm__array_grow((void **)&rec->files, &rec->files_cap,
+                       sizeof(*rec->files), rec->nfiles + 1)
+        || !(f = calloc(1, sizeof(*f)))) {
       rec->err = -ENOMEM;
       return;
     }
@@ -263,9 +255,9 @@ put_record(FILE *f, uint32_t type, const void *fixed, size_t nfixed,
     return -EINVAL;
   put_u32(head, type);
   put_u32(head + 4, (uint32_t)(nfixed + ntail));
-  if (fwrite(head, 1, 8, f) != 8 ||
-      (nfixed && fwrite(fixed, 1, nfixed, f) != nfixed) ||
-      (ntail && fwrite(tail, 1, ntail, f) != ntail))
+  if (fwrite(head, 1, 8, f) != 8
+      || (nfixed && fwrite(fixed, 1, nfixed, f) != nfixed)
+      || (ntail && fwrite(tail, 1, ntail, f) != ntail))
     return -EIO;
   return 0;
 }
@@ -305,9 +297,7 @@ write_memory(struct pm_record *rec, FILE *f)
   qsort(rec->pages, rec->npages, sizeof(*rec->pages), page_cmp);
   /* The index is stale once sorted: rebuild it for later reads. */
   memset(rec->index, 0, rec->index_cap * sizeof(*rec->index));
-  for (size_t k = 0; k < rec->npages; k++)
-    rec->index[slot_of(rec->index, rec->index_cap, rec->pages,
-                       rec->pages[k]->base)] = k + 1;
+  index_fill(rec);
   for (size_t i = 0; i < rec->npages && !err; i++) {
     const struct page *p = rec->pages[i];
     for (size_t k = 0; k < PAGE_SIZE && !err; k++) {
@@ -347,8 +337,7 @@ write_files(struct pm_record *rec, FILE *f)
       put_u32(buf + 8, (uint32_t)a->keylen);
       if (a->keylen)
         memcpy(buf + 12, a->key, a->keylen);
-      err = put_record(f, PM_REC_ANSWER, buf, 12 + a->keylen, a->data,
-                       a->len);
+      err = put_record(f, PM_REC_ANSWER, buf, 12 + a->keylen, a->data, a->len);
       free(buf);
     }
   }
@@ -366,8 +355,7 @@ pm_target_record_write(struct pm_target *t, FILE *f)
     return -EINVAL;
   if (t->rec->err)
     return t->rec->err;
-  if (fwrite(PM_RECORD_MAGIC, 1, PM_RECORD_MAGIC_LEN, f) !=
-      PM_RECORD_MAGIC_LEN)
+  if (fwrite(PM_RECORD_MAGIC, 1, PM_RECORD_MAGIC_LEN, f) != PM_RECORD_MAGIC_LEN)
     return -EIO;
   put_u32(fixed, (uint32_t)t->pid);
   err = put_record(f, PM_REC_TARGET, fixed, 4, t->exe,

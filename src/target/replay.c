@@ -53,8 +53,7 @@ struct replay_ctx {
   char *exe;
 };
 
-static int
-fail(char *why, size_t len, const char *fmt, ...)
+static int fail(char *why, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -73,32 +72,14 @@ fail(char *why, size_t len, const char *fmt, ...)
 static uint32_t
 get_u32(const unsigned char *p)
 {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16
+         | (uint32_t)p[3] << 24;
 }
 
 static uint64_t
 get_u64(const unsigned char *p)
 {
   return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static int
-grow(void **v, size_t *cap, size_t elem, size_t need)
-{
-  size_t ncap = *cap ? *cap : 16;
-  void *nv;
-
-  if (need <= *cap)
-    return 0;
-  while (ncap < need)
-    ncap *= 2;
-  nv = realloc(*v, ncap * elem);
-  if (!nv)
-    return -ENOMEM;
-  *v = nv;
-  *cap = ncap;
-  return 0;
 }
 
 /* A path of n bytes at p: no NUL inside, bounded.  NULL on -ENOMEM. */
@@ -140,8 +121,8 @@ replay_close(void *ctx)
 }
 
 static int
-parse_region(struct replay_ctx *c, const unsigned char *p, size_t n,
-             char *why, size_t whylen)
+parse_region(struct replay_ctx *c, const unsigned char *p, size_t n, char *why,
+             size_t whylen)
 {
   struct pm_maps *m = &c->regions;
   struct pm_region *r;
@@ -150,7 +131,7 @@ parse_region(struct replay_ctx *c, const unsigned char *p, size_t n,
     return fail(why, whylen, "malformed region record");
   if (m->n >= MAX_REGIONS)
     return fail(why, whylen, "more than %u regions", MAX_REGIONS);
-  if (grow((void **)&m->v, &c->regions_cap, sizeof(*m->v), m->n + 1))
+  if (pm__array_grow((void **)&m->v, &c->regions_cap, sizeof(*m->v), m->n + 1))
     return -ENOMEM;
   r = &m->v[m->n];
   r->start = get_u64(p);
@@ -159,8 +140,8 @@ parse_region(struct replay_ctx *c, const unsigned char *p, size_t n,
   r->inode = get_u64(p + 24);
   r->prot = get_u32(p + 32);
   r->path = NULL;
-  if (r->end <= r->start || r->prot > 15 ||
-      (m->n > 0 && r->start < m->v[m->n - 1].end))
+  if (r->end <= r->start || r->prot > 15
+      || (m->n > 0 && r->start < m->v[m->n - 1].end))
     return fail(why, whylen, "region at 0x%llx is malformed or out of order",
                 (unsigned long long)r->start);
   if (n > 36 && !(r->path = text(p + 36, n - 36)))
@@ -170,8 +151,8 @@ parse_region(struct replay_ctx *c, const unsigned char *p, size_t n,
 }
 
 static int
-parse_memory(struct replay_ctx *c, const unsigned char *p, size_t n,
-             char *why, size_t whylen)
+parse_memory(struct replay_ctx *c, const unsigned char *p, size_t n, char *why,
+             size_t whylen)
 {
   struct chunk *k;
   pm_addr_t addr;
@@ -179,13 +160,14 @@ parse_memory(struct replay_ctx *c, const unsigned char *p, size_t n,
   if (n <= 8)
     return fail(why, whylen, "malformed memory record");
   addr = get_u64(p);
-  if (addr + (n - 8) < addr ||
-      (c->nchunks > 0 && addr < c->chunks[c->nchunks - 1].addr +
-                                    c->chunks[c->nchunks - 1].len))
+  if (addr + (n - 8) < addr
+      || (c->nchunks > 0
+          && addr < c->chunks[c->nchunks - 1].addr
+                        + c->chunks[c->nchunks - 1].len))
     return fail(why, whylen, "memory at 0x%llx overlaps or is out of order",
                 (unsigned long long)addr);
-  if (grow((void **)&c->chunks, &c->chunks_cap, sizeof(*c->chunks),
-           c->nchunks + 1))
+  if (pm__array_grow((void **)&c->chunks, &c->chunks_cap, sizeof(*c->chunks),
+                     c->nchunks + 1))
     return -ENOMEM;
   k = &c->chunks[c->nchunks++];
   k->addr = addr;
@@ -207,8 +189,8 @@ parse_file(struct replay_ctx *c, const unsigned char *p, size_t n, char *why,
   for (size_t i = 0; i < c->nfiles; i++)
     if (strlen(c->files[i].path) == n && memcmp(c->files[i].path, p, n) == 0)
       return fail(why, whylen, "a file is recorded twice");
-  if (grow((void **)&c->files, &c->files_cap, sizeof(*c->files),
-           c->nfiles + 1))
+  if (pm__array_grow((void **)&c->files, &c->files_cap, sizeof(*c->files),
+                     c->nfiles + 1))
     return -ENOMEM;
   f = &c->files[c->nfiles];
   memset(f, 0, sizeof(*f));
@@ -219,8 +201,8 @@ parse_file(struct replay_ctx *c, const unsigned char *p, size_t n, char *why,
 }
 
 static int
-parse_answer(struct replay_ctx *c, const unsigned char *p, size_t n,
-             char *why, size_t whylen)
+parse_answer(struct replay_ctx *c, const unsigned char *p, size_t n, char *why,
+             size_t whylen)
 {
   struct rfile *f;
   struct answer *a;
@@ -232,12 +214,13 @@ parse_answer(struct replay_ctx *c, const unsigned char *p, size_t n,
   f = &c->files[c->nfiles - 1];
   keylen = get_u32(p + 8);
   err = (int32_t)get_u32(p + 4);
-  if (keylen > n - 12 || err > 0 || (err && n - 12 != keylen) ||
-      get_u32(p) < PM_ELF_Q_TYPE || get_u32(p) > PM_ELF_Q_BUILD_ID)
+  if (keylen > n - 12 || err > 0 || (err && n - 12 != keylen)
+      || get_u32(p) < PM_ELF_Q_TYPE || get_u32(p) > PM_ELF_Q_BUILD_ID)
     return fail(why, whylen, "malformed answer record");
   if (f->n >= MAX_ANSWERS)
     return fail(why, whylen, "more than %u answers", MAX_ANSWERS);
-  if (grow((void **)&f->answers, &f->cap, sizeof(*f->answers), f->n + 1))
+  if (pm__array_grow((void **)&f->answers, &f->cap, sizeof(*f->answers),
+                     f->n + 1))
     return -ENOMEM;
   a = &f->answers[f->n++];
   a->q = (int)get_u32(p);
@@ -256,13 +239,12 @@ parse(struct replay_ctx *c, size_t size, char *why, size_t whylen)
   size_t off = PM_RECORD_MAGIC_LEN;
   int seen_target = 0, err = 0;
 
-  if (size < PM_RECORD_MAGIC_LEN ||
-      memcmp(p, PM_RECORD_MAGIC, PM_RECORD_MAGIC_LEN - 1) != 0)
+  if (size < PM_RECORD_MAGIC_LEN
+      || memcmp(p, PM_RECORD_MAGIC, PM_RECORD_MAGIC_LEN - 1) != 0)
     return fail(why, whylen, "not a pmpeek recording");
   if (p[PM_RECORD_MAGIC_LEN - 1] != (unsigned char)PM_RECORD_MAGIC[7])
     return fail(why, whylen, "recording format %u, pmpeek reads %u",
-                p[PM_RECORD_MAGIC_LEN - 1],
-                (unsigned char)PM_RECORD_MAGIC[7]);
+                p[PM_RECORD_MAGIC_LEN - 1], (unsigned char)PM_RECORD_MAGIC[7]);
   while (off < size && !err) {
     uint32_t type, len;
 
@@ -275,8 +257,8 @@ parse(struct replay_ctx *c, size_t size, char *why, size_t whylen)
       return fail(why, whylen, "truncated at byte %zu", off - 8);
     switch (type) {
     case PM_REC_TARGET:
-      if (seen_target++ || len < 4 || (len > 4 && !path_ok(p + off + 4,
-                                                           len - 4)))
+      if (seen_target++ || len < 4
+          || (len > 4 && !path_ok(p + off + 4, len - 4)))
         return fail(why, whylen, "malformed target record");
       c->pid = (int32_t)get_u32(p + off);
       if (c->pid < 0)
@@ -313,8 +295,8 @@ chunk_at(struct replay_ctx *c, pm_addr_t addr)
   size_t lo = 0, hi = c->nchunks;
 
   /* Reads cluster: the chunk of the last read first. */
-  if (c->last < c->nchunks && addr >= c->chunks[c->last].addr &&
-      addr - c->chunks[c->last].addr < c->chunks[c->last].len)
+  if (c->last < c->nchunks && addr >= c->chunks[c->last].addr
+      && addr - c->chunks[c->last].addr < c->chunks[c->last].len)
     return &c->chunks[c->last];
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -383,8 +365,8 @@ replay_refresh_maps(void *ctx, struct pm_maps *maps)
   for (size_t i = 0; i < c->regions.n; i++) {
     maps->v[i] = c->regions.v[i];
     maps->v[i].path = NULL;
-    if (c->regions.v[i].path &&
-        !(maps->v[i].path = strdup(c->regions.v[i].path)))
+    if (c->regions.v[i].path
+        && !(maps->v[i].path = strdup(c->regions.v[i].path)))
       return -ENOMEM; /* the caller releases what was copied */
     maps->n = i + 1;
   }
@@ -392,8 +374,7 @@ replay_refresh_maps(void *ctx, struct pm_maps *maps)
 }
 
 static int
-replay_region_file(void *ctx, const struct pm_region *r, char *buf,
-                   size_t len)
+replay_region_file(void *ctx, const struct pm_region *r, char *buf, size_t len)
 {
   (void)ctx, (void)r, (void)buf, (void)len;
   return -ENOENT; /* no file on disk: replay_elf_open() answers for it */
@@ -424,8 +405,8 @@ replay_ask(void *arg, int q, const void *key, size_t keylen,
 
   for (size_t i = 0; i < f->n; i++) {
     const struct answer *a = &f->answers[i];
-    if (a->q != q || a->keylen != keylen ||
-        (keylen && memcmp(a->key, key, keylen) != 0))
+    if (a->q != q || a->keylen != keylen
+        || (keylen && memcmp(a->key, key, keylen) != 0))
       continue;
     *answer = a->data;
     *len = a->len;
@@ -446,15 +427,21 @@ replay_elf_open(void *ctx, const struct pm_region *r, struct pm_elf **out)
 }
 
 static const struct pm_target_ops replay_target_ops = {
-  replay_read,        replay_nop, replay_nop,   replay_refresh_maps,
-  replay_region_file, NULL,       replay_close, replay_elf_open,
+  replay_read,
+  replay_nop,
+  replay_nop,
+  replay_refresh_maps,
+  replay_region_file,
+  NULL,
+  replay_close,
+  replay_elf_open,
   1, /* direct: the recording is in memory already */
 };
 
 /* Takes ownership of buf (size bytes). */
 static int
-open_buffer(struct pm_target **out, unsigned char *buf, size_t size,
-            char *why, size_t whylen)
+open_buffer(struct pm_target **out, unsigned char *buf, size_t size, char *why,
+            size_t whylen)
 {
   struct replay_ctx *c = calloc(1, sizeof(*c));
   struct pm_target *t;
@@ -481,8 +468,8 @@ open_buffer(struct pm_target **out, unsigned char *buf, size_t size,
 }
 
 int
-pm_target_open_replay_mem(struct pm_target **out, const void *data,
-                          size_t len, char *why, size_t whylen)
+pm_target_open_replay_mem(struct pm_target **out, const void *data, size_t len,
+                          char *why, size_t whylen)
 {
   unsigned char *buf = malloc(len ? len : 1);
 
@@ -506,11 +493,12 @@ pm_target_open_replay(struct pm_target **out, const char *path, char *why,
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return -errno;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-      (uint64_t)st.st_size > MAX_FILE_BYTES) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
+      || (uint64_t)st.st_size > MAX_FILE_BYTES) {
     err = fstat(fd, &st) != 0 ? -errno
-                              : fail(why, whylen, "not a regular file of "
-                                                  "at most 16 GiB");
+                              : fail(why, whylen,
+                                     "not a regular file of "
+                                     "at most 16 GiB");
     close(fd);
     return err;
   }
@@ -543,6 +531,6 @@ pm_target_is_recording(const char *path)
     return 0;
   n = read(fd, head, sizeof(head));
   close(fd);
-  return n == (ssize_t)sizeof(head) &&
-         memcmp(head, PM_RECORD_MAGIC, sizeof(head)) == 0;
+  return n == (ssize_t)sizeof(head)
+         && memcmp(head, PM_RECORD_MAGIC, sizeof(head)) == 0;
 }

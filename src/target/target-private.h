@@ -39,8 +39,8 @@ struct pm_cache_slot {
   size_t from;    /* [base + from, base + valid) was read */
   size_t valid;
   unsigned char *data;
-  int lru;        /* the way of its set to refill first */
-  int pinned;     /* pm__target_peek() handed it out: never refilled */
+  int lru;    /* the way of its set to refill first */
+  int pinned; /* pm__target_peek() handed it out: never refilled */
 };
 
 struct pm_record;
@@ -68,6 +68,13 @@ struct pm_target {
 int pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
                    void *ctx, pid_t pid);
 
+/*
+ * Makes room for need elements of elem bytes in the array *v, of *cap
+ * elements now, by doubling (from 16).  Returns 0, or -ENOMEM with *v and
+ * *cap unchanged.
+ */
+int pm__array_grow(void **v, size_t *cap, size_t elem, size_t need);
+
 /* -- record.c: what target.c tells the recorder ------------------------- */
 
 /* Keeps the len bytes at addr that a read returned. */
@@ -75,8 +82,7 @@ void pm__record_memory(struct pm_record *rec, pm_addr_t addr, const void *buf,
                        size_t len);
 
 /* Notes every question e answers, as questions about the file at path. */
-void pm__record_elf(struct pm_record *rec, const char *path,
-                    struct pm_elf *e);
+void pm__record_elf(struct pm_record *rec, const char *path, struct pm_elf *e);
 
 void pm__record_free(struct pm_record *rec);
 

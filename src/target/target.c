@@ -79,6 +79,24 @@ pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
   return 0;
 }
 
+int
+pm__array_grow(void **v, size_t *cap, size_t elem, size_t need)
+{
+  size_t ncap = *cap ? *cap : 16;
+  void *nv;
+
+  if (need <= *cap)
+    return 0;
+  while (ncap < need)
+    ncap *= 2;
+  nv = realloc(*v, ncap * elem);
+  if (!nv)
+    return -ENOMEM;
+  *v = nv;
+  *cap = ncap;
+  return 0;
+}
+
 void
 pm_target_set_cancel(struct pm_target *t, const volatile sig_atomic_t *flag)
 {
@@ -151,8 +169,8 @@ pm__target_elf_open(struct pm_target *t, const struct pm_region *r,
 static double
 elapsed(const struct timespec *a, const struct timespec *b)
 {
-  return (double)(b->tv_sec - a->tv_sec) +
-         (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+  return (double)(b->tv_sec - a->tv_sec)
+         + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
 int
@@ -201,8 +219,8 @@ pm_target_resume(struct pm_target *t)
 static inline struct pm_cache_slot *
 cache_set(struct pm_target *t, pm_addr_t base)
 {
-  return &t->cache[((base >> PM_CACHE_CHUNK_BITS) &
-                    ((PM_CACHE_SLOTS >> 1) - 1)) << 1];
+  return &t->cache[((base >> PM_CACHE_CHUNK_BITS) & ((PM_CACHE_SLOTS >> 1) - 1))
+                   << 1];
 }
 
 static const struct pm_region *
@@ -290,8 +308,8 @@ read_piece(struct pm_target *t, const struct pm_region *r, pm_addr_t addr,
   s = &set[0];
   if (s->base != base)
     s = &set[1];
-  if (s->base != base || addr - base < s->from ||
-      addr + len - base > s->valid) {
+  if (s->base != base || addr - base < s->from
+      || addr + len - base > s->valid) {
     if (s->base != base)
       s = &set[set[0].lru ? 0 : 1];
     /* A pinned way is the caller's: the bytes go around the cache. */
@@ -324,9 +342,9 @@ cache_hit(struct pm_target *t, pm_addr_t addr, size_t len)
   struct pm_cache_slot *s = set[1].base == base ? &set[1] : &set[0];
   size_t off = (size_t)(addr - base);
 
-  if (s->base != base || off < s->from || off > s->valid ||
-      len > s->valid - off || t->rec ||
-      (t->cancel && *t->cancel) || len + READ_CALL_COST > t->read_budget)
+  if (s->base != base || off < s->from || off > s->valid || len > s->valid - off
+      || t->rec || (t->cancel && *t->cancel)
+      || len + READ_CALL_COST > t->read_budget)
     return NULL;
   t->read_budget -= len + READ_CALL_COST;
   set[0].lru = s != &set[0];
@@ -394,17 +412,17 @@ const void *
 pm__target_cached(const struct pm_target *t, pm_addr_t addr, size_t len)
 {
   pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
-  const struct pm_cache_slot *set =
-      &t->cache[((base >> PM_CACHE_CHUNK_BITS) &
-                 ((PM_CACHE_SLOTS >> 1) - 1)) << 1];
+  const struct pm_cache_slot *set
+      = &t->cache[((base >> PM_CACHE_CHUNK_BITS) & ((PM_CACHE_SLOTS >> 1) - 1))
+                  << 1];
   const struct pm_cache_slot *s = set[1].base == base ? &set[1] : &set[0];
 
   /*
    * While recording, never: a look at bytes not recorded would steer the
    * walk where its replay, which sees only the recorded ones, cannot go.
    */
-  if (t->rec || s->base != base || addr - base < s->from ||
-      addr - base > s->valid || len > s->valid - (addr - base))
+  if (t->rec || s->base != base || addr - base < s->from
+      || addr - base > s->valid || len > s->valid - (addr - base))
     return NULL;
   return s->data + (addr - base);
 }
@@ -427,8 +445,8 @@ pm__target_peek(struct pm_target *t, pm_addr_t addr, size_t len, int *err)
 
   *err = 0;
   pm__target_unpin(t);
-  if (t->ops->direct || len == 0 || len > PM_CACHE_CHUNK ||
-      addr + len - base > PM_CACHE_CHUNK)
+  if (t->ops->direct || len == 0 || len > PM_CACHE_CHUNK
+      || addr + len - base > PM_CACHE_CHUNK)
     return NULL;
   /* Charged as a read, which also brings the chunk in when it reads. */
   if ((*err = pm_target_read(t, addr, &probe, 1))) {

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* json-out.h -- what the JSON documents pmpeek writes have in common */
+#ifndef PM_JSON_OUT_H
+#define PM_JSON_OUT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "pmpeek/snapshot.h"
+
+/*
+ * Adds value to obj under key, taking the reference.  A NULL value (a
+ * jansson constructor out of memory) fails with -1, so that a document is
+ * built as a chain of `bad |= pm__json_put(...)` and checked once.
+ */
+int pm__json_put(json_t *obj, const char *key, json_t *value);
+
+/* A JSON string of s, or null when s is NULL. */
+json_t *pm__json_str_or_null(const char *s);
+
+/*
+ * Adds the members every document about one snapshot starts with to root:
+ * "format" and "format_version" as given, then "source" (kind, core, pid,
+ * executable, python_version), "taken_at" and "pause_seconds" of s.
+ * Returns 0, or -1 when out of memory (root may then hold part of them).
+ */
+int pm__json_head(json_t *root, const struct pm_snapshot *s, const char *format,
+                  int version);
+
+/*
+ * Writes root to f, indented, reals to 6 digits, with a newline; root is
+ * left to the caller.  Returns 0 or -EIO.
+ */
+int pm__json_dump(const json_t *root, FILE *f);
+
+#endif
