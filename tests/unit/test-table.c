@@ -16,9 +16,9 @@
   "class)\n"
 
 static struct pm_kind three[] = {
-  { "dict", 5, 600 },
-  { "list", 3, 333 },
-  { "str", 2, 67 },
+  { "dict", 5, 600, 0, 0 },
+  { "list", 3, 333, 0, 0 },
+  { "str", 2, 67, 0, 0 },
 };
 
 static struct pm_census census = {
@@ -169,8 +169,8 @@ START_TEST(test_wide_numbers)
 {
   /* Columns widen rather than cut; percentages stay exact on big sizes. */
   struct pm_kind big[] = {
-    { "bytes", 12345678, UINT64_C(1) << 62 },
-    { "mymod.Outer.Inner", 1, UINT64_C(1) << 61 },
+    { "bytes", 12345678, UINT64_C(1) << 62, 0, 0 },
+    { "mymod.Outer.Inner", 1, UINT64_C(1) << 61, 0, 0 },
   };
   struct pm_census c = {
     .kinds = big,
@@ -194,7 +194,7 @@ END_TEST
 START_TEST(test_zero_total)
 {
   /* Kinds of size 0 (all objects unreadable): 0 %, not a division by 0. */
-  struct pm_kind z[] = { { "dict", 0, 0 } };
+  struct pm_kind z[] = { { "dict", 0, 0, 0, 0 } };
   struct pm_census c = { .kinds = z, .nkinds = 1 };
 
   pm_cli_print_table(out, &c, 0, 0);
@@ -212,7 +212,7 @@ START_TEST(test_many_rows)
   const char *s, *row11;
 
   for (int i = 0; i < 12; i++)
-    k[i] = (struct pm_kind){ "tuple", 1, 100 };
+    k[i] = (struct pm_kind){ "tuple", 1, 100, 0, 0 };
   pm_cli_print_table(out, &c, 11, 0);
   s = printed();
   row11 = strstr(s, "    10      1   8      100   8      1100  91 tuple\n");
