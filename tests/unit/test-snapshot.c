@@ -16,9 +16,9 @@
 #include "pmpeek/snapshot.h"
 
 static struct pm_kind kinds[] = {
-  { "dict", 454, 205872 },
-  { "type", 68, 93280 },
-  { "function", 568, 86336 },
+  { "dict", 454, 205872, 0, 0 },
+  { "type", 68, 93280, 0, 0 },
+  { "function", 568, 86336, 0, 0 },
 };
 
 static struct pm_census census = {
@@ -305,7 +305,7 @@ END_TEST
 START_TEST(test_kinds_order_kept)
 {
   /* The writer keeps the census's order, sorted or not. */
-  struct pm_kind k[] = { { "b", 1, 1 }, { "a", 9, 900 }, { "c", 5, 50 } };
+  struct pm_kind k[] = { { "b", 1, 1, 0, 0 }, { "a", 9, 900, 0, 0 }, { "c", 5, 50, 0, 0 } };
   struct pm_census c = { .kinds = k, .nkinds = 3, .count = 15, .size = 951 };
   json_t *arr;
 
@@ -321,10 +321,10 @@ END_TEST
 START_TEST(test_kind_names_escaped)
 {
   struct pm_kind k[] = {
-    { "caf\xc3\xa9.Men\xc3\xbc", 1, 10 }, /* café.Menü */
-    { "emoji.\xf0\x9f\x98\x80", 2, 20 },  /* U+1F600 */
-    { "q.\"quoted\" \\back\\slash", 3, 30 },
-    { "ctl.tab\there", 4, 40 },
+    { "caf\xc3\xa9.Men\xc3\xbc", 1, 10, 0, 0 }, /* café.Menü */
+    { "emoji.\xf0\x9f\x98\x80", 2, 20, 0, 0 },  /* U+1F600 */
+    { "q.\"quoted\" \\back\\slash", 3, 30, 0, 0 },
+    { "ctl.tab\there", 4, 40, 0, 0 },
   };
   struct pm_census c = { .kinds = k, .nkinds = 4, .count = 10, .size = 100 };
   json_t *arr;
@@ -359,7 +359,7 @@ END_TEST
 
 START_TEST(test_big_numbers)
 {
-  struct pm_kind k[] = { { "bytes", 1, UINT64_C(1) << 40 } };
+  struct pm_kind k[] = { { "bytes", 1, UINT64_C(1) << 40, 0, 0 } };
   struct pm_census c
       = { .kinds = k, .nkinds = 1, .count = 1, .size = UINT64_C(1) << 40 };
 
