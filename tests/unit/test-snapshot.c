@@ -305,7 +305,9 @@ END_TEST
 START_TEST(test_kinds_order_kept)
 {
   /* The writer keeps the census's order, sorted or not. */
-  struct pm_kind k[] = { { "b", 1, 1, 0, 0 }, { "a", 9, 900, 0, 0 }, { "c", 5, 50, 0, 0 } };
+  struct pm_kind k[] = { { "b", 1, 1, 0, 0 },
+                         { "a", 9, 900, 0, 0 },
+                         { "c", 5, 50, 0, 0 } };
   struct pm_census c = { .kinds = k, .nkinds = 3, .count = 15, .size = 951 };
   json_t *arr;
 
