@@ -8,23 +8,6 @@
 
 #include "census/addrset.h"
 
-int
-pm__grow(void **v, size_t *cap, size_t elem, size_t need)
-{
-  size_t ncap = *cap ? *cap : 64;
-  void *nv;
-
-  if (need <= *cap)
-    return 0;
-  while (ncap < need)
-    ncap *= 2;
-  if (!(nv = realloc(*v, ncap * elem)))
-    return -ENOMEM;
-  *v = nv;
-  *cap = ncap;
-  return 0;
-}
-
 /* ---- the map ------------------------------------------------------------ */
 
 static int
@@ -177,7 +160,7 @@ pm__sort_addrs(uint64_t *v, size_t n, unsigned lo, unsigned hi, unsigned bits,
     }
     return 0;
   }
-  if (pm__grow((void **)scratch, scratch_cap, sizeof(**scratch), n))
+  if (pm__array_grow((void **)scratch, scratch_cap, sizeof(**scratch), n))
     return -ENOMEM;
   dst = *scratch;
   for (unsigned shift = lo; shift < hi; shift += bits) {

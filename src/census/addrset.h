@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "array.h"
 #include "pmpeek/target.h"
 
 /* Fibonacci hashing: the top bits are well mixed. */
@@ -23,12 +24,6 @@ pm__hash_addr(pm_addr_t a)
 {
   return (a >> 3) * 0x9E3779B97F4A7C15ull;
 }
-
-/*
- * Makes *v, an array of *cap elements of elem bytes, hold at least need
- * (doubling; 64 at first).  0 or -ENOMEM (*v is then unchanged).
- */
-int pm__grow(void **v, size_t *cap, size_t elem, size_t need);
 
 /* ---- a map: target address -> 64-bit value ------------------------------ */
 

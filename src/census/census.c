@@ -256,7 +256,7 @@ bucket_of(struct queue *q, uint64_t key)
   i = bucket_slot(q, key);
   if (q->index[i])
     return q->index[i] - 1;
-  if (pm__grow((void **)&q->b, &q->b_cap, sizeof(*q->b), q->nb + 1))
+  if (pm__array_grow((void **)&q->b, &q->b_cap, sizeof(*q->b), q->nb + 1))
     return -ENOMEM;
   memset(&q->b[q->nb], 0, sizeof(*q->b));
   q->b[q->nb].key = key;
@@ -269,7 +269,7 @@ heap_push(struct queue *q, uint32_t nb)
 {
   size_t i;
 
-  if (pm__grow((void **)&q->heap, &q->heap_cap, sizeof(*q->heap), q->nheap + 1))
+  if (pm__array_grow((void **)&q->heap, &q->heap_cap, sizeof(*q->heap), q->nheap + 1))
     return -ENOMEM;
   for (i = q->nheap++; i > 0; i = (i - 1) / 2) {
     uint32_t parent = q->heap[(i - 1) / 2];
@@ -322,7 +322,7 @@ push(struct walk *w, uint64_t item)
   b = &q->b[nb];
   if (b->n == b->cap) {
     size_t cap = b->cap;
-    if (pm__grow((void **)&b->items, &cap, sizeof(*b->items), (size_t)b->n + 1))
+    if (pm__array_grow((void **)&b->items, &cap, sizeof(*b->items), (size_t)b->n + 1))
       return -ENOMEM;
     b->cap = (uint32_t)cap;
   }
@@ -337,7 +337,7 @@ push(struct walk *w, uint64_t item)
   if (b->queued == SWEEP_NEXT)
     return 0;
   b->queued = SWEEP_NEXT;
-  if (pm__grow((void **)&q->next, &q->next_cap, sizeof(*q->next), q->nnext + 1))
+  if (pm__array_grow((void **)&q->next, &q->next_cap, sizeof(*q->next), q->nnext + 1))
     return -ENOMEM;
   q->next[q->nnext++] = (uint32_t)nb;
   return 0;
@@ -425,7 +425,7 @@ kind_index(struct walk *w, const char *name, int32_t *out)
       *out = (int32_t)w->names[i].index;
       return 0;
     }
-  if (pm__grow((void **)&c->kinds, &w->kinds_cap, sizeof(*c->kinds),
+  if (pm__array_grow((void **)&c->kinds, &w->kinds_cap, sizeof(*c->kinds),
                c->nkinds + 1))
     return -ENOMEM;
   memset(&c->kinds[c->nkinds], 0, sizeof(c->kinds[c->nkinds]));
@@ -497,7 +497,7 @@ type_lookup(struct walk *w, pm_addr_t type)
   }
   if (w->ntypes % TYPE_BLOCK == 0) {
     size_t b = w->ntypes / TYPE_BLOCK;
-    if (pm__grow((void **)&w->types, &w->blocks_cap, sizeof(*w->types), b + 1))
+    if (pm__array_grow((void **)&w->types, &w->blocks_cap, sizeof(*w->types), b + 1))
       return -ENOMEM;
     if (!(w->types[b] = malloc(TYPE_BLOCK * sizeof(**w->types))))
       return -ENOMEM;
@@ -652,7 +652,7 @@ count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
   int err;
 
   if (!owner) {
-    if (pm__grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
+    if (pm__array_grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
                  w->ndicts + 1))
       return -ENOMEM;
     w->dicts[w->ndicts].obj = obj | (garbage ? 1 : 0);
@@ -929,7 +929,7 @@ gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
     w->c->skipped++;
     return 0;
   }
-  if (pm__grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+  if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
                w->ngcleft + 1))
     return -ENOMEM;
   w->gcleft[w->ngcleft++] = obj;
@@ -1131,7 +1131,7 @@ gc_link(struct walk *w, pm_addr_t obj, const uint64_t *words, unsigned off,
                                words[off / 8 + L->object_type / 8]);
   if (!idx || !(type_at(w, idx - 1)->info.flags & PM_TPFLAGS_HAVE_GC))
     return 0;
-  if (pm__grow((void **)&w->gclinks, &w->gclinks_cap, 2 * sizeof(*w->gclinks),
+  if (pm__array_grow((void **)&w->gclinks, &w->gclinks_cap, 2 * sizeof(*w->gclinks),
                w->ngclinks + 1))
     return -ENOMEM;
   /* Bit 0 (a GC head is 16-aligned) marks a link not known to be one. */
@@ -1319,7 +1319,7 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
                = pm_target_read_u64(w->py->t, prev + L->gc_head_next, &pnext))
               || (pnext & ~(uint64_t)3) != obj - 16))
         return err && pm__walk_fatal(err) ? err : 0;
-      if (pm__grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+      if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
                    w->ngcleft + 1))
         return -ENOMEM;
       w->gcleft[w->ngcleft++] = obj;
@@ -1328,7 +1328,7 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
     if (gch[L->gc_head_prev / 8] & ~(uint64_t)3)
       return 0; /* not a GC head at all */
   }
-  if (pm__grow((void **)&w->blockleft, &w->blockleft_cap, sizeof(*w->blockleft),
+  if (pm__array_grow((void **)&w->blockleft, &w->blockleft_cap, sizeof(*w->blockleft),
                w->nblockleft + 1))
     return -ENOMEM;
   w->blockleft[w->nblockleft++] = obj;
@@ -1439,7 +1439,7 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
         if (!type_at(w, (size_t)t)->valid) {
           w->c->skipped++;
         } else {
-          if (pm__grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+          if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
                        w->ngcleft + 1)) {
             err = -ENOMEM;
             break;
@@ -1484,7 +1484,7 @@ read_static_dicts(struct walk *w)
         return pm__walk_fatal(err) ? err : 0;
       if (!type || !dict)
         continue;
-      if (pm__grow((void **)&w->statics, &w->statics_cap, sizeof(*w->statics),
+      if (pm__array_grow((void **)&w->statics, &w->statics_cap, sizeof(*w->statics),
                    w->nstatics + 1))
         return -ENOMEM;
       w->statics[w->nstatics].type = type;

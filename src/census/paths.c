@@ -142,7 +142,7 @@ type_lookup(struct walk *w, pm_addr_t type)
 
   if (idx)
     return (int64_t)*idx - 1;
-  if (pm__grow((void **)&w->types, &w->types_cap, sizeof(*w->types),
+  if (pm__array_grow((void **)&w->types, &w->types_cap, sizeof(*w->types),
                w->ntypes + 1)
       || !(t = calloc(1, sizeof(*t))))
     return -ENOMEM;
@@ -213,8 +213,8 @@ found(struct walk *w, pm_addr_t obj, uint32_t t, uint64_t parent)
 
   if ((err = pm__set_add(&w->seen, obj)) <= 0)
     return err;
-  if (pm__grow((void **)&w->next, &w->next_cap, sizeof(*w->next), w->nnext + 1)
-      || pm__grow((void **)&w->parents, &w->parents_cap, sizeof(*w->parents),
+  if (pm__array_grow((void **)&w->next, &w->next_cap, sizeof(*w->next), w->nnext + 1)
+      || pm__array_grow((void **)&w->parents, &w->parents_cap, sizeof(*w->parents),
                   w->nparents + 1))
     return -ENOMEM;
   w->next[w->nnext++] = obj;
@@ -223,7 +223,7 @@ found(struct walk *w, pm_addr_t obj, uint32_t t, uint64_t parent)
   w->nparents++;
   if (!w->types[t]->candidate)
     return 0;
-  if (pm__grow((void **)&w->cands, &w->cands_cap, sizeof(*w->cands),
+  if (pm__array_grow((void **)&w->cands, &w->cands_cap, sizeof(*w->cands),
                w->ncands + 1))
     return -ENOMEM;
   w->cands[w->ncands].obj = obj;
@@ -239,7 +239,7 @@ edge(struct walk *w, pm_addr_t obj, uint32_t rtype, pm_addr_t from)
 {
   if (!pm__set_has(&w->cset, obj))
     return 0;
-  if (pm__grow((void **)&w->edges, &w->edges_cap, sizeof(*w->edges),
+  if (pm__array_grow((void **)&w->edges, &w->edges_cap, sizeof(*w->edges),
                w->nedges + 1))
     return -ENOMEM;
   w->edges[w->nedges].to = obj;
@@ -291,7 +291,7 @@ root_visit(void *arg, const struct pm_root *root)
   if (!pm__set_has(&w->seen, root->obj)) {
     if ((err = check(w, root->obj, &t)) <= 0)
       return err;
-    if (pm__grow((void **)&w->roots, &w->roots_cap, sizeof(*w->roots),
+    if (pm__array_grow((void **)&w->roots, &w->roots_cap, sizeof(*w->roots),
                  w->nroots + 1))
       return -ENOMEM;
     w->roots[w->nroots] = *root;
@@ -358,7 +358,7 @@ process(struct walk *w, pm_addr_t obj)
   if (err)
     return err;
   if (dict) {
-    if (pm__grow((void **)&w->owners, &w->owners_cap, sizeof(*w->owners),
+    if (pm__array_grow((void **)&w->owners, &w->owners_cap, sizeof(*w->owners),
                  w->nowners + 1))
       return -ENOMEM;
     w->owners[w->nowners].a = dict;
@@ -556,7 +556,7 @@ name_id(struct rcs *r, const char *name)
        i = (i + 1) & (r->table_cap - 1))
     if (strcmp(r->table[i].name, name) == 0)
       return r->table[i].id;
-  if (pm__grow((void **)&r->names, &r->names_cap, sizeof(*r->names),
+  if (pm__array_grow((void **)&r->names, &r->names_cap, sizeof(*r->names),
                r->nnames + 1))
     return -ENOMEM;
   r->names[r->nnames] = name;
@@ -652,7 +652,7 @@ group(struct walk *w, const uint8_t *match, const uint64_t *sizes,
   for (size_t i = 0; i < nmembers; i++) {
     struct pm_rcs_group *g;
     if (i == 0 || by_ids(&members[i - 1], &members[i], ids) != 0) {
-      if (pm__grow((void **)&out->groups, &gcap, sizeof(*out->groups),
+      if (pm__array_grow((void **)&out->groups, &gcap, sizeof(*out->groups),
                    out->ngroups + 1))
         goto out;
       g = &out->groups[out->ngroups++];
@@ -1167,7 +1167,7 @@ follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
     goto out;
   for (size_t i = 0; i < n; i++) {
     at[i] = samples[i];
-    if ((err = pm__grow((void **)&chains[i].v, &chains[i].cap,
+    if ((err = pm__array_grow((void **)&chains[i].v, &chains[i].cap,
                         sizeof(*chains[i].v), 1)))
       goto out;
     chains[i].v[chains[i].n++] = samples[i];
@@ -1203,7 +1203,7 @@ follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
           left--;
           continue;
         }
-        if ((err = pm__grow((void **)&c->v, &c->cap, sizeof(*c->v), c->n + 1)))
+        if ((err = pm__array_grow((void **)&c->v, &c->cap, sizeof(*c->v), c->n + 1)))
           goto out;
         c->v[c->n++] = word;
         at[i - 1] = word;

@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include "array.h"
 #include "elf/elf-file.h"
 #include "pmpeek/target.h"
 
@@ -67,13 +68,6 @@ struct pm_target {
 /* Takes ownership of ctx; on failure calls ops->close(ctx). */
 int pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
                    void *ctx, pid_t pid);
-
-/*
- * Makes room for need elements of elem bytes in the array *v, of *cap
- * elements now, by doubling (from 16).  Returns 0, or -ENOMEM with *v and
- * *cap unchanged.
- */
-int pm__array_grow(void **v, size_t *cap, size_t elem, size_t need);
 
 /* -- record.c: what target.c tells the recorder ------------------------- */
 

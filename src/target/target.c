@@ -79,24 +79,6 @@ pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
   return 0;
 }
 
-int
-pm__array_grow(void **v, size_t *cap, size_t elem, size_t need)
-{
-  size_t ncap = *cap ? *cap : 16;
-  void *nv;
-
-  if (need <= *cap)
-    return 0;
-  while (ncap < need)
-    ncap *= 2;
-  nv = realloc(*v, ncap * elem);
-  if (!nv)
-    return -ENOMEM;
-  *v = nv;
-  *cap = ncap;
-  return 0;
-}
-
 void
 pm_target_set_cancel(struct pm_target *t, const volatile sig_atomic_t *flag)
 {
