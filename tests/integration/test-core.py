@@ -273,7 +273,7 @@ def run_python(tap, args, python):
                           'target runs on after gcore', proc_state(pid))
                 if path:
                     doc = pmpeek_json(tap, args.pmpeek, [path], 'gcore')
-                    if doc:
+                    if doc is not None:
                         compare(tap, live, doc, 'gcore', path, pid, truth)
                         check_table(tap, args.pmpeek, path, doc, 'gcore')
                         check_diff(tap, args.pmpeek, live, doc, workdir,
@@ -284,7 +284,7 @@ def run_python(tap, args, python):
                     shutil.copy2(exe, copy)
                     doc = pmpeek_json(tap, args.pmpeek,
                                       ['--exe', copy, path], 'gcore --exe')
-                    if doc:
+                    if doc is not None:
                         compare(tap, live, doc, 'gcore --exe', path, pid,
                                 truth)
 
@@ -294,7 +294,7 @@ def run_python(tap, args, python):
                     doc = pmpeek_json(tap, args.pmpeek,
                                       ['--lib-root', root, path],
                                       'gcore --lib-root')
-                    if doc:
+                    if doc is not None:
                         compare(tap, live, doc, 'gcore --lib-root', path,
                                 pid, truth)
                     if args.errors:
@@ -312,7 +312,7 @@ def run_python(tap, args, python):
             print('# kernel core %s, %d bytes' % (path,
                                                    os.path.getsize(path)))
             doc = pmpeek_json(tap, args.pmpeek, [path], 'kernel core')
-            if doc:
+            if doc is not None:
                 compare(tap, live, doc, 'kernel core', path, pid, truth)
                 check_table(tap, args.pmpeek, path, doc, 'kernel core')
                 check_diff(tap, args.pmpeek, live, doc, workdir,
