@@ -269,7 +269,8 @@ heap_push(struct queue *q, uint32_t nb)
 {
   size_t i;
 
-  if (pm__array_grow((void **)&q->heap, &q->heap_cap, sizeof(*q->heap), q->nheap + 1))
+  if (pm__array_grow((void **)&q->heap, &q->heap_cap, sizeof(*q->heap),
+                     q->nheap + 1))
     return -ENOMEM;
   for (i = q->nheap++; i > 0; i = (i - 1) / 2) {
     uint32_t parent = q->heap[(i - 1) / 2];
@@ -322,7 +323,8 @@ push(struct walk *w, uint64_t item)
   b = &q->b[nb];
   if (b->n == b->cap) {
     size_t cap = b->cap;
-    if (pm__array_grow((void **)&b->items, &cap, sizeof(*b->items), (size_t)b->n + 1))
+    if (pm__array_grow((void **)&b->items, &cap, sizeof(*b->items),
+                       (size_t)b->n + 1))
       return -ENOMEM;
     b->cap = (uint32_t)cap;
   }
@@ -337,7 +339,8 @@ push(struct walk *w, uint64_t item)
   if (b->queued == SWEEP_NEXT)
     return 0;
   b->queued = SWEEP_NEXT;
-  if (pm__array_grow((void **)&q->next, &q->next_cap, sizeof(*q->next), q->nnext + 1))
+  if (pm__array_grow((void **)&q->next, &q->next_cap, sizeof(*q->next),
+                     q->nnext + 1))
     return -ENOMEM;
   q->next[q->nnext++] = (uint32_t)nb;
   return 0;
@@ -426,7 +429,7 @@ kind_index(struct walk *w, const char *name, int32_t *out)
       return 0;
     }
   if (pm__array_grow((void **)&c->kinds, &w->kinds_cap, sizeof(*c->kinds),
-               c->nkinds + 1))
+                     c->nkinds + 1))
     return -ENOMEM;
   memset(&c->kinds[c->nkinds], 0, sizeof(c->kinds[c->nkinds]));
   c->kinds[c->nkinds].name = strdup(name);
@@ -469,14 +472,13 @@ type_at(const struct walk *w, size_t idx)
  * (entries of invalid types are kept too, so garbage is rejected fast).
  * Returns the index, or a negative error that ends the walk.
  */
-static int64_t
+static int64_t type_lookup_slow(struct walk *w, pm_addr_t type,
+                                struct hot_type *hot);
+
+static inline int64_t
 type_lookup(struct walk *w, pm_addr_t type)
 {
-  uint32_t idx, offs[MAX_TYPE_MEMBERS];
   struct hot_type *hot;
-  struct type_entry *e;
-  size_t n;
-  int err;
 
   /* Objects come in runs of one type: try the last one first. */
   if (w->ntypes && w->last_type < w->ntypes
@@ -488,6 +490,18 @@ type_lookup(struct walk *w, pm_addr_t type)
     w->last_type = hot->idx - 1;
     return (int64_t)hot->idx - 1;
   }
+  return type_lookup_slow(w, type, hot);
+}
+
+/* type_lookup() past its caches: its large frame is paid for only here. */
+static __attribute__((noinline)) int64_t
+type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
+{
+  uint32_t idx, offs[MAX_TYPE_MEMBERS];
+  struct type_entry *e;
+  size_t n;
+  int err;
+
   idx = (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx) {
     w->last_type = idx - 1;
@@ -497,7 +511,8 @@ type_lookup(struct walk *w, pm_addr_t type)
   }
   if (w->ntypes % TYPE_BLOCK == 0) {
     size_t b = w->ntypes / TYPE_BLOCK;
-    if (pm__array_grow((void **)&w->types, &w->blocks_cap, sizeof(*w->types), b + 1))
+    if (pm__array_grow((void **)&w->types, &w->blocks_cap, sizeof(*w->types),
+                       b + 1))
       return -ENOMEM;
     if (!(w->types[b] = malloc(TYPE_BLOCK * sizeof(**w->types))))
       return -ENOMEM;
@@ -653,7 +668,7 @@ count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
 
   if (!owner) {
     if (pm__array_grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
-                 w->ndicts + 1))
+                       w->ndicts + 1))
       return -ENOMEM;
     w->dicts[w->ndicts].obj = obj | (garbage ? 1 : 0);
     w->dicts[w->ndicts].size = size;
@@ -930,7 +945,7 @@ gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
     return 0;
   }
   if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
-               w->ngcleft + 1))
+                     w->ngcleft + 1))
     return -ENOMEM;
   w->gcleft[w->ngcleft++] = obj;
   return 0;
@@ -1102,16 +1117,16 @@ plausible(struct walk *w, pm_addr_t block, unsigned size, const uint64_t *words,
 }
 
 /*
- * Notes the GC link of the object off bytes into a block (words its first
- * words) when it leaves the arenas: the GC objects outside them are found
+ * Notes the GC link of the object off bytes into a block (bytes, its
+ * bytes) when it leaves the arenas: the GC objects outside them are found
  * from such links (see follow_gc_runs()).
  */
 static int
-gc_link(struct walk *w, pm_addr_t obj, const uint64_t *words, unsigned off,
+gc_link(struct walk *w, pm_addr_t obj, const unsigned char *bytes, unsigned off,
         int candidate)
 {
   const struct pm_layout *L = w->py->L;
-  pm_addr_t next;
+  pm_addr_t next, type;
   uint32_t idx;
 
   /*
@@ -1120,19 +1135,20 @@ gc_link(struct walk *w, pm_addr_t obj, const uint64_t *words, unsigned off,
    */
   if (off < 16 || L->gc_head_size != 16)
     return 0;
-  next = words[off / 8 - 2] & ~(uint64_t)3;
+  memcpy(&next, bytes + off - 16, 8);
+  next &= ~(uint64_t)3;
   /*
    * Only a pointer is a link to follow: 3.14.7 leaves small values (4) in
    * _gc_next of some pool objects, which are not list members.
    */
   if (next < 4096 || (next & 7) || in_arena(w, next))
     return 0;
-  idx = (uint32_t)pm__amap_get(&w->type_index,
-                               words[off / 8 + L->object_type / 8]);
+  memcpy(&type, bytes + off + L->object_type, 8);
+  idx = (uint32_t)pm__amap_get(&w->type_index, type);
   if (!idx || !(type_at(w, idx - 1)->info.flags & PM_TPFLAGS_HAVE_GC))
     return 0;
-  if (pm__array_grow((void **)&w->gclinks, &w->gclinks_cap, 2 * sizeof(*w->gclinks),
-               w->ngclinks + 1))
+  if (pm__array_grow((void **)&w->gclinks, &w->gclinks_cap,
+                     2 * sizeof(*w->gclinks), w->ngclinks + 1))
     return -ENOMEM;
   /* Bit 0 (a GC head is 16-aligned) marks a link not known to be one. */
   w->gclinks[2 * w->ngclinks] = (obj - 16) | (pm_addr_t)(candidate != 0);
@@ -1165,13 +1181,6 @@ scan_block(void *arg, pm_addr_t block, unsigned size,
   }
   if (size < 16)
     return 0;
-  /* Fixed sizes: the compiler copies them in a few moves. */
-  if (size >= 48)
-    memcpy(words, bytes, 48);
-  else if (size >= 32)
-    memcpy(words, bytes, 32);
-  else
-    memcpy(words, bytes, 16);
   {
     /* The seen bits of the block's three possible objects at once. */
     uint64_t *bits = pm__set_bits(&w->seen, block);
@@ -1184,8 +1193,15 @@ scan_block(void *arg, pm_addr_t block, unsigned size,
         seen |= (uint64_t)pm__set_has(&w->seen, block + 16 * k) << (2 * k);
     for (unsigned off = 0; seen && off + 16 <= size && off <= 32; off += 16)
       if (seen >> (off / 8) & 1)
-        return gc_link(w, block + off, words, off, 0);
+        return gc_link(w, block + off, bytes, off, 0);
   }
+  /* Fixed sizes: the compiler copies them in a few moves. */
+  if (size >= 48)
+    memcpy(words, bytes, 48);
+  else if (size >= 32)
+    memcpy(words, bytes, 32);
+  else
+    memcpy(words, bytes, 16);
   for (unsigned off = 0; off + 16 <= size && off <= 32; off += 16) {
     if ((err = plausible(w, block, size, words, off, &t)) < 0)
       return err;
@@ -1193,7 +1209,7 @@ scan_block(void *arg, pm_addr_t block, unsigned size,
       continue;
     if ((err = pm__set_add(&w->cands, block + off)) < 0)
       return err;
-    return gc_link(w, block + off, words, off, 1);
+    return gc_link(w, block + off, bytes, off, 1);
   }
   return 0;
 }
@@ -1319,8 +1335,8 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
                = pm_target_read_u64(w->py->t, prev + L->gc_head_next, &pnext))
               || (pnext & ~(uint64_t)3) != obj - 16))
         return err && pm__walk_fatal(err) ? err : 0;
-      if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
-                   w->ngcleft + 1))
+      if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap,
+                         sizeof(*w->gcleft), w->ngcleft + 1))
         return -ENOMEM;
       w->gcleft[w->ngcleft++] = obj;
       return 0;
@@ -1328,8 +1344,8 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
     if (gch[L->gc_head_prev / 8] & ~(uint64_t)3)
       return 0; /* not a GC head at all */
   }
-  if (pm__array_grow((void **)&w->blockleft, &w->blockleft_cap, sizeof(*w->blockleft),
-               w->nblockleft + 1))
+  if (pm__array_grow((void **)&w->blockleft, &w->blockleft_cap,
+                     sizeof(*w->blockleft), w->nblockleft + 1))
     return -ENOMEM;
   w->blockleft[w->nblockleft++] = obj;
   return 0;
@@ -1439,8 +1455,8 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
         if (!type_at(w, (size_t)t)->valid) {
           w->c->skipped++;
         } else {
-          if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
-                       w->ngcleft + 1)) {
+          if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap,
+                             sizeof(*w->gcleft), w->ngcleft + 1)) {
             err = -ENOMEM;
             break;
           }
@@ -1484,8 +1500,8 @@ read_static_dicts(struct walk *w)
         return pm__walk_fatal(err) ? err : 0;
       if (!type || !dict)
         continue;
-      if (pm__array_grow((void **)&w->statics, &w->statics_cap, sizeof(*w->statics),
-                   w->nstatics + 1))
+      if (pm__array_grow((void **)&w->statics, &w->statics_cap,
+                         sizeof(*w->statics), w->nstatics + 1))
         return -ENOMEM;
       w->statics[w->nstatics].type = type;
       w->statics[w->nstatics].dict = dict;

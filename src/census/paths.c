@@ -143,7 +143,7 @@ type_lookup(struct walk *w, pm_addr_t type)
   if (idx)
     return (int64_t)*idx - 1;
   if (pm__array_grow((void **)&w->types, &w->types_cap, sizeof(*w->types),
-               w->ntypes + 1)
+                     w->ntypes + 1)
       || !(t = calloc(1, sizeof(*t))))
     return -ENOMEM;
   w->types[w->ntypes++] = t;
@@ -213,9 +213,10 @@ found(struct walk *w, pm_addr_t obj, uint32_t t, uint64_t parent)
 
   if ((err = pm__set_add(&w->seen, obj)) <= 0)
     return err;
-  if (pm__array_grow((void **)&w->next, &w->next_cap, sizeof(*w->next), w->nnext + 1)
-      || pm__array_grow((void **)&w->parents, &w->parents_cap, sizeof(*w->parents),
-                  w->nparents + 1))
+  if (pm__array_grow((void **)&w->next, &w->next_cap, sizeof(*w->next),
+                     w->nnext + 1)
+      || pm__array_grow((void **)&w->parents, &w->parents_cap,
+                        sizeof(*w->parents), w->nparents + 1))
     return -ENOMEM;
   w->next[w->nnext++] = obj;
   w->parents[w->nparents].a = obj;
@@ -224,7 +225,7 @@ found(struct walk *w, pm_addr_t obj, uint32_t t, uint64_t parent)
   if (!w->types[t]->candidate)
     return 0;
   if (pm__array_grow((void **)&w->cands, &w->cands_cap, sizeof(*w->cands),
-               w->ncands + 1))
+                     w->ncands + 1))
     return -ENOMEM;
   w->cands[w->ncands].obj = obj;
   w->cands[w->ncands].type = t;
@@ -240,7 +241,7 @@ edge(struct walk *w, pm_addr_t obj, uint32_t rtype, pm_addr_t from)
   if (!pm__set_has(&w->cset, obj))
     return 0;
   if (pm__array_grow((void **)&w->edges, &w->edges_cap, sizeof(*w->edges),
-               w->nedges + 1))
+                     w->nedges + 1))
     return -ENOMEM;
   w->edges[w->nedges].to = obj;
   w->edges[w->nedges].rtype = rtype;
@@ -292,7 +293,7 @@ root_visit(void *arg, const struct pm_root *root)
     if ((err = check(w, root->obj, &t)) <= 0)
       return err;
     if (pm__array_grow((void **)&w->roots, &w->roots_cap, sizeof(*w->roots),
-                 w->nroots + 1))
+                       w->nroots + 1))
       return -ENOMEM;
     w->roots[w->nroots] = *root;
     if ((err = found(w, root->obj, t, (uint64_t)w->nroots << 3 | TAG_ROOT)))
@@ -359,7 +360,7 @@ process(struct walk *w, pm_addr_t obj)
     return err;
   if (dict) {
     if (pm__array_grow((void **)&w->owners, &w->owners_cap, sizeof(*w->owners),
-                 w->nowners + 1))
+                       w->nowners + 1))
       return -ENOMEM;
     w->owners[w->nowners].a = dict;
     w->owners[w->nowners].b = (uint64_t)t + 1;
@@ -557,7 +558,7 @@ name_id(struct rcs *r, const char *name)
     if (strcmp(r->table[i].name, name) == 0)
       return r->table[i].id;
   if (pm__array_grow((void **)&r->names, &r->names_cap, sizeof(*r->names),
-               r->nnames + 1))
+                     r->nnames + 1))
     return -ENOMEM;
   r->names[r->nnames] = name;
   r->table[i].name = name;
@@ -653,7 +654,7 @@ group(struct walk *w, const uint8_t *match, const uint64_t *sizes,
     struct pm_rcs_group *g;
     if (i == 0 || by_ids(&members[i - 1], &members[i], ids) != 0) {
       if (pm__array_grow((void **)&out->groups, &gcap, sizeof(*out->groups),
-                   out->ngroups + 1))
+                         out->ngroups + 1))
         goto out;
       g = &out->groups[out->ngroups++];
       memset(g, 0, sizeof(*g));
@@ -1168,7 +1169,7 @@ follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
   for (size_t i = 0; i < n; i++) {
     at[i] = samples[i];
     if ((err = pm__array_grow((void **)&chains[i].v, &chains[i].cap,
-                        sizeof(*chains[i].v), 1)))
+                              sizeof(*chains[i].v), 1)))
       goto out;
     chains[i].v[chains[i].n++] = samples[i];
   }
@@ -1203,7 +1204,8 @@ follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
           left--;
           continue;
         }
-        if ((err = pm__array_grow((void **)&c->v, &c->cap, sizeof(*c->v), c->n + 1)))
+        if ((err = pm__array_grow((void **)&c->v, &c->cap, sizeof(*c->v),
+                                  c->n + 1)))
           goto out;
         c->v[c->n++] = word;
         at[i - 1] = word;

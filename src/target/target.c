@@ -26,6 +26,9 @@
 #define READ_BUDGET_MIN ((uint64_t)256 << 20)
 #define READ_CALL_COST 32
 
+/* The flag of a target nobody cancels: never NULL keeps a cache hit short. */
+static const volatile sig_atomic_t never_cancelled;
+
 static void
 budget_reset(struct pm_target *t)
 {
@@ -65,6 +68,7 @@ pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
   }
   t->ops = ops;
   t->ctx = ctx;
+  t->cancel = &never_cancelled;
   t->pid = pid;
   pm_maps_init(&t->maps);
   /* The cache is allocated lazily on first use, see slot_fill(). */
@@ -82,7 +86,7 @@ pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
 void
 pm_target_set_cancel(struct pm_target *t, const volatile sig_atomic_t *flag)
 {
-  t->cancel = flag;
+  t->cancel = flag ? flag : &never_cancelled;
 }
 
 const struct pm_maps *
@@ -226,7 +230,7 @@ backend_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
 {
   int err;
 
-  if (t->cancel && *t->cancel)
+  if (*t->cancel)
     return PM_EINTR;
   err = t->ops->read(t->ctx, addr, buf, len);
   if (err == 0)
@@ -321,16 +325,18 @@ cache_hit(struct pm_target *t, pm_addr_t addr, size_t len)
 {
   pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
   struct pm_cache_slot *set = cache_set(t, base);
-  struct pm_cache_slot *s = set[1].base == base ? &set[1] : &set[0];
+  int way = set[1].base == base;
+  struct pm_cache_slot *s = &set[way];
   size_t off = (size_t)(addr - base);
 
-  if (s->base != base || off < s->from || off > s->valid || len > s->valid - off
-      || t->rec || (t->cancel && *t->cancel)
+  /* len is at most a chunk first, so that off + len cannot wrap. */
+  if (s->base != base || len > PM_CACHE_CHUNK || off < s->from
+      || off + len > s->valid || t->rec || *t->cancel
       || len + READ_CALL_COST > t->read_budget)
     return NULL;
   t->read_budget -= len + READ_CALL_COST;
-  set[0].lru = s != &set[0];
-  set[1].lru = s == &set[0];
+  /* Only way 0's mark is read (read_slow()): refill the way not hit. */
+  set[0].lru = way;
   return s->data + off;
 }
 
@@ -343,7 +349,7 @@ read_slow(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
   size_t total = len;
 
   /* Checked here too: cached bytes must not outlive a cancel. */
-  if (t->cancel && *t->cancel)
+  if (*t->cancel)
     return PM_EINTR;
   if (len == 0)
     return 0;
@@ -386,7 +392,13 @@ pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
 
   if (!p)
     return read_slow(t, addr, buf, len);
-  memcpy(buf, p, len);
+  /* The walkers' reads are mostly a word or two: copies without a call. */
+  if (len == 8)
+    memcpy(buf, p, 8);
+  else if (len == 16)
+    memcpy(buf, p, 16);
+  else
+    memcpy(buf, p, len);
   return 0;
 }
 
