@@ -13,14 +13,14 @@ marker classes, kills the target and exits with pmpeek's exit status.
 
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from fifo_ready import wait_ready
 
 MARKERS = Path(__file__).resolve().parents[1] / 'fixtures' / 'markers.py'
 DEFAULT_PYTHON = '/usr/bin/python3.11'
@@ -83,29 +83,6 @@ def _child_setup():
         pass
 
 
-def wait_ready(rfd, proc, timeout):
-    deadline = time.monotonic() + timeout
-    buf = b''
-    while b'ready' not in buf:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return 'target not ready after %.0f s' % timeout
-        r, _, _ = select.select([rfd], [], [], min(0.2, remaining))
-        if r:
-            try:
-                chunk = os.read(rfd, 256)
-            except BlockingIOError:
-                chunk = None
-            if chunk:
-                buf += chunk
-                continue
-            if chunk == b'':
-                time.sleep(0.1)
-        if proc.poll() is not None:
-            return 'target exited with status %d' % proc.returncode
-    return None
-
-
 def main():
     scale, pmpeek, python, extra = parse_args(sys.argv[1:])
     python = python or default_python()
@@ -138,7 +115,7 @@ def main():
             if problem:
                 with open(err_path, 'rb') as f:
                     detail = f.read().decode('utf-8', 'replace')
-                sys.stderr.write('demo.py: %s\n%s' % (problem, detail))
+                sys.stderr.write('demo.py: target %s\n%s' % (problem, detail))
                 return 9
             with open(truth_path) as f:
                 truth = json.load(f)

@@ -23,12 +23,15 @@ import argparse
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+# tools/fifo_ready.py: the demo waits for its target the same way.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'tools'))
+from fifo_ready import wait_ready  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / 'fixtures'
 SKIP = 77
@@ -280,7 +283,7 @@ class Fixture(object):
                     self.argv + [self.fifo, self.out_path], cwd=self.workdir,
                     stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                     preexec_fn=self.preexec_fn, start_new_session=True)
-            why = self._wait_ready(rfd)
+            why = wait_ready(rfd, self.proc, READY_TIMEOUT)
         finally:
             os.close(rfd)
         if why is None and truth:
@@ -293,30 +296,6 @@ class Fixture(object):
             return None
         return '%s\nfixture stderr:\n%s' % (why, self.stderr_text())
 
-    def _wait_ready(self, rfd):
-        """None once "ready" came, else why it did not."""
-        deadline = time.monotonic() + READY_TIMEOUT
-        buf = b''
-        while b'ready' not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return 'no "ready" on the FIFO within %.0f s' % READY_TIMEOUT
-            r, _, _ = select.select([rfd], [], [], min(0.2, left))
-            if r:
-                try:
-                    chunk = os.read(rfd, 256)
-                except BlockingIOError:
-                    chunk = None
-                if chunk:
-                    buf += chunk
-                    continue
-                if chunk == b'':
-                    # A writer came and went without "ready": do not spin.
-                    time.sleep(0.1)
-            if self.proc.poll() is not None:
-                return ('fixture exited with status %d before ready'
-                        % self.proc.returncode)
-        return None
 
     def stderr_text(self):
         return read_text(self.err_path)
