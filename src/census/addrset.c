@@ -135,6 +135,70 @@ pm__set_free(struct pm_addr_set *s)
   memset(s, 0, sizeof(*s));
 }
 
+/* ---- the index of names ------------------------------------------------- */
+
+static size_t
+hash_str(const char *s)
+{
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return (size_t)h;
+}
+
+/* The slot of name in slots (cap a power of two): its own, or empty. */
+static size_t
+names_slot(const struct pm_name_slot *slots, size_t cap, const char *name)
+{
+  size_t i = hash_str(name) & (cap - 1);
+
+  while (slots[i].name && strcmp(slots[i].name, name) != 0)
+    i = (i + 1) & (cap - 1);
+  return i;
+}
+
+int64_t
+pm__names_find(const struct pm_name_index *x, const char *name)
+{
+  size_t i;
+
+  if (!x->cap)
+    return -1;
+  i = names_slot(x->slots, x->cap, name);
+  return x->slots[i].name ? (int64_t)x->slots[i].index : -1;
+}
+
+int
+pm__names_add(struct pm_name_index *x, const char *name, size_t index)
+{
+  size_t i;
+
+  if ((x->used + 1) * 2 > x->cap) {
+    size_t ncap = x->cap ? x->cap * 2 : 64;
+    struct pm_name_slot *n = calloc(ncap, sizeof(*n));
+    if (!n)
+      return -ENOMEM;
+    for (size_t k = 0; k < x->cap; k++)
+      if (x->slots[k].name)
+        n[names_slot(n, ncap, x->slots[k].name)] = x->slots[k];
+    free(x->slots);
+    x->slots = n;
+    x->cap = ncap;
+  }
+  i = names_slot(x->slots, x->cap, name);
+  x->slots[i].name = name;
+  x->slots[i].index = index;
+  x->used++;
+  return 0;
+}
+
+void
+pm__names_free(struct pm_name_index *x)
+{
+  free(x->slots);
+  memset(x, 0, sizeof(*x));
+}
+
 /* ---- sorting ------------------------------------------------------------ */
 
 #define MAX_DIGIT 12

@@ -6,7 +6,8 @@
 /*
  * What the census and the path search both keep about the objects of a
  * heap: which were seen (a bitmap), what is known of some (a map), and
- * the order in which to visit them (a radix sort by address).  Memory is
+ * the order in which to visit them (a radix sort by address), and the
+ * kinds they name (an index of names).  Memory is
  * what limits how big a heap a walk can take, and a walk does a lookup or
  * two per pointer it follows: the set costs a bit per 8 bytes of the MiB
  * that hold objects, and its lookups stay in memory the walk is near.
@@ -153,6 +154,30 @@ int pm__set_add(struct pm_addr_set *s, pm_addr_t a);
 int pm__set_reserve(struct pm_addr_set *s);
 
 void pm__set_free(struct pm_addr_set *s);
+
+/* ---- an index of names ------------------------------------------------- */
+
+/*
+ * Name -> index, open addressing, at most half full; the names are the
+ * caller's and must outlive the index (the walks name kinds this way).
+ */
+struct pm_name_slot {
+  const char *name; /* NULL = empty slot */
+  size_t index;
+};
+
+struct pm_name_index {
+  struct pm_name_slot *slots;
+  size_t cap, used;
+};
+
+/* The index of name, or -1 when absent. */
+int64_t pm__names_find(const struct pm_name_index *x, const char *name);
+
+/* Adds name (absent) with index.  0 or -ENOMEM. */
+int pm__names_add(struct pm_name_index *x, const char *name, size_t index);
+
+void pm__names_free(struct pm_name_index *x);
 
 /* ---- sorting by address ------------------------------------------------- */
 

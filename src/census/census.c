@@ -126,11 +126,6 @@ struct dict_item {
   uint64_t size;
 };
 
-struct kind_entry {
-  char *name; /* NULL = empty slot */
-  size_t index;
-};
-
 struct static_dict {
   pm_addr_t type, dict;
 };
@@ -202,8 +197,8 @@ struct walk {
   unsigned char *pool_buf; /* a pool's bytes when the cache cannot hold it */
   uint64_t bad_pools;
 
-  struct kind_entry *names;
-  size_t names_cap, kinds_cap;
+  struct pm_name_index names; /* kind name -> index in c->kinds */
+  size_t kinds_cap;
 
   pm_census_progress_fn progress;
   void *progress_arg;
@@ -211,15 +206,6 @@ struct walk {
   uint64_t until_clock;
   int reported;
 };
-
-static uint64_t
-hash_str(const char *s)
-{
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
 
 /* ---- the queue: buckets of address space, swept in order ---------------- */
 
@@ -403,40 +389,23 @@ static int
 kind_index(struct walk *w, const char *name, int32_t *out)
 {
   struct pm_census *c = w->c;
-  size_t mask, i;
+  int64_t k = pm__names_find(&w->names, name);
+  char *copy;
 
-  if (c->nkinds * 2 >= w->names_cap) {
-    size_t ncap = w->names_cap ? w->names_cap * 2 : 256;
-    struct kind_entry *nn = calloc(ncap, sizeof(*nn));
-    if (!nn)
-      return -ENOMEM;
-    for (size_t k = 0; k < w->names_cap; k++) {
-      if (!w->names[k].name)
-        continue;
-      for (i = hash_str(w->names[k].name) & (ncap - 1); nn[i].name;
-           i = (i + 1) & (ncap - 1))
-        ;
-      nn[i] = w->names[k];
-    }
-    free(w->names);
-    w->names = nn;
-    w->names_cap = ncap;
+  if (k >= 0) {
+    *out = (int32_t)k;
+    return 0;
   }
-  mask = w->names_cap - 1;
-  for (i = hash_str(name) & mask; w->names[i].name; i = (i + 1) & mask)
-    if (strcmp(w->names[i].name, name) == 0) {
-      *out = (int32_t)w->names[i].index;
-      return 0;
-    }
   if (pm__array_grow((void **)&c->kinds, &w->kinds_cap, sizeof(*c->kinds),
-                     c->nkinds + 1))
+                     c->nkinds + 1)
+      || !(copy = strdup(name)))
     return -ENOMEM;
+  if (pm__names_add(&w->names, copy, c->nkinds)) {
+    free(copy);
+    return -ENOMEM;
+  }
   memset(&c->kinds[c->nkinds], 0, sizeof(c->kinds[c->nkinds]));
-  c->kinds[c->nkinds].name = strdup(name);
-  if (!c->kinds[c->nkinds].name)
-    return -ENOMEM;
-  w->names[i].name = c->kinds[c->nkinds].name;
-  w->names[i].index = c->nkinds;
+  c->kinds[c->nkinds].name = copy;
   *out = (int32_t)c->nkinds++;
   return 0;
 }
@@ -1682,7 +1651,7 @@ pm_census_take_progress(struct pm_census *c, struct pm_python *py,
   pm__set_free(&w->cands);
   free(w->gclinks);
   free(w->pool_buf);
-  free(w->names);
+  pm__names_free(&w->names);
   free(w);
   if (err) {
     pm_census_release(c);

@@ -509,60 +509,25 @@ type_of(struct walk *w, pm_addr_t obj)
 
 /* ---- byrcs -------------------------------------------------------------- */
 
-struct kindname {
-  const char *name;
-  uint32_t id;
-};
-
 struct rcs {
   const char **names; /* by id */
   size_t nnames, names_cap;
-  struct kindname *table; /* open addressing by name */
-  size_t table_cap;
+  struct pm_name_index index; /* name -> id */
 };
-
-static uint64_t
-hash_str(const char *s)
-{
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
 
 /* The id of kind name; names point into the walk's types, which outlive. */
 static int64_t
 name_id(struct rcs *r, const char *name)
 {
-  size_t i;
+  int64_t id = pm__names_find(&r->index, name);
 
-  if ((r->nnames + 1) * 2 > r->table_cap) {
-    size_t ncap = r->table_cap ? r->table_cap * 2 : 64;
-    struct kindname *nt = calloc(ncap, sizeof(*nt));
-    if (!nt)
-      return -ENOMEM;
-    for (size_t k = 0; k < r->table_cap; k++) {
-      if (!r->table[k].name)
-        continue;
-      for (i = hash_str(r->table[k].name) & (ncap - 1); nt[i].name;
-           i = (i + 1) & (ncap - 1))
-        ;
-      nt[i] = r->table[k];
-    }
-    free(r->table);
-    r->table = nt;
-    r->table_cap = ncap;
-  }
-  for (i = hash_str(name) & (r->table_cap - 1); r->table[i].name;
-       i = (i + 1) & (r->table_cap - 1))
-    if (strcmp(r->table[i].name, name) == 0)
-      return r->table[i].id;
+  if (id >= 0)
+    return id;
   if (pm__array_grow((void **)&r->names, &r->names_cap, sizeof(*r->names),
-                     r->nnames + 1))
+                     r->nnames + 1)
+      || pm__names_add(&r->index, name, r->nnames))
     return -ENOMEM;
   r->names[r->nnames] = name;
-  r->table[i].name = name;
-  r->table[i].id = (uint32_t)r->nnames;
   return (int64_t)r->nnames++;
 }
 
@@ -680,7 +645,7 @@ out:
   free(ids);
   free(members);
   free(r.names);
-  free(r.table);
+  pm__names_free(&r.index);
   return err;
 }
 

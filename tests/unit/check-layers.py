@@ -14,6 +14,8 @@ import os
 import re
 import sys
 
+import sourcecheck
+
 LAYERS = ["base", "elf", "target", "cpython", "census", "snapshot", "unwind",
           "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
@@ -72,15 +74,6 @@ def layer_of_include(root, including, name):
     return None
 
 
-def files(root):
-    for top in ("src", "include"):
-        for dirpath, dirnames, filenames in os.walk(os.path.join(root, top)):
-            dirnames.sort()
-            for name in sorted(filenames):
-                if name.endswith((".c", ".h", ".def")):
-                    yield os.path.join(dirpath, name)
-
-
 def check(root, path):
     """Problems found in one file, as printable lines."""
     problems = []
@@ -109,21 +102,7 @@ def main(argv):
     if len(argv) != 2:
         sys.stderr.write(__doc__)
         return 2
-    root = argv[1]
-    passed = failed = 0
-    for path in files(root):
-        problems = check(root, path)
-        for p in problems:
-            print(p)
-        if problems:
-            failed += 1
-        else:
-            passed += 1
-    if passed + failed == 0:
-        print("no sources found under %s" % root)
-        failed = 1
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return sourcecheck.run(argv[1], ("src", "include"), check)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import os
 import re
 import sys
 
+import sourcecheck
+
 FORBIDDEN = re.compile(
     r"\b(PTRACE_POKE\w*|PTRACE_SET\w*|PTRACE_ARCH_PRCTL|PTRACE_KILL|"
     r"PTRACE_ATTACH|PTRACE_CONT|PTRACE_SYSCALL\w*|PTRACE_SINGLESTEP|"
@@ -44,15 +46,6 @@ KILL_CALL = re.compile(r"(?<![\w.>])kill\s*\(\s*[^,()]*(?:\([^()]*\))?[^,()]*,"
 # How many lines around a "/mem" path an open may be.
 CONTEXT = 6
 TOPS = ("src", "include", "tools", "bench")
-
-
-def files(root):
-    for top in TOPS:
-        for dirpath, dirnames, filenames in os.walk(os.path.join(root, top)):
-            dirnames.sort()
-            for name in sorted(filenames):
-                if name.endswith((".c", ".h", ".def")):
-                    yield os.path.join(dirpath, name)
 
 
 def show(rel, lines, i):
@@ -147,21 +140,7 @@ def main(argv):
     if len(argv) != 2:
         sys.stderr.write(__doc__)
         return 2
-    root = argv[1]
-    passed = failed = 0
-    for path in files(root):
-        hits = check(root, path)
-        for h in hits:
-            print(h)
-        if hits:
-            failed += 1
-        else:
-            passed += 1
-    if passed + failed == 0:
-        print("no sources found under %s" % root)
-        failed = 1
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return sourcecheck.run(argv[1], TOPS, check)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ fake_init(struct fake_target *f, pm_addr_t base, size_t len,
   f->mem = calloc(1, len);
   ck_assert_ptr_nonnull(f->mem);
   f->maps_text = maps_text;
+  f->next_free = base + 0x100;
 }
 
 void
@@ -141,4 +142,41 @@ void
 fake_put_u8(struct fake_target *f, pm_addr_t addr, uint8_t v)
 {
   *fake_at(f, addr, 1) = v;
+}
+
+pm_addr_t
+fake_alloc(struct fake_target *f, size_t size, size_t pre)
+{
+  pm_addr_t a = f->next_free + pre;
+
+  f->next_free = (a + size + 15) & ~(pm_addr_t)15;
+  ck_assert_uint_le(f->next_free, f->base + f->len);
+  return a;
+}
+
+void
+fake_put(struct fake_target *f, pm_addr_t addr, int64_t off, uint64_t v)
+{
+  ck_assert_int_ge(off, 0);
+  fake_put_u64(f, addr + (pm_addr_t)off, v);
+}
+
+pm_addr_t
+fake_cstring(struct fake_target *f, const char *s)
+{
+  pm_addr_t a = fake_alloc(f, strlen(s) + 1, 0);
+
+  memcpy(fake_at(f, a, strlen(s) + 1), s, strlen(s) + 1);
+  return a;
+}
+
+pm_addr_t
+fake_object(struct fake_target *f, const struct pm_layout *L, pm_addr_t type,
+            size_t size, size_t pre)
+{
+  pm_addr_t o = fake_alloc(f, size, pre);
+
+  fake_put(f, o, L->object_refcnt, 1);
+  fake_put(f, o, L->object_type, type);
+  return o;
 }

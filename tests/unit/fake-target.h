@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpython/layout.h"
 #include "target/target-private.h"
 
 /*
@@ -18,6 +19,7 @@ struct fake_target {
   pm_addr_t base;
   unsigned char *mem;
   size_t len;
+  pm_addr_t next_free; /* fake_alloc()'s next address */
   const char *maps_text;
   int fail_read;    /* non-zero: read returns this code */
   unsigned reads;   /* backend read calls */
@@ -45,5 +47,22 @@ unsigned char *fake_at(struct fake_target *f, pm_addr_t addr, size_t len);
 void fake_put_u64(struct fake_target *f, pm_addr_t addr, uint64_t v);
 void fake_put_u32(struct fake_target *f, pm_addr_t addr, uint32_t v);
 void fake_put_u8(struct fake_target *f, pm_addr_t addr, uint8_t v);
+
+/*
+ * Building a heap: size zeroed bytes, 16-aligned, after pre bytes of
+ * pre-header, from next_free (base + 0x100 at first: nothing at the
+ * region's very start); the test fails when the buffer is full.
+ */
+pm_addr_t fake_alloc(struct fake_target *f, size_t size, size_t pre);
+
+/* The word v at addr + off (off >= 0, or the test fails). */
+void fake_put(struct fake_target *f, pm_addr_t addr, int64_t off, uint64_t v);
+
+/* A copy of the C string s, NUL included. */
+pm_addr_t fake_cstring(struct fake_target *f, const char *s);
+
+/* An object header (refcount 1, type) on a fresh block, as L lays it out. */
+pm_addr_t fake_object(struct fake_target *f, const struct pm_layout *L,
+                      pm_addr_t type, size_t size, size_t pre);
 
 #endif

@@ -30,39 +30,22 @@ static const char maps_text[]
 static struct fake_target f;
 static struct pm_python py;
 static const struct pm_layout *L;
-static pm_addr_t next_free, TYPE, OBJECT, DEQUE;
+static pm_addr_t TYPE, OBJECT, DEQUE;
 static struct timespec started;
-
-static pm_addr_t
-alloc(size_t size)
-{
-  pm_addr_t a = next_free;
-
-  next_free = (a + size + 15) & ~(pm_addr_t)15;
-  ck_assert_uint_le(next_free, HEAP + HEAP_LEN);
-  return a;
-}
-
-static void
-put(pm_addr_t addr, int64_t off, uint64_t v)
-{
-  ck_assert_int_ge(off, 0);
-  fake_put_u64(&f, addr + (pm_addr_t)off, v);
-}
 
 static pm_addr_t
 type(const char *name, uint64_t flags, int64_t basicsize, pm_addr_t base)
 {
-  pm_addr_t t = alloc((size_t)L->type_size);
-  pm_addr_t s = alloc(strlen(name) + 1);
+  pm_addr_t t = fake_alloc(&f, (size_t)L->type_size, 0);
+  pm_addr_t s = fake_alloc(&f, strlen(name) + 1, 0);
 
   memcpy(fake_at(&f, s, strlen(name) + 1), name, strlen(name) + 1);
-  put(t, L->object_refcnt, 1);
-  put(t, L->object_type, TYPE ? TYPE : t);
-  put(t, L->type_name, s);
-  put(t, L->type_flags, flags);
-  put(t, L->type_basicsize, (uint64_t)basicsize);
-  put(t, L->type_base, base);
+  fake_put(&f, t, L->object_refcnt, 1);
+  fake_put(&f, t, L->object_type, TYPE ? TYPE : t);
+  fake_put(&f, t, L->type_name, s);
+  fake_put(&f, t, L->type_flags, flags);
+  fake_put(&f, t, L->type_basicsize, (uint64_t)basicsize);
+  fake_put(&f, t, L->type_base, base);
   return t;
 }
 
@@ -72,7 +55,6 @@ setup(void)
   L = pm__layout_find(0x030b07, PM_BUILD_DEFAULT);
   ck_assert_ptr_nonnull(L);
   fake_init(&f, HEAP, HEAP_LEN, maps_text);
-  next_free = HEAP + 0x100;
   memset(&py, 0, sizeof(py));
   py.t = fake_open(&f);
   py.L = L;
@@ -119,11 +101,11 @@ count_ref(void *arg, pm_addr_t ref)
 static pm_addr_t
 runtime(void)
 {
-  pm_addr_t rt = alloc(4096), interp = alloc(8192);
+  pm_addr_t rt = fake_alloc(&f, 4096, 0), interp = fake_alloc(&f, 8192, 0);
 
   py.info.runtime = rt;
-  put(rt, L->runtime_interpreters_head, interp);
-  put(interp, L->interp_next, 0);
+  fake_put(&f, rt, L->runtime_interpreters_head, interp);
+  fake_put(&f, interp, L->interp_next, 0);
   return interp;
 }
 
@@ -131,10 +113,10 @@ runtime(void)
 static pm_addr_t
 gc_node(void)
 {
-  pm_addr_t n = alloc(64);
+  pm_addr_t n = fake_alloc(&f, 64, 0);
 
-  put(n, L->gc_head_size + L->object_refcnt, 1);
-  put(n, L->gc_head_size + L->object_type, OBJECT);
+  fake_put(&f, n, L->gc_head_size + L->object_refcnt, 1);
+  fake_put(&f, n, L->gc_head_size + L->object_type, OBJECT);
   return n;
 }
 
@@ -149,10 +131,10 @@ START_TEST(test_gc_list_loops_while_collecting)
 
   /* While collecting, _gc_prev holds gc_refs: only next links count. */
   fake_put_u32(&f, gc + (pm_addr_t)L->gc_state_collecting, 1);
-  put(head, L->gc_head_next, a);
-  put(a, L->gc_head_next, b);
-  put(b, L->gc_head_next, c);
-  put(c, L->gc_head_next, a); /* never back to head */
+  fake_put(&f, head, L->gc_head_next, a);
+  fake_put(&f, a, L->gc_head_next, b);
+  fake_put(&f, b, L->gc_head_next, c);
+  fake_put(&f, c, L->gc_head_next, a); /* never back to head */
   ck_assert_int_eq(pm__gc_walk(&py, count_visit, &n, &st), 0);
   ck_assert_uint_ge(st.broken_lists, 1);
   ck_assert_uint_le(n, 16);
@@ -168,9 +150,9 @@ START_TEST(test_gc_list_loops_idle)
   struct pm_gc_stats st;
   uint64_t n = 0;
 
-  put(head, L->gc_head_next, a);
-  put(a, L->gc_head_prev, head);
-  put(a, L->gc_head_next, a); /* a self-loop: the back-link breaks */
+  fake_put(&f, head, L->gc_head_next, a);
+  fake_put(&f, a, L->gc_head_prev, head);
+  fake_put(&f, a, L->gc_head_next, a); /* a self-loop: the back-link breaks */
   ck_assert_int_eq(pm__gc_walk(&py, count_visit, &n, &st), 0);
   ck_assert_uint_ge(st.broken_lists, 1);
   ck_assert_uint_le(n, 2);
@@ -179,10 +161,10 @@ END_TEST
 
 START_TEST(test_interpreters_loop)
 {
-  pm_addr_t interp = runtime(), other = alloc(8192), out[1024];
+  pm_addr_t interp = runtime(), other = fake_alloc(&f, 8192, 0), out[1024];
 
-  put(interp, L->interp_next, other);
-  put(other, L->interp_next, interp);
+  fake_put(&f, interp, L->interp_next, other);
+  fake_put(&f, other, L->interp_next, interp);
   ck_assert_int_eq(pm__interpreters(&py, out, 1024), 2);
 }
 END_TEST
@@ -190,14 +172,14 @@ END_TEST
 START_TEST(test_thread_list_loops)
 {
   pm_addr_t interp = runtime();
-  pm_addr_t t1 = alloc((size_t)L->thread_size);
-  pm_addr_t t2 = alloc((size_t)L->thread_size);
+  pm_addr_t t1 = fake_alloc(&f, (size_t)L->thread_size, 0);
+  pm_addr_t t2 = fake_alloc(&f, (size_t)L->thread_size, 0);
   struct pm_frames_stats st;
   uint64_t n = 0;
 
-  put(interp, L->interp_threads_head, t1);
-  put(t1, L->thread_next, t2);
-  put(t2, L->thread_next, t1);
+  fake_put(&f, interp, L->interp_threads_head, t1);
+  fake_put(&f, t1, L->thread_next, t2);
+  fake_put(&f, t2, L->thread_next, t1);
   ck_assert_int_eq(pm__frames_walk(&py, count_ref, &n, &st), 0);
   ck_assert_uint_ge(st.broken_chains, 1);
   ck_assert_uint_le(st.threads, 4);
@@ -207,17 +189,18 @@ END_TEST
 START_TEST(test_frame_chain_loops)
 {
   pm_addr_t interp = runtime();
-  pm_addr_t ts = alloc((size_t)L->thread_size);
-  pm_addr_t cframe = alloc(64), frame = alloc((size_t)L->iframe_size);
-  pm_addr_t code = alloc(512);
+  pm_addr_t ts = fake_alloc(&f, (size_t)L->thread_size, 0);
+  pm_addr_t cframe = fake_alloc(&f, 64, 0),
+            frame = fake_alloc(&f, (size_t)L->iframe_size, 0);
+  pm_addr_t code = fake_alloc(&f, 512, 0);
   struct pm_frames_stats st;
   uint64_t n = 0;
 
-  put(interp, L->interp_threads_head, ts);
-  put(ts, L->thread_cframe, cframe);
-  put(cframe, L->cframe_current_frame, frame);
-  put(frame, L->iframe_code, code);
-  put(frame, L->iframe_previous, frame); /* its own caller */
+  fake_put(&f, interp, L->interp_threads_head, ts);
+  fake_put(&f, ts, L->thread_cframe, cframe);
+  fake_put(&f, cframe, L->cframe_current_frame, frame);
+  fake_put(&f, frame, L->iframe_code, code);
+  fake_put(&f, frame, L->iframe_previous, frame); /* its own caller */
   ck_assert_int_eq(pm__frames_walk(&py, count_ref, &n, &st), 0);
   ck_assert_uint_ge(st.broken_chains, 1);
   ck_assert_uint_le(st.frames, 4);
@@ -227,18 +210,19 @@ END_TEST
 START_TEST(test_deque_blocks_loop)
 {
   struct pm_type_info ti;
-  pm_addr_t dq = alloc(216), block = alloc(66 * 8), dict;
+  pm_addr_t dq = fake_alloc(&f, 216, 0), block = fake_alloc(&f, 66 * 8, 0),
+            dict;
   uint64_t n = 0;
 
   ck_assert_int_eq(pm__type_read(&py, DEQUE, &ti), 0);
   ck_assert_int_eq(ti.walker, PM_WALK_DEQUE);
-  put(dq, L->object_refcnt, 1);
-  put(dq, L->object_type, DEQUE);
-  put(dq, L->varobject_ob_size, (uint64_t)1 << 36); /* "items" */
-  put(dq, L->deque_leftblock, block);
-  put(dq, L->deque_leftindex, 0);
-  put(block, 8, HEAP + 0x100); /* one item, the rest NULL */
-  put(block, 65 * 8, block);   /* rightlink: itself */
+  fake_put(&f, dq, L->object_refcnt, 1);
+  fake_put(&f, dq, L->object_type, DEQUE);
+  fake_put(&f, dq, L->varobject_ob_size, (uint64_t)1 << 36); /* "items" */
+  fake_put(&f, dq, L->deque_leftblock, block);
+  fake_put(&f, dq, L->deque_leftindex, 0);
+  fake_put(&f, block, 8, HEAP + 0x100); /* one item, the rest NULL */
+  fake_put(&f, block, 65 * 8, block);   /* rightlink: itself */
   ck_assert_int_eq(pm__referents(&py, dq, &ti, NULL, 0, count_ref, &n,
                                  &dict),
                    0);
@@ -249,17 +233,17 @@ END_TEST
 START_TEST(test_tp_base_loops)
 {
   pm_addr_t a = type("A", 1ull << 9, 64, 0), b = type("B", 1ull << 9, 64, a);
-  pm_addr_t members = alloc((size_t)L->member_size * 4);
-  pm_addr_t name = alloc(16);
+  pm_addr_t members = fake_alloc(&f, (size_t)L->member_size * 4, 0);
+  pm_addr_t name = fake_alloc(&f, 16, 0);
   uint32_t offs[16];
   size_t n = 0;
 
-  put(a, L->type_base, b); /* A -> B -> A */
-  put(members, 0, name);
+  fake_put(&f, a, L->type_base, b); /* A -> B -> A */
+  fake_put(&f, members, 0, name);
   fake_put_u32(&f, members + (pm_addr_t)L->member_type, 16);
-  put(members, L->member_offset, 24);
-  put(a, L->type_members, members);
-  put(b, L->type_members, members);
+  fake_put(&f, members, L->member_offset, 24);
+  fake_put(&f, a, L->type_members, members);
+  fake_put(&f, b, L->type_members, members);
   ck_assert_int_eq(pm__type_members(&py, a, offs, 16, &n), 0);
   ck_assert_uint_le(n, 4);
 }

@@ -40,66 +40,28 @@ static const char maps_text[]
 static struct fake_target f;
 static struct pm_python py;
 static const struct pm_layout *L;
-static pm_addr_t next_free;
 
 /* The builtin types of the fake interpreter. */
 static pm_addr_t TYPE, OBJECT, STR, LIST, TUPLE, DICT, SET, INT, DEQUE;
 
 /* ---- building the heap ------------------------------------------------ */
 
-/* size zeroed bytes, 16-aligned, pre bytes of pre-header before them. */
-static pm_addr_t
-alloc(size_t size, size_t pre)
-{
-  pm_addr_t a = next_free + pre;
-
-  next_free = (a + size + 15) & ~(pm_addr_t)15;
-  ck_assert_uint_le(next_free, HEAP + HEAP_LEN);
-  return a;
-}
-
-static void
-put(pm_addr_t addr, int64_t off, uint64_t v)
-{
-  ck_assert_int_ge(off, 0);
-  fake_put_u64(&f, addr + (pm_addr_t)off, v);
-}
-
-static pm_addr_t
-cstring(const char *s)
-{
-  pm_addr_t a = alloc(strlen(s) + 1, 0);
-
-  memcpy(fake_at(&f, a, strlen(s) + 1), s, strlen(s) + 1);
-  return a;
-}
-
-static pm_addr_t
-object(pm_addr_t type, size_t size, size_t pre)
-{
-  pm_addr_t o = alloc(size, pre);
-
-  put(o, L->object_refcnt, 1);
-  put(o, L->object_type, type);
-  return o;
-}
-
 static void
 set_type(pm_addr_t t, const char *tp_name, uint64_t flags, int64_t basicsize,
          int64_t itemsize, pm_addr_t base)
 {
-  put(t, L->type_name, cstring(tp_name));
-  put(t, L->type_flags, flags);
-  put(t, L->type_basicsize, (uint64_t)basicsize);
-  put(t, L->type_itemsize, (uint64_t)itemsize);
-  put(t, L->type_base, base);
+  fake_put(&f, t, L->type_name, fake_cstring(&f, tp_name));
+  fake_put(&f, t, L->type_flags, flags);
+  fake_put(&f, t, L->type_basicsize, (uint64_t)basicsize);
+  fake_put(&f, t, L->type_itemsize, (uint64_t)itemsize);
+  fake_put(&f, t, L->type_base, base);
 }
 
 static pm_addr_t
 static_type(const char *tp_name, uint64_t flags, int64_t basicsize,
             int64_t itemsize, pm_addr_t base)
 {
-  pm_addr_t t = object(TYPE, (size_t)L->type_size, 0);
+  pm_addr_t t = fake_object(&f, L, TYPE, (size_t)L->type_size, 0);
 
   set_type(t, tp_name, flags, basicsize, itemsize, base);
   return t;
@@ -110,9 +72,9 @@ static pm_addr_t
 ascii(const char *s)
 {
   size_t n = strlen(s);
-  pm_addr_t o = object(STR, (size_t)L->ascii_size + n + 1, 0);
+  pm_addr_t o = fake_object(&f, L, STR, (size_t)L->ascii_size + n + 1, 0);
 
-  put(o, L->ascii_length, n);
+  fake_put(&f, o, L->ascii_length, n);
   fake_put_u32(&f, o + (pm_addr_t)L->ascii_state,
                ST_KIND(1) | ST_COMPACT | ST_ASCII | ST_READY);
   memcpy(fake_at(&f, o + (pm_addr_t)L->ascii_size, n), s, n);
@@ -123,10 +85,11 @@ ascii(const char *s)
 static pm_addr_t
 compact(unsigned kind, const uint32_t *cp, size_t n)
 {
-  pm_addr_t o = object(STR, (size_t)L->compact_size + (n + 1) * kind, 0);
+  pm_addr_t o
+      = fake_object(&f, L, STR, (size_t)L->compact_size + (n + 1) * kind, 0);
   pm_addr_t data = o + (pm_addr_t)L->compact_size;
 
-  put(o, L->ascii_length, n);
+  fake_put(&f, o, L->ascii_length, n);
   fake_put_u32(&f, o + (pm_addr_t)L->ascii_state,
                ST_KIND(kind) | ST_COMPACT | ST_READY);
   for (size_t i = 0; i < n; i++)
@@ -147,28 +110,29 @@ dict(unsigned log2_size, unsigned kind, size_t n, const pm_addr_t *keys,
   unsigned log2_index = log2_size <= 7 ? log2_size : log2_size + 1;
   size_t entry
       = kind ? (size_t)L->dictunicodeentry_size : (size_t)L->dictkeyentry_size;
-  pm_addr_t k = alloc(
-      (size_t)L->dictkeys_size + ((size_t)1 << log2_index) + usable * entry, 0);
-  pm_addr_t d = object(DICT, (size_t)L->dict_size, 16);
+  pm_addr_t k = fake_alloc(
+      &f, (size_t)L->dictkeys_size + ((size_t)1 << log2_index) + usable * entry,
+      0);
+  pm_addr_t d = fake_object(&f, L, DICT, (size_t)L->dict_size, 16);
   pm_addr_t entries = k + (pm_addr_t)L->dictkeys_indices + (1u << log2_index);
 
   ck_assert_uint_le(n, usable);
-  put(k, L->dictkeys_refcnt, 1);
+  fake_put(&f, k, L->dictkeys_refcnt, 1);
   fake_put_u8(&f, k + (pm_addr_t)L->dictkeys_log2_size, (uint8_t)log2_size);
   fake_put_u8(&f, k + (pm_addr_t)L->dictkeys_log2_index_bytes,
               (uint8_t)log2_index);
   fake_put_u8(&f, k + (pm_addr_t)L->dictkeys_kind, (uint8_t)kind);
-  put(k, L->dictkeys_usable, usable - n);
-  put(k, L->dictkeys_nentries, n);
+  fake_put(&f, k, L->dictkeys_usable, usable - n);
+  fake_put(&f, k, L->dictkeys_nentries, n);
   memset(fake_at(&f, k + (pm_addr_t)L->dictkeys_indices, 1u << log2_index),
          0xff, 1u << log2_index); /* DKIX_EMPTY; pmpeek walks the entries */
   for (size_t i = 0; i < n; i++) {
     pm_addr_t e = entries + i * entry;
-    put(e, kind ? 0 : L->dictkeyentry_key, keys[i]);
-    put(e, kind ? 8 : L->dictkeyentry_value, values[i]);
+    fake_put(&f, e, kind ? 0 : L->dictkeyentry_key, keys[i]);
+    fake_put(&f, e, kind ? 8 : L->dictkeyentry_value, values[i]);
   }
-  put(d, L->dict_used, n);
-  put(d, L->dict_keys, k);
+  fake_put(&f, d, L->dict_used, n);
+  fake_put(&f, d, L->dict_keys, k);
   return d;
 }
 
@@ -177,16 +141,16 @@ static pm_addr_t
 heap_type(const char *module, const char *qualname, uint64_t flags,
           int64_t basicsize, pm_addr_t base)
 {
-  pm_addr_t t = object(TYPE, (size_t)L->heaptype_size, 16);
+  pm_addr_t t = fake_object(&f, L, TYPE, (size_t)L->heaptype_size, 16);
   pm_addr_t key = ascii("__module__"), value;
 
   set_type(t, strrchr(qualname, '.') ? strrchr(qualname, '.') + 1 : qualname,
            flags | F_HEAPTYPE, basicsize, 0, base);
-  put(t, L->heaptype_qualname, ascii(qualname));
-  put(t, L->heaptype_name, ascii(qualname));
+  fake_put(&f, t, L->heaptype_qualname, ascii(qualname));
+  fake_put(&f, t, L->heaptype_name, ascii(qualname));
   if (module) {
     value = ascii(module);
-    put(t, L->type_dict, dict(3, 1, 1, &key, &value));
+    fake_put(&f, t, L->type_dict, dict(3, 1, 1, &key, &value));
   }
   return t;
 }
@@ -197,7 +161,6 @@ setup(void)
   L = pm__layout_find(0x030b07, PM_BUILD_DEFAULT);
   ck_assert_ptr_nonnull(L);
   fake_init(&f, HEAP, HEAP_LEN, maps_text);
-  next_free = HEAP + 0x100; /* nothing at the region's very start */
 
   memset(&py, 0, sizeof(py));
   py.t = fake_open(&f);
@@ -205,9 +168,9 @@ setup(void)
   py.version = 0x030b07;
 
   /* type is its own type; TYPE is 0 until it exists. */
-  TYPE = alloc((size_t)L->type_size, 16);
-  put(TYPE, L->object_refcnt, 1);
-  put(TYPE, L->object_type, TYPE);
+  TYPE = fake_alloc(&f, (size_t)L->type_size, 16);
+  fake_put(&f, TYPE, L->object_refcnt, 1);
+  fake_put(&f, TYPE, L->object_type, TYPE);
   OBJECT = static_type("object", 0x81500, 16, 0, 0);
   /* type.__flags__ == 0x80085d00, __basicsize__ 904, __itemsize__ 40 */
   set_type(TYPE, "type", 0x80085d00, 904, 40, OBJECT);
@@ -347,8 +310,8 @@ START_TEST(test_heap_type_non_ascii)
   pm_addr_t t = heap_type("x", "x", 0x5610, 24, OBJECT);
   pm_addr_t key = ascii("__module__"), value = compact(1, donnees, 7);
 
-  put(t, L->heaptype_qualname, compact(1, cafe, 4));
-  put(t, L->type_dict, dict(3, 1, 1, &key, &value));
+  fake_put(&f, t, L->heaptype_qualname, compact(1, cafe, 4));
+  fake_put(&f, t, L->type_dict, dict(3, 1, 1, &key, &value));
   ck_assert_str_eq(type_info(t).name, "donn\xc3\xa9"
                                       "es.Caf\xc3\xa9");
 }
@@ -385,7 +348,7 @@ START_TEST(test_long_name_cut_utf8)
 
   for (size_t i = 0; i < 150; i++)
     cp[i] = 0xe9; /* 2 bytes each in UTF-8 */
-  put(t, L->heaptype_qualname, compact(1, cp, 150));
+  fake_put(&f, t, L->heaptype_qualname, compact(1, cp, 150));
   ti = type_info(t);
   ck_assert_uint_ge(strlen(ti.name), PM_KIND_NAME_MAX - 8);
   ck_assert_uint_lt(strlen(ti.name), PM_KIND_NAME_MAX);
@@ -429,12 +392,12 @@ END_TEST
 
 START_TEST(test_garbage_type)
 {
-  pm_addr_t zeros = alloc(1024, 0);
+  pm_addr_t zeros = fake_alloc(&f, 1024, 0);
   pm_addr_t s = ascii("not a type");
-  pm_addr_t wild = alloc(64, 0);
+  pm_addr_t wild = fake_alloc(&f, 64, 0);
   struct pm_type_info ti;
 
-  put(wild, L->object_type, GAP); /* its "type" is unmapped */
+  fake_put(&f, wild, L->object_type, GAP); /* its "type" is unmapped */
   flush();
   ck_assert_int_eq(pm__type_read(&py, 0, &ti), PM_ECORRUPT);
   flush();
@@ -468,21 +431,22 @@ START_TEST(test_garbage_type_fields)
   ck_assert_int_eq(pm__type_read(&py, t, &ti), PM_ECORRUPT);
   /* A heap type whose qualname is not a str: an error, not a crash. */
   t = heap_type("m", "q", 0x5610, 24, OBJECT);
-  put(t, L->heaptype_qualname, GAP);
+  fake_put(&f, t, L->heaptype_qualname, GAP);
   flush();
   ck_assert_int_lt(pm__type_read(&py, t, &ti), 0);
   t = heap_type("m", "q", 0x5610, 24, OBJECT);
-  put(t, L->heaptype_qualname, alloc(64, 0) /* zeros: kind 0 */);
+  fake_put(&f, t, L->heaptype_qualname,
+           fake_alloc(&f, 64, 0) /* zeros: kind 0 */);
   flush();
   ck_assert_int_lt(pm__type_read(&py, t, &ti), 0);
   /* tp_base pointing at itself ends. */
   loop = static_type("m.Loop", 0, 16, 0, 0);
-  put(loop, L->type_base, loop);
+  fake_put(&f, loop, L->type_base, loop);
   flush();
   ck_assert_int_le(pm__type_read(&py, loop, &ti), 0);
   /* tp_name into unmapped memory. */
   t = static_type("x", 0, 16, 0, OBJECT);
-  put(t, L->type_name, GAP);
+  fake_put(&f, t, L->type_name, GAP);
   flush();
   ck_assert_int_lt(pm__type_read(&py, t, &ti), 0);
 }
@@ -537,13 +501,13 @@ START_TEST(test_str_legacy)
 {
   /* Not compact: the characters live behind PyUnicodeObject.data. */
   static const uint16_t chars[] = { 'o', 'l', 0xe9, 0 };
-  pm_addr_t o = object(STR, (size_t)L->unicode_size, 0);
-  pm_addr_t data = alloc(sizeof(chars), 0);
+  pm_addr_t o = fake_object(&f, L, STR, (size_t)L->unicode_size, 0);
+  pm_addr_t data = fake_alloc(&f, sizeof(chars), 0);
 
   memcpy(fake_at(&f, data, sizeof(chars)), chars, sizeof(chars));
-  put(o, L->ascii_length, 3);
+  fake_put(&f, o, L->ascii_length, 3);
   fake_put_u32(&f, o + (pm_addr_t)L->ascii_state, ST_KIND(2) | ST_READY);
-  put(o, L->unicode_data, data);
+  fake_put(&f, o, L->unicode_data, data);
   ck_assert_str_eq(str(o), "ol\xc3\xa9");
 }
 END_TEST
@@ -582,7 +546,7 @@ START_TEST(test_str_corrupt)
   flush();
   ck_assert_int_eq(pm__str_read(&py, s, buf, sizeof(buf)), PM_ECORRUPT);
   s = ascii("abc");
-  put(s, L->ascii_length, (uint64_t)-5);
+  fake_put(&f, s, L->ascii_length, (uint64_t)-5);
   flush();
   ck_assert_int_eq(pm__str_read(&py, s, buf, sizeof(buf)), PM_ECORRUPT);
   s = compact(4, (const uint32_t[]){ 0x110000 }, 1); /* beyond Unicode */
@@ -592,7 +556,7 @@ START_TEST(test_str_corrupt)
   ck_assert_int_eq(pm__str_read(&py, GAP, buf, sizeof(buf)), -EFAULT);
   /* A length running off the mapping. */
   s = ascii("abc");
-  put(s, L->ascii_length, 150);
+  fake_put(&f, s, L->ascii_length, 150);
   memmove(fake_at(&f, HEAP + HEAP_LEN - L->ascii_size - 4,
                   (size_t)L->ascii_size + 4),
           fake_at(&f, s, (size_t)L->ascii_size + 4), (size_t)L->ascii_size + 4);
@@ -607,21 +571,21 @@ END_TEST
 
 START_TEST(test_size_list)
 {
-  pm_addr_t l = object(LIST, 40, 16);
+  pm_addr_t l = fake_object(&f, L, LIST, 40, 16);
 
   ck_assert_uint_eq(size_of(LIST, l), 56); /* sys.getsizeof([]) */
   /* l = []; 5 x l.append(i): allocated 8 */
-  put(l, L->varobject_ob_size, 5);
-  put(l, L->list_allocated, 8);
+  fake_put(&f, l, L->varobject_ob_size, 5);
+  fake_put(&f, l, L->list_allocated, 8);
   ck_assert_uint_eq(size_of(LIST, l), 120); /* 40 + 8 * 8 + 16 */
 }
 END_TEST
 
 START_TEST(test_size_tuple)
 {
-  pm_addr_t t = object(TUPLE, 24 + 3 * 8, 16);
+  pm_addr_t t = fake_object(&f, L, TUPLE, 24 + 3 * 8, 16);
 
-  put(t, L->varobject_ob_size, 3);
+  fake_put(&f, t, L->varobject_ob_size, 3);
   ck_assert_uint_eq(size_of(TUPLE, t), 64); /* sys.getsizeof((1, 2, [3])) */
 }
 END_TEST
@@ -660,12 +624,12 @@ START_TEST(test_size_dict_empty)
    * interpreter, dk_log2_size 0, dk_log2_index_bytes 0, kind UNICODE), so
    * sys.getsizeof({}) is 48 + 16 = 64.  d.clear() leaves the same.
    */
-  pm_addr_t k = alloc(48, 0), d = object(DICT, 48, 16);
+  pm_addr_t k = fake_alloc(&f, 48, 0), d = fake_object(&f, L, DICT, 48, 16);
 
-  put(k, L->dictkeys_refcnt, 0xea);
+  fake_put(&f, k, L->dictkeys_refcnt, 0xea);
   fake_put_u8(&f, k + (pm_addr_t)L->dictkeys_kind, 1);
   memset(fake_at(&f, k + (pm_addr_t)L->dictkeys_indices, 8), 0xff, 8);
-  put(d, L->dict_keys, k);
+  fake_put(&f, d, L->dict_keys, k);
   ck_assert_uint_eq(size_of(DICT, d), 64);
 }
 END_TEST
@@ -678,29 +642,31 @@ START_TEST(test_size_dict_split)
    * 48 + (1 + 28) x 8 + 16 = 296.
    */
   pm_addr_t key = ascii("a"), value = 0x1000;
-  pm_addr_t d = dict(6, 2, 1, &key, &value), k, values = alloc(30 * 8, 0);
+  pm_addr_t d = dict(6, 2, 1, &key, &value), k,
+            values = fake_alloc(&f, 30 * 8, 0);
 
   ck_assert_int_eq(pm_target_read_u64(py.t, d + (pm_addr_t)L->dict_keys, &k),
                    0);
-  put(k, L->dictkeys_refcnt, 2);
-  put(k, L->dictkeys_usable, 28);
-  put(d, L->dict_values, values);
+  fake_put(&f, k, L->dictkeys_refcnt, 2);
+  fake_put(&f, k, L->dictkeys_usable, 28);
+  fake_put(&f, d, L->dict_values, values);
   ck_assert_uint_eq(size_of(DICT, d), 296);
 }
 END_TEST
 
 START_TEST(test_size_set)
 {
-  pm_addr_t s = object(SET, 200, 16), table = alloc(32 * 16, 0);
+  pm_addr_t s = fake_object(&f, L, SET, 200, 16),
+            table = fake_alloc(&f, 32 * 16, 0);
 
   /* set(): the table is the smalltable inside the object. */
-  put(s, L->set_mask, 7);
-  put(s, L->set_table, s + (pm_addr_t)L->set_smalltable);
+  fake_put(&f, s, L->set_mask, 7);
+  fake_put(&f, s, L->set_table, s + (pm_addr_t)L->set_smalltable);
   ck_assert_uint_eq(size_of(SET, s), 216);
   /* set(range(10)): 32 entries elsewhere, 200 + 32 x 16 + 16 = 728. */
-  put(s, L->set_used, 10);
-  put(s, L->set_mask, 31);
-  put(s, L->set_table, table);
+  fake_put(&f, s, L->set_used, 10);
+  fake_put(&f, s, L->set_mask, 31);
+  fake_put(&f, s, L->set_table, table);
   ck_assert_uint_eq(size_of(SET, s), 728);
 }
 END_TEST
@@ -709,7 +675,7 @@ START_TEST(test_size_instance)
 {
   /* An instance with a __dict__: 24 + GC head 16 + managed dict 16 = 56. */
   pm_addr_t c = heap_type("mymod", "C", 0x5610, 24, OBJECT);
-  pm_addr_t o = object(c, 24, 32);
+  pm_addr_t o = fake_object(&f, L, c, 24, 32);
 
   ck_assert_uint_ne(type_info(c).flags & F_MANAGED_DICT, 0);
   ck_assert_uint_eq(size_of(c, o), 56);
@@ -721,7 +687,7 @@ START_TEST(test_size_slots)
   /* class S: __slots__ = ()  (flags 0x85600, basicsize 16): 16 + 16. */
   pm_addr_t s = heap_type("mymod", "S", 0x85600, 16, OBJECT);
 
-  ck_assert_uint_eq(size_of(s, object(s, 16, 16)), 32);
+  ck_assert_uint_eq(size_of(s, fake_object(&f, L, s, 16, 16)), 32);
 }
 END_TEST
 
@@ -740,15 +706,15 @@ START_TEST(test_size_heap_type)
    * indices + 42 usable x 16, split) + 16.
    */
   pm_addr_t p = heap_type("mymod", "P", 0x5610, 24, OBJECT);
-  pm_addr_t k = alloc(32 + 64 + 42 * 16, 0);
+  pm_addr_t k = fake_alloc(&f, 32 + 64 + 42 * 16, 0);
 
   ck_assert_uint_eq(size_of(TYPE, p), 904 + 16);
-  put(k, L->dictkeys_refcnt, 1);
+  fake_put(&f, k, L->dictkeys_refcnt, 1);
   fake_put_u8(&f, k + (pm_addr_t)L->dictkeys_log2_size, 6);
   fake_put_u8(&f, k + (pm_addr_t)L->dictkeys_log2_index_bytes, 6);
   fake_put_u8(&f, k + (pm_addr_t)L->dictkeys_kind, 2);
-  put(k, L->dictkeys_usable, 30);
-  put(p, L->heaptype_cached_keys, k);
+  fake_put(&f, k, L->dictkeys_usable, 30);
+  fake_put(&f, p, L->heaptype_cached_keys, k);
   ck_assert_uint_eq(size_of(TYPE, p), 1688);
 }
 END_TEST
@@ -776,13 +742,13 @@ START_TEST(test_size_int)
   pm_addr_t i;
 
   /* 3.11: 24 + 4 x max(|ob_size|, 1). */
-  i = object(INT, 28, 0);
+  i = fake_object(&f, L, INT, 28, 0);
   ck_assert_uint_eq(size_of(INT, i), 28); /* 0 */
-  put(i, L->varobject_ob_size, 1);
+  fake_put(&f, i, L->varobject_ob_size, 1);
   ck_assert_uint_eq(size_of(INT, i), 28); /* 12345 */
-  put(i, L->varobject_ob_size, 7);
+  fake_put(&f, i, L->varobject_ob_size, 7);
   ck_assert_uint_eq(size_of(INT, i), 52); /* 2**200 + 1 */
-  put(i, L->varobject_ob_size, (uint64_t)-4);
+  fake_put(&f, i, L->varobject_ob_size, (uint64_t)-4);
   ck_assert_uint_eq(size_of(INT, i), 40); /* -(2**100) */
 }
 END_TEST
@@ -790,34 +756,35 @@ END_TEST
 START_TEST(test_size_corrupt)
 {
   struct pm_type_info ti = type_info(LIST);
-  pm_addr_t l = object(LIST, 40, 16), d = object(DICT, 48, 16);
+  pm_addr_t l = fake_object(&f, L, LIST, 40, 16),
+            d = fake_object(&f, L, DICT, 48, 16);
   uint64_t size;
 
-  put(l, L->list_allocated, (uint64_t)-1);
+  fake_put(&f, l, L->list_allocated, (uint64_t)-1);
   flush();
   ck_assert_int_eq(pm__object_size(&py, &ti, l, &size), PM_ECORRUPT);
   flush();
   ck_assert_int_eq(pm__object_size(&py, &ti, GAP, &size), -EFAULT);
   /* A dict whose keys pointer is garbage. */
   ti = type_info(DICT);
-  put(d, L->dict_keys, GAP);
+  fake_put(&f, d, L->dict_keys, GAP);
   flush();
   ck_assert_int_lt(pm__object_size(&py, &ti, d, &size), 0);
   {
     /* 2**200 slots, and more entries than a table of 8 can hold. */
-    pm_addr_t k1 = alloc(64, 0), k2 = alloc(64, 0);
+    pm_addr_t k1 = fake_alloc(&f, 64, 0), k2 = fake_alloc(&f, 64, 0);
 
-    put(k1, L->dictkeys_refcnt, 1);
+    fake_put(&f, k1, L->dictkeys_refcnt, 1);
     fake_put_u8(&f, k1 + (pm_addr_t)L->dictkeys_log2_size, 200);
-    put(d, L->dict_keys, k1);
+    fake_put(&f, d, L->dict_keys, k1);
     flush();
     ck_assert_int_eq(pm__object_size(&py, &ti, d, &size), PM_ECORRUPT);
-    put(k2, L->dictkeys_refcnt, 1);
+    fake_put(&f, k2, L->dictkeys_refcnt, 1);
     fake_put_u8(&f, k2 + (pm_addr_t)L->dictkeys_log2_size, 3);
     fake_put_u8(&f, k2 + (pm_addr_t)L->dictkeys_log2_index_bytes, 3);
     fake_put_u8(&f, k2 + (pm_addr_t)L->dictkeys_kind, 1);
-    put(k2, L->dictkeys_nentries, 6);
-    put(d, L->dict_keys, k2);
+    fake_put(&f, k2, L->dictkeys_nentries, 6);
+    fake_put(&f, d, L->dict_keys, k2);
     flush();
     ck_assert_int_eq(pm__object_size(&py, &ti, d, &size), PM_ECORRUPT);
   }
@@ -833,19 +800,20 @@ START_TEST(test_size_code)
    * __itemsize__ 2, 8 code units: getsizeof 200 (not a GC object).
    */
   pm_addr_t code = static_type("code", 0x81100, 184, 2, OBJECT);
-  pm_addr_t co = object(code, 200, 0), extra = alloc(24, 0);
+  pm_addr_t co = fake_object(&f, L, code, 200, 0),
+            extra = fake_alloc(&f, 24, 0);
 
   py.types[PM_T_CODE] = code;
-  put(co, L->varobject_ob_size, 8);
+  fake_put(&f, co, L->varobject_ob_size, 8);
   ck_assert_int_eq(type_info(code).sizer, PM_SIZE_CODE);
   ck_assert_uint_eq(size_of(code, co), 200);
   /* 7 units round up to a pointer: _PyObject_VAR_SIZE. */
-  put(co, L->varobject_ob_size, 7);
+  fake_put(&f, co, L->varobject_ob_size, 7);
   ck_assert_uint_eq(size_of(code, co), 200);
   /* co_extra with two slots: _PyCodeObjectExtra is 16, plus one more. */
-  put(co, L->varobject_ob_size, 8);
-  put(extra, 0, 2);
-  put(co, L->code_extra, extra);
+  fake_put(&f, co, L->varobject_ob_size, 8);
+  fake_put(&f, extra, 0, 2);
+  fake_put(&f, co, L->code_extra, extra);
   ck_assert_uint_eq(size_of(code, co), 224);
 }
 END_TEST
@@ -853,15 +821,15 @@ END_TEST
 START_TEST(test_size_deque)
 {
   /* deque(range(100)): leftindex 1, two blocks of 528; deque(): one. */
-  pm_addr_t d = object(DEQUE, 216, 16);
+  pm_addr_t d = fake_object(&f, L, DEQUE, 216, 16);
 
-  put(d, L->varobject_ob_size, 100);
-  put(d, L->deque_leftindex, 1);
+  fake_put(&f, d, L->varobject_ob_size, 100);
+  fake_put(&f, d, L->deque_leftindex, 1);
   ck_assert_uint_eq(size_of(DEQUE, d), 1288);
-  put(d, L->varobject_ob_size, 0);
-  put(d, L->deque_leftindex, 32);
+  fake_put(&f, d, L->varobject_ob_size, 0);
+  fake_put(&f, d, L->deque_leftindex, 32);
   ck_assert_uint_eq(size_of(DEQUE, d), 760);
-  put(d, L->deque_leftindex, 64); /* beyond BLOCKLEN: not a deque */
+  fake_put(&f, d, L->deque_leftindex, 64); /* beyond BLOCKLEN: not a deque */
   flush();
   {
     struct pm_type_info ti = type_info(DEQUE);
@@ -885,12 +853,12 @@ START_TEST(test_size_odict)
   pm_addr_t d = dict(3, 1, 3, keys, values);
 
   py.types[PM_T_ODICT] = odict;
-  put(d, L->object_type, odict);
-  put(d, L->odict_first, 0x4000);
-  put(d, L->odict_fast_nodes_size, 8);
+  fake_put(&f, d, L->object_type, odict);
+  fake_put(&f, d, L->odict_first, 0x4000);
+  fake_put(&f, d, L->odict_fast_nodes_size, 8);
   ck_assert_int_eq(type_info(odict).sizer, PM_SIZE_ODICT);
   ck_assert_uint_eq(size_of(odict, d), 408);
-  put(d, L->odict_first, 0); /* empty list: no nodes */
+  fake_put(&f, d, L->odict_first, 0); /* empty list: no nodes */
   ck_assert_uint_eq(size_of(odict, d), 408 - 96);
 }
 END_TEST
@@ -917,10 +885,10 @@ START_TEST(test_inline_size)
 {
   struct pm_type_info ti;
   uint64_t size;
-  pm_addr_t l = object(LIST, 40, 16), s = ascii("hello");
+  pm_addr_t l = fake_object(&f, L, LIST, 40, 16), s = ascii("hello");
 
   /* A list's items live elsewhere: the object is its basicsize. */
-  put(l, L->list_allocated, 100);
+  fake_put(&f, l, L->list_allocated, 100);
   ti = type_info(LIST);
   flush();
   ck_assert_int_eq(pm__object_inline_size(&py, &ti, l, &size), 0);

@@ -27,7 +27,6 @@ static const char maps_text[]
 static struct fake_target f;
 static struct pm_python py;
 static const struct pm_layout *L;
-static pm_addr_t next_free;
 static pm_addr_t TYPE, OBJECT, TUPLE, LIST, DICT, SET, CODE;
 
 /* What a walk visited. */
@@ -52,51 +51,15 @@ visited(pm_addr_t a)
   return 0;
 }
 
-static pm_addr_t
-alloc(size_t size, size_t pre)
-{
-  pm_addr_t a = next_free + pre;
-
-  next_free = (a + size + 15) & ~(pm_addr_t)15;
-  ck_assert_uint_le(next_free, HEAP + HEAP_LEN);
-  return a;
-}
-
-static void
-put(pm_addr_t addr, int64_t off, uint64_t v)
-{
-  ck_assert_int_ge(off, 0);
-  fake_put_u64(&f, addr + (pm_addr_t)off, v);
-}
-
-static pm_addr_t
-object(pm_addr_t type, size_t size, size_t pre)
-{
-  pm_addr_t o = alloc(size, pre);
-
-  put(o, L->object_refcnt, 1);
-  put(o, L->object_type, type);
-  return o;
-}
-
-static pm_addr_t
-cstring(const char *s)
-{
-  pm_addr_t a = alloc(strlen(s) + 1, 0);
-
-  memcpy(fake_at(&f, a, strlen(s) + 1), s, strlen(s) + 1);
-  return a;
-}
-
 /* A compact ASCII str. */
 static pm_addr_t
 ascii(const char *s)
 {
   size_t n = strlen(s);
-  pm_addr_t o = alloc((size_t)L->ascii_size + n + 1, 0);
+  pm_addr_t o = fake_alloc(&f, (size_t)L->ascii_size + n + 1, 0);
 
-  put(o, L->object_refcnt, 1);
-  put(o, L->ascii_length, n);
+  fake_put(&f, o, L->object_refcnt, 1);
+  fake_put(&f, o, L->ascii_length, n);
   /* kind 1, compact, ascii, ready */
   fake_put_u32(&f, o + (pm_addr_t)L->ascii_state, 1u << 2 | 1u << 5 | 1u << 6
                                                       | 1u << 7);
@@ -115,14 +78,14 @@ flush(void)
 static pm_addr_t
 new_type(const char *name, uint64_t flags, int64_t basicsize, pm_addr_t base)
 {
-  pm_addr_t t = object(TYPE, (size_t)L->heaptype_size, 16);
+  pm_addr_t t = fake_object(&f, L, TYPE, (size_t)L->heaptype_size, 16);
 
   if (flags & F_HEAPTYPE)
-    put(t, L->heaptype_qualname, ascii(name));
-  put(t, L->type_name, cstring(name));
-  put(t, L->type_flags, flags);
-  put(t, L->type_basicsize, (uint64_t)basicsize);
-  put(t, L->type_base, base);
+    fake_put(&f, t, L->heaptype_qualname, ascii(name));
+  fake_put(&f, t, L->type_name, fake_cstring(&f, name));
+  fake_put(&f, t, L->type_flags, flags);
+  fake_put(&f, t, L->type_basicsize, (uint64_t)basicsize);
+  fake_put(&f, t, L->type_base, base);
   return t;
 }
 
@@ -130,18 +93,18 @@ new_type(const char *name, uint64_t flags, int64_t basicsize, pm_addr_t base)
 static pm_addr_t
 keys8(size_t n, const pm_addr_t *k, const pm_addr_t *v)
 {
-  pm_addr_t keys = alloc((size_t)L->dictkeys_size + 8 + 5 * 16, 0);
+  pm_addr_t keys = fake_alloc(&f, (size_t)L->dictkeys_size + 8 + 5 * 16, 0);
   pm_addr_t entries = keys + (pm_addr_t)L->dictkeys_indices + 8;
 
-  put(keys, L->dictkeys_refcnt, 1);
+  fake_put(&f, keys, L->dictkeys_refcnt, 1);
   fake_put_u8(&f, keys + (pm_addr_t)L->dictkeys_log2_size, 3);
   fake_put_u8(&f, keys + (pm_addr_t)L->dictkeys_log2_index_bytes, 3);
   fake_put_u8(&f, keys + (pm_addr_t)L->dictkeys_kind, 1);
-  put(keys, L->dictkeys_usable, 5 - n);
-  put(keys, L->dictkeys_nentries, n);
+  fake_put(&f, keys, L->dictkeys_usable, 5 - n);
+  fake_put(&f, keys, L->dictkeys_nentries, n);
   for (size_t i = 0; i < n; i++) {
-    put(entries + 16 * i, 0, k[i]);
-    put(entries + 16 * i, 8, v ? v[i] : 0);
+    fake_put(&f, entries + 16 * i, 0, k[i]);
+    fake_put(&f, entries + 16 * i, 8, v ? v[i] : 0);
   }
   return keys;
 }
@@ -177,22 +140,21 @@ setup(void)
   L = pm__layout_find(0x030b07, PM_BUILD_DEFAULT);
   ck_assert_ptr_nonnull(L);
   fake_init(&f, HEAP, HEAP_LEN, maps_text);
-  next_free = HEAP + 0x100;
   memset(&py, 0, sizeof(py));
   py.t = fake_open(&f);
   py.L = L;
   py.version = 0x030b07;
 
-  TYPE = alloc((size_t)L->heaptype_size, 16);
-  put(TYPE, L->object_refcnt, 1);
-  put(TYPE, L->object_type, TYPE);
+  TYPE = fake_alloc(&f, (size_t)L->heaptype_size, 16);
+  fake_put(&f, TYPE, L->object_refcnt, 1);
+  fake_put(&f, TYPE, L->object_type, TYPE);
   OBJECT = new_type("object", 0x81500, 16, 0);
   /* type: its namespace at tp_dictoffset 264 (offsetof tp_dict). */
-  put(TYPE, L->type_name, cstring("type"));
-  put(TYPE, L->type_flags, 0x80085d00);
-  put(TYPE, L->type_basicsize, 904);
-  put(TYPE, L->type_base, OBJECT);
-  put(TYPE, L->type_dictoffset, (uint64_t)L->type_dict);
+  fake_put(&f, TYPE, L->type_name, fake_cstring(&f, "type"));
+  fake_put(&f, TYPE, L->type_flags, 0x80085d00);
+  fake_put(&f, TYPE, L->type_basicsize, 904);
+  fake_put(&f, TYPE, L->type_base, OBJECT);
+  fake_put(&f, TYPE, L->type_dictoffset, (uint64_t)L->type_dict);
   TUPLE = new_type("tuple", 0x4485520, 24, OBJECT);
   LIST = new_type("list", 0x2485520, 40, OBJECT);
   DICT = new_type("dict", 0x20485540, 48, OBJECT);
@@ -216,32 +178,33 @@ teardown(void)
 
 START_TEST(test_tuple_list)
 {
-  pm_addr_t t = object(TUPLE, 24 + 3 * 8, 16), l = object(LIST, 40, 16);
-  pm_addr_t items = alloc(4 * 8, 0), d;
+  pm_addr_t t = fake_object(&f, L, TUPLE, 24 + 3 * 8, 16),
+            l = fake_object(&f, L, LIST, 40, 16);
+  pm_addr_t items = fake_alloc(&f, 4 * 8, 0), d;
 
-  put(t, L->varobject_ob_size, 3);
-  put(t, L->tuple_item, 0x1000);
-  put(t, L->tuple_item + 8, 0x2000);
-  put(t, L->tuple_item + 16, 0x3000);
+  fake_put(&f, t, L->varobject_ob_size, 3);
+  fake_put(&f, t, L->tuple_item, 0x1000);
+  fake_put(&f, t, L->tuple_item + 8, 0x2000);
+  fake_put(&f, t, L->tuple_item + 16, 0x3000);
   walk(TUPLE, t, &d);
   ck_assert_uint_eq(nseen, 3);
   ck_assert(visited(0x1000) && visited(0x2000) && visited(0x3000));
   ck_assert_uint_eq(d, 0);
   /* A list visits its ob_size items, not its allocated slots. */
-  put(l, L->varobject_ob_size, 2);
-  put(l, L->list_allocated, 4);
-  put(l, L->list_item, items);
-  put(items, 0, 0x4000);
-  put(items, 8, 0x5000);
-  put(items, 16, 0x6000); /* stale, beyond ob_size */
+  fake_put(&f, l, L->varobject_ob_size, 2);
+  fake_put(&f, l, L->list_allocated, 4);
+  fake_put(&f, l, L->list_item, items);
+  fake_put(&f, items, 0, 0x4000);
+  fake_put(&f, items, 8, 0x5000);
+  fake_put(&f, items, 16, 0x6000); /* stale, beyond ob_size */
   walk(LIST, l, &d);
   ck_assert_uint_eq(nseen, 2);
   ck_assert(visited(0x4000) && visited(0x5000) && !visited(0x6000));
   /* Garbage sizes give nothing, never a crash. */
-  put(l, L->varobject_ob_size, 9);
+  fake_put(&f, l, L->varobject_ob_size, 9);
   walk(LIST, l, &d);
   ck_assert_uint_eq(nseen, 0);
-  put(t, L->varobject_ob_size, (uint64_t)-3);
+  fake_put(&f, t, L->varobject_ob_size, (uint64_t)-3);
   walk(TUPLE, t, &d);
   ck_assert_uint_eq(nseen, 0);
 }
@@ -250,20 +213,21 @@ END_TEST
 START_TEST(test_dict)
 {
   pm_addr_t k[] = { 0x1000, 0, 0x3000 }, v[] = { 0x1100, 0, 0x3300 };
-  pm_addr_t d = object(DICT, 48, 16), own, values = alloc(8 * 8, 0);
+  pm_addr_t d = fake_object(&f, L, DICT, 48, 16), own,
+            values = fake_alloc(&f, 8 * 8, 0);
 
   /* A deleted entry (NULL key and value) in the middle. */
-  put(d, L->dict_keys, keys8(3, k, v));
+  fake_put(&f, d, L->dict_keys, keys8(3, k, v));
   walk(DICT, d, &own);
   ck_assert_uint_eq(nseen, 4);
   ck_assert(visited(0x1000) && visited(0x1100));
   ck_assert(visited(0x3000) && visited(0x3300));
   ck_assert_uint_eq(own, 0);
   /* Split: the keys are shared, the values beside the dict. */
-  put(d, L->dict_keys, keys8(3, k, NULL));
-  put(d, L->dict_values, values);
-  put(values, 0, 0x1200);
-  put(values, 16, 0x3400);
+  fake_put(&f, d, L->dict_keys, keys8(3, k, NULL));
+  fake_put(&f, d, L->dict_values, values);
+  fake_put(&f, values, 0, 0x1200);
+  fake_put(&f, values, 16, 0x3400);
   walk(DICT, d, &own);
   ck_assert_uint_eq(nseen, 4);
   ck_assert(visited(0x1000) && visited(0x1200));
@@ -273,17 +237,17 @@ END_TEST
 
 START_TEST(test_set)
 {
-  pm_addr_t s = object(SET, 200, 16), own;
+  pm_addr_t s = fake_object(&f, L, SET, 200, 16), own;
   pm_addr_t table = s + (pm_addr_t)L->set_smalltable;
 
-  put(s, L->set_mask, 7);
-  put(s, L->set_table, table);
-  put(table, 0, 0x1000); /* {key, hash} */
-  put(table, 8, 42);
-  put(table, 16, 0x2000); /* a deleted entry keeps the dummy key */
-  put(table, 24, (uint64_t)-1);
-  put(table, 48, 0x3000);
-  put(table, 56, 7);
+  fake_put(&f, s, L->set_mask, 7);
+  fake_put(&f, s, L->set_table, table);
+  fake_put(&f, table, 0, 0x1000); /* {key, hash} */
+  fake_put(&f, table, 8, 42);
+  fake_put(&f, table, 16, 0x2000); /* a deleted entry keeps the dummy key */
+  fake_put(&f, table, 24, (uint64_t)-1);
+  fake_put(&f, table, 48, 0x3000);
+  fake_put(&f, table, 56, 7);
   walk(SET, s, &own);
   ck_assert_uint_eq(nseen, 2);
   ck_assert(visited(0x1000) && visited(0x3000) && !visited(0x2000));
@@ -293,28 +257,28 @@ END_TEST
 START_TEST(test_slots_and_dictoffset)
 {
   /* class S: __slots__ = ('a', 'b'): two T_OBJECT_EX members. */
-  pm_addr_t members = alloc(3 * (size_t)L->member_size, 0);
+  pm_addr_t members = fake_alloc(&f, 3 * (size_t)L->member_size, 0);
   pm_addr_t s = new_type("S", 0x5600 | F_HEAPTYPE, 32, OBJECT);
-  pm_addr_t o = object(s, 32, 16), own;
+  pm_addr_t o = fake_object(&f, L, s, 32, 16), own;
 
   for (int i = 0; i < 2; i++) {
     pm_addr_t m = members + (pm_addr_t)(i * L->member_size);
-    put(m, 0, cstring(i ? "b" : "a"));
+    fake_put(&f, m, 0, fake_cstring(&f, i ? "b" : "a"));
     fake_put_u32(&f, m + (pm_addr_t)L->member_type, 16);
-    put(m, L->member_offset, 16 + 8 * (uint64_t)i);
+    fake_put(&f, m, L->member_offset, 16 + 8 * (uint64_t)i);
   }
-  put(s, L->type_members, members);
-  put(o, 16, 0x1000);
-  put(o, 24, 0x2000);
+  fake_put(&f, s, L->type_members, members);
+  fake_put(&f, o, 16, 0x1000);
+  fake_put(&f, o, 24, 0x2000);
   walk(s, o, &own);
   ck_assert(visited(0x1000) && visited(0x2000));
   ck_assert_uint_eq(own, 0);
   /* A __dict__ at tp_dictoffset (3.8-3.10 classes, C types). */
-  put(s, L->type_dictoffset, 24);
+  fake_put(&f, s, L->type_dictoffset, 24);
   walk(s, o, &own);
   ck_assert_uint_eq(own, 0x2000);
   /* A member that would lie outside the object is not believed. */
-  put(members, L->member_offset, 4096);
+  fake_put(&f, members, L->member_offset, 4096);
   walk(s, o, &own);
   ck_assert(!visited(0x1000));
 }
@@ -330,19 +294,20 @@ START_TEST(test_managed_dict)
   pm_addr_t k[] = { 0x1000, 0x2000 };
   pm_addr_t c = new_type("C", 0x5610 | F_HEAPTYPE | F_MANAGED_DICT, 16,
                          OBJECT);
-  pm_addr_t o = object(c, 16, 32), values = alloc(3 * 8, 0), own;
-  pm_addr_t d = object(DICT, 48, 16);
+  pm_addr_t o = fake_object(&f, L, c, 16, 32),
+            values = fake_alloc(&f, 3 * 8, 0), own;
+  pm_addr_t d = fake_object(&f, L, DICT, 48, 16);
 
-  put(c, L->heaptype_cached_keys, keys8(2, k, NULL));
-  put(values, 0, 0x1100);
-  put(values, 8, 0x2200);
-  put(o - 32, 0, values);
+  fake_put(&f, c, L->heaptype_cached_keys, keys8(2, k, NULL));
+  fake_put(&f, values, 0, 0x1100);
+  fake_put(&f, values, 8, 0x2200);
+  fake_put(&f, o - 32, 0, values);
   walk(c, o, &own);
   ck_assert(visited(0x1100) && visited(0x2200));
   ck_assert_uint_eq(own, 0); /* values inline: no dict, no "dict of C" */
   /* After obj.__dict__: a dict, no values. */
-  put(o - 32, 0, 0);
-  put(o - 24, 0, d);
+  fake_put(&f, o - 32, 0, 0);
+  fake_put(&f, o - 24, 0, d);
   walk(c, o, &own);
   ck_assert_uint_eq(own, d);
   ck_assert(visited(d) && !visited(0x1100));
@@ -354,11 +319,11 @@ START_TEST(test_type)
   /* A class: its namespace (owned), bases, mro, name and qualname. */
   pm_addr_t c = new_type("C", 0x5610 | F_HEAPTYPE, 16, OBJECT), own;
 
-  put(c, L->type_dict, 0x1000);
-  put(c, L->type_bases, 0x2000);
-  put(c, L->type_mro, 0x3000);
-  put(c, L->heaptype_name, 0x4000);
-  put(c, L->heaptype_qualname, 0x5000);
+  fake_put(&f, c, L->type_dict, 0x1000);
+  fake_put(&f, c, L->type_bases, 0x2000);
+  fake_put(&f, c, L->type_mro, 0x3000);
+  fake_put(&f, c, L->heaptype_name, 0x4000);
+  fake_put(&f, c, L->heaptype_qualname, 0x5000);
   walk(TYPE, c, &own);
   ck_assert_uint_eq(own, 0x1000);
   ck_assert(visited(0x1000) && visited(0x2000) && visited(0x3000));
@@ -369,24 +334,25 @@ END_TEST
 START_TEST(test_code_and_frame)
 {
   /* def f(a, b): c = a + b -- 3 locals, a stack of 2. */
-  pm_addr_t co = object(CODE, 200, 0), frame = alloc(80 + 5 * 8, 0);
+  pm_addr_t co = fake_object(&f, L, CODE, 200, 0),
+            frame = fake_alloc(&f, 80 + 5 * 8, 0);
   pm_addr_t locals = frame + (pm_addr_t)L->iframe_localsplus, own;
   int owner;
 
   fake_put_u32(&f, co + (pm_addr_t)L->code_nlocalsplus, 3);
   fake_put_u32(&f, co + (pm_addr_t)L->code_stacksize, 2);
-  put(co, L->code_consts, 0x1000);
-  put(co, L->code_names, 0x2000);
-  put(co, L->code_localsplusnames, 0x3000);
-  put(co, L->code_filename, 0x4000);
+  fake_put(&f, co, L->code_consts, 0x1000);
+  fake_put(&f, co, L->code_names, 0x2000);
+  fake_put(&f, co, L->code_localsplusnames, 0x3000);
+  fake_put(&f, co, L->code_filename, 0x4000);
   walk(CODE, co, &own);
   ck_assert(visited(0x1000) && visited(0x2000) && visited(0x3000));
   ck_assert(visited(0x4000));
 
-  put(frame, L->iframe_code, co);
-  put(frame, L->iframe_globals, 0x5000);
+  fake_put(&f, frame, L->iframe_code, co);
+  fake_put(&f, frame, L->iframe_globals, 0x5000);
   for (int i = 0; i < 5; i++)
-    put(locals, 8 * i, 0x6000 + 0x100 * (uint64_t)i);
+    fake_put(&f, locals, 8 * i, 0x6000 + 0x100 * (uint64_t)i);
   fake_put_u32(&f, frame + (pm_addr_t)L->iframe_stacktop, 4);
   flush();
   nseen = 0;
@@ -455,44 +421,45 @@ START_TEST(test_labels)
 {
   pm_addr_t k[] = { ascii("orders"), ascii("count") };
   pm_addr_t v[] = { 0x1100, 0x2200 };
-  pm_addr_t l = object(LIST, 40, 16), items = alloc(2 * 8, 0);
-  pm_addr_t d = object(DICT, 48, 16), members, s, o, c, co, name;
-  pm_addr_t values = alloc(2 * 8, 0);
+  pm_addr_t l = fake_object(&f, L, LIST, 40, 16),
+            items = fake_alloc(&f, 2 * 8, 0);
+  pm_addr_t d = fake_object(&f, L, DICT, 48, 16), members, s, o, c, co, name;
+  pm_addr_t values = fake_alloc(&f, 2 * 8, 0);
 
   /* A list: each item by index. */
-  put(l, L->varobject_ob_size, 2);
-  put(l, L->list_allocated, 2);
-  put(l, L->list_item, items);
-  put(items, 0, 0x4000);
-  put(items, 8, 0x5000);
+  fake_put(&f, l, L->varobject_ob_size, 2);
+  fake_put(&f, l, L->list_allocated, 2);
+  fake_put(&f, l, L->list_item, items);
+  fake_put(&f, items, 0, 0x4000);
+  fake_put(&f, items, 8, 0x5000);
   walk_labelled(LIST, l);
   ck_assert(labels[1].how == PM_REF_INDEX && labels[1].index == 1);
   /* A dict: its keys, then each value under its key. */
-  put(d, L->dict_keys, keys8(2, k, v));
+  fake_put(&f, d, L->dict_keys, keys8(2, k, v));
   walk_labelled(DICT, d);
   ck_assert_uint_eq(nseen, 4);
   ck_assert(labels[0].how == PM_REF_KEY && seen[0] == k[0]);
   ck_assert(labels[3].how == PM_REF_VALUE && seen[3] == 0x2200 &&
             labels[3].key == k[1]);
   /* A slot by its member's name. */
-  members = alloc(2 * (size_t)L->member_size, 0);
+  members = fake_alloc(&f, 2 * (size_t)L->member_size, 0);
   s = new_type("S", 0x5600 | F_HEAPTYPE, 24, OBJECT);
-  o = object(s, 24, 16);
-  put(members, 0, cstring("ref"));
+  o = fake_object(&f, L, s, 24, 16);
+  fake_put(&f, members, 0, fake_cstring(&f, "ref"));
   fake_put_u32(&f, members + (pm_addr_t)L->member_type, 16);
-  put(members, L->member_offset, 16);
-  put(s, L->type_members, members);
-  put(o, 16, 0x1000);
+  fake_put(&f, members, L->member_offset, 16);
+  fake_put(&f, s, L->type_members, members);
+  fake_put(&f, o, 16, 0x1000);
   walk_labelled(s, o);
   ck_assert(labels[0].how == PM_REF_MEMBER &&
             strcmp(label_names[0], "ref") == 0);
   /* 3.11 values: each attribute by its shared key's name. */
   c = new_type("C", 0x5610 | F_HEAPTYPE | F_MANAGED_DICT, 16, OBJECT);
-  o = object(c, 16, 32);
-  put(c, L->heaptype_cached_keys, keys8(2, k, NULL));
-  put(values, 0, 0x1100);
-  put(values, 8, 0x2200);
-  put(o - 32, 0, values);
+  o = fake_object(&f, L, c, 16, 32);
+  fake_put(&f, c, L->heaptype_cached_keys, keys8(2, k, NULL));
+  fake_put(&f, values, 0, 0x1100);
+  fake_put(&f, values, 8, 0x2200);
+  fake_put(&f, o - 32, 0, values);
   walk_labelled(c, o);
   ck_assert(labels[1].how == PM_REF_ATTR && labels[1].key == k[1]);
   {
@@ -503,21 +470,21 @@ START_TEST(test_labels)
     ck_assert_uint_eq(name, 0);
   }
   /* A frame's locals by name (3.11: co_localsplusnames). */
-  co = object(CODE, 200, 0);
+  co = fake_object(&f, L, CODE, 200, 0);
   {
-    pm_addr_t names = object(TUPLE, 24 + 2 * 8, 16);
-    pm_addr_t frame = alloc(80 + 3 * 8, 0);
+    pm_addr_t names = fake_object(&f, L, TUPLE, 24 + 2 * 8, 16);
+    pm_addr_t frame = fake_alloc(&f, 80 + 3 * 8, 0);
     pm_addr_t locals = frame + (pm_addr_t)L->iframe_localsplus;
     int owner;
-    put(names, L->varobject_ob_size, 2);
-    put(names, L->tuple_item, k[0]);
-    put(names, L->tuple_item + 8, k[1]);
+    fake_put(&f, names, L->varobject_ob_size, 2);
+    fake_put(&f, names, L->tuple_item, k[0]);
+    fake_put(&f, names, L->tuple_item + 8, k[1]);
     fake_put_u32(&f, co + (pm_addr_t)L->code_nlocalsplus, 2);
     fake_put_u32(&f, co + (pm_addr_t)L->code_stacksize, 1);
-    put(co, L->code_localsplusnames, names);
-    put(frame, L->iframe_code, co);
-    put(locals, 0, 0x7000);
-    put(locals, 8, 0x7100);
+    fake_put(&f, co, L->code_localsplusnames, names);
+    fake_put(&f, frame, L->iframe_code, co);
+    fake_put(&f, locals, 0, 0x7000);
+    fake_put(&f, locals, 8, 0x7100);
     flush();
     nseen = 0;
     ck_assert_int_eq(pm__iframe_referents_labelled(&py, frame, 0,
