@@ -195,6 +195,7 @@ struct walk {
   pm_addr_t *gclinks;       /* GC links from an arena to outside */
   size_t ngclinks, gclinks_cap;
   unsigned char *pool_buf; /* a pool's bytes when the cache cannot hold it */
+  struct pm_obm_pool_used pool_used; /* the pool being scanned */
   uint64_t bad_pools;
 
   struct pm_name_index names; /* kind name -> index in c->kinds */
@@ -571,7 +572,7 @@ check(struct walk *w, pm_addr_t ref, uint32_t *t)
   bit = (uint64_t)1 << (g & 63);
   if (bits && (bits[g >> 6] & bit))
     return 0;
-  err = pm_target_read(w->py->t, ref, head, sizeof(head));
+  err = pm__target_read_fast(w->py->t, ref, head, sizeof(head));
   if (err)
     return pm__walk_fatal(err) ? err : 0;
   if (!pm__refcnt_live(w->py, head[w->py->L->object_refcnt / 8]))
@@ -685,7 +686,7 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t)
     err = 0;
   } else if (e->base_size >= 0) {
     int64_t n;
-    err = pm_target_read(w->py->t, obj + w->py->L->varobject_ob_size, &n,
+    err = pm__target_read_fast(w->py->t, obj + w->py->L->varobject_ob_size, &n,
                          sizeof(n));
     if (!err && (n < 0 || n > (INT64_C(1) << 40)))
       err = PM_ECORRUPT;
@@ -748,7 +749,7 @@ checked_type(struct walk *w, pm_addr_t obj, uint32_t *t)
   int64_t i;
   int err;
 
-  if ((err = pm_target_read_u64(w->py->t, obj + w->py->L->object_type, &type)))
+  if ((err = pm__target_read_fast(w->py->t, obj + w->py->L->object_type, &type, 8)))
     return pm__walk_fatal(err) ? err : 0;
   if ((i = type_lookup(w, type)) < 0)
     return (int)i;
@@ -975,8 +976,7 @@ sort_gc_leftovers(struct walk *w)
     uint64_t refcnt;
     uint64_t internal = pm__amap_get(&w->internal, w->gcleft[i]) - 1;
 
-    if ((err = pm_target_read_u64(w->py->t, w->gcleft[i] + L->object_refcnt,
-                                  &refcnt))) {
+    if ((err = pm__target_read_fast(w->py->t, w->gcleft[i] + L->object_refcnt, &refcnt, 8))) {
       if (pm__walk_fatal(err))
         return err;
       continue;
@@ -1127,43 +1127,18 @@ gc_link(struct walk *w, pm_addr_t obj, const unsigned char *bytes, unsigned off,
 }
 
 /*
- * One allocated block of a pool being scanned: the object in it is either
- * reached already (then only its GC link matters), or noted as a candidate
- * when it may be one.
+ * One allocated block of a pool being scanned, whose object no root has
+ * reached yet at any of its possible starts: noted as a candidate when it
+ * may hold one.
  */
-static int
-scan_block(void *arg, pm_addr_t block, unsigned size,
-           const unsigned char *bytes)
+static __attribute__((noinline)) int
+scan_unreached(struct walk *w, pm_addr_t block, unsigned size,
+               const unsigned char *bytes)
 {
-  struct walk *w = arg;
   uint64_t words[6] = { 0 };
   uint32_t t;
   int err;
 
-  /* Py_DEBUG's hooks put 16 bytes before the data and 8 after it. */
-  if (w->py->info.debug_build) {
-    if (size < 24 + 16)
-      return 0;
-    block += 16;
-    bytes += 16;
-    size -= 24;
-  }
-  if (size < 16)
-    return 0;
-  {
-    /* The seen bits of the block's three possible objects at once. */
-    uint64_t *bits = pm__set_bits(&w->seen, block);
-    size_t g = pm__set_granule(block);
-    uint64_t seen = 0;
-    if (bits && (g & 63) <= 59)
-      seen = bits[g >> 6] >> (g & 63) & 0x15;
-    else
-      for (unsigned k = 0; k < 3; k++)
-        seen |= (uint64_t)pm__set_has(&w->seen, block + 16 * k) << (2 * k);
-    for (unsigned off = 0; seen && off + 16 <= size && off <= 32; off += 16)
-      if (seen >> (off / 8) & 1)
-        return gc_link(w, block + off, bytes, off, 0);
-  }
   /* Fixed sizes: the compiler copies them in a few moves. */
   if (size >= 48)
     memcpy(words, bytes, 48);
@@ -1179,6 +1154,74 @@ scan_block(void *arg, pm_addr_t block, unsigned size,
     if ((err = pm__set_add(&w->cands, block + off)) < 0)
       return err;
     return gc_link(w, block + off, bytes, off, 1);
+  }
+  return 0;
+}
+
+/*
+ * The allocated blocks of the pool at pool (u), whose bytes are at mem:
+ * each object in them is either reached already (then only its GC link
+ * matters), or looked at as a candidate.  A loop with no call for the
+ * blocks already reached, which most are.
+ */
+static int
+scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
+            const struct pm_obm_pool_used *u)
+{
+  /* Py_DEBUG's hooks put 16 bytes before the data and 8 after it. */
+  const unsigned pad = w->py->info.debug_build ? 16 : 0;
+  const unsigned size = u->size - (pad ? 24 : 0);
+  /* The starts an object may have in a block: 0, 16 and 32 bytes in. */
+  const uint64_t starts = size >= 48 ? 0x15 : size >= 32 ? 0x5 : 0x1;
+  uint64_t *bits = pm__set_bits(&w->seen, pool);
+  int err;
+
+  if (u->size < 16 + pad + (pad ? 24 : 0) || !u->nblocks)
+    return 0;
+  /* The seen bits of a pool are in one bitmap when it lies in one MiB. */
+  if ((pool ^ (pool + u->first + (pm_addr_t)u->nblocks * u->size))
+      >> PM_SET_CHUNK_BITS)
+    bits = NULL;
+  for (uint32_t k = 0; k < u->nblocks; k++) {
+    pm_addr_t block;
+    const unsigned char *bytes;
+    uint64_t seen = 0;
+    size_t g;
+
+    if (!(u->used[k / 64] >> (k % 64) & 1))
+      continue;
+    block = pool + u->first + (pm_addr_t)k * u->size + pad;
+    bytes = mem + u->first + (size_t)k * u->size + pad;
+    g = pm__set_granule(block);
+    /* The seen bits of the block's three possible objects at once. */
+    if (bits && (g & 63) <= 59)
+      seen = bits[g >> 6] >> (g & 63) & 0x15;
+    else
+      for (unsigned j = 0; j < 3; j++)
+        seen |= (uint64_t)pm__set_has(&w->seen, block + 16 * j) << (2 * j);
+    seen &= starts;
+    if (!seen) {
+      if ((err = scan_unreached(w, block, size, bytes)))
+        return err;
+      continue;
+    }
+    /* An object at the block's start has no GC head before it. */
+    if (seen & 1)
+      continue;
+    {
+      unsigned off = seen & 4 ? 16 : 32;
+      uint64_t next;
+      /* Most links stay in the arena the walk is in: no call for them. */
+      memcpy(&next, bytes + off - 16, 8);
+      next &= ~(uint64_t)3;
+      if (next < MIN_POINTER || (next & 7)
+          || (w->last_arena < w->arenas.n
+              && next - w->arenas.v[w->last_arena].address
+                     < w->arenas.g.arena_size))
+        continue;
+      if ((err = gc_link(w, block + off, bytes, off, 0)))
+        return err;
+    }
   }
   return 0;
 }
@@ -1202,7 +1245,7 @@ scan_pool(struct walk *w, size_t i, pm_addr_t pool)
     /* A backend read without the cache (core, replay): a copy. */
     if (!w->pool_buf && !(w->pool_buf = malloc(a->g.pool_size)))
       return -ENOMEM;
-    if ((err = pm_target_read(w->py->t, pool, w->pool_buf, a->g.pool_size))) {
+    if ((err = pm__target_read_fast(w->py->t, pool, w->pool_buf, a->g.pool_size))) {
       if (pm__walk_fatal(err))
         return err;
       w->bad_pools++;
@@ -1210,8 +1253,10 @@ scan_pool(struct walk *w, size_t i, pm_addr_t pool)
     }
     mem = w->pool_buf;
   }
-  err = pm__obmalloc_pool_blocks(w->py, a, i, pool, mem, scan_block, w,
-                                 &w->bad_pools);
+  err = pm__obmalloc_pool_used(w->py, a, i, pool, mem, &w->pool_used,
+                               &w->bad_pools);
+  if (!err)
+    err = scan_blocks(w, pool, mem, &w->pool_used);
   pm__target_unpin(w->py->t);
   return err;
 }
@@ -1285,7 +1330,7 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
   uint32_t idx;
   int err;
 
-  if ((err = pm_target_read(w->py->t, obj, head, sizeof(head))))
+  if ((err = pm__target_read_fast(w->py->t, obj, head, sizeof(head))))
     return pm__walk_fatal(err) ? err : 0;
   idx = (uint32_t)pm__amap_get(&w->type_index, head[L->object_type / 8]);
   if (!idx || !(e = type_at(w, idx - 1))->valid
@@ -1294,14 +1339,14 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
     return 0;
   if ((e->info.flags & PM_TPFLAGS_HAVE_GC) && L->gc_head_size == 16
       && pm__object_presize(w->py, &e->info, obj) >= 16) {
-    if ((err = pm_target_read(w->py->t, obj - 16, gch, sizeof(gch))))
+    if ((err = pm__target_read_fast(w->py->t, obj - 16, gch, sizeof(gch))))
       return pm__walk_fatal(err) ? err : 0;
     if (gch[L->gc_head_next / 8]) {
       /* Tracked: on a list, when the node before it says so. */
       pm_addr_t prev = gch[L->gc_head_prev / 8] & ~(uint64_t)3;
       if (!collecting
           && ((err
-               = pm_target_read_u64(w->py->t, prev + L->gc_head_next, &pnext))
+               = pm__target_read_fast(w->py->t, prev + L->gc_head_next, &pnext, 8))
               || (pnext & ~(uint64_t)3) != obj - 16))
         return err && pm__walk_fatal(err) ? err : 0;
       if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap,
@@ -1378,7 +1423,7 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
     } else {
       uint64_t next;
       prev = heads[s - w->ngclinks];
-      if ((err = pm_target_read_u64(w->py->t, prev + L->gc_head_next, &next))) {
+      if ((err = pm__target_read_fast(w->py->t, prev + L->gc_head_next, &next, 8))) {
         err = pm__walk_fatal(err) ? err : 0;
         w->c->broken_lists++;
         continue;
@@ -1404,7 +1449,7 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
       if ((err = pm__amap_add(&visited, node, 1)) <= 0)
         break; /* a stretch already followed (or -ENOMEM) */
       err = 0;
-      if ((err = pm_target_read(w->py->t, node, words, sizeof(words)))) {
+      if ((err = pm__target_read_fast(w->py->t, node, words, sizeof(words)))) {
         err = pm__walk_fatal(err) ? err : 0;
         w->c->broken_lists += !(tentative && steps == 1);
         break;
@@ -1463,9 +1508,9 @@ read_static_dicts(struct walk *w)
       pm_addr_t s = interps[i / 2] + (pm_addr_t)off
                     + (pm_addr_t)(j * L->statictype_size);
       uint64_t type, dict;
-      if ((err = pm_target_read_u64(w->py->t, s + L->statictype_type, &type))
+      if ((err = pm__target_read_fast(w->py->t, s + L->statictype_type, &type, 8))
           || (err
-              = pm_target_read_u64(w->py->t, s + L->statictype_dict, &dict)))
+              = pm__target_read_fast(w->py->t, s + L->statictype_dict, &dict, 8)))
         return pm__walk_fatal(err) ? err : 0;
       if (!type || !dict)
         continue;

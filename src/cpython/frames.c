@@ -314,13 +314,13 @@ bytes_read(struct pm_python *py, pm_addr_t b, uint8_t **out, size_t *len)
 
   *out = NULL;
   *len = 0;
-  if ((err = pm_target_read(py->t, b + L->varobject_ob_size, &n, 8)))
+  if ((err = pm__py_read(py, b + L->varobject_ob_size, &n, 8)))
     return err;
   if (n < 0 || n > MAX_LINETABLE)
     return PM_ECORRUPT;
   if (!(*out = malloc(n ? (size_t)n : 1)))
     return -ENOMEM;
-  if (n && (err = pm_target_read(py->t, b + L->bytes_sval, *out, (size_t)n))) {
+  if (n && (err = pm__py_read(py, b + L->bytes_sval, *out, (size_t)n))) {
     free(*out);
     *out = NULL;
     return err;
@@ -353,7 +353,7 @@ frame_info(struct pm_python *py, pm_addr_t code, int64_t addr,
            py, code + (L->code_qualname >= 0 ? L->code_qualname : L->code_name),
            &name))
       || (err = pm__py_read_u64(py, code + L->code_filename, &file))
-      || (err = pm_target_read(py->t, code + L->code_firstlineno, &first, 4))
+      || (err = pm__py_read(py, code + L->code_firstlineno, &first, 4))
       || (err = pm__py_read_u64(py, code + L->code_linetable, &table)))
     if (pm__walk_fatal(err))
       return err;
@@ -431,7 +431,7 @@ stack_iframes(struct pm_python *py, pm_addr_t frame, struct pm_py_thread *th)
 
     if (pm__chain_bad(&chain, frame)
         || pm__py_read_u64(py, frame + L->iframe_code, &code) != 0
-        || pm_target_read(py->t, frame + L->iframe_owner, &owner, 1) != 0
+        || pm__py_read(py, frame + L->iframe_owner, &owner, 1) != 0
         || pm__py_read_u64(py, frame + L->iframe_previous, &prev) != 0) {
       th->truncated = 1;
       break;
@@ -456,7 +456,7 @@ stack_iframes(struct pm_python *py, pm_addr_t frame, struct pm_py_thread *th)
       return err;
     if (L->iframe_is_entry >= 0) {
       uint8_t entry;
-      if (pm_target_read(py->t, frame + L->iframe_is_entry, &entry, 1) == 0)
+      if (pm__py_read(py, frame + L->iframe_is_entry, &entry, 1) == 0)
         f->entry = entry != 0;
     }
     frame = prev;
@@ -485,7 +485,7 @@ stack_frame_objects(struct pm_python *py, pm_addr_t frame,
     if (pm__chain_bad(&chain, frame)
         || pm__py_read_u64(py, frame + L->frame_code, &code) != 0
         || pm__py_read_u64(py, frame + L->frame_back, &back) != 0
-        || pm_target_read(py->t, frame + L->frame_lasti, &lasti, 4) != 0
+        || pm__py_read(py, frame + L->frame_lasti, &lasti, 4) != 0
         || !is_code(py, code)) {
       th->truncated = 1;
       break;
@@ -599,7 +599,7 @@ gil_holder(struct pm_python *py, pm_addr_t interp, pm_addr_t *holder)
     return err;
   if (!gil)
     return 0;
-  if ((err = pm_target_read(py->t, gil + L->gil_locked, &locked, 4)))
+  if ((err = pm__py_read(py, gil + L->gil_locked, &locked, 4)))
     return err;
   if (!locked)
     return 0;
@@ -649,7 +649,7 @@ stacks_thread(struct pm_python *py, pm_addr_t tstate, struct pm_py_thread *th)
       return err;
   } else if (th->thread_id) {
     int32_t tid;
-    if (pm_target_read(py->t, th->thread_id + GLIBC_PTHREAD_TID, &tid, 4) == 0
+    if (pm__py_read(py, th->thread_id + GLIBC_PTHREAD_TID, &tid, 4) == 0
         && tid > 0 && tid < MAX_TID)
       th->native_id = (uint64_t)tid;
   }
@@ -676,7 +676,7 @@ stacks_interp(struct pm_stacks *s, struct pm_python *py, pm_addr_t interp,
   int gil, err;
 
   if (L->interp_id >= 0
-      && (err = pm_target_read(py->t, interp + L->interp_id, &id, 8)))
+      && (err = pm__py_read(py, interp + L->interp_id, &id, 8)))
     return err;
   gil = gil_holder(py, interp, &holder);
   if (gil < 0 && pm__walk_fatal(gil))

@@ -28,7 +28,7 @@ pm__interpreters(struct pm_python *py, pm_addr_t *out, int max)
       if (out[i] == interp)
         return n; /* a loop: every interpreter seen once */
     out[n++] = interp;
-    if ((err = pm_target_read_u64(py->t, interp + L->interp_next, &interp)))
+    if ((err = pm__py_read_u64(py, interp + L->interp_next, &interp)))
       return pm__walk_fatal(err) ? err : n;
   }
   return n;
@@ -56,7 +56,7 @@ walk_list(struct pm_python *py, pm_addr_t head, int collecting, uint64_t limit,
   struct pm_chain chain;
   int err;
 
-  if ((err = pm_target_read_u64(py->t, head + L->gc_head_next, &cur)))
+  if ((err = pm__py_read_u64(py, head + L->gc_head_next, &cur)))
     return err;
   cur &= GC_LINK_MASK;
   /* The back-links catch a loop, except while the collector runs. */
@@ -70,7 +70,7 @@ walk_list(struct pm_python *py, pm_addr_t head, int collecting, uint64_t limit,
       st->broken_lists++;
       return 0;
     }
-    err = pm_target_read(py->t, cur, words, sizeof(words));
+    err = pm__py_read(py, cur, words, sizeof(words));
     if (err) {
       if (pm__walk_fatal(err))
         return err;
@@ -112,7 +112,7 @@ pm__gc_heads(struct pm_python *py, pm_addr_t *heads, int max, int *collecting)
     int32_t c = 0;
 
     if ((err
-         = pm_target_read(py->t, gc + L->gc_state_collecting, &c, sizeof(c))))
+         = pm__py_read(py, gc + L->gc_state_collecting, &c, sizeof(c))))
       return err;
     if (c)
       *collecting = 1;
@@ -153,7 +153,7 @@ pm__gc_walk(struct pm_python *py, pm_gc_visit_fn visit, void *arg,
     int32_t collecting = 0;
 
     st->interpreters++;
-    err = pm_target_read(py->t, gc + L->gc_state_collecting, &collecting,
+    err = pm__py_read(py, gc + L->gc_state_collecting, &collecting,
                          sizeof(collecting));
     if (err) {
       if (pm__walk_fatal(err))

@@ -68,7 +68,7 @@ pm__obmalloc_check_table(struct pm_python *py, const struct pm_obm_geometry *g,
   for (uint32_t base = 0; base < maxarenas && !err; base += chunk) {
     uint32_t n = maxarenas - base < chunk ? maxarenas - base : chunk;
 
-    err = pm_target_read(py->t, arenas + base * osz, buf, n * osz);
+    err = pm__py_read(py, arenas + base * osz, buf, n * osz);
     if (err && !pm__walk_fatal(err))
       err = PM_ECORRUPT;
     for (uint32_t k = 0; k < n && !err; k++) {
@@ -193,7 +193,7 @@ static int
 read_counter(struct pm_python *py, pm_addr_t at, int64_t *out)
 {
   uint64_t v;
-  int err = pm_target_read_u64(py->t, at, &v);
+  int err = pm__py_read_u64(py, at, &v);
 
   if (err)
     return pm__walk_fatal(err) ? err : 0;
@@ -210,8 +210,8 @@ find_by_symbols(struct pm_python *py, struct binary *b, unsigned flags,
 
   if (local_symbol(b, "arenas", &a_at) || local_symbol(b, "maxarenas", &m_at))
     return PM_ENOSYM;
-  if ((err = pm_target_read_u64(py->t, a_at, &st->arenas))
-      || (err = pm_target_read(py->t, m_at, &st->maxarenas, 4)))
+  if ((err = pm__py_read_u64(py, a_at, &st->arenas))
+      || (err = pm__py_read(py, m_at, &st->maxarenas, 4)))
     return err;
   if (flags & PM_OBM_NO_COUNTERS)
     return 0;
@@ -453,7 +453,7 @@ pick_table(struct pm_python *py, const struct binary *b, const struct code *c,
       dup |= c->refs[k].target == c->refs[i].target;
     if (dup)
       continue;
-    err = pm_target_read_u64(py->t, c->refs[i].target + b->bias, &arenas);
+    err = pm__py_read_u64(py, c->refs[i].target + b->bias, &arenas);
     if (err && pm__walk_fatal(err))
       return err;
     if (err || !arenas || arenas % 8)
@@ -468,7 +468,7 @@ pick_table(struct pm_python *py, const struct binary *b, const struct code *c,
         mdup |= c->refs[k].target == c->refs[j].target;
       if (mdup)
         continue;
-      err = pm_target_read(py->t, c->refs[j].target + b->bias, &m, 4);
+      err = pm__py_read(py, c->refs[j].target + b->bias, &m, 4);
       if (err && pm__walk_fatal(err))
         return err;
       if (err || m < 16 || (m & (m - 1)) || m > PM_OBM_MAX_ARENAS)
@@ -558,9 +558,9 @@ state_of(struct pm_python *py, pm_addr_t interp, pm_addr_t main,
   int err;
 
   if (PM_PY_AT_LEAST(py, 3, 13))
-    return pm_target_read_u64(py->t, interp + L->interp_obmalloc, state);
+    return pm__py_read_u64(py, interp + L->interp_obmalloc, state);
   /* has_own_state(): the main one, or one not told to share main's. */
-  err = pm_target_read_u64(py->t, interp + L->interp_feature_flags, &flags);
+  err = pm__py_read_u64(py, interp + L->interp_feature_flags, &flags);
   if (err)
     return err;
   if (interp != main && (flags & RTFLAGS_USE_MAIN_OBMALLOC))
@@ -582,7 +582,7 @@ read_state(struct pm_python *py, pm_addr_t state, unsigned flags,
       || L->obmalloc_ntimes_arena_allocated < lo
       || L->obmalloc_narenas_highwater < lo)
     return PM_EOFFSETS;
-  if ((err = pm_target_read(py->t, state + lo, mgmt, (size_t)(hi - lo))))
+  if ((err = pm__py_read(py, state + lo, mgmt, (size_t)(hi - lo))))
     return err;
   st->arenas = pm__obm_u64(mgmt + (L->obmalloc_arenas - lo));
   st->maxarenas = pm__obm_u32(mgmt + (L->obmalloc_maxarenas - lo));
@@ -642,7 +642,7 @@ find_by_interp(struct pm_python *py, unsigned flags, struct pm_obm_state *out,
       pm_addr_t s;
       int64_t id;
       if (state_of(py, interps[i], main, &s) == 0 && s == states[k]
-          && pm_target_read(py->t, interps[i] + L->interp_id, &id, 8) == 0
+          && pm__py_read(py, interps[i] + L->interp_id, &id, 8) == 0
           && id >= 0 && (st->interp_id < 0 || id < st->interp_id))
         st->interp_id = id;
     }

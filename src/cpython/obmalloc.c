@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,20 +296,30 @@ struct block_walk {
   void *arg;
 };
 
+/*
+ * Which blocks of the pool p are allocated: those carved and not on its
+ * free list.  0, or 1 (counted in bad_pools) when the free list or the
+ * count breaks the pool's invariants, or when too many blocks are carved.
+ */
 static int
-visit_pool_blocks(struct walk *w, const struct pool_view *p)
+pool_used(struct walk *w, const struct pool_view *p,
+          struct pm_obm_pool_used *u)
 {
-  const struct block_walk *bw = w->arg;
   const uint32_t oh = w->g.pool_overhead;
   uint32_t carved = (p->nextoffset - oh) / p->size, nfree = 0;
-  uint64_t isfree[(65536 / 16 + 63) / 64] = { 0 };
   pm_addr_t fb = p->freeblock;
-  int err;
 
-  if (carved > sizeof(isfree) * 8) {
+  memset(u, 0, sizeof(*u));
+  if (carved > PM_OBM_POOL_WORDS * 64) {
     w->bad_pools++;
-    return 0;
+    return 1;
   }
+  u->first = oh;
+  u->size = p->size;
+  for (uint32_t k = 0; k < carved / 64; k++)
+    u->used[k] = ~(uint64_t)0;
+  if (carved % 64)
+    u->used[carved / 64] = ((uint64_t)1 << (carved % 64)) - 1;
   /* Bounded by the carved blocks; a repeat is a cycle. */
   while (fb) {
     uint64_t off = fb - p->addr;
@@ -316,23 +327,36 @@ visit_pool_blocks(struct walk *w, const struct pool_view *p)
 
     if (fb < p->addr + oh || off >= p->nextoffset || (off - oh) % p->size) {
       w->bad_pools++;
-      return 0;
+      return 1;
     }
     k = (uint32_t)((off - oh) / p->size);
-    if (isfree[k / 64] & (1ull << (k % 64))) {
+    if (!(u->used[k / 64] & (1ull << (k % 64)))) {
       w->bad_pools++;
-      return 0;
+      return 1;
     }
-    isfree[k / 64] |= 1ull << (k % 64);
+    u->used[k / 64] &= ~(1ull << (k % 64));
     nfree++;
     fb = pm__obm_u64(p->mem + off);
   }
   /* A thread stopped inside malloc or free may leave the count one off. */
   if (carved - nfree != p->count)
     w->bad_pools++;
-  for (uint32_t k = 0; k < carved; k++) {
-    uint32_t off = oh + k * p->size;
-    if (isfree[k / 64] & (1ull << (k % 64)))
+  u->nblocks = carved;
+  return 0;
+}
+
+static int
+visit_pool_blocks(struct walk *w, const struct pool_view *p)
+{
+  const struct block_walk *bw = w->arg;
+  struct pm_obm_pool_used u;
+  int err;
+
+  if (pool_used(w, p, &u))
+    return 0;
+  for (uint32_t k = 0; k < u.nblocks; k++) {
+    uint32_t off = u.first + k * u.size;
+    if (!(u.used[k / 64] & (1ull << (k % 64))))
       continue;
     if (bw->visit_bytes)
       err = bw->visit_bytes(bw->arg, p->addr + off, p->size, p->mem + off);
@@ -481,22 +505,20 @@ pm__obmalloc_arena_of(const struct pm_obm_arenas *a, pm_addr_t addr)
 }
 
 int
-pm__obmalloc_pool_blocks(struct pm_python *py, const struct pm_obm_arenas *a,
-                         size_t arena, pm_addr_t pool, const unsigned char *mem,
-                         pm_block_bytes_fn visit, void *arg,
-                         uint64_t *bad_pools)
+pm__obmalloc_pool_used(struct pm_python *py, const struct pm_obm_arenas *a,
+                       size_t arena, pm_addr_t pool, const unsigned char *mem,
+                       struct pm_obm_pool_used *out, uint64_t *bad_pools)
 {
   const struct pm_obm_arena *ar = &a->v[arena];
-  struct block_walk bw = { NULL, visit, arg };
   struct arena_view av;
   struct pool_view p;
   struct walk w;
-  int r, err;
+  int r;
 
+  memset(out, 0, offsetof(struct pm_obm_pool_used, used));
   memset(&w, 0, sizeof(w));
   w.py = py;
   w.g = a->g;
-  w.arg = &bw;
   av.index = ar->index;
   av.address = ar->address;
   av.first_pool = ar->first_pool;
@@ -512,9 +534,10 @@ pm__obmalloc_pool_blocks(struct pm_python *py, const struct pm_obm_arenas *a,
     (*bad_pools)++;
     return 0;
   }
-  err = visit_pool_blocks(&w, &p);
+  if (pool_used(&w, &p, out))
+    out->nblocks = 0;
   *bad_pools += w.bad_pools;
-  return err;
+  return 0;
 }
 
 /* -- statistics ------------------------------------------------------- */

@@ -162,18 +162,27 @@ void pm__obmalloc_arenas_release(struct pm_obm_arenas *a);
 /* The index in a->v of the arena holding addr, or -1.  O(log n). */
 int64_t pm__obmalloc_arena_of(const struct pm_obm_arenas *a, pm_addr_t addr);
 
+/* The allocated blocks of one pool: bit k of used is block k. */
+#define PM_OBM_POOL_WORDS (65536 / 16 / 64)
+struct pm_obm_pool_used {
+  uint32_t first;   /* offset of block 0 in the pool */
+  uint32_t size;    /* bytes per block */
+  uint32_t nblocks; /* blocks carved so far */
+  uint64_t used[PM_OBM_POOL_WORDS];
+};
+
 /*
- * Visits the allocated blocks of the pool at pool, in arena a->v[arena],
- * whose pool_size bytes the caller copied to mem, with the checks of
- * pm__obmalloc_foreach_block(): an empty pool visits nothing, and one whose
- * header breaks pymalloc's invariants is counted in *bad_pools and
- * skipped.  Returns 0, PM_ECORRUPT when pool is not a carved pool of that
- * arena, or visit's non-zero value.
+ * The allocated blocks of the pool at pool, in arena a->v[arena], whose
+ * pool_size bytes the caller copied to mem, with the checks of
+ * pm__obmalloc_foreach_block(): an empty pool has none, and one whose
+ * header or free list breaks pymalloc's invariants is counted in
+ * *bad_pools and has none.  A walker then looks at the blocks it wants in
+ * a loop of its own, with no call per block.  Returns 0, or PM_ECORRUPT
+ * when pool is not a carved pool of that arena.
  */
-int pm__obmalloc_pool_blocks(struct pm_python *py,
-                             const struct pm_obm_arenas *a, size_t arena,
-                             pm_addr_t pool, const unsigned char *mem,
-                             pm_block_bytes_fn visit, void *arg,
-                             uint64_t *bad_pools);
+int pm__obmalloc_pool_used(struct pm_python *py, const struct pm_obm_arenas *a,
+                           size_t arena, pm_addr_t pool,
+                           const unsigned char *mem,
+                           struct pm_obm_pool_used *out, uint64_t *bad_pools);
 
 #endif

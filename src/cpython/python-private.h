@@ -8,6 +8,7 @@
 #include "cpython/layout.h"
 #include "pmpeek/error.h"
 #include "pmpeek/python.h"
+#include "target/target-peek.h"
 
 /* Builtin types pmpeek recognises by address (their exported symbols). */
 #define PM_BUILTIN_TYPES(X)                                                    \
@@ -78,30 +79,31 @@ pm__walk_soft(int err)
 
 /*
  * Reads of the target for the walkers, which call them for nearly every
- * field: inline, as pm_target_read() is the function that does the work.
+ * field: inline, served from the read cache's window without a call when
+ * they can be (pm__target_read_fast()).
  */
 static inline int
 pm__py_read(struct pm_python *py, pm_addr_t addr, void *buf, size_t len)
 {
-  return pm_target_read(py->t, addr, buf, len);
+  return pm__target_read_fast(py->t, addr, buf, len);
 }
 
 static inline int
 pm__py_read_u64(struct pm_python *py, pm_addr_t addr, uint64_t *out)
 {
-  return pm_target_read_u64(py->t, addr, out);
+  return pm__target_read_fast(py->t, addr, out, sizeof(*out));
 }
 
 static inline int
 pm__py_read_i64(struct pm_python *py, pm_addr_t addr, int64_t *out)
 {
-  return pm_target_read(py->t, addr, out, sizeof(*out));
+  return pm__target_read_fast(py->t, addr, out, sizeof(*out));
 }
 
 static inline int
 pm__py_read_u8(struct pm_python *py, pm_addr_t addr, uint8_t *out)
 {
-  return pm_target_read(py->t, addr, out, 1);
+  return pm__target_read_fast(py->t, addr, out, 1);
 }
 
 /*

@@ -211,7 +211,7 @@ version_from_text(struct pm_python *py, struct found *f)
 
   for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
     if (pm__elf_symbol(f->elf, names[i], &value, NULL) != 0 ||
-        pm_target_read(py->t, value + f->bias, buf, VERSION_TEXT_MAX) != 0)
+        pm__py_read(py, value + f->bias, buf, VERSION_TEXT_MAX) != 0)
       continue;
     if ((hex = parse_version_text(buf, VERSION_TEXT_MAX)))
       return hex;
@@ -224,7 +224,7 @@ version_from_text(struct pm_python *py, struct found *f)
   for (uint64_t at = lo; at < hi; at += sizeof(buf) * 64 - VERSION_TEXT_MAX) {
     char chunk[VERSION_TEXT_MAX + 1 + sizeof(buf) * 64];
     size_t n = hi - at < sizeof(chunk) ? (size_t)(hi - at) : sizeof(chunk);
-    if (pm_target_read(py->t, at + f->bias, chunk, n) != 0)
+    if (pm__py_read(py, at + f->bias, chunk, n) != 0)
       continue;
     for (size_t k = 0; k + 8 < n; k++)
       if (chunk[k] == '3' && chunk[k + 1] == '.' && (k == 0 || !chunk[k - 1]) &&
@@ -242,7 +242,7 @@ detect_version(struct pm_python *py, struct found *f)
   int err;
 
   if (pm__elf_symbol(f->elf, "Py_Version", &value, NULL) == 0) {
-    if ((err = pm_target_read_u64(py->t, value + f->bias, &word)))
+    if ((err = pm__py_read_u64(py, value + f->bias, &word)))
       return err;
     hex = (uint32_t)word;
   } else {
@@ -343,7 +343,7 @@ check_debug_offsets(struct pm_python *py, const struct found *f)
   int err;
 
   (void)f;
-  if ((err = pm_target_read(py->t, py->info.runtime, raw, need)))
+  if ((err = pm__py_read(py, py->info.runtime, raw, need)))
     return err;
   memcpy(&version, raw + 8, 8);
   memcpy(&free_threaded, raw + 16, 8);

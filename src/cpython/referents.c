@@ -140,7 +140,7 @@ type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs, size_t max,
     int64_t basicsize;
 
     if ((err = pm__py_read_u64(py, t + L->type_members, &members))
-        || (err = pm_target_read(py->t, t + L->type_basicsize, &basicsize, 8)))
+        || (err = pm__py_read(py, t + L->type_basicsize, &basicsize, 8)))
       return err;
     if (pm__cycle_seen(&cycle, t))
       break; /* a loop of tp_base: each type's members once */
@@ -219,7 +219,7 @@ tuple_item(struct pm_python *py, pm_addr_t tuple, int64_t i, pm_addr_t *out)
   *out = 0;
   if (!tuple)
     return 0;
-  if ((err = pm_target_read(py->t, tuple + py->L->varobject_ob_size, &n, 8)))
+  if ((err = pm__py_read(py, tuple + py->L->varobject_ob_size, &n, 8)))
     return err;
   if (i < 0 || i >= n || n > (INT64_C(1) << 36))
     return 0;
@@ -251,7 +251,7 @@ pm__code_local_name(struct pm_python *py, pm_addr_t code, int64_t index,
     if ((err = pm__py_read_u64(py, code + parts[i], &names)))
       return err;
     if (names
-        && (err = pm_target_read(py->t, names + L->varobject_ob_size, &n, 8)))
+        && (err = pm__py_read(py, names + L->varobject_ob_size, &n, 8)))
       return err;
     if (n < 0 || n > (1 << 24))
       return PM_ECORRUPT;
@@ -573,7 +573,7 @@ tuple_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   int64_t n;
   int err;
 
-  if ((err = pm_target_read(py->t, obj + py->L->varobject_ob_size, &n, 8)))
+  if ((err = pm__py_read(py, obj + py->L->varobject_ob_size, &n, 8)))
     return pm__walk_soft(err);
   if (n < 0 || n > (INT64_C(1) << 36))
     return 0;
@@ -589,8 +589,8 @@ list_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   uint64_t items;
   int err;
 
-  if ((err = pm_target_read(py->t, obj + L->varobject_ob_size, &n, 8))
-      || (err = pm_target_read(py->t, obj + L->list_allocated, &allocated, 8))
+  if ((err = pm__py_read(py, obj + L->varobject_ob_size, &n, 8))
+      || (err = pm__py_read(py, obj + L->list_allocated, &allocated, 8))
       || (err = pm__py_read_u64(py, obj + L->list_item, &items)))
     return pm__walk_soft(err);
   if (n < 0 || n > allocated || !items)
@@ -661,7 +661,7 @@ set_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   int err;
 
   if ((err = pm__py_read_u64(py, obj + L->set_table, &table))
-      || (err = pm_target_read(py->t, obj + L->set_mask, &mask, 8)))
+      || (err = pm__py_read(py, obj + L->set_mask, &mask, 8)))
     return pm__walk_soft(err);
   if (!table || mask < 0 || mask > (INT64_C(1) << 36) || L->setentry_size != 16)
     return 0;
@@ -691,8 +691,8 @@ deque_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   int err;
 
   if ((err = pm__py_read_u64(py, obj + L->deque_leftblock, &block))
-      || (err = pm_target_read(py->t, obj + L->deque_leftindex, &left, 8))
-      || (err = pm_target_read(py->t, obj + L->varobject_ob_size, &n, 8)))
+      || (err = pm__py_read(py, obj + L->deque_leftindex, &left, 8))
+      || (err = pm__py_read(py, obj + L->varobject_ob_size, &n, 8)))
     return pm__walk_soft(err);
   if (left < 0 || left >= DEQUE_BLOCKLEN || n < 0 || n > (INT64_C(1) << 36))
     return 0;
@@ -850,7 +850,7 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
     if (off < 0) {
       /* _PyObject_DictPointer: from the end of a variable-size object. */
       int64_t size;
-      if ((err = pm_target_read(py->t, obj + L->varobject_ob_size, &size, 8)))
+      if ((err = pm__py_read(py, obj + L->varobject_ob_size, &size, 8)))
         return pm__walk_soft(err);
       if (size < 0)
         size = -size;
@@ -1011,7 +1011,7 @@ pm__int_value(struct pm_python *py, pm_addr_t obj, int64_t *out)
     neg = (tag & 3) == 2;
     n = (tag & 3) == 1 ? 0 : (int64_t)(tag >> 3);
   } else {
-    if ((err = pm_target_read(py->t, obj + L->varobject_ob_size, &n, 8)))
+    if ((err = pm__py_read(py, obj + L->varobject_ob_size, &n, 8)))
       return err;
     neg = n < 0;
     n = neg ? -n : n;
@@ -1020,7 +1020,7 @@ pm__int_value(struct pm_python *py, pm_addr_t obj, int64_t *out)
     return PM_ECORRUPT;
   if (n
       && (err
-          = pm_target_read(py->t, obj + L->long_digit, digits, (size_t)n * 4)))
+          = pm__py_read(py, obj + L->long_digit, digits, (size_t)n * 4)))
     return err;
   /* 30-bit digits, least significant first; a pointer-sized ident fits. */
   v = (uint64_t)digits[0] | (uint64_t)digits[1] << 30

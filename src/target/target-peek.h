@@ -3,9 +3,59 @@
 #ifndef PM_TARGET_PEEK_H
 #define PM_TARGET_PEEK_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "pmpeek/target.h"
+
+/* What each read costs beyond its bytes, against the read budget. */
+#define PM_READ_CALL_COST 32
+
+/*
+ * The chunk of the read cache the last cached read was served from: the
+ * walkers read many fields of one object, mostly from one chunk, and
+ * pm__target_read_fast() serves those without a call.  It is the first
+ * member of struct pm_target (so pm__target_window() is a cast), kept by
+ * target.c: len is 0 while no chunk is the window (none hit yet, the chunk
+ * refilled or dropped, a recording under way).  budget and cancel are the
+ * target's read budget and cancel flag, which every read, fast or not,
+ * honours.
+ */
+struct pm_target_window {
+  pm_addr_t base; /* [base, base + len) is at data */
+  uint64_t len;
+  const unsigned char *data;
+  uint64_t budget; /* bytes reads may still hand out */
+  const volatile sig_atomic_t *cancel;
+};
+
+static inline struct pm_target_window *
+pm__target_window(struct pm_target *t)
+{
+  return (struct pm_target_window *)(void *)t;
+}
+
+/*
+ * pm_target_read(), with the same result, charges and checks, inline when
+ * the window holds all of [addr, addr + len).
+ */
+static inline int
+pm__target_read_fast(struct pm_target *t, pm_addr_t addr, void *buf,
+                     size_t len)
+{
+  struct pm_target_window *w = pm__target_window(t);
+  uint64_t off = addr - w->base;
+
+  if (off < w->len && len <= w->len - off
+      && len + PM_READ_CALL_COST <= w->budget && !*w->cancel) {
+    w->budget -= len + PM_READ_CALL_COST;
+    memcpy(buf, w->data + off, len);
+    return 0;
+  }
+  return pm_target_read(t, addr, buf, len);
+}
 
 /*
  * Points at the len bytes at addr in t's read cache, reading their chunk

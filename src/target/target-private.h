@@ -8,6 +8,7 @@
 #include "array.h"
 #include "elf/elf-file.h"
 #include "pmpeek/target.h"
+#include "target/target-peek.h"
 
 /*
  * A backend: a live pid (pid.c), a core file (core.c) or a recording
@@ -47,22 +48,23 @@ struct pm_cache_slot {
 struct pm_record;
 
 struct pm_target {
+  /* First: pm__target_window() casts (target-peek.h); budget and cancel. */
+  struct pm_target_window win;
   const struct pm_target_ops *ops;
   void *ctx;
   struct pm_maps maps;
   pid_t pid;
   char *exe;
-  const volatile sig_atomic_t *cancel;
   struct pm_cache_slot cache[PM_CACHE_SLOTS];
   unsigned char *cache_mem;
   struct pm_cache_slot *pinned; /* pm__target_peek()'s, or NULL */
+  struct pm_cache_slot *win_slot; /* the slot win shows, when win.len */
   size_t last_region; /* index of the last region hit, a cheap first guess */
   uint64_t bytes_read;
   double pause_seconds;
   struct timespec paused_at;
   int paused;
   struct pm_record *rec; /* non-NULL while recording (record.c) */
-  uint64_t read_budget;  /* bytes pm_target_read may still hand out */
 };
 
 /* Takes ownership of ctx; on failure calls ops->close(ctx). */

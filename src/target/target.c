@@ -14,7 +14,7 @@
 
 /*
  * What one walk may read, as a multiple of the target's readable memory,
- * with a floor for small targets; each call counts READ_CALL_COST bytes
+ * with a floor for small targets; each call counts PM_READ_CALL_COST bytes
  * more than it reads, for the cost of the call.  A census of a real heap
  * of 4 M objects uses about 6 times its readable memory that way (2.3 GB
  * for 380 MB), a heap of nothing but the smallest objects maybe twice
@@ -24,7 +24,6 @@
  */
 #define READ_BUDGET_FACTOR 64
 #define READ_BUDGET_MIN ((uint64_t)256 << 20)
-#define READ_CALL_COST 32
 
 /* The flag of a target nobody cancels: never NULL keeps a cache hit short. */
 static const volatile sig_atomic_t never_cancelled;
@@ -37,11 +36,11 @@ budget_reset(struct pm_target *t)
   for (size_t i = 0; i < t->maps.n; i++)
     if (t->maps.v[i].prot & PM_PROT_READ)
       readable += t->maps.v[i].end - t->maps.v[i].start;
-  t->read_budget = readable > UINT64_MAX / READ_BUDGET_FACTOR
+  t->win.budget = readable > UINT64_MAX / READ_BUDGET_FACTOR
                        ? UINT64_MAX
                        : readable * READ_BUDGET_FACTOR;
-  if (t->read_budget < READ_BUDGET_MIN)
-    t->read_budget = READ_BUDGET_MIN;
+  if (t->win.budget < READ_BUDGET_MIN)
+    t->win.budget = READ_BUDGET_MIN;
 }
 
 static void
@@ -53,6 +52,19 @@ cache_drop(struct pm_target *t)
     t->cache[i].pinned = 0;
   }
   t->pinned = NULL;
+  t->win.len = 0;
+}
+
+/* Makes slot s (filled) the window, unless recording (see target-peek.h). */
+static inline void
+window_show(struct pm_target *t, struct pm_cache_slot *s)
+{
+  if (t->rec)
+    return;
+  t->win.base = s->base + s->from;
+  t->win.len = s->valid - s->from;
+  t->win.data = s->data + s->from;
+  t->win_slot = s;
 }
 
 int
@@ -68,7 +80,7 @@ pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
   }
   t->ops = ops;
   t->ctx = ctx;
-  t->cancel = &never_cancelled;
+  t->win.cancel = &never_cancelled;
   t->pid = pid;
   pm_maps_init(&t->maps);
   /* The cache is allocated lazily on first use, see slot_fill(). */
@@ -86,7 +98,7 @@ pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
 void
 pm_target_set_cancel(struct pm_target *t, const volatile sig_atomic_t *flag)
 {
-  t->cancel = flag ? flag : &never_cancelled;
+  t->win.cancel = flag ? flag : &never_cancelled;
 }
 
 const struct pm_maps *
@@ -230,7 +242,7 @@ backend_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
 {
   int err;
 
-  if (*t->cancel)
+  if (*t->win.cancel)
     return PM_EINTR;
   err = t->ops->read(t->ctx, addr, buf, len);
   if (err == 0)
@@ -253,6 +265,9 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
 
   if (hi > r->end)
     hi = r->end;
+  /* Its bytes change: the window must not show them meanwhile. */
+  if (t->win_slot == s)
+    t->win.len = 0;
   if (!t->cache_mem) {
     t->cache_mem = malloc(PM_CACHE_SLOTS * PM_CACHE_CHUNK);
     if (!t->cache_mem)
@@ -311,6 +326,7 @@ read_piece(struct pm_target *t, const struct pm_region *r, pm_addr_t addr,
   }
   set[0].lru = s != &set[0];
   set[1].lru = s != &set[1];
+  window_show(t, s);
   memcpy(out, s->data + (addr - base), len);
   return 0;
 }
@@ -331,12 +347,13 @@ cache_hit(struct pm_target *t, pm_addr_t addr, size_t len)
 
   /* len is at most a chunk first, so that off + len cannot wrap. */
   if (s->base != base || len > PM_CACHE_CHUNK || off < s->from
-      || off + len > s->valid || t->rec || *t->cancel
-      || len + READ_CALL_COST > t->read_budget)
+      || off + len > s->valid || t->rec || *t->win.cancel
+      || len + PM_READ_CALL_COST > t->win.budget)
     return NULL;
-  t->read_budget -= len + READ_CALL_COST;
+  t->win.budget -= len + PM_READ_CALL_COST;
   /* Only way 0's mark is read (read_slow()): refill the way not hit. */
   set[0].lru = way;
+  window_show(t, s);
   return s->data + off;
 }
 
@@ -349,16 +366,16 @@ read_slow(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
   size_t total = len;
 
   /* Checked here too: cached bytes must not outlive a cancel. */
-  if (*t->cancel)
+  if (*t->win.cancel)
     return PM_EINTR;
   if (len == 0)
     return 0;
   if (addr + len < addr)
     return -EFAULT;
   /* Each call costs more than its bytes: many tiny reads add up too. */
-  if (len > t->read_budget || t->read_budget - len < READ_CALL_COST)
+  if (len > t->win.budget || t->win.budget - len < PM_READ_CALL_COST)
     return PM_ELIMIT;
-  t->read_budget -= len + READ_CALL_COST;
+  t->win.budget -= len + PM_READ_CALL_COST;
   while (len > 0) {
     const struct pm_region *r = region_of(t, addr);
     pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
@@ -448,11 +465,11 @@ pm__target_peek(struct pm_target *t, pm_addr_t addr, size_t len, int *err)
       *err = 0; /* unreadable here: the caller's pm_target_read says so */
     return NULL;
   }
-  if (len > t->read_budget || t->read_budget - len < READ_CALL_COST) {
+  if (len > t->win.budget || t->win.budget - len < PM_READ_CALL_COST) {
     *err = PM_ELIMIT;
     return NULL;
   }
-  t->read_budget -= len;
+  t->win.budget -= len;
   set = cache_set(t, base);
   s = set[0].base == base ? &set[0] : set[1].base == base ? &set[1] : NULL;
   /* Not all of it in the chunk as cached: a region ends inside. */

@@ -266,8 +266,8 @@ END_TEST
 START_TEST(test_arenas)
 {
   struct pm_obm_arenas a;
-  struct seen s = { 0 };
-  uint64_t bad = 0;
+  struct pm_obm_pool_used u;
+  uint64_t bad = 0, n = 0;
   unsigned char *mem;
 
   ck_assert_int_eq(pm__obmalloc_arenas(&py, &a), 0);
@@ -279,16 +279,18 @@ START_TEST(test_arenas)
   ck_assert_int_eq(pm__obmalloc_arena_of(&a, ARENA - 1), -1);
   /* A pool's blocks from bytes the caller brings: as the walk finds them. */
   mem = fake_at(&f, POOL(0), 16384);
-  ck_assert_int_eq(pm__obmalloc_pool_blocks(&py, &a, 0, POOL(0), mem,
-                                            record_bytes, &s, &bad),
+  ck_assert_int_eq(pm__obmalloc_pool_used(&py, &a, 0, POOL(0), mem, &u, &bad),
                    0);
-  ck_assert_uint_eq(s.n, 7);
+  for (uint32_t k = 0; k < u.nblocks; k++)
+    n += u.used[k / 64] >> (k % 64) & 1;
+  ck_assert_uint_eq(n, 7);
   ck_assert_uint_eq(bad, 0);
-  ck_assert_uint_eq(s.blocks[0], POOL(0) + OH);
+  ck_assert_uint_eq(u.first, OH);
+  ck_assert_uint_eq(u.used[0] & 1, 1);
   /* Not a carved pool of that arena. */
-  ck_assert_int_eq(pm__obmalloc_pool_blocks(&py, &a, 0, POOL(0) + 16, mem,
-                                            record_bytes, &s, &bad),
-                   PM_ECORRUPT);
+  ck_assert_int_eq(
+      pm__obmalloc_pool_used(&py, &a, 0, POOL(0) + 16, mem, &u, &bad),
+      PM_ECORRUPT);
   pm__obmalloc_arenas_release(&a);
   ck_assert_uint_eq(a.n, 0);
 }
