@@ -536,14 +536,66 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
  */
 static int count_object(struct walk *w, pm_addr_t obj, uint32_t t);
 
+/*
+ * Whether ref, whose first 16 bytes are head, is a new object (see
+ * check()): a live header of a valid type.  bits and g: ref's seen bitmap
+ * (NULL when its MiB has none yet) and granule.
+ */
+static inline int
+check_head(struct walk *w, pm_addr_t ref, const uint64_t *head, uint64_t *bits,
+           size_t g, uint32_t *t)
+{
+  int64_t i;
+  int err;
+
+  if (!pm__refcnt_live(w->py, head[w->py->L->object_refcnt / 8]))
+    return 0;
+  i = type_lookup(w, head[w->py->L->object_type / 8]);
+  if (i < 0)
+    return (int)i;
+  if (!type_at(w, (size_t)i)->valid)
+    return 0;
+  /* The bitmap found by the caller is still the one (type_lookup adds none). */
+  if (bits)
+    bits[g >> 6] |= (uint64_t)1 << (g & 63);
+  else if ((err = pm__set_add(&w->seen, ref)) < 0)
+    return err;
+  *t = (uint32_t)i;
+  return 1;
+}
+
 static int
 offer(void *arg, pm_addr_t ref)
 {
   struct walk *w = arg;
+  const void *cached;
   pm_addr_t *recent;
+  uint64_t *bits, head[2];
+  size_t g;
+  uint32_t t = 0;
+  int err;
 
-  if ((ref & 7) || ref < MIN_POINTER || pm__set_has(&w->seen, ref))
+  if ((ref & 7) || ref < MIN_POINTER)
     return 0;
+  bits = pm__set_bits(&w->seen, ref);
+  g = pm__set_granule(ref);
+  if (bits && (bits[g >> 6] >> (g & 63) & 1))
+    return 0;
+  /*
+   * An object whose bytes are in the cache already is checked now, and a
+   * leaf (str, int, float...) counted: only what has referents to visit
+   * waits in the queue.  Its turn would have found the same.
+   */
+  if ((cached = pm__target_window_at(w->py->t, ref, sizeof(head)))
+      || (cached = pm__target_cached(w->py->t, ref, sizeof(head)))) {
+    memcpy(head, cached, sizeof(head));
+    if ((err = check_head(w, ref, head, bits, g, &t)) <= 0)
+      return err;
+    w->c->found_referents++;
+    if (type_at(w, t)->leaf)
+      return (err = count_object(w, ref, t)) > 0 ? 0 : err;
+    return push(w, ref | CHECKED);
+  }
   /*
    * Until its turn comes a pointer is not in the seen set: a small
    * filter keeps the queue from holding None a million times.
@@ -564,31 +616,16 @@ offer(void *arg, pm_addr_t ref)
 static int
 check(struct walk *w, pm_addr_t ref, uint32_t *t)
 {
-  uint64_t head[2], *bits = pm__set_bits(&w->seen, ref), bit;
+  uint64_t head[2], *bits = pm__set_bits(&w->seen, ref);
   size_t g = pm__set_granule(ref);
-  int64_t i;
   int err;
 
-  bit = (uint64_t)1 << (g & 63);
-  if (bits && (bits[g >> 6] & bit))
+  if (bits && (bits[g >> 6] >> (g & 63) & 1))
     return 0;
   err = pm__target_read_fast(w->py->t, ref, head, sizeof(head));
   if (err)
     return pm__walk_fatal(err) ? err : 0;
-  if (!pm__refcnt_live(w->py, head[w->py->L->object_refcnt / 8]))
-    return 0;
-  i = type_lookup(w, head[w->py->L->object_type / 8]);
-  if (i < 0)
-    return (int)i;
-  if (!type_at(w, (size_t)i)->valid)
-    return 0;
-  /* The bitmap found above is still the one (type_lookup adds none). */
-  if (bits)
-    bits[g >> 6] |= bit;
-  else if ((err = pm__set_add(&w->seen, ref)) < 0)
-    return err;
-  *t = (uint32_t)i;
-  return 1;
+  return check_head(w, ref, head, bits, g, t);
 }
 
 /* Notes the type at index owner as the first to claim dict. */
@@ -839,8 +876,10 @@ drain(struct walk *w)
         for (size_t i = 0; i < n; i++) {
           /* The CPU fetches the copies a few objects ahead. */
           if (i + PREFETCH_AHEAD < n) {
-            const void *p = pm__target_cached(
-                w->py->t, w->batch[i + PREFETCH_AHEAD] & ~(uint64_t)CHECKED, 1);
+            pm_addr_t ahead = w->batch[i + PREFETCH_AHEAD] & ~(uint64_t)CHECKED;
+            const void *p = pm__target_window_at(w->py->t, ahead, 1);
+            if (!p)
+              p = pm__target_cached(w->py->t, ahead, 1);
             if (p)
               __builtin_prefetch(p);
           }

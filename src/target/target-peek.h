@@ -38,6 +38,19 @@ pm__target_window(struct pm_target *t)
 }
 
 /*
+ * Where the window holds the len bytes at addr, or NULL: pm__target_cached()
+ * without a call, for the chunk a walk is in.  Valid until the next read.
+ */
+static inline const void *
+pm__target_window_at(struct pm_target *t, pm_addr_t addr, size_t len)
+{
+  const struct pm_target_window *w = pm__target_window(t);
+  uint64_t off = addr - w->base;
+
+  return off < w->len && len <= w->len - off ? w->data + off : NULL;
+}
+
+/*
  * pm_target_read(), with the same result, charges and checks, inline when
  * the window holds all of [addr, addr + len).
  */
