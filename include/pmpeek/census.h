@@ -70,6 +70,8 @@ enum {
   PM_CENSUS_NO_BLOCKS = 2, /* skip the allocator's blocks: find objects only
                             * on the GC lists, as referents and in frames,
                             * which is what an in-process census sees */
+  PM_CENSUS_SERIAL = 4,    /* one thread: by default a live target's walk
+                            * from the roots is shared by two */
 };
 
 enum pm_sort {

@@ -126,6 +126,33 @@ pm__set_add(struct pm_addr_set *s, pm_addr_t a)
   return 1;
 }
 
+int
+pm__set_merge(struct pm_addr_set *dst, struct pm_addr_set *src)
+{
+  int err;
+
+  for (size_t i = 0; i < src->cap; i++) {
+    uint64_t key = src->chunks[i].key, *bits;
+    size_t j;
+
+    if (!key)
+      continue;
+    bits = pm__set_bits(dst, (key - 1) << PM_SET_CHUNK_BITS);
+    if (bits) {
+      for (size_t k = 0; k < PM_SET_WORDS; k++)
+        bits[k] |= src->chunks[i].bits[k];
+      continue;
+    }
+    if ((dst->used + 1) * 2 > dst->cap && (err = set_grow(dst)))
+      return err;
+    j = pm__set_slot(dst, key);
+    dst->chunks[j] = src->chunks[i];
+    dst->used++;
+    src->chunks[i].bits = NULL;
+  }
+  return 0;
+}
+
 void
 pm__set_free(struct pm_addr_set *s)
 {

@@ -153,6 +153,12 @@ int pm__set_add(struct pm_addr_set *s, pm_addr_t a);
 /* Makes the table of MiB (not yet a bitmap) exist.  0 or -ENOMEM. */
 int pm__set_reserve(struct pm_addr_set *s);
 
+/*
+ * Adds every member of src to dst, taking src's bitmaps where dst has none
+ * for their MiB: src is then fit only for pm__set_free().  0 or -ENOMEM.
+ */
+int pm__set_merge(struct pm_addr_set *dst, struct pm_addr_set *src);
+
 void pm__set_free(struct pm_addr_set *s);
 
 /* ---- an index of names ------------------------------------------------- */

@@ -33,6 +33,7 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,69 @@ static const char *const phase_names[]
 #define PROGRESS_EVERY 8192 /* objects between looks at the clock */
 #define PROGRESS_SECONDS 0.1
 
+/*
+ * Two walkers share phase A, each on a thread of its own with a read
+ * cache of its own: walker i owns the MiB of address space whose number is
+ * i modulo 2, and all it knows of them (seen, queued, candidates, claims).
+ * What one finds in the other's MiB goes over as a message: an object to
+ * offer, a root to check, or a claim on a dict.  A walker with no work
+ * left waits for messages; phase A is over when both wait with none on
+ * the way.  Then the second walker's findings are merged into the first,
+ * which walks phases B and C alone.
+ */
+enum msg {
+  MSG_REF,   /* an object a field refers to (offer()) */
+  MSG_ROOT,  /* a root (root_visit()) */
+  MSG_FRAME, /* a root in a thread's frames */
+  MSG_CLAIM, /* a dict, then its owner's type: claim() */
+};
+#define MSG_MASK 7u
+#define MSG_FLUSH 4096 /* messages kept before they are handed over */
+
+struct mailbox {
+  uint64_t *v;
+  size_t n, cap;
+};
+
+/*
+ * What each walker writes often is on a cache line of its own: a line two
+ * cores write in turn costs both of them a miss each time.
+ */
+#define LINE 64
+
+struct par_side {
+  _Alignas(LINE) int mail; /* its inbox is not empty: read without the lock */
+  uint64_t count;          /* objects it counted so far, for progress */
+};
+
+struct par {
+  _Alignas(LINE) pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct mailbox inbox[2];
+  int idle; /* walkers waiting for messages */
+  int err;  /* the first error of either walker */
+  _Alignas(LINE) int stop; /* phase A is over (or failed): read without lock */
+  struct par_side side[2];
+};
+
+/* Zeroed memory on cache lines of its own (see LINE), or NULL. */
+static void *
+zalloc_lines(size_t size)
+{
+  size_t n = (size + LINE - 1) / LINE * LINE;
+  void *p = aligned_alloc(LINE, n);
+
+  if (p)
+    memset(p, 0, n);
+  return p;
+}
+
+static inline unsigned
+owner_of_addr(pm_addr_t a)
+{
+  return (unsigned)(a >> BUCKET_SHIFT) & 1;
+}
+
 struct walk {
   struct pm_census *c;
   struct pm_python *py;
@@ -200,6 +264,21 @@ struct walk {
 
   struct pm_name_index names; /* kind name -> index in c->kinds */
   size_t kinds_cap;
+
+  /*
+   * Phase A on two threads (see "two walkers" below): par is shared, id
+   * says which MiB of address space this walker owns, out holds messages
+   * for the other one until they are handed over.
+   */
+  struct par *par;
+  unsigned id;
+  uint64_t *out;
+  size_t nout, out_cap;
+  struct mailbox spare;    /* an inbox's buffer, kept for the next one */
+  struct pm_python py_own; /* the second walker's model: its own target */
+  struct walk *other;      /* the first walker's second one */
+  int par_err;             /* the second walker's result */
+  uint64_t other_bytes;    /* bytes the second walker read */
 
   pm_census_progress_fn progress;
   void *progress_arg;
@@ -369,6 +448,8 @@ report(struct walk *w, int done)
   w->reported = 1;
   p.objects = w->c->count + w->ndicts;
   p.bytes_read = pm_target_bytes_read(w->py->t) - w->c->bytes_read;
+  if (w->par)
+    p.objects += __atomic_load_n(&w->par->side[!w->id].count, __ATOMIC_RELAXED);
   p.seconds = since(&w->started, &now);
   p.phase = phase_names[w->phase];
   p.done = done;
@@ -536,6 +617,46 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
  */
 static int count_object(struct walk *w, pm_addr_t obj, uint32_t t);
 
+/* ---- two walkers: messages -------------------------------------------- */
+
+/* Hands the messages kept for the other walker over.  0 or -ENOMEM. */
+static int
+flush(struct walk *w)
+{
+  struct par *p = w->par;
+  struct mailbox *to = &p->inbox[!w->id];
+  int err = 0;
+
+  if (!w->nout)
+    return 0;
+  pthread_mutex_lock(&p->lock);
+  if (pm__array_grow((void **)&to->v, &to->cap, sizeof(*to->v),
+                     to->n + w->nout)) {
+    err = -ENOMEM;
+  } else {
+    memcpy(to->v + to->n, w->out, w->nout * sizeof(*w->out));
+    to->n += w->nout;
+    __atomic_store_n(&p->side[!w->id].mail, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&p->cond);
+  }
+  pthread_mutex_unlock(&p->lock);
+  w->nout = 0;
+  return err;
+}
+
+/* Keeps n (1 or 2) words of one message for the other walker. */
+static int
+send_msg(struct walk *w, uint64_t a, uint64_t b, size_t n)
+{
+  if (pm__array_grow((void **)&w->out, &w->out_cap, sizeof(*w->out),
+                     w->nout + n))
+    return -ENOMEM;
+  w->out[w->nout++] = a;
+  if (n > 1)
+    w->out[w->nout++] = b;
+  return w->nout >= MSG_FLUSH ? flush(w) : 0;
+}
+
 /*
  * Whether ref, whose first 16 bytes are head, is a new object (see
  * check()): a live header of a valid type.  bits and g: ref's seen bitmap
@@ -577,6 +698,14 @@ offer(void *arg, pm_addr_t ref)
 
   if ((ref & 7) || ref < MIN_POINTER)
     return 0;
+  if (w->par && owner_of_addr(ref) != w->id) {
+    /* The other walker's: the same filter keeps repeats from the mail. */
+    recent = &w->recent[(pm__hash_addr(ref) >> 40) & (RECENT - 1)];
+    if (*recent == ref)
+      return 0;
+    *recent = ref;
+    return send_msg(w, ref | MSG_REF, 0, 1);
+  }
   bits = pm__set_bits(&w->seen, ref);
   g = pm__set_granule(ref);
   if (bits && (bits[g >> 6] >> (g & 63) & 1))
@@ -634,6 +763,10 @@ claim(struct walk *w, pm_addr_t dict, uint32_t owner)
 {
   int err;
 
+  /* The walker that owns the dict keeps its claims: by type address. */
+  if (w->par && owner_of_addr(dict) != w->id)
+    return send_msg(w, (dict & ~(pm_addr_t)MSG_MASK) | MSG_CLAIM,
+                    type_at(w, owner)->addr, 2);
   if ((err = pm__amap_add(&w->owners, dict, owner + 1)) < 0)
     return err;
   return pm__set_add(&w->claimed, dict);
@@ -814,6 +947,7 @@ handle(struct walk *w, uint64_t item)
 }
 
 static int scan_mib(struct walk *w, uint64_t key);
+static int par_poll(struct walk *w);
 
 /*
  * Sorts a batch of one bucket by address (LSD radix on the bits inside
@@ -862,9 +996,19 @@ drain(struct walk *w)
        * handle() may grow the bucket array.
        */
       while (q->b[nb].n > 0) {
-        struct bucket *b = &q->b[nb];
-        uint64_t *batch = b->items;
-        size_t n = b->n, cap = b->cap;
+        struct bucket *b;
+        uint64_t *batch;
+        size_t n, cap;
+
+        /* The other walker's news first: it may add to this bucket. */
+        if (w->par && (err = par_poll(w))) {
+          q->cur = 0;
+          return err;
+        }
+        b = &q->b[nb];
+        batch = b->items;
+        n = b->n;
+        cap = b->cap;
 
         b->items = w->batch;
         b->cap = (uint32_t)w->batch_cap;
@@ -906,14 +1050,28 @@ drain(struct walk *w)
   return 0;
 }
 
-/* Phase A: every root, checked at once. */
+/* A root (frame: in a thread's frames) of this walker's, checked now. */
+static int
+root_take(struct walk *w, pm_addr_t ref, int frame)
+{
+  uint32_t t;
+  int err;
+
+  if ((err = check(w, ref, &t)) <= 0)
+    return err;
+  w->c->found_roots++;
+  if (frame)
+    w->c->found_frames++;
+  return push(w, ref | CHECKED);
+}
+
+/* Phase A: every root, checked at once (or by the walker that owns it). */
 static int
 root_visit(void *arg, const struct pm_root *root)
 {
   struct walk *w = arg;
   pm_addr_t ref = root->obj;
-  uint32_t t;
-  int err;
+  int frame;
 
   if ((ref & 7) || ref < MIN_POINTER)
     return 0;
@@ -925,12 +1083,309 @@ root_visit(void *arg, const struct pm_root *root)
   if ((w->flags & PM_CENSUS_NO_BLOCKS)
       && (root->kind == PM_ROOT_STATIC_TYPE || root->kind == PM_ROOT_INTERNED))
     return 0;
-  if ((err = check(w, ref, &t)) <= 0)
+  frame = root->kind == PM_ROOT_FRAME_LOCAL || root->kind == PM_ROOT_FRAME_OTHER;
+  if (w->par && owner_of_addr(ref) != w->id)
+    return send_msg(w, ref | (frame ? MSG_FRAME : MSG_ROOT), 0, 1);
+  return root_take(w, ref, frame);
+}
+
+/* ---- two walkers: phase A ---------------------------------------------- */
+
+/* Takes the messages in this walker's inbox and acts on them. */
+static int
+take_mail(struct walk *w)
+{
+  struct par *p = w->par;
+  struct mailbox got;
+  int err = 0;
+
+  pthread_mutex_lock(&p->lock);
+  got = p->inbox[w->id];
+  p->inbox[w->id] = w->spare;
+  p->inbox[w->id].n = 0;
+  __atomic_store_n(&p->side[w->id].mail, 0, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&p->lock);
+  for (size_t i = 0; i < got.n && !err; i++) {
+    pm_addr_t a = got.v[i] & ~(uint64_t)MSG_MASK;
+    int64_t t;
+    switch (got.v[i] & MSG_MASK) {
+    case MSG_REF:
+      err = offer(w, a);
+      break;
+    case MSG_ROOT:
+    case MSG_FRAME:
+      err = root_take(w, a, (got.v[i] & MSG_MASK) == MSG_FRAME);
+      break;
+    case MSG_CLAIM:
+      /* A claim is two words, always handed over together. */
+      if (i + 1 >= got.n)
+        break;
+      if ((t = type_lookup(w, got.v[++i])) < 0)
+        err = (int)t;
+      else if (type_at(w, (size_t)t)->valid && (err = claim(w, a, (uint32_t)t)) > 0)
+        err = 0;
+      break;
+    }
+  }
+  w->spare = got;
+  return err;
+}
+
+/*
+ * Between batches: stops when the other walker failed, takes the mail,
+ * hands over what is kept for the other, and says how far it got.
+ */
+static int
+par_poll(struct walk *w)
+{
+  struct par *p = w->par;
+  int err;
+
+  if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
+    return -ECANCELED;
+  if (__atomic_load_n(&p->side[w->id].mail, __ATOMIC_RELAXED)
+      && (err = take_mail(w)))
     return err;
-  w->c->found_roots++;
-  if (root->kind == PM_ROOT_FRAME_LOCAL || root->kind == PM_ROOT_FRAME_OTHER)
-    w->c->found_frames++;
-  return push(w, ref | CHECKED);
+  __atomic_store_n(&p->side[w->id].count, w->c->count + w->ndicts,
+                   __ATOMIC_RELAXED);
+  return flush(w);
+}
+
+/* A walker's share of phase A: until both are out of work, or one fails. */
+static int
+par_loop(struct walk *w)
+{
+  struct par *p = w->par;
+  int err;
+
+  for (;;) {
+    if ((err = drain(w)) || (err = flush(w)))
+      break;
+    pthread_mutex_lock(&p->lock);
+    p->idle++;
+    while (!p->inbox[w->id].n && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
+      /* Both out of work with nothing on the way: phase A is done. */
+      if (p->idle == 2 && !p->inbox[!w->id].n) {
+        __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+        pthread_cond_broadcast(&p->cond);
+        break;
+      }
+      pthread_cond_wait(&p->cond, &p->lock);
+    }
+    p->idle--;
+    if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
+      err = p->err;
+      pthread_mutex_unlock(&p->lock);
+      return err;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if ((err = take_mail(w)))
+      break;
+  }
+  pthread_mutex_lock(&p->lock);
+  if (!p->err && err != -ECANCELED)
+    p->err = err;
+  err = p->err ? p->err : err;
+  __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+  pthread_cond_broadcast(&p->cond);
+  pthread_mutex_unlock(&p->lock);
+  return err;
+}
+
+static void *
+par_thread(void *arg)
+{
+  struct walk *w = arg;
+
+  w->par_err = par_loop(w);
+  return NULL;
+}
+
+static void walk_free(struct walk *w);
+
+/*
+ * Sets up the second walker for phase A, when the target can be read from
+ * two threads: 0, or non-zero when the walk stays on one thread.
+ */
+static int
+par_prepare(struct walk *w)
+{
+  struct walk *o;
+  struct par *p;
+  int err;
+
+  if (w->flags & PM_CENSUS_SERIAL)
+    return 1;
+  if (!(p = zalloc_lines(sizeof(*p))) || !(o = zalloc_lines(sizeof(*o)))) {
+    free(p);
+    return -ENOMEM;
+  }
+  if (!(o->c = zalloc_lines(sizeof(*o->c)))) {
+    free(o);
+    free(p);
+    return -ENOMEM;
+  }
+  o->py_own = *w->py;
+  if ((err = pm__target_clone(w->py->t, &o->py_own.t))) {
+    free(o->c);
+    free(o);
+    free(p);
+    return err;
+  }
+  o->py = &o->py_own;
+  o->flags = w->flags;
+  o->phase = PHASE_ROOTS;
+  o->scan = w->scan;
+  o->arenas = w->arenas; /* shared, read only */
+  o->statics = w->statics;
+  o->nstatics = w->nstatics;
+  o->id = 1;
+  o->par = p;
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->cond, NULL);
+  w->other = o;
+  w->id = 0;
+  w->par = p;
+  if ((w->scan && !(o->pools_scanned = calloc(w->arenas.n ? w->arenas.n : 1,
+                                               sizeof(*o->pools_scanned))))
+      || pm__set_reserve(&o->seen) || pm__set_reserve(&o->claimed)
+      || pm__set_reserve(&o->cands) || pm__amap_reserve(&o->type_index)
+      || pm__amap_reserve(&o->owners))
+    return -ENOMEM;
+  return 0;
+}
+
+/* Frees the second walker; its findings are the first's or lost. */
+static void
+par_end(struct walk *w)
+{
+  struct walk *o = w->other;
+  struct par *p;
+
+  if (!o)
+    return;
+  p = o->par;
+  memset(&o->arenas, 0, sizeof(o->arenas));
+  o->statics = NULL;
+  pm_census_release(o->c);
+  free(o->c);
+  pm_target_free(o->py_own.t);
+  walk_free(o);
+  for (int i = 0; i < 2; i++)
+    free(p->inbox[i].v);
+  pthread_mutex_destroy(&p->lock);
+  pthread_cond_destroy(&p->cond);
+  free(p);
+  w->other = NULL;
+  w->par = NULL;
+}
+
+/* What the second walker found, made the first's: then it is freed. */
+static int
+par_merge(struct walk *w)
+{
+  struct walk *o = w->other;
+  struct pm_census *c = w->c, *oc = o->c;
+  int err;
+
+  w->par = NULL; /* claims and counts from here on are the first's */
+  for (size_t i = 0; i < oc->nkinds; i++) {
+    struct pm_kind *from = &oc->kinds[i], *to;
+    int32_t k;
+    if ((err = kind_index(w, from->name, &k)))
+      return err;
+    to = &c->kinds[k];
+    to->count += from->count;
+    to->size += from->size;
+    to->unreachable_count += from->unreachable_count;
+    to->unreachable_size += from->unreachable_size;
+  }
+  c->count += oc->count;
+  c->size += oc->size;
+  c->unreachable_count += oc->unreachable_count;
+  c->unreachable_size += oc->unreachable_size;
+  c->skipped += oc->skipped;
+  c->broken_lists += oc->broken_lists;
+  c->found_roots += oc->found_roots;
+  c->found_gc += oc->found_gc;
+  c->found_referents += oc->found_referents;
+  c->found_frames += oc->found_frames;
+  c->found_blocks += oc->found_blocks;
+  c->held_by_c += oc->held_by_c;
+  if (oc->sweeps > c->sweeps)
+    c->sweeps = oc->sweeps;
+  w->other_bytes += pm_target_bytes_read(o->py->t);
+  w->bad_pools += o->bad_pools;
+  if ((err = pm__set_merge(&w->seen, &o->seen))
+      || (err = pm__set_merge(&w->claimed, &o->claimed))
+      || (err = pm__set_merge(&w->cands, &o->cands)))
+    return err;
+  /* Its claims name owners by its type indices: by address in ours. */
+  for (size_t i = 0; i < o->owners.cap; i++) {
+    int64_t t;
+    if (!o->owners.keys[i])
+      continue;
+    t = type_lookup(w, type_at(o, o->owners.vals[i] - 1)->addr);
+    if (t < 0)
+      return (int)t;
+    if ((err = pm__amap_add(&w->owners, o->owners.keys[i], (uint64_t)t + 1))
+        < 0)
+      return err;
+  }
+  for (size_t i = 0; i < o->ndicts; i++) {
+    if (pm__array_grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
+                       w->ndicts + 1))
+      return -ENOMEM;
+    w->dicts[w->ndicts++] = o->dicts[i];
+  }
+  for (size_t i = 0; i < o->ngclinks; i++) {
+    if (pm__array_grow((void **)&w->gclinks, &w->gclinks_cap,
+                       2 * sizeof(*w->gclinks), w->ngclinks + 1))
+      return -ENOMEM;
+    w->gclinks[2 * w->ngclinks] = o->gclinks[2 * i];
+    w->gclinks[2 * w->ngclinks + 1] = o->gclinks[2 * i + 1];
+    w->ngclinks++;
+  }
+  if (w->scan)
+    for (size_t i = 0; i < w->arenas.n; i++)
+      w->pools_scanned[i] |= o->pools_scanned[i];
+  return 0;
+}
+
+/*
+ * Phase A past the roots on two threads: the second walker starts with
+ * the roots sent to it, both walk, and the second's findings are merged.
+ */
+static int
+par_run(struct walk *w)
+{
+  struct walk *o = w->other;
+  pthread_t th;
+  int err, err2;
+
+  if ((err = flush(w)))
+    return err;
+  if (pthread_create(&th, NULL, par_thread, o)) {
+    /* No thread: the roots sent over are taken back, one walker walks. */
+    const struct mailbox *in = &o->par->inbox[1];
+    w->par = NULL;
+    for (size_t i = 0; i < in->n && !err; i++)
+      err = root_take(w, in->v[i] & ~(uint64_t)MSG_MASK,
+                      (in->v[i] & MSG_MASK) == MSG_FRAME);
+    return err ? err : drain(w);
+  }
+  err = par_loop(w);
+  pthread_join(th, NULL);
+  if (getenv("PM_DEBUG_PAR"))
+    fprintf(stderr, "par: w0 %lu objs, w1 %lu objs, sweeps %lu/%lu, read %lu/%lu MB\n",
+            (unsigned long)w->c->count, (unsigned long)o->c->count,
+            (unsigned long)w->c->sweeps, (unsigned long)o->c->sweeps,
+            (unsigned long)(pm_target_bytes_read(w->py->t) >> 20),
+            (unsigned long)(pm_target_bytes_read(o->py->t) >> 20));
+  err2 = o->par_err;
+  if (err || err2)
+    return err ? err : err2;
+  return par_merge(w);
 }
 
 /* Phase B: the objects of the GC lists that no root reached. */
@@ -1366,15 +1821,21 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
   const struct pm_layout *L = w->py->L;
   const struct type_entry *e;
   uint64_t head[2], gch[2], pnext;
-  uint32_t idx;
+  int64_t t;
   int err;
 
   if ((err = pm__target_read_fast(w->py->t, obj, head, sizeof(head))))
     return pm__walk_fatal(err) ? err : 0;
-  idx = (uint32_t)pm__amap_get(&w->type_index, head[L->object_type / 8]);
-  if (!idx || !(e = type_at(w, idx - 1))->valid
-      || !pm__set_has(&w->seen, e->addr)
+  /*
+   * The type must have been found as an object (by either walker of phase
+   * A: this one may not have looked it up yet).
+   */
+  if (!pm__set_has(&w->seen, head[L->object_type / 8])
       || !pm__refcnt_live(w->py, head[L->object_refcnt / 8]))
+    return 0;
+  if ((t = type_lookup(w, head[L->object_type / 8])) < 0)
+    return (int)t;
+  if (!(e = type_at(w, (size_t)t))->valid)
     return 0;
   if ((e->info.flags & PM_TPFLAGS_HAVE_GC) && L->gc_head_size == 16
       && pm__object_presize(w->py, &e->info, obj) >= 16) {
@@ -1655,12 +2116,19 @@ take(struct walk *w)
         return -ENOMEM;
     }
   }
-  /* Phase A: the roots and all they reach. */
+  /* Phase A: the roots and all they reach, on two threads when it can. */
   w->phase = PHASE_ROOTS;
+  if ((err = par_prepare(w)) < 0 && err != -ENOTSUP)
+    return err;
+  if (err)
+    par_end(w);
   err = pm__roots_walk(w->py, 0, root_visit, w, &rst);
   w->c->broken_lists += rst.broken_chains;
   w->c->interpreters = rst.interpreters;
-  if (err || (err = drain(w)))
+  if (!err)
+    err = w->other ? par_run(w) : drain(w);
+  par_end(w);
+  if (err)
     return err;
   /* Phase B: what only the GC lists hold. */
   w->phase = PHASE_HELD;
@@ -1689,30 +2157,13 @@ take(struct walk *w)
   return classify_dicts(w);
 }
 
-int
-pm_census_take_progress(struct pm_census *c, struct pm_python *py,
-                        unsigned flags, pm_census_progress_fn fn, void *arg)
+/* Frees a walker and all it holds. */
+static void
+walk_free(struct walk *w)
 {
-  struct walk *w = calloc(1, sizeof(*w));
-  uint64_t bytes0 = pm_target_bytes_read(py->t);
-  int err;
-
-  pm_census_init(c);
-  if (!w)
-    return -ENOMEM;
-  w->c = c;
-  w->py = py;
-  w->flags = flags;
-  w->progress = fn;
-  w->progress_arg = arg;
-  w->until_clock = PROGRESS_EVERY;
-  clock_gettime(CLOCK_MONOTONIC, &w->started);
-  w->last_report = w->started;
-  c->bytes_read = bytes0; /* the base, while the walk runs */
-  err = take(w);
-  c->bytes_read = pm_target_bytes_read(py->t) - bytes0;
-  if (fn)
-    report(w, 1);
+  par_end(w);
+  free(w->out);
+  free(w->spare.v);
   pm__set_free(&w->seen);
   pm__set_free(&w->claimed);
   pm__amap_free(&w->type_index);
@@ -1737,6 +2188,34 @@ pm_census_take_progress(struct pm_census *c, struct pm_python *py,
   free(w->pool_buf);
   pm__names_free(&w->names);
   free(w);
+}
+
+int
+pm_census_take_progress(struct pm_census *c, struct pm_python *py,
+                        unsigned flags, pm_census_progress_fn fn, void *arg)
+{
+  struct walk *w = zalloc_lines(sizeof(*w));
+  uint64_t bytes0 = pm_target_bytes_read(py->t);
+  int err;
+
+  pm_census_init(c);
+  if (!w)
+    return -ENOMEM;
+  w->c = c;
+  w->py = py;
+  w->flags = flags;
+  w->progress = fn;
+  w->progress_arg = arg;
+  w->until_clock = PROGRESS_EVERY;
+  clock_gettime(CLOCK_MONOTONIC, &w->started);
+  w->last_report = w->started;
+  c->bytes_read = bytes0; /* the base, while the walk runs */
+  err = take(w);
+  c->bytes_read = pm_target_bytes_read(py->t) - bytes0;
+  c->bytes_read += w->other_bytes;
+  if (fn)
+    report(w, 1);
+  walk_free(w);
   if (err) {
     pm_census_release(c);
     return err;

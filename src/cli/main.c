@@ -623,14 +623,16 @@ hold_for_tests(void)
 
 /*
  * The census options; PMPEEK_NO_BLOCKS=1 leaves out the allocator's blocks,
- * so that tests can compare with what an in-process census sees.
+ * so that tests can compare with what an in-process census sees, and
+ * PMPEEK_SERIAL=1 keeps the walk on one thread.
  */
 static unsigned
 census_flags(const struct options *o)
 {
-  const char *nb = getenv("PMPEEK_NO_BLOCKS");
+  const char *nb = getenv("PMPEEK_NO_BLOCKS"), *se = getenv("PMPEEK_SERIAL");
 
-  return o->census_flags | (nb && *nb == '1' ? PM_CENSUS_NO_BLOCKS : 0);
+  return o->census_flags | (nb && *nb == '1' ? PM_CENSUS_NO_BLOCKS : 0)
+         | (se && *se == '1' ? PM_CENSUS_SERIAL : 0);
 }
 
 /* One census and what the snapshot document says around it. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,8 @@ struct pid_ctx {
   pid_t pid;
   unsigned flags;
   int mem_fd;     /* /proc/PID/mem, opened on first need */
-  int use_vm_readv;
+  int use_vm_readv; /* read and written atomically: reads may be concurrent */
+  pthread_mutex_t mem_lock; /* mem_fd's opening */
   struct task *tasks;
   size_t ntasks, cap;
 };
@@ -56,16 +58,23 @@ read_mem_file(struct pid_ctx *c, pm_addr_t addr, void *buf, size_t len)
 {
   unsigned char *out = buf;
 
+  int fd, open_errno = 0;
+
+  pthread_mutex_lock(&c->mem_lock);
   if (c->mem_fd < 0) {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/mem", (int)c->pid);
     /* Read-only: pmpeek never writes to the target. */
     c->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
     if (c->mem_fd < 0)
-      return errno == ENOENT ? PM_EGONE : -errno;
+      open_errno = errno;
   }
+  fd = c->mem_fd;
+  pthread_mutex_unlock(&c->mem_lock);
+  if (fd < 0)
+    return open_errno == ENOENT ? PM_EGONE : -open_errno;
   while (len > 0) {
-    ssize_t n = pread(c->mem_fd, out, len, (off_t)addr);
+    ssize_t n = pread(fd, out, len, (off_t)addr);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -84,7 +93,7 @@ pid_read(void *ctx, pm_addr_t addr, void *buf, size_t len)
   struct pid_ctx *c = ctx;
   unsigned char *out = buf;
 
-  while (c->use_vm_readv && len > 0) {
+  while (__atomic_load_n(&c->use_vm_readv, __ATOMIC_RELAXED) && len > 0) {
     struct iovec local = { out, len };
     struct iovec remote = { (void *)(uintptr_t)addr, len };
     ssize_t n = process_vm_readv(c->pid, &local, 1, &remote, 1, 0);
@@ -93,7 +102,7 @@ pid_read(void *ctx, pm_addr_t addr, void *buf, size_t len)
       if (errno == EINTR)
         continue;
       if (errno == ENOSYS) {
-        c->use_vm_readv = 0;
+        __atomic_store_n(&c->use_vm_readv, 0, __ATOMIC_RELAXED);
         break;
       }
       return errno_of_read(errno);
@@ -386,7 +395,7 @@ pid_close(void *ctx)
 
 static const struct pm_target_ops pid_target_ops = {
   pid_read,        pid_pause, pid_resume, pid_refresh_maps,
-  pid_region_file, pid_gone,  pid_close,  NULL, 0,
+  pid_region_file, pid_gone,  pid_close,  NULL, 0, 1,
 };
 
 int
@@ -411,6 +420,7 @@ pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
   c->pid = pid;
   c->flags = flags;
   c->mem_fd = -1;
+  pthread_mutex_init(&c->mem_lock, NULL);
   c->use_vm_readv = HAVE_PROCESS_VM_READV;
   err = pm__target_new(&t, &pid_target_ops, c, pid);
   if (err)

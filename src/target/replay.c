@@ -436,6 +436,7 @@ static const struct pm_target_ops replay_target_ops = {
   replay_close,
   replay_elf_open,
   1, /* direct: the recording is in memory already */
+  0,
 };
 
 /* Takes ownership of buf (size bytes). */

@@ -99,4 +99,14 @@ const void *pm__target_cached(const struct pm_target *t, pm_addr_t addr,
 /* Lets the pinned chunk go (nothing when none is pinned). */
 void pm__target_unpin(struct pm_target *t);
 
+/*
+ * A second handle on t's target for another thread to read through at the
+ * same time: its own read cache, window and read budget (t's budget as it
+ * stands), t's backend, mappings and cancel flag.  It must not outlive t,
+ * nor be used across a pause, resume or refresh of t; free it with
+ * pm_target_free(), which leaves the target to t.  -ENOTSUP when t's
+ * backend cannot be read from two threads, or t records; -ENOMEM.
+ */
+int pm__target_clone(struct pm_target *t, struct pm_target **out);
+
 #endif

@@ -16,7 +16,8 @@
  * has already checked that [addr, addr+len) lies inside one readable
  * region.  `elf_open` may be NULL: the file behind a region is then opened
  * on disk through `region_file`.  `direct`: reads cost no more than a
- * memcpy, so they bypass the cache.
+ * memcpy, so they bypass the cache.  `concurrent`: `read` may be called
+ * from several threads at once (pm__target_clone()).
  */
 struct pm_target_ops {
   int (*read)(void *ctx, pm_addr_t addr, void *buf, size_t len);
@@ -29,6 +30,7 @@ struct pm_target_ops {
   void (*close)(void *ctx);
   int (*elf_open)(void *ctx, const struct pm_region *r, struct pm_elf **out);
   int direct;
+  int concurrent;
 };
 
 #define PM_CACHE_CHUNK_BITS 16
@@ -65,6 +67,7 @@ struct pm_target {
   struct timespec paused_at;
   int paused;
   struct pm_record *rec; /* non-NULL while recording (record.c) */
+  int borrowed; /* a clone: ops, ctx and maps are its origin's */
 };
 
 /* Takes ownership of ctx; on failure calls ops->close(ctx). */

@@ -493,11 +493,37 @@ pm_target_read_u64(struct pm_target *t, pm_addr_t addr, uint64_t *out)
   return 0;
 }
 
+int
+pm__target_clone(struct pm_target *t, struct pm_target **out)
+{
+  struct pm_target *c;
+
+  if (!t->ops->concurrent || t->ops->direct || t->rec)
+    return -ENOTSUP;
+  if (!(c = calloc(1, sizeof(*c))))
+    return -ENOMEM;
+  c->ops = t->ops;
+  c->ctx = t->ctx;
+  c->maps = t->maps;
+  c->pid = t->pid;
+  c->win.cancel = t->win.cancel;
+  c->win.budget = t->win.budget;
+  c->borrowed = 1;
+  cache_drop(c);
+  *out = c;
+  return 0;
+}
+
 void
 pm_target_free(struct pm_target *t)
 {
   if (!t)
     return;
+  if (t->borrowed) {
+    free(t->cache_mem);
+    free(t);
+    return;
+  }
   pm_target_resume(t);
   pm__record_free(t->rec);
   t->ops->close(t->ctx);
