@@ -1376,12 +1376,6 @@ par_run(struct walk *w)
   }
   err = par_loop(w);
   pthread_join(th, NULL);
-  if (getenv("PM_DEBUG_PAR"))
-    fprintf(stderr, "par: w0 %lu objs, w1 %lu objs, sweeps %lu/%lu, read %lu/%lu MB\n",
-            (unsigned long)w->c->count, (unsigned long)o->c->count,
-            (unsigned long)w->c->sweeps, (unsigned long)o->c->sweeps,
-            (unsigned long)(pm_target_bytes_read(w->py->t) >> 20),
-            (unsigned long)(pm_target_bytes_read(o->py->t) >> 20));
   err2 = o->par_err;
   if (err || err2)
     return err ? err : err2;

@@ -14,7 +14,9 @@ check every marker kind's count and size are exactly equal to the truth
 (tracked and untracked markers, objects only a sleeping thread's locals
 hold, "dict of" kinds), plus the structure of both outputs and that pmpeek
 leaves the target in the run state it found it in.  In the live scenario
-`pmpeek --by type` must also count the same objects, every dict as "dict".
+`pmpeek --by type` must also count the same objects, every dict as "dict",
+and the walk on one thread (PMPEEK_SERIAL=1) must find exactly what the
+default two-thread walk found.
 
 --whole-heap (live scenario): every kind with over 100 objects must be
 within 1 % (count and size) of the fixture's census.  That census sees what
@@ -401,6 +403,24 @@ def check_whole_heap(tap, args, target, doc):
 
 # --- scenarios -------------------------------------------------------------
 
+def check_serial(tap, args, target, doc):
+    """The walk on one thread (PMPEEK_SERIAL=1) finds what the default
+    walk, shared by two threads, found: every kind, count and size."""
+    cp = run([args.pmpeek, '--json', str(target.pid)],
+             env=dict(os.environ, PMPEEK_SERIAL='1'))
+    if not check_exit(tap, cp, 'serial') or doc is None:
+        return
+    serial = parse_json(tap, cp.stdout, 'serial: stdout is JSON')
+    if not isinstance(serial, dict):
+        return
+    tap.equal(serial.get('objects'), doc.get('objects'),
+              'serial walk: the same totals as the two-thread walk')
+    a, b = kinds_by_name(serial), kinds_by_name(doc)
+    differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
+    tap.check(not differ, 'serial walk: the same kinds, counts and sizes',
+              got=[(n, a.get(n), b.get(n)) for n in differ[:5]])
+
+
 def check_running(tap, target, when):
     st = wait_state(target.pid, RUNNING, 2.0)
     tap.check(st not in ('T', 't'), 'target not left stopped %s' % when,
@@ -458,6 +478,7 @@ def run_scenario(tap, args, python, scenario):
                           str(target.pid)])
                 if check_exit(tap, cp, 'by type'):
                     check_by_type(tap, cp, doc)
+                check_serial(tap, args, target, doc)
                 if args.whole_heap:
                     check_whole_heap(tap, args, target, doc)
                 after('after the whole-heap runs')
