@@ -162,7 +162,10 @@ enum msg {
   MSG_CLAIM, /* a dict, then its owner's type: claim() */
 };
 #define MSG_MASK 7u
-#define MSG_FLUSH 4096 /* messages kept before they are handed over */
+#define MSG_FLUSH 4096
+#ifndef PAR_CACHE_DIV
+#define PAR_CACHE_DIV 2
+#endif /* messages kept before they are handed over */
 
 struct mailbox {
   uint64_t *v;
@@ -225,6 +228,7 @@ struct walk {
 
   struct pm_addr_set seen;   /* every object counted or queued */
   struct pm_addr_map owners; /* dict address -> owner's type index + 1 */
+  struct pm_addr_map oowners; /* the second walker's, as indices of ours */
   /*
    * The dicts in owners, as bits: most dicts have no owner, and the bit
    * answers for them from memory the walk is near, not from a random slot
@@ -237,6 +241,8 @@ struct walk {
   pm_addr_t recent[RECENT]; /* pointers queued lately, by hash */
   struct dict_item *dicts;  /* dicts whose owner was not known yet */
   size_t ndicts, dicts_cap;
+  struct dict_item *odicts; /* the second walker's, taken as they are */
+  size_t nodicts;
   struct static_dict *statics; /* 3.12+: static builtin types' dicts */
   size_t nstatics, statics_cap;
   /* Phase B: the GC objects no root reached, with the references to each. */
@@ -446,7 +452,7 @@ report(struct walk *w, int done)
     return;
   w->last_report = now;
   w->reported = 1;
-  p.objects = w->c->count + w->ndicts;
+  p.objects = w->c->count + w->ndicts + w->nodicts;
   p.bytes_read = pm_target_bytes_read(w->py->t) - w->c->bytes_read;
   if (w->par)
     p.objects += __atomic_load_n(&w->par->side[!w->id].count, __ATOMIC_RELAXED);
@@ -767,6 +773,9 @@ claim(struct walk *w, pm_addr_t dict, uint32_t owner)
   if (w->par && owner_of_addr(dict) != w->id)
     return send_msg(w, (dict & ~(pm_addr_t)MSG_MASK) | MSG_CLAIM,
                     type_at(w, owner)->addr, 2);
+  /* The first claim names the dict: one the second walker took stays. */
+  if (w->oowners.used && pm__amap_get(&w->oowners, dict))
+    return 0;
   if ((err = pm__amap_add(&w->owners, dict, owner + 1)) < 0)
     return err;
   return pm__set_add(&w->claimed, dict);
@@ -776,9 +785,12 @@ claim(struct walk *w, pm_addr_t dict, uint32_t owner)
 static uint32_t
 owner_of(struct walk *w, pm_addr_t dict)
 {
-  return pm__set_has(&w->claimed, dict)
-             ? (uint32_t)pm__amap_get(&w->owners, dict)
-             : 0;
+  uint32_t o;
+
+  if (!pm__set_has(&w->claimed, dict))
+    return 0;
+  o = (uint32_t)pm__amap_get(&w->owners, dict);
+  return o || !w->oowners.used ? o : (uint32_t)pm__amap_get(&w->oowners, dict);
 }
 
 /* 3.12+: the dicts of static builtin types live in the interpreter. */
@@ -1246,6 +1258,9 @@ par_prepare(struct walk *w)
   w->other = o;
   w->id = 0;
   w->par = p;
+  /* Two caches of half the size: each walker reads half the heap. */
+  pm__target_cache_size(w->py->t, PM_TARGET_CACHE_MAX / PAR_CACHE_DIV);
+  pm__target_cache_size(o->py->t, PM_TARGET_CACHE_MAX / PAR_CACHE_DIV);
   if ((w->scan && !(o->pools_scanned = calloc(w->arenas.n ? w->arenas.n : 1,
                                                sizeof(*o->pools_scanned))))
       || pm__set_reserve(&o->seen) || pm__set_reserve(&o->claimed)
@@ -1278,6 +1293,7 @@ par_end(struct walk *w)
   free(p);
   w->other = NULL;
   w->par = NULL;
+  pm__target_cache_size(w->py->t, PM_TARGET_CACHE_MAX);
 }
 
 /* What the second walker found, made the first's: then it is freed. */
@@ -1320,7 +1336,10 @@ par_merge(struct walk *w)
       || (err = pm__set_merge(&w->claimed, &o->claimed))
       || (err = pm__set_merge(&w->cands, &o->cands)))
     return err;
-  /* Its claims name owners by its type indices: by address in ours. */
+  /*
+   * Its claims (on dicts of its MiB: none is in ours) name owners by its
+   * type indices: made ours in place, and the map taken, not copied.
+   */
   for (size_t i = 0; i < o->owners.cap; i++) {
     int64_t t;
     if (!o->owners.keys[i])
@@ -1328,16 +1347,15 @@ par_merge(struct walk *w)
     t = type_lookup(w, type_at(o, o->owners.vals[i] - 1)->addr);
     if (t < 0)
       return (int)t;
-    if ((err = pm__amap_add(&w->owners, o->owners.keys[i], (uint64_t)t + 1))
-        < 0)
-      return err;
+    o->owners.vals[i] = (uint64_t)t + 1;
   }
-  for (size_t i = 0; i < o->ndicts; i++) {
-    if (pm__array_grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
-                       w->ndicts + 1))
-      return -ENOMEM;
-    w->dicts[w->ndicts++] = o->dicts[i];
-  }
+  w->oowners = o->owners;
+  memset(&o->owners, 0, sizeof(o->owners));
+  /* Its dicts for the end: taken, not copied (they may be millions). */
+  w->odicts = o->dicts;
+  w->nodicts = o->ndicts;
+  o->dicts = NULL;
+  o->ndicts = 0;
   for (size_t i = 0; i < o->ngclinks; i++) {
     if (pm__array_grow((void **)&w->gclinks, &w->gclinks_cap,
                        2 * sizeof(*w->gclinks), w->ngclinks + 1))
@@ -2019,27 +2037,26 @@ read_static_dicts(struct walk *w)
   return 0;
 }
 
-/* Gives the dicts kept for the end their heapy kind. */
+/* Gives the dicts kept for the end (n at v) their heapy kind. */
 static int
-classify_dicts(struct walk *w)
+classify_dicts(struct walk *w, const struct dict_item *v, size_t n,
+               int32_t *no_owner)
 {
-  int32_t no_owner = -1;
   int err;
 
-  for (size_t i = 0; i < w->ndicts; i++) {
-    pm_addr_t obj = w->dicts[i].obj & ~(pm_addr_t)1;
-    int garbage = (int)(w->dicts[i].obj & 1);
+  for (size_t i = 0; i < n; i++) {
+    pm_addr_t obj = v[i].obj & ~(pm_addr_t)1;
+    int garbage = (int)(v[i].obj & 1);
 
     if (owner_of(w, obj)) {
-      if ((err = count_dict(w, obj, w->dicts[i].size, garbage)))
+      if ((err = count_dict(w, obj, v[i].size, garbage)))
         return err;
       continue;
     }
-    if (no_owner < 0 && (err = kind_index(w, "dict (no owner)", &no_owner)))
+    if (*no_owner < 0 && (err = kind_index(w, "dict (no owner)", no_owner)))
       return err;
-    count(w, no_owner, w->dicts[i].size, garbage);
+    count(w, *no_owner, v[i].size, garbage);
   }
-  w->ndicts = 0;
   return 0;
 }
 
@@ -2148,7 +2165,14 @@ take(struct walk *w)
   w->c->blocks_walked = w->scan;
   if ((err = drain(w)))
     return err;
-  return classify_dicts(w);
+  {
+    int32_t no_owner = -1;
+    if ((err = classify_dicts(w, w->dicts, w->ndicts, &no_owner))
+        || (err = classify_dicts(w, w->odicts, w->nodicts, &no_owner)))
+      return err;
+    w->ndicts = w->nodicts = 0;
+  }
+  return 0;
 }
 
 /* Frees a walker and all it holds. */
@@ -2162,6 +2186,7 @@ walk_free(struct walk *w)
   pm__set_free(&w->claimed);
   pm__amap_free(&w->type_index);
   pm__amap_free(&w->owners);
+  pm__amap_free(&w->oowners);
   pm__amap_free(&w->internal);
   queue_free(&w->q);
   for (size_t i = 0; i < w->ntypes; i++)
@@ -2170,6 +2195,7 @@ walk_free(struct walk *w)
     free(w->types[b]);
   free(w->types);
   free(w->dicts);
+  free(w->odicts);
   free(w->statics);
   free(w->gcleft);
   free(w->blockleft);

@@ -96,6 +96,16 @@ const unsigned char *pm__target_peek(struct pm_target *t, pm_addr_t addr,
 const void *pm__target_cached(const struct pm_target *t, pm_addr_t addr,
                               size_t len);
 
+/* The read cache's size at most, and by default. */
+#define PM_TARGET_CACHE_MAX ((size_t)16 << 20)
+
+/*
+ * Limits t's read cache to bytes (a power of two of its chunks, between two
+ * chunks and the 16 MiB it has at most), emptying it when that changes:
+ * two walkers at once keep their memory to that of one.
+ */
+void pm__target_cache_size(struct pm_target *t, size_t bytes);
+
 /* Lets the pinned chunk go (nothing when none is pinned). */
 void pm__target_unpin(struct pm_target *t);
 

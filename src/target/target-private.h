@@ -58,6 +58,7 @@ struct pm_target {
   pid_t pid;
   char *exe;
   struct pm_cache_slot cache[PM_CACHE_SLOTS];
+  unsigned set_mask; /* sets in use - 1 (pm__target_cache_size()) */
   unsigned char *cache_mem;
   struct pm_cache_slot *pinned; /* pm__target_peek()'s, or NULL */
   struct pm_cache_slot *win_slot; /* the slot win shows, when win.len */

@@ -81,6 +81,7 @@ pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
   t->ops = ops;
   t->ctx = ctx;
   t->win.cancel = &never_cancelled;
+  t->set_mask = PM_CACHE_SLOTS / 2 - 1;
   t->pid = pid;
   pm_maps_init(&t->maps);
   /* The cache is allocated lazily on first use, see slot_fill(). */
@@ -217,7 +218,7 @@ pm_target_resume(struct pm_target *t)
 static inline struct pm_cache_slot *
 cache_set(struct pm_target *t, pm_addr_t base)
 {
-  return &t->cache[((base >> PM_CACHE_CHUNK_BITS) & ((PM_CACHE_SLOTS >> 1) - 1))
+  return &t->cache[((base >> PM_CACHE_CHUNK_BITS) & t->set_mask)
                    << 1];
 }
 
@@ -424,7 +425,7 @@ pm__target_cached(const struct pm_target *t, pm_addr_t addr, size_t len)
 {
   pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
   const struct pm_cache_slot *set
-      = &t->cache[((base >> PM_CACHE_CHUNK_BITS) & ((PM_CACHE_SLOTS >> 1) - 1))
+      = &t->cache[((base >> PM_CACHE_CHUNK_BITS) & t->set_mask)
                   << 1];
   const struct pm_cache_slot *s = set[1].base == base ? &set[1] : &set[0];
 
@@ -436,6 +437,23 @@ pm__target_cached(const struct pm_target *t, pm_addr_t addr, size_t len)
       || addr - base > s->valid || len > s->valid - (addr - base))
     return NULL;
   return s->data + (addr - base);
+}
+
+_Static_assert(PM_CACHE_SLOTS * PM_CACHE_CHUNK == PM_TARGET_CACHE_MAX,
+               "target-peek.h says how big the cache is");
+
+void
+pm__target_cache_size(struct pm_target *t, size_t bytes)
+{
+  size_t sets = 1;
+
+  while (sets < PM_CACHE_SLOTS / 2 && sets * 2 * PM_CACHE_CHUNK * 2 <= bytes)
+    sets *= 2;
+  if (sets - 1 == t->set_mask)
+    return;
+  /* Slots stay where they are: the sets in use are the first ones. */
+  cache_drop(t);
+  t->set_mask = (unsigned)(sets - 1);
 }
 
 void
@@ -508,6 +526,7 @@ pm__target_clone(struct pm_target *t, struct pm_target **out)
   c->pid = t->pid;
   c->win.cancel = t->win.cancel;
   c->win.budget = t->win.budget;
+  c->set_mask = PM_CACHE_SLOTS / 2 - 1;
   c->borrowed = 1;
   cache_drop(c);
   *out = c;
