@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "pmpeek/error.h"
 #include "target/target-elf.h"
@@ -23,6 +24,7 @@
  * with PM_ELIMIT instead of running for hours.
  */
 #define READ_BUDGET_FACTOR 64
+#define HUGE_PAGE ((size_t)2 << 20)
 #define READ_BUDGET_MIN ((uint64_t)256 << 20)
 
 /* The flag of a target nobody cancels: never NULL keeps a cache hit short. */
@@ -270,9 +272,16 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
   if (t->win_slot == s)
     t->win.len = 0;
   if (!t->cache_mem) {
-    t->cache_mem = malloc(PM_CACHE_SLOTS * PM_CACHE_CHUNK);
+    /*
+     * On huge pages where the kernel has them: a walk fills the cache
+     * within milliseconds, and 4 KiB pages would cost it a fault each.
+     */
+    t->cache_mem = aligned_alloc(HUGE_PAGE, PM_CACHE_SLOTS * PM_CACHE_CHUNK);
     if (!t->cache_mem)
       return -ENOMEM;
+#ifdef MADV_HUGEPAGE
+    madvise(t->cache_mem, PM_CACHE_SLOTS * PM_CACHE_CHUNK, MADV_HUGEPAGE);
+#endif
     for (size_t i = 0; i < PM_CACHE_SLOTS; i++)
       t->cache[i].data = t->cache_mem + i * PM_CACHE_CHUNK;
   }
