@@ -372,11 +372,30 @@ read_text(struct binary *b, struct code *c)
     return PM_ENOSYM;
   c->hi = c->lo + size;
   c->exec = pm__elf_type(b->elf) == ET_EXEC;
+  /* Only what is read of it is touched: see text_range(). */
   c->text = malloc(size);
   c->refs = malloc(sizeof(*c->refs) * MAX_REFS);
   if (!c->text || !c->refs)
     return -ENOMEM;
-  return pm__elf_read_vaddr(b->elf, c->lo, c->text, size) ? PM_ENOSYM : 0;
+  return 0;
+}
+
+/*
+ * Reads [from, to) of .text (clipped to it) into its place in c->text: the
+ * functions named by symbols first, all of it only for the label search.
+ */
+static int
+text_range(struct binary *b, struct code *c, uint64_t from, uint64_t to)
+{
+  if (from < c->lo)
+    from = c->lo;
+  if (to > c->hi)
+    to = c->hi;
+  if (from >= to)
+    return 0;
+  return pm__elf_read_vaddr(b->elf, from, c->text + (from - c->lo), to - from)
+             ? PM_ENOSYM
+             : 0;
 }
 
 static const char *const labels[] = {
@@ -510,8 +529,12 @@ find_by_code(struct pm_python *py, struct binary *b, unsigned flags,
     goto out;
   for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
     uint64_t at, size;
-    if (pm__elf_symbol(b->elf, funcs[i], &at, &size) == 0 && size < 65536)
+    if (pm__elf_symbol(b->elf, funcs[i], &at, &size) == 0 && size < 65536) {
+      /* collect_refs() looks one byte before the range (a REX prefix). */
+      if ((err = text_range(b, &c, at - 1, at + size)))
+        goto out;
       collect_refs(&c, at, at + size);
+    }
   }
   /*
    * Without the counters, the functions that walk the arenas usually name
@@ -524,6 +547,8 @@ find_by_code(struct pm_python *py, struct binary *b, unsigned flags,
     if (!err && pick.found)
       goto out;
   }
+  if ((err = text_range(b, &c, c.lo, c.hi)))
+    goto out;
   for (size_t i = 0; i < NLABELS; i++)
     /* With its NUL, so that a longer string cannot match. */
     if (pm__elf_find_bytes(b->elf, labels[i], strlen(labels[i]) + 1, &strs[i])
