@@ -75,6 +75,8 @@ struct type_entry {
    * its pre-header, less itemsize times ob_size; -1 for other sizers.
    */
   int64_t base_size;
+  /* Its instances' pre-header, or -1 when it depends on the object. */
+  int64_t presize;
   struct pm_type_info info;
 };
 
@@ -579,7 +581,7 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
   w->ntypes++;
   e->addr = type;
   e->kind = e->dict_kind = -1;
-  e->base_size = -1;
+  e->base_size = e->presize = -1;
   err = pm__type_read(w->py, type, &e->info);
   if (err && pm__walk_fatal(err))
     return err;
@@ -600,10 +602,11 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
     }
     e->nmembers = (uint32_t)n;
     /* Only the type object's own pre-header depends on the object. */
+    if (e->info.sizer != PM_SIZE_TYPE)
+      e->presize = (int64_t)pm__object_presize(w->py, &e->info, 0);
     if (e->info.sizer == PM_SIZE_DEFAULT && e->info.basicsize >= 0
         && e->info.itemsize >= 0)
-      e->base_size
-          = e->info.basicsize + (int64_t)pm__object_presize(w->py, &e->info, 0);
+      e->base_size = e->info.basicsize + e->presize;
     /* What pm__referents() finds nothing in (str, int, float, bytes...). */
     e->leaf = e->info.walker == PM_WALK_NONE && !n && !e->info.dictoffset
               && !(e->info.flags & PM_TPFLAGS_MANAGED_DICT)
@@ -874,6 +877,9 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t)
       err = PM_ECORRUPT;
     /* itemsize <= 1 << 16 and n <= 1 << 40: the product fits. */
     size = err ? 0 : (uint64_t)e->base_size + (uint64_t)(e->info.itemsize * n);
+  } else if (e->presize >= 0) {
+    if (!(err = pm__object_sizeof(w->py, &e->info, obj, &size)))
+      size += (uint64_t)e->presize;
   } else {
     err = pm__object_size(w->py, &e->info, obj, &size);
   }

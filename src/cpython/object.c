@@ -417,6 +417,22 @@ pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
     out->walker = walker_of_builtin[out->base];
   else if (out->flags & PM_TPFLAGS_BASE_EXC_SUBCLASS)
     out->walker = PM_WALK_EXC;
+  out->shared_entries = -1;
+  if (L->dictvalues_capacity < 0 && PM_PY_AT_LEAST(py, 3, 11)
+      && (out->flags & PM_TPFLAGS_MANAGED_DICT)
+      && (out->flags & PM_TPFLAGS_HEAPTYPE)) {
+    uint64_t keys;
+    struct pm_dict_keys k;
+    if ((err = pm__py_read_u64(py, type + L->heaptype_cached_keys, &keys))
+        && pm__walk_fatal(err))
+      return err;
+    if (!err && keys) {
+      if ((err = pm__dict_keys_read(py, keys, &k)) && pm__walk_fatal(err))
+        return err;
+      if (!err)
+        out->shared_entries = k.nentries;
+    }
+  }
   return type_name(py, type, out->flags, out->name, sizeof(out->name));
 }
 
@@ -834,6 +850,17 @@ int
 pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
                 pm_addr_t obj, uint64_t *size)
 {
+  int err = pm__object_sizeof(py, ti, obj, size);
+
+  if (!err)
+    *size += pm__object_presize(py, ti, obj);
+  return err;
+}
+
+int
+pm__object_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+                  pm_addr_t obj, uint64_t *size)
+{
   const struct pm_layout *L = py->L;
   uint64_t u;
   int64_t n;
@@ -914,10 +941,7 @@ pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
     err = default_sizeof(py, ti, obj, size);
     break;
   }
-  if (err)
-    return err;
-  *size += pm__object_presize(py, ti, obj);
-  return 0;
+  return err;
 }
 
 int

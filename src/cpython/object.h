@@ -58,6 +58,12 @@ struct pm_type_info {
   enum pm_sizer sizer;
   enum pm_walker walker;
   int base; /* nearest enum pm_builtin in the tp_base chain, or -1 */
+  /*
+   * 3.11 and 3.12: how many values an instance's inline values hold (the
+   * entries of the class's shared keys, fixed while the target is paused);
+   * -1 when that does not apply or could not be read.
+   */
+  int64_t shared_entries;
   char name[PM_KIND_NAME_MAX]; /* as Python prints the type, UTF-8 */
 };
 
@@ -79,6 +85,14 @@ int pm__is_type_object(struct pm_python *py, pm_addr_t type);
  */
 int pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
                     pm_addr_t obj, uint64_t *size);
+
+/*
+ * pm__object_size() without the pre-header: what obj's __sizeof__ returns.
+ * A walker that knows a type's pre-header (pm__object_presize() depends on
+ * the object only for type objects) adds it once per type, not per object.
+ */
+int pm__object_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+                      pm_addr_t obj, uint64_t *size);
 
 /*
  * The bytes sys.getsizeof() adds in front of __sizeof__: the GC head and

@@ -769,7 +769,8 @@ shared_keys(struct pm_python *py, pm_addr_t obj, struct pm_dict_keys *k)
 
 /* The number of values in an instance's values (3.11+). */
 static int
-values_count(struct pm_python *py, pm_addr_t obj, pm_addr_t values, uint64_t *n)
+values_count(struct pm_python *py, pm_addr_t obj,
+             const struct pm_type_info *ti, pm_addr_t values, uint64_t *n)
 {
   const struct pm_layout *L = py->L;
   struct pm_dict_keys k;
@@ -783,6 +784,10 @@ values_count(struct pm_python *py, pm_addr_t obj, pm_addr_t values, uint64_t *n)
     return 0;
   }
   /* 3.11, 3.12: as many as the class's shared keys have entries. */
+  if (ti->shared_entries >= 0) {
+    *n = (uint64_t)ti->shared_entries;
+    return 0;
+  }
   if ((err = shared_keys(py, obj, &k)))
     return err;
   *n = (uint64_t)k.nentries;
@@ -827,7 +832,7 @@ instance_dict(struct pm_python *py, pm_addr_t obj,
       d = pre[1];
     }
     if (values) {
-      if ((err = values_count(py, obj, values, &n)))
+      if ((err = values_count(py, obj, ti, values, &n)))
         return pm__walk_soft(err);
       if (v->labelled) {
         /* Value i is the attribute the class's shared key i names. */
