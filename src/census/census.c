@@ -268,6 +268,7 @@ struct walk {
   size_t ngclinks, gclinks_cap;
   unsigned char *pool_buf; /* a pool's bytes when the cache cannot hold it */
   struct pm_obm_pool_used pool_used; /* the pool being scanned */
+  uint32_t scan_todo[PM_OBM_POOL_WORDS * 64]; /* its blocks to look at */
   uint64_t bad_pools;
 
   struct pm_name_index names; /* kind name -> index in c->kinds */
@@ -1697,6 +1698,7 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
   /* The starts an object may have in a block: 0, 16 and 32 bytes in. */
   const uint64_t starts = size >= 48 ? 0x15 : size >= 32 ? 0x5 : 0x1;
   uint64_t *bits = pm__set_bits(&w->seen, pool);
+  uint32_t ntodo = 0;
   int err;
 
   if (u->size < 16 + pad + (pad ? 24 : 0) || !u->nblocks)
@@ -1705,16 +1707,19 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
   if ((pool ^ (pool + u->first + (pm_addr_t)u->nblocks * u->size))
       >> PM_SET_CHUNK_BITS)
     bits = NULL;
+  /*
+   * First the seen bits of every block, which say which blocks' bytes are
+   * looked at (the unreached ones, and the GC heads of the reached GC
+   * objects); those bytes are fetched all at once, then looked at.
+   */
   for (uint32_t k = 0; k < u->nblocks; k++) {
     pm_addr_t block;
-    const unsigned char *bytes;
     uint64_t seen = 0;
     size_t g;
 
     if (!(u->used[k / 64] >> (k % 64) & 1))
       continue;
     block = pool + u->first + (pm_addr_t)k * u->size + pad;
-    bytes = mem + u->first + (size_t)k * u->size + pad;
     g = pm__set_granule(block);
     /* The seen bits of the block's three possible objects at once. */
     if (bits && (g & 63) <= 59)
@@ -1723,14 +1728,23 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
       for (unsigned j = 0; j < 3; j++)
         seen |= (uint64_t)pm__set_has(&w->seen, block + 16 * j) << (2 * j);
     seen &= starts;
+    /* An object at the block's start has no GC head before it. */
+    if (seen & 1)
+      continue;
+    __builtin_prefetch(mem + u->first + (size_t)k * u->size + pad);
+    w->scan_todo[ntodo++] = k | (uint32_t)seen << 16;
+  }
+  for (uint32_t i = 0; i < ntodo; i++) {
+    uint32_t k = w->scan_todo[i] & 0xffff;
+    unsigned seen = w->scan_todo[i] >> 16;
+    pm_addr_t block = pool + u->first + (pm_addr_t)k * u->size + pad;
+    const unsigned char *bytes = mem + u->first + (size_t)k * u->size + pad;
+
     if (!seen) {
       if ((err = scan_unreached(w, block, size, bytes)))
         return err;
       continue;
     }
-    /* An object at the block's start has no GC head before it. */
-    if (seen & 1)
-      continue;
     {
       unsigned off = seen & 4 ? 16 : 32;
       uint64_t next;
