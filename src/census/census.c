@@ -165,6 +165,8 @@ enum msg {
 };
 #define MSG_MASK 7u
 #define MSG_FLUSH 4096
+#define MSG_SOON 1024     /* messages handed over between batches */
+#define SPIN_NS 50000     /* how long a walker out of work looks for mail */
 #ifndef PAR_CACHE_DIV
 #define PAR_CACHE_DIV 4
 #endif /* messages kept before they are handed over */
@@ -182,6 +184,7 @@ struct mailbox {
 
 struct par_side {
   _Alignas(LINE) int mail; /* its inbox is not empty: read without the lock */
+  int waiting;             /* it waits for mail (or is about to) */
   uint64_t count;          /* objects it counted so far, for progress */
 };
 
@@ -194,6 +197,15 @@ struct par {
   _Alignas(LINE) int stop; /* phase A is over (or failed): read without lock */
   struct par_side side[2];
 };
+
+/* A spinning thread's hint to the core (and its hyperthread sibling). */
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 /* Zeroed memory on cache lines of its own (see LINE), or NULL. */
 static void *
@@ -1178,7 +1190,14 @@ par_poll(struct walk *w)
     return err;
   __atomic_store_n(&p->side[w->id].count, w->c->count + w->ndicts,
                    __ATOMIC_RELAXED);
-  return flush(w);
+  /*
+   * Handing over takes the lock and may wake the other walker: done for
+   * a good number of messages, or at once when the other has no work.
+   */
+  if (w->nout >= MSG_SOON
+      || __atomic_load_n(&p->side[!w->id].waiting, __ATOMIC_RELAXED))
+    return flush(w);
+  return 0;
 }
 
 /* A walker's share of phase A: until both are out of work, or one fails. */
@@ -1189,8 +1208,30 @@ par_loop(struct walk *w)
   int err;
 
   for (;;) {
+    struct timespec t0, t1;
+
     if ((err = drain(w)) || (err = flush(w)))
       break;
+    /*
+     * Out of work: mail often comes within microseconds, and a walker that
+     * sleeps for it costs a wake-up on both sides.  A short look first.
+     */
+    __atomic_store_n(&p->side[w->id].waiting, 1, __ATOMIC_RELAXED);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+      for (int i = 0; i < 64; i++)
+        cpu_relax();
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while (!__atomic_load_n(&p->side[w->id].mail, __ATOMIC_RELAXED)
+             && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED)
+             && (t1.tv_sec - t0.tv_sec) * 1000000000L + t1.tv_nsec - t0.tv_nsec
+                    < SPIN_NS);
+    if (__atomic_load_n(&p->side[w->id].mail, __ATOMIC_RELAXED)) {
+      __atomic_store_n(&p->side[w->id].waiting, 0, __ATOMIC_RELAXED);
+      if ((err = take_mail(w)))
+        break;
+      continue;
+    }
     pthread_mutex_lock(&p->lock);
     p->idle++;
     while (!p->inbox[w->id].n && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
@@ -1203,6 +1244,7 @@ par_loop(struct walk *w)
       pthread_cond_wait(&p->cond, &p->lock);
     }
     p->idle--;
+    __atomic_store_n(&p->side[w->id].waiting, 0, __ATOMIC_RELAXED);
     if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
       err = p->err;
       pthread_mutex_unlock(&p->lock);
