@@ -326,6 +326,107 @@ START_TEST(test_backend_error)
 }
 END_TEST
 
+/* The window serves reads inline, and never bytes of a chunk since dropped. */
+START_TEST(test_read_fast_window)
+{
+  unsigned char b[8];
+  uint64_t v;
+
+  /* Many reads in one chunk: one backend read, all bytes right. */
+  for (pm_addr_t a = 0x10050000; a < 0x10050000 + CHUNK - 8; a += 251) {
+    ck_assert_int_eq(pm__target_read_fast(t, a, b, sizeof(b)), 0);
+    for (int i = 0; i < 8; i++)
+      ck_assert_uint_eq(b[i], pat(a + i));
+  }
+  ck_assert_uint_eq(f.reads, 1);
+  /*
+   * One set of two ways: each third chunk evicts one, and the window
+   * must follow the slot it shows (every read is checked).
+   */
+  pm__target_cache_size(t, 2 * CHUNK);
+  for (int round = 0; round < 3; round++)
+    for (pm_addr_t a = 0x10050000; a < 0x10080000; a += CHUNK) {
+      ck_assert_int_eq(pm__target_read_fast(t, a + 16 * round, b, 8), 0);
+      for (int i = 0; i < 8; i++)
+        ck_assert_uint_eq(b[i], pat(a + 16 * round + i));
+    }
+  /*
+   * The window on a chunk (read twice: a hit), two more chunks evict it:
+   * its slot then holds another chunk, which must not be read as it.
+   */
+  {
+    static const pm_addr_t seq[] = { 0x10050000, 0x10050008, 0x10060000,
+                                     0x10070000, 0x10050018 };
+    for (size_t k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
+      ck_assert_int_eq(pm__target_read_fast(t, seq[k], b, 8), 0);
+      for (int i = 0; i < 8; i++)
+        ck_assert_uint_eq(b[i], pat(seq[k] + i));
+    }
+  }
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10050000, &v, 8), 0);
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10060000, &v, 8), 0);
+  /* 0x10070000 was evicted above: its new bytes must be read. */
+  fake_put_u64(&f, 0x10070008, 0x0123456789abcdefull);
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10070008, &v, 8), 0);
+  ck_assert_uint_eq(v, 0x0123456789abcdefull);
+  /* A read outside any window still checks the regions. */
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10034000, &v, 8), -EFAULT);
+  pm__target_cache_size(t, PM_TARGET_CACHE_MAX);
+  check_read(0x10000100, 64);
+}
+END_TEST
+
+/* The window honours the read budget and the cancel flag. */
+START_TEST(test_read_fast_cancel)
+{
+  static volatile sig_atomic_t flag;
+  uint64_t v;
+
+  flag = 0;
+  pm_target_set_cancel(t, &flag);
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10050000, &v, 8), 0);
+  flag = 1;
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10050008, &v, 8), PM_EINTR);
+  pm_target_set_cancel(t, NULL);
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10050008, &v, 8), 0);
+}
+END_TEST
+
+static int
+concurrent_read(void *ctx, pm_addr_t addr, void *buf, size_t len)
+{
+  return fake_target_ops.read(ctx, addr, buf, len);
+}
+
+/* A clone reads the same target through a cache of its own. */
+START_TEST(test_clone)
+{
+  struct pm_target_ops ops = fake_target_ops;
+  struct pm_target *c = NULL, *u = NULL;
+  unsigned char b[16];
+
+  /* The fake's backend is not declared safe for two threads. */
+  ck_assert_int_eq(pm__target_clone(t, &c), -ENOTSUP);
+  ops.read = concurrent_read;
+  ops.concurrent = 1;
+  ck_assert_int_eq(pm__target_new(&u, &ops, &f, 4242), 0);
+  ck_assert_int_eq(pm__target_clone(u, &c), 0);
+  ck_assert_int_eq(pm_target_read(c, 0x10050010, b, sizeof(b)), 0);
+  for (int i = 0; i < 16; i++)
+    ck_assert_uint_eq(b[i], pat(0x10050010 + i));
+  ck_assert_uint_eq(pm_target_bytes_read(c), CHUNK);
+  ck_assert_uint_eq(pm_target_bytes_read(u), 0);
+  ck_assert_int_eq(pm_target_read(c, 0x10034000, b, 8), -EFAULT);
+  /* Freeing the clone leaves the backend to its origin. */
+  pm_target_free(c);
+  ck_assert_uint_eq(f.closes, 0);
+  ck_assert_int_eq(pm_target_read(u, 0x10050010, b, sizeof(b)), 0);
+  ck_assert_uint_eq(b[0], pat(0x10050010));
+  pm_target_free(u);
+  ck_assert_uint_eq(f.closes, 1);
+}
+END_TEST
+
 START_TEST(test_pause_drops_cache)
 {
   check_read(0x10050100, 8);
@@ -460,6 +561,9 @@ target_suite(void)
   tcase_add_test(tc, test_cache_partial_chunk);
   tcase_add_test(tc, test_large_read_bypasses_cache);
   tcase_add_test(tc, test_pause_drops_cache);
+  tcase_add_test(tc, test_read_fast_window);
+  tcase_add_test(tc, test_read_fast_cancel);
+  tcase_add_test(tc, test_clone);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("lifecycle");

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* test-addrset.c -- address sets: merging two walkers' sets */
+#include <config.h>
+
+#include <check.h>
+#include <stdlib.h>
+
+#include "census/addrset.h"
+
+#define MIB ((pm_addr_t)1 << 20)
+
+/* Merging takes every member, whether dst has the MiB already or not. */
+START_TEST(test_set_merge)
+{
+  struct pm_addr_set a = { 0 }, b = { 0 };
+  const pm_addr_t base = 0x7f0000000000ull;
+
+  ck_assert_int_eq(pm__set_reserve(&a), 0);
+  ck_assert_int_eq(pm__set_reserve(&b), 0);
+  /* a: MiBs 0 and 1; b: MiBs 1 and 2 .. 40 (the table grows). */
+  ck_assert_int_eq(pm__set_add(&a, base + 8), 1);
+  ck_assert_int_eq(pm__set_add(&a, base + MIB + 16), 1);
+  ck_assert_int_eq(pm__set_add(&b, base + MIB + 24), 1);
+  for (pm_addr_t m = 2; m <= 40; m++)
+    ck_assert_int_eq(pm__set_add(&b, base + m * MIB + 8 * m), 1);
+  ck_assert_int_eq(pm__set_merge(&a, &b), 0);
+  pm__set_free(&b);
+  ck_assert(pm__set_has(&a, base + 8));
+  ck_assert(pm__set_has(&a, base + MIB + 16));
+  ck_assert(pm__set_has(&a, base + MIB + 24));
+  for (pm_addr_t m = 2; m <= 40; m++) {
+    ck_assert(pm__set_has(&a, base + m * MIB + 8 * m));
+    ck_assert(!pm__set_has(&a, base + m * MIB + 8 * m + 8));
+  }
+  ck_assert(!pm__set_has(&a, base + 16));
+  ck_assert(!pm__set_has(&a, base + 41 * MIB));
+  /* Still a set one can add to. */
+  ck_assert_int_eq(pm__set_add(&a, base + 41 * MIB), 1);
+  ck_assert_int_eq(pm__set_add(&a, base + 3 * MIB + 24), 0);
+  pm__set_free(&a);
+}
+END_TEST
+
+/* An empty set merges into anything, and into an empty one. */
+START_TEST(test_set_merge_empty)
+{
+  struct pm_addr_set a = { 0 }, b = { 0 };
+
+  ck_assert_int_eq(pm__set_merge(&a, &b), 0);
+  ck_assert_int_eq(pm__set_add(&b, 0x1000008), 1);
+  ck_assert_int_eq(pm__set_merge(&a, &b), 0);
+  pm__set_free(&b);
+  ck_assert(pm__set_has(&a, 0x1000008));
+  pm__set_free(&a);
+}
+END_TEST
+
+int
+main(void)
+{
+  Suite *s = suite_create("addrset");
+  TCase *tc = tcase_create("set");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_test(tc, test_set_merge);
+  tcase_add_test(tc, test_set_merge_empty);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_set_tap(sr, "-");
+  srunner_run_all(sr, CK_SILENT);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
