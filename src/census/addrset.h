@@ -196,4 +196,8 @@ void pm__names_free(struct pm_name_index *x);
 int pm__sort_addrs(uint64_t *v, size_t n, unsigned lo, unsigned hi,
                    unsigned bits, uint64_t **scratch, size_t *scratch_cap);
 
+/* The same for 32-bit words: offsets inside a MiB, say. */
+int pm__sort_offsets(uint32_t *v, size_t n, unsigned lo, unsigned hi,
+                     unsigned bits, uint32_t **scratch, size_t *scratch_cap);
+
 #endif

@@ -103,9 +103,14 @@ struct type_entry {
 /* A bucket keeps at most this much room once it is empty. */
 #define BUCKET_KEEP 1024
 
+/*
+ * Items are kept as their offset in the bucket's MiB (with CHECKED in bit
+ * 0): half the memory of addresses, and a heap's pending work can run to
+ * millions of items when a walker meets its big lists.
+ */
 struct bucket {
   uint64_t key; /* (address >> BUCKET_SHIFT) + 1 */
-  uint64_t *items;
+  uint32_t *items;
   uint32_t n, cap;
   uint32_t queued;
 };
@@ -250,7 +255,7 @@ struct walk {
    */
   struct pm_addr_set claimed;
   struct queue q;
-  uint64_t *batch, *scratch; /* the batch being processed, and sort space */
+  uint32_t *batch, *scratch; /* the batch being processed, and sort space */
   size_t batch_cap, scratch_cap;
   pm_addr_t recent[RECENT]; /* pointers queued lately, by hash */
   struct dict_item *dicts;  /* dicts whose owner was not known yet */
@@ -415,7 +420,7 @@ push(struct walk *w, uint64_t item)
       return -ENOMEM;
     b->cap = (uint32_t)cap;
   }
-  b->items[b->n++] = item;
+  b->items[b->n++] = (uint32_t)(item & (((uint64_t)1 << BUCKET_SHIFT) - 1));
   if (b->queued == SWEEP_NOW)
     return 0;
   /* Ahead of the sweep: in this one; behind it (or between sweeps): next. */
@@ -1001,10 +1006,10 @@ static int par_poll(struct walk *w);
 #define PREFETCH_AHEAD 8
 
 static int
-sort_batch(struct walk *w, uint64_t *v, size_t n)
+sort_batch(struct walk *w, uint32_t *v, size_t n)
 {
-  return pm__sort_addrs(v, n, PM_SET_GRANULE_BITS, BUCKET_SHIFT, SORT_DIGIT,
-                        &w->scratch, &w->scratch_cap);
+  return pm__sort_offsets(v, n, PM_SET_GRANULE_BITS, BUCKET_SHIFT, SORT_DIGIT,
+                          &w->scratch, &w->scratch_cap);
 }
 
 /*
@@ -1031,6 +1036,8 @@ drain(struct walk *w)
     q->nnext = 0;
     while (q->nheap > 0) {
       uint32_t nb = heap_pop(q);
+      const pm_addr_t base = (q->b[nb].key - 1) << BUCKET_SHIFT;
+
       q->cur = q->b[nb].key;
       /*
        * In batches sorted by address: what the objects of a batch add to
@@ -1039,7 +1046,7 @@ drain(struct walk *w)
        */
       while (q->b[nb].n > 0) {
         struct bucket *b;
-        uint64_t *batch;
+        uint32_t *batch;
         size_t n, cap;
 
         /* The other walker's news first: it may add to this bucket. */
@@ -1062,14 +1069,15 @@ drain(struct walk *w)
         for (size_t i = 0; i < n; i++) {
           /* The CPU fetches the copies a few objects ahead. */
           if (i + PREFETCH_AHEAD < n) {
-            pm_addr_t ahead = w->batch[i + PREFETCH_AHEAD] & ~(uint64_t)CHECKED;
+            pm_addr_t ahead
+                = base | (w->batch[i + PREFETCH_AHEAD] & ~(uint32_t)CHECKED);
             const void *p = pm__target_window_at(w->py->t, ahead, 1);
             if (!p)
               p = pm__target_cached(w->py->t, ahead, 1);
             if (p)
               __builtin_prefetch(p);
           }
-          if ((err = handle(w, w->batch[i]))) {
+          if ((err = handle(w, base | w->batch[i]))) {
             q->cur = 0;
             return err;
           }
