@@ -169,12 +169,11 @@ enum msg {
   MSG_CLAIM, /* a dict, then its owner's type: claim() */
 };
 #define MSG_MASK 7u
-#define MSG_FLUSH 4096
-#define MSG_SOON 1024     /* messages handed over between batches */
-#define SPIN_NS 50000     /* how long a walker out of work looks for mail */
-#ifndef PAR_CACHE_DIV
-#define PAR_CACHE_DIV 4
-#endif /* messages kept before they are handed over */
+#define MSG_FLUSH 4096 /* messages kept before they are handed over */
+#define MSG_SOON 1024  /* messages handed over between batches */
+#define SPIN_NS 50000  /* how long a walker out of work looks for mail */
+/* Each walker's read cache in phase A: together less than one's alone. */
+#define PAR_CACHE (PM_TARGET_CACHE_MAX / 4)
 
 struct mailbox {
   uint64_t *v;
@@ -712,12 +711,26 @@ check_head(struct walk *w, pm_addr_t ref, const uint64_t *head, uint64_t *bits,
   return 1;
 }
 
+/*
+ * Whether ref was offered lately, noting it if not: a small filter keeps
+ * the queue (and the mail) from holding None a million times.
+ */
+static inline int
+recently(struct walk *w, pm_addr_t ref)
+{
+  pm_addr_t *recent = &w->recent[(pm__hash_addr(ref) >> 40) & (RECENT - 1)];
+
+  if (*recent == ref)
+    return 1;
+  *recent = ref;
+  return 0;
+}
+
 static int
 offer(void *arg, pm_addr_t ref)
 {
   struct walk *w = arg;
   const void *cached;
-  pm_addr_t *recent;
   uint64_t *bits, head[2];
   size_t g;
   uint32_t t = 0;
@@ -725,14 +738,9 @@ offer(void *arg, pm_addr_t ref)
 
   if ((ref & 7) || ref < MIN_POINTER)
     return 0;
-  if (w->par && owner_of_addr(ref) != w->id) {
-    /* The other walker's: the same filter keeps repeats from the mail. */
-    recent = &w->recent[(pm__hash_addr(ref) >> 40) & (RECENT - 1)];
-    if (*recent == ref)
-      return 0;
-    *recent = ref;
-    return send_msg(w, ref | MSG_REF, 0, 1);
-  }
+  /* The other walker's: the same filter keeps repeats from the mail. */
+  if (w->par && owner_of_addr(ref) != w->id)
+    return recently(w, ref) ? 0 : send_msg(w, ref | MSG_REF, 0, 1);
   bits = pm__set_bits(&w->seen, ref);
   g = pm__set_granule(ref);
   if (bits && (bits[g >> 6] >> (g & 63) & 1))
@@ -752,15 +760,8 @@ offer(void *arg, pm_addr_t ref)
       return (err = count_object(w, ref, t)) > 0 ? 0 : err;
     return push(w, ref | CHECKED);
   }
-  /*
-   * Until its turn comes a pointer is not in the seen set: a small
-   * filter keeps the queue from holding None a million times.
-   */
-  recent = &w->recent[(pm__hash_addr(ref) >> 40) & (RECENT - 1)];
-  if (*recent == ref)
-    return 0;
-  *recent = ref;
-  return push(w, ref);
+  /* Until its turn comes a pointer is not in the seen set. */
+  return recently(w, ref) ? 0 : push(w, ref);
 }
 
 /*
@@ -1285,7 +1286,7 @@ static void walk_free(struct walk *w);
 
 /*
  * Sets up the second walker for phase A, when the target can be read from
- * two threads: 0, or non-zero when the walk stays on one thread.
+ * two threads: 0, 1 when the walk stays on one thread, or -ENOMEM.
  */
 static int
 par_prepare(struct walk *w)
@@ -1310,7 +1311,7 @@ par_prepare(struct walk *w)
     free(o->c);
     free(o);
     free(p);
-    return err;
+    return err == -ENOTSUP ? 1 : err;
   }
   o->py = &o->py_own;
   o->flags = w->flags;
@@ -1326,9 +1327,9 @@ par_prepare(struct walk *w)
   w->other = o;
   w->id = 0;
   w->par = p;
-  /* Two caches of half the size: each walker reads half the heap. */
-  pm__target_cache_size(w->py->t, PM_TARGET_CACHE_MAX / PAR_CACHE_DIV);
-  pm__target_cache_size(o->py->t, PM_TARGET_CACHE_MAX / PAR_CACHE_DIV);
+  /* Each walker reads about half the heap, through a smaller cache. */
+  pm__target_cache_size(w->py->t, PAR_CACHE);
+  pm__target_cache_size(o->py->t, PAR_CACHE);
   if ((w->scan && !(o->pools_scanned = calloc(w->arenas.n ? w->arenas.n : 1,
                                                sizeof(*o->pools_scanned))))
       || pm__set_reserve(&o->seen) || pm__set_reserve(&o->claimed)
@@ -1424,14 +1425,13 @@ par_merge(struct walk *w)
   w->nodicts = o->ndicts;
   o->dicts = NULL;
   o->ndicts = 0;
-  for (size_t i = 0; i < o->ngclinks; i++) {
-    if (pm__array_grow((void **)&w->gclinks, &w->gclinks_cap,
-                       2 * sizeof(*w->gclinks), w->ngclinks + 1))
-      return -ENOMEM;
-    w->gclinks[2 * w->ngclinks] = o->gclinks[2 * i];
-    w->gclinks[2 * w->ngclinks + 1] = o->gclinks[2 * i + 1];
-    w->ngclinks++;
-  }
+  if (pm__array_grow((void **)&w->gclinks, &w->gclinks_cap,
+                     2 * sizeof(*w->gclinks), w->ngclinks + o->ngclinks))
+    return -ENOMEM;
+  if (o->ngclinks)
+    memcpy(w->gclinks + 2 * w->ngclinks, o->gclinks,
+           2 * o->ngclinks * sizeof(*w->gclinks));
+  w->ngclinks += o->ngclinks;
   if (w->scan)
     for (size_t i = 0; i < w->arenas.n; i++)
       w->pools_scanned[i] |= o->pools_scanned[i];
@@ -1744,15 +1744,17 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
 {
   /* Py_DEBUG's hooks put 16 bytes before the data and 8 after it. */
   const unsigned pad = w->py->info.debug_build ? 16 : 0;
-  const unsigned size = u->size - (pad ? 24 : 0);
-  /* The starts an object may have in a block: 0, 16 and 32 bytes in. */
-  const uint64_t starts = size >= 48 ? 0x15 : size >= 32 ? 0x5 : 0x1;
-  uint64_t *bits = pm__set_bits(&w->seen, pool);
+  const unsigned hooks = pad ? 24 : 0;
+  uint64_t *bits = pm__set_bits(&w->seen, pool), starts;
   uint32_t ntodo = 0;
+  unsigned size;
   int err;
 
-  if (u->size < 16 + pad + (pad ? 24 : 0) || !u->nblocks)
+  if (u->size < 16 + hooks || !u->nblocks)
     return 0;
+  size = u->size - hooks;
+  /* The starts an object may have in a block: 0, 16 and 32 bytes in. */
+  starts = size >= 48 ? 0x15 : size >= 32 ? 0x5 : 0x1;
   /* The seen bits of a pool are in one bitmap when it lies in one MiB. */
   if ((pool ^ (pool + u->first + (pm_addr_t)u->nblocks * u->size))
       >> PM_SET_CHUNK_BITS)
@@ -2210,10 +2212,8 @@ take(struct walk *w)
   }
   /* Phase A: the roots and all they reach, on two threads when it can. */
   w->phase = PHASE_ROOTS;
-  if ((err = par_prepare(w)) < 0 && err != -ENOTSUP)
+  if ((err = par_prepare(w)) < 0)
     return err;
-  if (err)
-    par_end(w);
   err = pm__roots_walk(w->py, 0, root_visit, w, &rst);
   w->c->broken_lists += rst.broken_chains;
   w->c->interpreters = rst.interpreters;

@@ -636,6 +636,22 @@ census_flags(const struct options *o)
          | (se && *se == '1' ? PM_CENSUS_SERIAL : 0);
 }
 
+/*
+ * Lets the target run again; the walk's result err, or PM_EINTR when the
+ * user interrupted it, or PM_EGONE when the target died under it (whatever
+ * a read tripped over, a target that died is the cause).
+ */
+static int
+end_pause(struct pm_target *t, int err)
+{
+  pm_target_resume(t);
+  if (!err && interrupted)
+    err = PM_EINTR;
+  if (err && err != PM_EINTR && pm_target_gone(t))
+    err = PM_EGONE;
+  return err;
+}
+
 /* One census and what the snapshot document says around it. */
 struct shot {
   struct pm_census census;
@@ -688,12 +704,7 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
     if (s->alloc_err == PM_EGONE || s->alloc_err == PM_EINTR)
       err = s->alloc_err;
   }
-  pm_target_resume(t);
-  if (!err && interrupted)
-    err = PM_EINTR;
-  /* Whatever a read tripped over, a target that died is the cause. */
-  if (err && err != PM_EINTR && pm_target_gone(t))
-    err = PM_EGONE;
+  err = end_pause(t, err);
   if (err) {
     pm_python_free(py);
     pm_census_release(&s->census);
@@ -887,11 +898,7 @@ run_inspect(const struct options *o, struct pm_target *t)
     err = pm_python_open(&py, t, &seen);
   if (!err)
     err = pm_cli_inspect_take(&in, &o->inspect, py, t);
-  pm_target_resume(t);
-  if (!err && interrupted)
-    err = PM_EINTR;
-  if (err && err != PM_EINTR && pm_target_gone(t))
-    err = PM_EGONE;
+  err = end_pause(t, err);
   if (err) {
     pm_python_free(py);
     pm_cli_inspect_release(&in);

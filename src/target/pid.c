@@ -57,7 +57,6 @@ static int
 read_mem_file(struct pid_ctx *c, pm_addr_t addr, void *buf, size_t len)
 {
   unsigned char *out = buf;
-
   int fd, open_errno = 0;
 
   pthread_mutex_lock(&c->mem_lock);
@@ -389,6 +388,7 @@ pid_close(void *ctx)
   pid_resume(c);
   if (c->mem_fd >= 0)
     close(c->mem_fd);
+  pthread_mutex_destroy(&c->mem_lock);
   free(c->tasks);
   free(c);
 }

@@ -59,12 +59,11 @@ pm__target_read_fast(struct pm_target *t, pm_addr_t addr, void *buf,
                      size_t len)
 {
   struct pm_target_window *w = pm__target_window(t);
-  uint64_t off = addr - w->base;
+  const void *p = pm__target_window_at(t, addr, len);
 
-  if (off < w->len && len <= w->len - off
-      && len + PM_READ_CALL_COST <= w->budget && !*w->cancel) {
+  if (p && len + PM_READ_CALL_COST <= w->budget && !*w->cancel) {
     w->budget -= len + PM_READ_CALL_COST;
-    memcpy(buf, w->data + off, len);
+    memcpy(buf, p, len);
     return 0;
   }
   return pm_target_read(t, addr, buf, len);

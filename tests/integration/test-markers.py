@@ -404,8 +404,9 @@ def check_whole_heap(tap, args, target, doc):
 # --- scenarios -------------------------------------------------------------
 
 def check_serial(tap, args, target, doc):
-    """The walk on one thread (PMPEEK_SERIAL=1) finds what the default
-    walk, shared by two threads, found: every kind, count and size."""
+    """The walk on one thread (PMPEEK_SERIAL=1) is exact on the markers
+    too, and finds what the default walk, shared by two threads, found:
+    every kind, count and size."""
     cp = run([args.pmpeek, '--json', str(target.pid)],
              env=dict(os.environ, PMPEEK_SERIAL='1'))
     if not check_exit(tap, cp, 'serial') or doc is None:
@@ -413,6 +414,7 @@ def check_serial(tap, args, target, doc):
     serial = parse_json(tap, cp.stdout, 'serial: stdout is JSON')
     if not isinstance(serial, dict):
         return
+    check_markers(tap, kinds_by_name(serial), target.truth, 'serial')
     tap.equal(serial.get('objects'), doc.get('objects'),
               'serial walk: the same totals as the two-thread walk')
     a, b = kinds_by_name(serial), kinds_by_name(doc)
