@@ -41,6 +41,8 @@ struct pid_ctx {
 
 /* Bounds how long a thread may take to report its stop. */
 #define STOP_TIMEOUT_NS (2 * 1000000000LL)
+/* And once more when it is let go, if it had not stopped (pid_resume()). */
+#define LATE_STOP_TIMEOUT_NS (500 * 1000000LL)
 /* Rounds of re-listing tasks, for threads created while we attach. */
 #define ATTACH_ROUNDS 16
 #define MAX_TASKS 65536
@@ -226,9 +228,9 @@ now_ns(void)
  * target loses nothing.
  */
 static int
-wait_stop(struct task *t)
+wait_stop(struct task *t, long long timeout_ns)
 {
-  long long deadline = now_ns() + STOP_TIMEOUT_NS;
+  long long deadline = now_ns() + timeout_ns;
 
   for (;;) {
     int status;
@@ -285,7 +287,7 @@ seize_one(struct pid_ctx *c, pid_t tid)
   c->ntasks++;
   if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
     return errno == ESRCH ? 0 : -errno;
-  err = wait_stop(t);
+  err = wait_stop(t, STOP_TIMEOUT_NS);
   if (err == -ESRCH) {
     t->seized = 0;
     return 0;
@@ -337,6 +339,15 @@ pid_resume(void *ctx)
     struct task *t = &c->tasks[i];
     if (!t->seized)
       continue;
+    /*
+     * One that had not stopped in time cannot be detached until it does,
+     * and it would stay traced, stopping at every signal until we exit (the
+     * kernel lets it go then): its stop is waited for a little more.
+     */
+    if (!t->stopped && wait_stop(t, LATE_STOP_TIMEOUT_NS) == -ESRCH) {
+      t->seized = 0;
+      continue;
+    }
     /*
      * Detach restarts a thread we interrupted; the kernel leaves one that was
      * in group-stop (SIGSTOP) stopped, so a stopped target stays stopped.

@@ -436,10 +436,49 @@ def valid_cases(t, pm, py, tmp):
         tap.skip_test('another mount namespace', 'needs root and unshare')
 
 
+def stuck_case(t, pm, holder):
+    """A target that does not stop (a vfork parent waits in state D): one
+    line and status 9, and the target not left traced: it exits normally
+    once its child is gone."""
+    p = subprocess.Popen([holder, '60'], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(p.stdout.readline())
+        if wait_state(pid, ('D',), 5.0) != 'D':
+            tap.check(False, 'a target that does not stop',
+                      'the vfork parent never waited in state D')
+            return
+        t.case('a target that does not stop (a vfork parent)', [str(pid)],
+               EXIT_OTHER, r'^pmpeek: process %d did not stop within 2 '
+               r'seconds: a thread is in uninterruptible sleep \(state D: '
+               r'.*\); nothing was read, and it was let go$' % pid, pid,
+               ('D',))
+        kill_children(pid)
+        try:
+            status = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            status = None
+        tap.check(status == 0, 'the vfork parent runs on and exits once its '
+                  'child is gone', 'status %r, state %r' % (
+                      status, wait_state(pid, RUNNING, 0.0)))
+    finally:
+        kill_children(p.pid)
+        stop(p)
+
+
+def kill_children(pid):
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            for child in f.read().split():
+                os.kill(int(child), signal.SIGKILL)
+    except OSError:
+        pass
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--pmpeek', required=True)
     ap.add_argument('--python', default='/usr/bin/python3.11')
+    ap.add_argument('--vfork-holder', help='tests/helpers/vfork-holder')
     a = ap.parse_args()
     status = start_driver(a.pmpeek, a.python)
     if status is not None:
@@ -454,6 +493,11 @@ def main():
             file_cases(t, pm, py, tmp)
             snapshot_cases(t, tmp)
             valid_cases(t, pm, py, tmp)
+            if a.vfork_holder:
+                stuck_case(t, pm, a.vfork_holder)
+            else:
+                tap.skip_test('a target that does not stop',
+                              'no --vfork-holder')
     finally:
         stop(bystander)
     return tap.done()

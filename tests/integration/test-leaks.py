@@ -52,12 +52,25 @@ class Target:
         while b'\n' not in self.buf:
             left = end - time.time()
             if left <= 0 or self.proc.poll() is not None:
-                raise RuntimeError('fixture did not answer')
+                raise RuntimeError('fixture did not answer: %s' %
+                                   self.describe())
             r, _, _ = select.select([self.fd], [], [], left)
             if r:
                 self.buf += os.read(self.fd, 4096)
         line, self.buf = self.buf.split(b'\n', 1)
         return line.decode()
+
+    def describe(self):
+        """The fixture's exit status, or its state, tracer and signals."""
+        if self.proc.poll() is not None:
+            return 'it exited with status %s' % self.proc.returncode
+        try:
+            with open('/proc/%d/status' % self.proc.pid) as f:
+                return ', '.join(l.strip() for l in f if l.startswith((
+                    'State', 'TracerPid', 'SigPnd', 'ShdPnd', 'SigBlk',
+                    'SigCgt')))
+        except OSError as e:
+            return str(e)
 
     def leak(self):
         os.kill(self.pid, signal.SIGUSR1)
@@ -156,10 +169,20 @@ def check_interval(pm, tmp, t):
                          text=True)
     out = []
     # Leak once right after each snapshot, so every interval grows Leak.
-    for line in p.stdout:
-        out.append(line)
-        if line.startswith('== snapshot'):
-            t.leak()
+    try:
+        for line in p.stdout:
+            out.append(line)
+            if line.startswith('== snapshot'):
+                t.leak()
+    except RuntimeError as e:
+        # Said with what pmpeek was doing, not as a traceback.
+        state = open('/proc/%d/stat' % p.pid).read() if p.poll() is None \
+            else 'exited %s' % p.returncode
+        p.kill()
+        tap.check(False, 'periodic mode: the fixture answers every signal',
+                  '%s\npmpeek: %s\n%s' % (e, state, p.stderr.read()))
+        p.wait()
+        return []
     p.wait(timeout=120)
     err = p.stderr.read()
     text = ''.join(out)
