@@ -28,7 +28,8 @@
   X(ECORE, -4013, 8, "truncated or corrupt core file")                         \
   X(ENOFILE, -4014, 10, "a file the core maps is missing")                     \
   X(EBUILDID, -4015, 10, "a file on disk is not the one the core maps")      \
-  X(ERECORD, -4016, 8, "not a pmpeek recording, or a corrupt one")
+  X(ERECORD, -4016, 8, "not a pmpeek recording, or a corrupt one")         \
+  X(ESTUCK, -4017, 9, "a thread in uninterruptible sleep did not stop")
 
 enum pm_errno {
 #define PM__ERR_ENUM(name, value, status, msg) PM_##name = value,

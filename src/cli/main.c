@@ -2,7 +2,6 @@
 /* main.c -- pmpeek's command line: one snapshot, or one every interval */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -548,37 +547,6 @@ report_core(int err, const struct options *o,
   return pm_exit_status(err);
 }
 
-/* Whether a thread of pid is in uninterruptible sleep (state D). */
-static int
-thread_in_d_state(pid_t pid)
-{
-  char path[64], buf[512], *p;
-  struct dirent *de;
-  DIR *d;
-  int found = 0;
-
-  snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-  if (!(d = opendir(path)))
-    return 0;
-  while (!found && (de = readdir(d))) {
-    FILE *f;
-    size_t n;
-    if (de->d_name[0] == '.')
-      continue;
-    snprintf(buf, sizeof(buf), "%s/%.20s/stat", path, de->d_name);
-    if (!(f = fopen(buf, "re")))
-      continue;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* The command name may hold spaces and parentheses. */
-    p = strrchr(buf, ')');
-    found = p && p[1] == ' ' && p[2] == 'D';
-  }
-  closedir(d);
-  return found;
-}
-
 static int
 report(int err, const struct options *o, const struct pm_python_info *seen,
        struct pm_target *t)
@@ -627,10 +595,11 @@ report(int err, const struct options *o, const struct pm_python_info *seen,
     pm_cli_error("process %d exited during the walk", (int)o->pid);
     break;
   case -ETIMEDOUT:
+  case PM_ESTUCK:
     pm_cli_error("process %d did not stop within 2 seconds%s; nothing was "
                  "read, and it was let go",
                  (int)o->pid,
-                 thread_in_d_state(o->pid)
+                 err == PM_ESTUCK
                      ? ": a thread is in uninterruptible sleep (state D: "
                        "waiting for a vfork child, a disk or a network "
                        "file system)"

@@ -261,6 +261,35 @@ wait_stop(struct task *t, long long timeout_ns)
   }
 }
 
+/* The state letter of /proc/PID/task/TID/stat, or 0 when it is gone. */
+static char
+task_state(pid_t pid, pid_t tid)
+{
+  char path[64], buf[512], *p;
+  ssize_t n;
+  int fd;
+
+  snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* The command name may hold spaces and parentheses: skip to the last ')'. */
+  p = strrchr(buf, ')');
+  return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* The same for the process (its main thread). */
+static char
+proc_state(pid_t pid)
+{
+  return task_state(pid, pid);
+}
+
 static int
 seize_one(struct pid_ctx *c, pid_t tid)
 {
@@ -292,6 +321,9 @@ seize_one(struct pid_ctx *c, pid_t tid)
     t->seized = 0;
     return 0;
   }
+  /* A thread in uninterruptible sleep (a vfork parent, say) cannot stop. */
+  if (err == -ETIMEDOUT && task_state(c->pid, tid) == 'D')
+    return PM_ESTUCK;
   return err;
 }
 
@@ -360,28 +392,6 @@ pid_resume(void *ctx)
   }
   c->ntasks = 0;
   return first;
-}
-
-/* The state letter of /proc/PID/stat, or 0 when the process is gone. */
-static char
-proc_state(pid_t pid)
-{
-  char path[64], buf[512], *p;
-  ssize_t n;
-  int fd;
-
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  /* The command name may hold spaces and parentheses: skip to the last ')'. */
-  p = strrchr(buf, ')');
-  return p && p[1] == ' ' ? p[2] : 0;
 }
 
 static int
