@@ -750,8 +750,7 @@ offer(void *arg, pm_addr_t ref)
    * leaf (str, int, float...) counted: only what has referents to visit
    * waits in the queue.  Its turn would have found the same.
    */
-  if ((cached = pm__target_window_at(w->py->t, ref, sizeof(head)))
-      || (cached = pm__target_cached(w->py->t, ref, sizeof(head)))) {
+  if ((cached = pm__target_cached_fast(w->py->t, ref, sizeof(head)))) {
     memcpy(head, cached, sizeof(head));
     if ((err = check_head(w, ref, head, bits, g, &t)) <= 0)
       return err;
@@ -1072,9 +1071,7 @@ drain(struct walk *w)
           if (i + PREFETCH_AHEAD < n) {
             pm_addr_t ahead
                 = base | (w->batch[i + PREFETCH_AHEAD] & ~(uint32_t)CHECKED);
-            const void *p = pm__target_window_at(w->py->t, ahead, 1);
-            if (!p)
-              p = pm__target_cached(w->py->t, ahead, 1);
+            const void *p = pm__target_cached_fast(w->py->t, ahead, 1);
             if (p)
               __builtin_prefetch(p);
           }

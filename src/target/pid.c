@@ -25,7 +25,6 @@
 struct task {
   pid_t tid;
   int seized;
-  int stopped;
   int resend_signal; /* a signal we intercepted in its delivery stop */
 };
 
@@ -41,8 +40,6 @@ struct pid_ctx {
 
 /* Bounds how long a thread may take to report its stop. */
 #define STOP_TIMEOUT_NS (2 * 1000000000LL)
-/* And once more when it is let go, if it had not stopped (pid_resume()). */
-#define LATE_STOP_TIMEOUT_NS (500 * 1000000LL)
 /* Rounds of re-listing tasks, for threads created while we attach. */
 #define ATTACH_ROUNDS 16
 #define MAX_TASKS 65536
@@ -228,9 +225,9 @@ now_ns(void)
  * target loses nothing.
  */
 static int
-wait_stop(struct task *t, long long timeout_ns)
+wait_stop(struct task *t)
 {
-  long long deadline = now_ns() + timeout_ns;
+  long long deadline = now_ns() + STOP_TIMEOUT_NS;
 
   for (;;) {
     int status;
@@ -249,7 +246,6 @@ wait_stop(struct task *t, long long timeout_ns)
         int sig = WSTOPSIG(status);
         if (event == 0 && sig != SIGTRAP)
           t->resend_signal = sig;
-        t->stopped = 1;
         return 0;
       }
       continue;
@@ -316,7 +312,7 @@ seize_one(struct pid_ctx *c, pid_t tid)
   c->ntasks++;
   if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
     return errno == ESRCH ? 0 : -errno;
-  err = wait_stop(t, STOP_TIMEOUT_NS);
+  err = wait_stop(t);
   if (err == -ESRCH) {
     t->seized = 0;
     return 0;
@@ -371,15 +367,6 @@ pid_resume(void *ctx)
     struct task *t = &c->tasks[i];
     if (!t->seized)
       continue;
-    /*
-     * One that had not stopped in time cannot be detached until it does,
-     * and it would stay traced, stopping at every signal until we exit (the
-     * kernel lets it go then): its stop is waited for a little more.
-     */
-    if (!t->stopped && wait_stop(t, LATE_STOP_TIMEOUT_NS) == -ESRCH) {
-      t->seized = 0;
-      continue;
-    }
     /*
      * Detach restarts a thread we interrupted; the kernel leaves one that was
      * in group-stop (SIGSTOP) stopped, so a stopped target stays stopped.

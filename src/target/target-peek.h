@@ -95,6 +95,15 @@ const unsigned char *pm__target_peek(struct pm_target *t, pm_addr_t addr,
 const void *pm__target_cached(const struct pm_target *t, pm_addr_t addr,
                               size_t len);
 
+/* pm__target_cached(), without a call when the window holds the bytes. */
+static inline const void *
+pm__target_cached_fast(struct pm_target *t, pm_addr_t addr, size_t len)
+{
+  const void *p = pm__target_window_at(t, addr, len);
+
+  return p ? p : pm__target_cached(t, addr, len);
+}
+
 /* The read cache's size at most, and by default. */
 #define PM_TARGET_CACHE_MAX ((size_t)16 << 20)
 

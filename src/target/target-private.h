@@ -43,7 +43,7 @@ struct pm_cache_slot {
   size_t from;    /* [base + from, base + valid) was read */
   size_t valid;
   unsigned char *data;
-  int lru;    /* the way of its set to refill first */
+  int lru;    /* way 0's only: 1 when way 0 is the one to refill first */
   int pinned; /* pm__target_peek() handed it out: never refilled */
 };
 

@@ -335,7 +335,6 @@ read_piece(struct pm_target *t, const struct pm_region *r, pm_addr_t addr,
       return err;
   }
   set[0].lru = s != &set[0];
-  set[1].lru = s != &set[1];
   window_show(t, s);
   memcpy(out, s->data + (addr - base), len);
   return 0;
@@ -361,7 +360,7 @@ cache_hit(struct pm_target *t, pm_addr_t addr, size_t len)
       || len + PM_READ_CALL_COST > t->win.budget)
     return NULL;
   t->win.budget -= len + PM_READ_CALL_COST;
-  /* Only way 0's mark is read (read_slow()): refill the way not hit. */
+  /* The set's mark is way 0's (read_piece()): refill the way not hit. */
   set[0].lru = way;
   window_show(t, s);
   return s->data + off;

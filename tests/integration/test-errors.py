@@ -438,11 +438,12 @@ def valid_cases(t, pm, py, tmp):
 
 def stuck_case(t, pm, holder):
     """A target that does not stop (a vfork parent waits in state D): one
-    line and status 9, and the target not left traced: it exits normally
-    once its child is gone."""
+    line and status 9; once pmpeek has exited the target is neither stopped
+    nor traced, and it exits normally when its child is gone."""
     p = subprocess.Popen([holder, '60'], stdout=subprocess.PIPE, text=True)
     try:
-        pid = int(p.stdout.readline())
+        p.stdout.readline()  # its pid, once it is about to vfork
+        pid = p.pid
         if wait_state(pid, ('D',), 5.0) != 'D':
             tap.check(False, 'a target that does not stop',
                       'the vfork parent never waited in state D')

@@ -25,7 +25,8 @@ import sys
 import tempfile
 import time
 
-from common import EXIT_USAGE, FIXTURES, Tap, one_line, run, start_driver, stop
+from common import (EXIT_USAGE, FIXTURES, Tap, one_line, proc_state,
+                    proc_status, run, start_driver, stop, tracer)
 
 N = 1234
 STABLE = ('__main__.PmStable', '__main__.PmStableSlots')
@@ -53,24 +54,22 @@ class Target:
             left = end - time.time()
             if left <= 0 or self.proc.poll() is not None:
                 raise RuntimeError('fixture did not answer: %s' %
-                                   self.describe())
+                                   self.state_text())
             r, _, _ = select.select([self.fd], [], [], left)
             if r:
                 self.buf += os.read(self.fd, 4096)
         line, self.buf = self.buf.split(b'\n', 1)
         return line.decode()
 
-    def describe(self):
+    def state_text(self):
         """The fixture's exit status, or its state, tracer and signals."""
         if self.proc.poll() is not None:
             return 'it exited with status %s' % self.proc.returncode
-        try:
-            with open('/proc/%d/status' % self.proc.pid) as f:
-                return ', '.join(l.strip() for l in f if l.startswith((
-                    'State', 'TracerPid', 'SigPnd', 'ShdPnd', 'SigBlk',
-                    'SigCgt')))
-        except OSError as e:
-            return str(e)
+        pid = self.proc.pid
+        return 'state %s, tracer %s, %s' % (
+            proc_state(pid), tracer(pid), ', '.join(
+                '%s %s' % (k, proc_status(pid, k))
+                for k in ('SigPnd', 'ShdPnd', 'SigBlk', 'SigCgt')))
 
     def leak(self):
         os.kill(self.pid, signal.SIGUSR1)
@@ -176,7 +175,7 @@ def check_interval(pm, tmp, t):
                 t.leak()
     except RuntimeError as e:
         # Said with what pmpeek was doing, not as a traceback.
-        state = open('/proc/%d/stat' % p.pid).read() if p.poll() is None \
+        state = 'state %s' % proc_state(p.pid) if p.poll() is None \
             else 'exited %s' % p.returncode
         p.kill()
         tap.check(False, 'periodic mode: the fixture answers every signal',

@@ -392,12 +392,6 @@ START_TEST(test_read_fast_cancel)
 }
 END_TEST
 
-static int
-concurrent_read(void *ctx, pm_addr_t addr, void *buf, size_t len)
-{
-  return fake_target_ops.read(ctx, addr, buf, len);
-}
-
 /* A clone reads the same target through a cache of its own. */
 START_TEST(test_clone)
 {
@@ -407,7 +401,6 @@ START_TEST(test_clone)
 
   /* The fake's backend is not declared safe for two threads. */
   ck_assert_int_eq(pm__target_clone(t, &c), -ENOTSUP);
-  ops.read = concurrent_read;
   ops.concurrent = 1;
   ck_assert_int_eq(pm__target_new(&u, &ops, &f, 4242), 0);
   ck_assert_int_eq(pm__target_clone(u, &c), 0);
