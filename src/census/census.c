@@ -248,9 +248,10 @@ struct walk {
   struct pm_addr_map owners; /* dict address -> owner's type index + 1 */
   struct pm_addr_map oowners; /* the second walker's, as indices of ours */
   /*
-   * The dicts in owners, as bits: most dicts have no owner, and the bit
-   * answers for them from memory the walk is near, not from a random slot
-   * of a map as big as the dicts owned.
+   * The dicts in owners and oowners, as a bit per 64 bytes (claimed_key()):
+   * most dicts have no owner, and the bit answers for them from memory the
+   * walk is near, not from a random slot of a map as big as the dicts
+   * owned.
    */
   struct pm_addr_set claimed;
   struct queue q;
@@ -801,6 +802,9 @@ claim(struct walk *w, pm_addr_t dict, uint32_t owner)
 {
   int err;
 
+  /* A torn pointer claims nothing (masked, it could name a real dict). */
+  if (dict & 7)
+    return 0;
   /* The walker that owns the dict keeps its claims: by type address. */
   if (w->par && owner_of_addr(dict) != w->id)
     return send_msg(w, (dict & ~(pm_addr_t)MSG_MASK) | MSG_CLAIM,

@@ -16,7 +16,7 @@
  * byrcs.  Dicts are given their kind at the end, when every owner is known.
  *
  * Memory is what decides how big a heap this can walk: the objects seen
- * are a bitmap (as in census.c), and the parents, owners and edges are
+ * are a bitmap (census/addrset.h), and the parents, owners and edges are
  * logs appended to, 16 or 24 bytes an entry, searched only at the end.
  */
 

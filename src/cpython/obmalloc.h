@@ -151,7 +151,7 @@ struct pm_obm_arenas {
 /*
  * Reads the arena tables of every allocator state of py into out (no arena
  * itself is read), for walkers that read the pools themselves, with
- * pm__obmalloc_pool_blocks().  Returns 0, PM_ENOSYM as
+ * pm__obmalloc_pool_used().  Returns 0, PM_ENOSYM as
  * pm__obmalloc_foreach_block() does, PM_ECORRUPT when two states claim
  * overlapping arenas, or a fatal read error; out is left empty on error.
  */

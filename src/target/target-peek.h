@@ -122,7 +122,9 @@ void pm__target_unpin(struct pm_target *t);
  * same time: its own read cache, window and read budget (t's budget as it
  * stands), t's backend, mappings and cancel flag.  It must not outlive t,
  * nor be used across a pause, resume or refresh of t; free it with
- * pm_target_free(), which leaves the target to t.  -ENOTSUP when t's
+ * pm_target_free(), from t's thread once it is no longer read: that
+ * leaves the target to t, and charges t's budget with what the clone
+ * spent of it (what comes after has what is left of one budget).  -ENOTSUP when t's
  * backend cannot be read from two threads, or t records; -ENOMEM.
  */
 int pm__target_clone(struct pm_target *t, struct pm_target **out);

@@ -69,6 +69,8 @@ struct pm_target {
   int paused;
   struct pm_record *rec; /* non-NULL while recording (record.c) */
   int borrowed; /* a clone: ops, ctx and maps are its origin's */
+  struct pm_target *origin; /* a clone's, charged with its reads when freed */
+  uint64_t budget0;         /* a clone's budget when it was made */
 };
 
 /* Takes ownership of ctx; on failure calls ops->close(ctx). */

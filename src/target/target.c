@@ -533,7 +533,8 @@ pm__target_clone(struct pm_target *t, struct pm_target **out)
   c->maps = t->maps;
   c->pid = t->pid;
   c->win.cancel = t->win.cancel;
-  c->win.budget = t->win.budget;
+  c->win.budget = c->budget0 = t->win.budget;
+  c->origin = t;
   c->set_mask = PM_CACHE_SLOTS / 2 - 1;
   c->borrowed = 1;
   cache_drop(c);
@@ -547,6 +548,11 @@ pm_target_free(struct pm_target *t)
   if (!t)
     return;
   if (t->borrowed) {
+    /* One budget for both: what the clone spent, its origin has not. */
+    uint64_t spent = t->budget0 - t->win.budget;
+    t->origin->win.budget -= spent < t->origin->win.budget
+                                 ? spent
+                                 : t->origin->win.budget;
     free(t->cache_mem);
     free(t);
     return;

@@ -398,6 +398,7 @@ START_TEST(test_clone)
   struct pm_target_ops ops = fake_target_ops;
   struct pm_target *c = NULL, *u = NULL;
   unsigned char b[16];
+  uint64_t left;
 
   /* The fake's backend is not declared safe for two threads. */
   ck_assert_int_eq(pm__target_clone(t, &c), -ENOTSUP);
@@ -410,9 +411,12 @@ START_TEST(test_clone)
   ck_assert_uint_eq(pm_target_bytes_read(c), CHUNK);
   ck_assert_uint_eq(pm_target_bytes_read(u), 0);
   ck_assert_int_eq(pm_target_read(c, 0x10034000, b, 8), -EFAULT);
-  /* Freeing the clone leaves the backend to its origin. */
+  /* Freeing the clone leaves the backend to its origin, and its spending. */
+  left = pm__target_window(c)->budget;
+  ck_assert_uint_lt(left, pm__target_window(u)->budget);
   pm_target_free(c);
   ck_assert_uint_eq(f.closes, 0);
+  ck_assert_uint_eq(pm__target_window(u)->budget, left);
   ck_assert_int_eq(pm_target_read(u, 0x10050010, b, sizeof(b)), 0);
   ck_assert_uint_eq(b[0], pat(0x10050010));
   pm_target_free(u);
