@@ -70,6 +70,7 @@ struct type_entry {
   uint8_t offered; /* the type object itself was offered as an object */
   uint8_t exact_dict;
   uint8_t leaf; /* its instances refer to no object but their type */
+  uint8_t by_head; /* pm__object_sizeof_head() serves its sizer */
   /*
    * For object.__sizeof__ (PM_SIZE_DEFAULT): the size of an instance with
    * its pre-header, less itemsize times ob_size; -1 for other sizers.
@@ -190,6 +191,7 @@ struct par_side {
   _Alignas(LINE) int mail; /* its inbox is not empty: read without the lock */
   int waiting;             /* it waits for mail (or is about to) */
   uint64_t count;          /* objects it counted so far, for progress */
+  uint64_t bytes;          /* bytes it read so far, for progress */
 };
 
 struct par {
@@ -473,9 +475,14 @@ report(struct walk *w, int done)
   w->last_report = now;
   w->reported = 1;
   p.objects = w->c->count + w->ndicts + w->nodicts;
-  p.bytes_read = pm_target_bytes_read(w->py->t) - w->c->bytes_read;
-  if (w->par)
+  /* The second walker's reads: as it last said, or all once merged. */
+  p.bytes_read
+      = pm_target_bytes_read(w->py->t) - w->c->bytes_read + w->other_bytes;
+  if (w->par) {
     p.objects += __atomic_load_n(&w->par->side[!w->id].count, __ATOMIC_RELAXED);
+    p.bytes_read
+        += __atomic_load_n(&w->par->side[!w->id].bytes, __ATOMIC_RELAXED);
+  }
   p.seconds = since(&w->started, &now);
   p.phase = phase_names[w->phase];
   p.done = done;
@@ -625,6 +632,9 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
     if (e->info.sizer == PM_SIZE_DEFAULT && e->info.basicsize >= 0
         && e->info.itemsize >= 0)
       e->base_size = e->info.basicsize + e->presize;
+    e->by_head = e->info.sizer == PM_SIZE_STR || e->info.sizer == PM_SIZE_INT
+                 || e->info.sizer == PM_SIZE_LIST
+                 || e->info.sizer == PM_SIZE_BYTEARRAY;
     /* What pm__referents() finds nothing in (str, int, float, bytes...). */
     e->leaf = e->info.walker == PM_WALK_NONE && !n && !e->info.dictoffset
               && !(e->info.flags & PM_TPFLAGS_MANAGED_DICT)
@@ -642,7 +652,15 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
  * when its turn comes (see check()).  Only errors that end the walk come
  * back.
  */
-static int count_object(struct walk *w, pm_addr_t obj, uint32_t t);
+static int count_object(struct walk *w, pm_addr_t obj, uint32_t t,
+                        const unsigned char *head, size_t nhead);
+
+/*
+ * The bytes of an object's head a walker looks at in place: enough for
+ * every sizer pm__object_sizeof_head() serves (a str struct is the
+ * longest), and a head that straddles two chunks is read the slow way.
+ */
+#define HEAD_BYTES 96
 
 /* ---- two walkers: messages -------------------------------------------- */
 
@@ -727,13 +745,12 @@ recently(struct walk *w, pm_addr_t ref)
   return 0;
 }
 
-static int
-offer(void *arg, pm_addr_t ref)
+static inline __attribute__((always_inline)) int
+offer_one(struct walk *w, pm_addr_t ref)
 {
-  struct walk *w = arg;
-  const void *cached;
+  const unsigned char *cached;
   uint64_t *bits, head[2];
-  size_t g;
+  size_t g, n;
   uint32_t t = 0;
   int err;
 
@@ -748,20 +765,44 @@ offer(void *arg, pm_addr_t ref)
     return 0;
   /*
    * An object whose bytes are in the cache already is checked now, and a
-   * leaf (str, int, float...) counted: only what has referents to visit
-   * waits in the queue.  Its turn would have found the same.
+   * leaf (str, int, float...) counted from them: only what has referents
+   * to visit waits in the queue.  Its turn would have found the same.
    */
-  if ((cached = pm__target_cached_fast(w->py->t, ref, sizeof(head)))) {
+  if ((cached
+       = pm__target_view_fast(w->py->t, ref, sizeof(head), HEAD_BYTES, &n))) {
+    size_t ntypes = w->ntypes;
     memcpy(head, cached, sizeof(head));
     if ((err = check_head(w, ref, head, bits, g, &t)) <= 0)
       return err;
     w->c->found_referents++;
+    /* A type met for the first time was read: the cache may have moved. */
+    if (w->ntypes != ntypes
+        && !(cached = pm__target_view_fast(w->py->t, ref, 0, HEAD_BYTES, &n)))
+      n = 0;
     if (type_at(w, t)->leaf)
-      return (err = count_object(w, ref, t)) > 0 ? 0 : err;
+      return (err = count_object(w, ref, t, cached, n)) > 0 ? 0 : err;
     return push(w, ref | CHECKED);
   }
   /* Until its turn comes a pointer is not in the seen set. */
   return recently(w, ref) ? 0 : push(w, ref);
+}
+
+static int
+offer(void *arg, pm_addr_t ref)
+{
+  return offer_one(arg, ref);
+}
+
+/* offer() for each of a run of referents (pm_refs_fn), with no call each. */
+static int
+offer_run(void *arg, const uint64_t *refs, size_t n, size_t stride)
+{
+  int err;
+
+  for (size_t i = 0; i < n; i++)
+    if ((err = offer_one(arg, refs[i * stride])))
+      return err;
+  return 0;
 }
 
 /*
@@ -880,11 +921,14 @@ count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
 
 /*
  * Counts obj, of the type at index t, in its kind with its size, and
- * offers its type.  1 when its size could not be read (skipped), 0, or an
+ * offers its type; head holds obj's first nhead bytes as the cache has
+ * them (NULL and 0 when the caller has none), which serve most sizes
+ * without a read.  1 when its size could not be read (skipped), 0, or an
  * error that ends the walk.
  */
 static int
-count_object(struct walk *w, pm_addr_t obj, uint32_t t)
+count_object(struct walk *w, pm_addr_t obj, uint32_t t,
+             const unsigned char *head, size_t nhead)
 {
   struct type_entry *e = type_at(w, t);
   int garbage = w->phase == PHASE_GARBAGE;
@@ -903,15 +947,25 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t)
     size = (uint64_t)e->base_size;
     err = 0;
   } else if (e->base_size >= 0) {
-    int64_t n;
-    err = pm__target_read_fast(w->py->t, obj + w->py->L->varobject_ob_size, &n,
-                         sizeof(n));
+    int64_t n, off = w->py->L->varobject_ob_size;
+    if (off >= 0 && (uint64_t)off + sizeof(n) <= nhead) {
+      memcpy(&n, head + off, sizeof(n));
+      err = 0;
+    } else {
+      err = pm__target_read_fast(w->py->t, obj + (pm_addr_t)off, &n, sizeof(n));
+    }
     if (!err && (n < 0 || n > (INT64_C(1) << 40)))
       err = PM_ECORRUPT;
     /* itemsize <= 1 << 16 and n <= 1 << 40: the product fits. */
     size = err ? 0 : (uint64_t)e->base_size + (uint64_t)(e->info.itemsize * n);
   } else if (e->presize >= 0) {
-    if (!(err = pm__object_sizeof(w->py, &e->info, obj, &size)))
+    /* From the bytes in hand when they do (a str's, an int's...). */
+    int64_t r
+        = e->by_head && nhead
+              ? pm__object_sizeof_head(w->py, &e->info, obj, head, nhead, &size)
+              : 1;
+    err = r > 0 ? pm__object_sizeof(w->py, &e->info, obj, &size) : (int)r;
+    if (!err)
       size += (uint64_t)e->presize;
   } else {
     err = pm__object_size(w->py, &e->info, obj, &size);
@@ -936,11 +990,15 @@ static int
 process(struct walk *w, pm_addr_t obj, uint32_t t)
 {
   struct type_entry *e = type_at(w, t);
+  const unsigned char *head;
+  size_t nhead;
   pm_addr_t dict;
   int64_t t2;
   int err;
 
-  if ((err = count_object(w, obj, t)))
+  /* Its head is in the cache: check() or checked_type() read it. */
+  head = pm__target_view_fast(w->py->t, obj, 0, HEAD_BYTES, &nhead);
+  if ((err = count_object(w, obj, t, head, head ? nhead : 0)))
     return err > 0 ? 0 : err;
   if (e->leaf)
     return 0;
@@ -950,8 +1008,8 @@ process(struct walk *w, pm_addr_t obj, uint32_t t)
    */
   if (e->info.sizer == PM_SIZE_TYPE && (t2 = type_lookup(w, obj)) < 0)
     return (int)t2;
-  err = pm__referents(w->py, obj, &e->info, e->members, e->nmembers, offer, w,
-                      &dict);
+  err = pm__referents_runs(w->py, obj, &e->info, e->members, e->nmembers,
+                           offer_run, w, &dict);
   if (err)
     return err;
   if (dict && (err = claim(w, dict, t)) < 0)
@@ -1199,6 +1257,8 @@ par_poll(struct walk *w)
       && (err = take_mail(w)))
     return err;
   __atomic_store_n(&p->side[w->id].count, w->c->count + w->ndicts,
+                   __ATOMIC_RELAXED);
+  __atomic_store_n(&p->side[w->id].bytes, pm_target_bytes_read(w->py->t),
                    __ATOMIC_RELAXED);
   /*
    * Handing over takes the lock and may wake the other walker: done for
@@ -1713,7 +1773,6 @@ scan_unreached(struct walk *w, pm_addr_t block, unsigned size,
   uint64_t words[6] = { 0 };
   uint32_t t;
   int err;
-
   /* Fixed sizes: the compiler copies them in a few moves. */
   if (size >= 48)
     memcpy(words, bytes, 48);

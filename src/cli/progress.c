@@ -18,7 +18,11 @@ pm_cli_progress_init(struct pm_cli_progress *p)
   const char *nc = getenv("NO_COLOR");
   const char *term = getenv("TERM");
 
+  /* PMPEEK_PROGRESS_AFTER=SECONDS: the tests' walks are short. */
+  const char *after = getenv("PMPEEK_PROGRESS_AFTER");
+
   memset(p, 0, sizeof(*p));
+  p->after = after && *after ? strtod(after, NULL) : PROGRESS_AFTER_SECONDS;
   p->enabled = isatty(STDERR_FILENO);
   p->plain = (nc && *nc) || !term || strcmp(term, "dumb") == 0;
 }
@@ -51,7 +55,7 @@ pm_cli_progress_show(void *arg, const struct pm_census_progress *c)
     clear(p);
     return;
   }
-  if (c->seconds < PROGRESS_AFTER_SECONDS)
+  if (c->seconds < p->after)
     return;
   rate = c->seconds > 0 ? (double)c->objects / c->seconds : 0;
   n = fprintf(stderr,

@@ -11,10 +11,11 @@
  * set or TERM is dumb (then spaces clear it).
  */
 struct pm_cli_progress {
-  int enabled; /* stderr is a terminal */
-  int plain;   /* no escape codes */
-  int shown;   /* the line is on the screen */
-  int width;   /* characters of the line last written */
+  int enabled;  /* stderr is a terminal */
+  int plain;    /* no escape codes */
+  int shown;    /* the line is on the screen */
+  int width;    /* characters of the line last written */
+  double after; /* seconds of walk before the line shows */
 };
 
 /* Sets p up from the environment; allocates nothing. */

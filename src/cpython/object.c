@@ -75,30 +75,7 @@ struct str_shape {
   pm_addr_t data;
 };
 
-static int
-str_shape(struct pm_python *py, pm_addr_t s, struct str_shape *sh)
-{
-  const struct pm_layout *L = py->L;
-  uint32_t state;
-  int err;
-
-  if ((err = pm__py_read_i64(py, s + L->ascii_length, &sh->length))
-      || (err = pm__py_read(py, s + L->ascii_state, &state, sizeof(state))))
-    return err;
-  /* Bit fields of PyASCIIObject.state: interned:2, kind:3, compact:1, ascii:1.
-   */
-  sh->kind = (state >> 2) & 7;
-  sh->compact = (state >> 5) & 1;
-  sh->ascii = (state >> 6) & 1;
-  if (sh->length < 0 || (sh->kind != 1 && sh->kind != 2 && sh->kind != 4)
-      || (sh->ascii && sh->kind != 1))
-    return PM_ECORRUPT;
-  if (sh->compact)
-    sh->data = s + (sh->ascii ? L->ascii_size : L->compact_size);
-  else if ((err = pm__py_read_u64(py, s + L->unicode_data, &sh->data)))
-    return err;
-  return 0;
-}
+static int str_shape(struct pm_python *py, pm_addr_t s, struct str_shape *sh);
 
 int
 pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len)
@@ -504,87 +481,276 @@ dict_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
   return 0;
 }
 
+/*
+ * The object heads below: a function that computes something from an
+ * object's first n bytes returns 0 when done, the number of bytes it needs
+ * when n is fewer (a str's first bytes say how many more it needs), or an
+ * error.  A walker with the bytes in hand calls it once; read_head() reads
+ * until it is enough.
+ */
+typedef int64_t (*head_fn)(const struct pm_python *py, pm_addr_t obj,
+                           const unsigned char *b, size_t n, void *out);
+
+/* Largest head asked for: well past any str struct. */
+#define HEAD_MAX 256
+
 static int
-str_sizeof(struct pm_python *py, pm_addr_t obj, uint64_t *size,
-           uint64_t *inline_size)
+read_head(struct pm_python *py, pm_addr_t obj, head_fn fn, void *out)
 {
-  const struct pm_layout *L = py->L;
-  struct str_shape sh;
-  uint64_t utf8 = 0, wstr = 0;
-  int64_t utf8_len = 0, wstr_len = 0;
+  unsigned char b[HEAD_MAX];
+  size_t n = 0;
+  int64_t r;
   int err;
 
-  if ((err = str_shape(py, obj, &sh)))
-    return err;
-  if (sh.compact && sh.ascii)
-    *size = (uint64_t)L->ascii_size + (uint64_t)sh.length + 1;
-  else if (sh.compact)
-    *size = (uint64_t)L->compact_size + ((uint64_t)sh.length + 1) * sh.kind;
-  else
-    *size = (uint64_t)L->unicode_size
-            + (sh.data ? ((uint64_t)sh.length + 1) * sh.kind : 0);
-  if (inline_size)
-    *inline_size = sh.compact ? *size : (uint64_t)L->unicode_size;
-  if (!(sh.compact && sh.ascii)) {
-    if ((err = pm__py_read_u64(py, obj + L->compact_utf8, &utf8)))
+  while ((r = fn(py, obj, b, n, out)) > 0) {
+    /* The need grows each round and is bounded: a few reads at most. */
+    if ((uint64_t)r <= n || r > HEAD_MAX)
+      return PM_EOFFSETS;
+    if ((err = pm__py_read(py, obj, b, (size_t)r)))
       return err;
-    if (utf8 && utf8 != sh.data) {
-      if ((err = pm__py_read_i64(py, obj + L->compact_utf8_length, &utf8_len)))
-        return err;
+    n = (size_t)r;
+  }
+  return (int)r;
+}
+
+/*
+ * The field of len bytes at off of a head of n bytes: 1 with *v, or 0 when
+ * n does not reach it (or the layout lacks the field).
+ */
+static inline int
+head_field(const unsigned char *b, size_t n, int64_t off, void *v, size_t len)
+{
+  if (off < 0 || (uint64_t)off + len > n)
+    return 0;
+  memcpy(v, b + off, len);
+  return 1;
+}
+
+/* What a head function needs to read the field at off: an error if none. */
+static inline int64_t
+head_need(int64_t off, size_t len)
+{
+  return off >= 0 ? off + (int64_t)len : PM_EOFFSETS;
+}
+
+struct str_head {
+  struct str_shape sh;
+  uint32_t state;
+  uint64_t size, inline_size;
+};
+
+/* The shape of the str at obj from its head (see head_fn). */
+static int64_t
+str_shape_head(const struct pm_python *py, pm_addr_t obj,
+               const unsigned char *b, size_t n, void *out)
+{
+  const struct pm_layout *L = py->L;
+  struct str_head *h = out;
+  struct str_shape *sh = &h->sh;
+  int64_t need;
+
+  if (!head_field(b, n, L->ascii_length, &sh->length, 8))
+    return head_need(L->ascii_length, 8);
+  if (!head_field(b, n, L->ascii_state, &h->state, 4))
+    return head_need(L->ascii_state, 4);
+  /* Bit fields of PyASCIIObject.state: interned:2, kind:3, compact:1, ascii:1.
+   */
+  sh->kind = (h->state >> 2) & 7;
+  sh->compact = (h->state >> 5) & 1;
+  sh->ascii = (h->state >> 6) & 1;
+  if (sh->length < 0 || (sh->kind != 1 && sh->kind != 2 && sh->kind != 4)
+      || (sh->ascii && sh->kind != 1))
+    return PM_ECORRUPT;
+  /* Every field of a str lies in the struct of its shape. */
+  need = !sh->compact ? L->unicode_size
+         : sh->ascii  ? L->ascii_size
+                      : L->compact_size;
+  if (need < 0 || (uint64_t)need > n)
+    return need < 0 ? PM_EOFFSETS : need;
+  if (sh->compact)
+    sh->data = obj + (pm_addr_t)(sh->ascii ? L->ascii_size : L->compact_size);
+  else if (!head_field(b, n, L->unicode_data, &sh->data, 8))
+    return PM_EOFFSETS;
+  return 0;
+}
+
+static int
+str_shape(struct pm_python *py, pm_addr_t s, struct str_shape *sh)
+{
+  struct str_head h;
+  int err = read_head(py, s, str_shape_head, &h);
+
+  if (!err)
+    *sh = h.sh;
+  return err;
+}
+
+/*
+ * str.__sizeof__ from the head (see head_fn), and the bytes of the object
+ * itself (inline_size).
+ */
+static int64_t
+str_size_head(const struct pm_python *py, pm_addr_t obj, const unsigned char *b,
+              size_t n, void *out)
+{
+  const struct pm_layout *L = py->L;
+  struct str_head *h = out;
+  const struct str_shape *sh = &h->sh;
+  int64_t r, utf8_len = 0, wstr_len = 0;
+  uint64_t utf8 = 0, wstr = 0;
+
+  if ((r = str_shape_head(py, obj, b, n, h)))
+    return r;
+  if (sh->compact && sh->ascii)
+    h->size = (uint64_t)L->ascii_size + (uint64_t)sh->length + 1;
+  else if (sh->compact)
+    h->size = (uint64_t)L->compact_size + ((uint64_t)sh->length + 1) * sh->kind;
+  else
+    h->size = (uint64_t)L->unicode_size
+              + (sh->data ? ((uint64_t)sh->length + 1) * sh->kind : 0);
+  h->inline_size = sh->compact ? h->size : (uint64_t)L->unicode_size;
+  if (!(sh->compact && sh->ascii)) {
+    if (!head_field(b, n, L->compact_utf8, &utf8, 8))
+      return PM_EOFFSETS;
+    if (utf8 && utf8 != sh->data) {
+      if (!head_field(b, n, L->compact_utf8_length, &utf8_len, 8))
+        return PM_EOFFSETS;
       if (utf8_len < 0)
         return PM_ECORRUPT;
-      *size += (uint64_t)utf8_len + 1;
+      h->size += (uint64_t)utf8_len + 1;
     }
   }
   /* Until 3.12, a wchar_t copy may hang off the object too. */
   if (L->ascii_wstr >= 0) {
-    uint32_t state;
-    if ((err = pm__py_read_u64(py, obj + L->ascii_wstr, &wstr))
-        || (err = pm__py_read(py, obj + L->ascii_state, &state, sizeof(state))))
-      return err;
-    if (wstr && (!((state >> 7) & 1) || wstr != sh.data)) {
-      if (sh.compact && sh.ascii)
-        wstr_len = sh.length;
-      else if ((err
-                = pm__py_read_i64(py, obj + L->compact_wstr_length, &wstr_len)))
-        return err;
+    if (!head_field(b, n, L->ascii_wstr, &wstr, 8))
+      return PM_EOFFSETS;
+    if (wstr && (!((h->state >> 7) & 1) || wstr != sh->data)) {
+      if (sh->compact && sh->ascii)
+        wstr_len = sh->length;
+      else if (!head_field(b, n, L->compact_wstr_length, &wstr_len, 8))
+        return PM_EOFFSETS;
       if (wstr_len < 0)
         return PM_ECORRUPT;
-      *size += ((uint64_t)wstr_len + 1) * 4;
+      h->size += ((uint64_t)wstr_len + 1) * 4;
     }
   }
   return 0;
 }
 
 static int
-int_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
-           uint64_t *size)
+str_sizeof(struct pm_python *py, pm_addr_t obj, uint64_t *size,
+           uint64_t *inline_size)
+{
+  struct str_head h;
+  int err = read_head(py, obj, str_size_head, &h);
+
+  if (!err) {
+    *size = h.size;
+    if (inline_size)
+      *inline_size = h.inline_size;
+  }
+  return err;
+}
+
+/* What the sizers that need only the head compute it from. */
+struct size_head {
+  const struct pm_type_info *ti;
+  uint64_t size;
+};
+
+/* int.__sizeof__ from the head (see head_fn). */
+static int64_t
+int_size_head(const struct pm_python *py, const struct pm_type_info *ti,
+              const unsigned char *b, size_t n, uint64_t *size)
 {
   const struct pm_layout *L = py->L;
-  int64_t n;
-  int err;
+  int64_t num;
 
   if (L->long_lv_tag >= 0) {
     uint64_t tag;
-    if ((err = pm__py_read_u64(py, obj + L->long_lv_tag, &tag)))
-      return err;
-    n = (int64_t)(tag >> 3); /* _PyLong_NON_SIZE_BITS */
-    if (n < 1)
-      n = 1;
-    if (n > (INT64_C(1) << 40))
+    if (!head_field(b, n, L->long_lv_tag, &tag, 8))
+      return head_need(L->long_lv_tag, 8);
+    num = (int64_t)(tag >> 3); /* _PyLong_NON_SIZE_BITS */
+    if (num < 1)
+      num = 1;
+    if (num > (INT64_C(1) << 40))
       return PM_ECORRUPT;
-    *size = (uint64_t)ti->basicsize + (uint64_t)(ti->itemsize * n);
+    *size = (uint64_t)ti->basicsize + (uint64_t)(ti->itemsize * num);
     return 0;
   }
-  if ((err = pm__py_read_i64(py, obj + L->varobject_ob_size, &n)))
-    return err;
-  n = n < 0 ? -n : n;
-  if (n == 0 && PM_PY_AT_LEAST(py, 3, 11))
-    n = 1;
-  if (n > (INT64_C(1) << 40))
+  if (!head_field(b, n, L->varobject_ob_size, &num, 8))
+    return head_need(L->varobject_ob_size, 8);
+  if (num < -(INT64_C(1) << 40) || num > (INT64_C(1) << 40))
     return PM_ECORRUPT;
-  *size = (uint64_t)L->long_digit + 4 * (uint64_t)n;
+  num = num < 0 ? -num : num;
+  if (num == 0 && PM_PY_AT_LEAST(py, 3, 11))
+    num = 1;
+  *size = (uint64_t)L->long_digit + 4 * (uint64_t)num;
   return 0;
+}
+
+/* basicsize + scale times the count at off (list, bytearray). */
+static int64_t
+count_size_head(const struct pm_type_info *ti, const unsigned char *b, size_t n,
+                int64_t off, uint64_t scale, uint64_t *size)
+{
+  int64_t num;
+
+  if (!head_field(b, n, off, &num, 8))
+    return head_need(off, 8);
+  if (num < 0 || num > (INT64_C(1) << 40))
+    return PM_ECORRUPT;
+  *size = (uint64_t)ti->basicsize + (uint64_t)num * scale;
+  return 0;
+}
+
+int64_t
+pm__object_sizeof_head(const struct pm_python *py,
+                       const struct pm_type_info *ti, pm_addr_t obj,
+                       const unsigned char *head, size_t n, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+
+  switch (ti->sizer) {
+  case PM_SIZE_LIST:
+    return count_size_head(ti, head, n, L->list_allocated, 8, size);
+  case PM_SIZE_BYTEARRAY:
+    return count_size_head(ti, head, n, L->bytearray_alloc, 1, size);
+  case PM_SIZE_INT:
+    return int_size_head(py, ti, head, n, size);
+  case PM_SIZE_STR: {
+    struct str_head h;
+    int64_t r = str_size_head(py, obj, head, n, &h);
+    if (!r)
+      *size = h.size;
+    return r;
+  }
+  default:
+    return PM_EOFFSETS;
+  }
+}
+
+/* pm__object_sizeof_head() as a head_fn. */
+static int64_t
+sizeof_head(const struct pm_python *py, pm_addr_t obj, const unsigned char *b,
+            size_t n, void *out)
+{
+  struct size_head *h = out;
+
+  return pm__object_sizeof_head(py, h->ti, obj, b, n, &h->size);
+}
+
+/* The sizers of pm__object_sizeof_head(), reading the head. */
+static int
+sizeof_by_head(struct pm_python *py, const struct pm_type_info *ti,
+               pm_addr_t obj, uint64_t *size)
+{
+  struct size_head h = { ti, 0 };
+  int err = read_head(py, obj, sizeof_head, &h);
+
+  if (!err)
+    *size = h.size;
+  return err;
 }
 
 int
@@ -868,11 +1034,10 @@ pm__object_sizeof(struct pm_python *py, const struct pm_type_info *ti,
 
   switch (ti->sizer) {
   case PM_SIZE_LIST:
-    if ((err = pm__py_read_i64(py, obj + L->list_allocated, &n)))
-      return err;
-    if (n < 0 || n > (INT64_C(1) << 40))
-      return PM_ECORRUPT;
-    *size = (uint64_t)ti->basicsize + (uint64_t)n * 8;
+  case PM_SIZE_BYTEARRAY:
+  case PM_SIZE_STR:
+  case PM_SIZE_INT:
+    err = sizeof_by_head(py, ti, obj, size);
     break;
   case PM_SIZE_DICT:
     err = dict_sizeof(py, ti, obj, size);
@@ -910,19 +1075,6 @@ pm__object_sizeof(struct pm_python *py, const struct pm_type_info *ti,
       *size = (uint64_t)L->type_size;
     }
     break;
-  case PM_SIZE_STR:
-    err = str_sizeof(py, obj, size, NULL);
-    break;
-  case PM_SIZE_INT:
-    err = int_sizeof(py, ti, obj, size);
-    break;
-  case PM_SIZE_BYTEARRAY:
-    if ((err = pm__py_read_i64(py, obj + L->bytearray_alloc, &n)))
-      return err;
-    if (n < 0 || n > (INT64_C(1) << 40))
-      return PM_ECORRUPT;
-    *size = (uint64_t)ti->basicsize + (uint64_t)n;
-    break;
   case PM_SIZE_CODE:
     err = code_sizeof(py, ti, obj, size);
     break;
@@ -956,9 +1108,9 @@ pm__object_inline_size(struct pm_python *py, const struct pm_type_info *ti,
   case PM_SIZE_STR:
     return str_sizeof(py, obj, &full, size);
   case PM_SIZE_INT:
-    if ((err = int_sizeof(py, ti, obj, size)))
+    if ((err = sizeof_by_head(py, ti, obj, size)))
       return err;
-    /* int_sizeof() counts from the digits: the struct may be larger. */
+    /* int.__sizeof__ counts from the digits: the struct may be larger. */
     if (*size < (uint64_t)ti->basicsize)
       *size = (uint64_t)ti->basicsize;
     return 0;

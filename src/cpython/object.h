@@ -95,6 +95,17 @@ int pm__object_sizeof(struct pm_python *py, const struct pm_type_info *ti,
                       pm_addr_t obj, uint64_t *size);
 
 /*
+ * pm__object_sizeof() from the first n bytes of obj, head, for the sizers
+ * that need nothing else (list, bytearray, str, int): 0 with *size, the
+ * number of bytes it needs when n is fewer, PM_EOFFSETS for another sizer,
+ * or PM_ECORRUPT.  For a walker that holds an object's bytes already.
+ */
+int64_t pm__object_sizeof_head(const struct pm_python *py,
+                               const struct pm_type_info *ti, pm_addr_t obj,
+                               const unsigned char *head, size_t n,
+                               uint64_t *size);
+
+/*
  * The bytes sys.getsizeof() adds in front of __sizeof__: the GC head and
  * the managed dict/weakref words, by the rules of py's version.  For an
  * object in a pymalloc block this is also its offset in the block (static

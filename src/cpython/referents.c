@@ -23,12 +23,13 @@
 #define FRAME_OWNED_BY_FRAME_OBJECT 2
 
 /*
- * Where the walkers send what they find: to a plain callback, or with a
- * label to a labelled one.  One set of walkers serves both, so that a
- * labelled walk visits exactly what a plain one does.
+ * Where the walkers send what they find: to a plain callback, in runs to a
+ * run callback, or with a label to a labelled one.  One set of walkers
+ * serves all, so that a labelled walk visits exactly what a plain one does.
  */
 struct visitor {
   pm_ref_fn plain;
+  pm_refs_fn runs;
   pm_ref_label_fn labelled;
   void *arg;
 };
@@ -39,6 +40,8 @@ emit(const struct visitor *v, pm_addr_t ref, enum pm_ref_how how,
 {
   struct pm_ref_label l;
 
+  if (v->runs)
+    return v->runs(v->arg, &ref, 1, 1);
   if (!v->labelled)
     return v->plain(v->arg, ref);
   l.how = how;
@@ -102,6 +105,11 @@ visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
     uint64_t n = count < per ? count : per;
     if ((err = pm__py_read(py, addr, buf, (size_t)(n * stride))))
       return pm__walk_soft(err);
+    if (v->runs && !tagged) {
+      if ((err = v->runs(v->arg, buf + off / 8, (size_t)n, stride / 8)))
+        return err;
+      goto next;
+    }
     for (uint64_t i = 0; i < n; i++) {
       uint64_t p = buf[(i * stride + off) / 8];
       if (tagged)
@@ -109,6 +117,7 @@ visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
       if (p && (err = emit(v, p, how, NULL, (int64_t)(index + i), 0)))
         return err;
     }
+  next:
     index += n;
     count -= n;
     addr += n * stride;
@@ -388,7 +397,7 @@ int
 pm__iframe_referents(struct pm_python *py, pm_addr_t frame, int stack,
                      pm_ref_fn visit, void *arg, int *owner)
 {
-  const struct visitor v = { visit, NULL, arg };
+  const struct visitor v = { visit, NULL, NULL, arg };
 
   return iframe_referents(py, frame, stack, &v, owner);
 }
@@ -397,7 +406,7 @@ int
 pm__iframe_referents_labelled(struct pm_python *py, pm_addr_t frame, int stack,
                               pm_ref_label_fn visit, void *arg, int *owner)
 {
-  const struct visitor v = { NULL, visit, arg };
+  const struct visitor v = { NULL, NULL, visit, arg };
 
   return iframe_referents(py, frame, stack, &v, owner);
 }
@@ -983,7 +992,18 @@ pm__referents(struct pm_python *py, pm_addr_t obj,
               const struct pm_type_info *ti, const uint32_t *members,
               size_t nmembers, pm_ref_fn visit, void *arg, pm_addr_t *dict)
 {
-  const struct visitor v = { visit, NULL, arg };
+  const struct visitor v = { visit, NULL, NULL, arg };
+
+  return referents(py, obj, ti, members, nmembers, &v, dict);
+}
+
+int
+pm__referents_runs(struct pm_python *py, pm_addr_t obj,
+                   const struct pm_type_info *ti, const uint32_t *members,
+                   size_t nmembers, pm_refs_fn visit, void *arg,
+                   pm_addr_t *dict)
+{
+  const struct visitor v = { NULL, visit, NULL, arg };
 
   return referents(py, obj, ti, members, nmembers, &v, dict);
 }
@@ -994,7 +1014,7 @@ pm__referents_labelled(struct pm_python *py, pm_addr_t obj,
                        size_t nmembers, pm_ref_label_fn visit, void *arg,
                        pm_addr_t *dict)
 {
-  const struct visitor v = { NULL, visit, arg };
+  const struct visitor v = { NULL, NULL, visit, arg };
 
   return referents(py, obj, ti, members, nmembers, &v, dict);
 }

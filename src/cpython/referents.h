@@ -17,6 +17,14 @@
 typedef int (*pm_ref_fn)(void *arg, pm_addr_t ref);
 
 /*
+ * pm_ref_fn for runs of referents: refs[0], refs[stride], ... (n of them),
+ * pointers as read, 0 for none.  The walks hand an array of items over at
+ * once, so that a walker visits them with no call per item.
+ */
+typedef int (*pm_refs_fn)(void *arg, const uint64_t *refs, size_t n,
+                          size_t stride);
+
+/*
  * How a referent is held, for pm__referents_labelled(): what a path from a
  * root names at each step.
  */
@@ -79,6 +87,12 @@ int pm__type_members(struct pm_python *py, pm_addr_t type, uint32_t *offs,
 int pm__referents(struct pm_python *py, pm_addr_t obj,
                   const struct pm_type_info *ti, const uint32_t *members,
                   size_t nmembers, pm_ref_fn visit, void *arg, pm_addr_t *dict);
+
+/* pm__referents() that hands the referents over in runs (pm_refs_fn). */
+int pm__referents_runs(struct pm_python *py, pm_addr_t obj,
+                       const struct pm_type_info *ti, const uint32_t *members,
+                       size_t nmembers, pm_refs_fn visit, void *arg,
+                       pm_addr_t *dict);
 
 /*
  * pm__referents() with a label for each referent, in the same order: the

@@ -87,21 +87,74 @@ const unsigned char *pm__target_peek(struct pm_target *t, pm_addr_t addr,
                                      size_t len, int *err);
 
 /*
- * Where the cache holds the len bytes at addr (in one chunk), or NULL (so
- * too while t records): no read, no charge, no change.  The pointer is for a
- * prefetch hint, or for a quick look that decides whether to read the
- * bytes for real with pm_target_read(); it is valid until the next read.
+ * Where the cache holds the byte at addr, with in *avail how many bytes
+ * from there it holds in one piece (its chunk), or NULL (so too while t
+ * records): no read, no charge, no change.  The pointer is for a prefetch
+ * hint, or for a quick look that decides whether to read the bytes for
+ * real with pm_target_read(); it is valid until the next read.
  */
-const void *pm__target_cached(const struct pm_target *t, pm_addr_t addr,
-                              size_t len);
+const void *pm__target_cached_span(const struct pm_target *t, pm_addr_t addr,
+                                   size_t *avail);
 
-/* pm__target_cached(), without a call when the window holds the bytes. */
+/* pm__target_cached_span(), without a call when the window holds addr. */
+static inline const void *
+pm__target_span_fast(struct pm_target *t, pm_addr_t addr, size_t *avail)
+{
+  const struct pm_target_window *w = pm__target_window(t);
+  uint64_t off = addr - w->base;
+
+  if (off < w->len) {
+    *avail = (size_t)(w->len - off);
+    return w->data + off;
+  }
+  return pm__target_cached_span(t, addr, avail);
+}
+
+/*
+ * pm__target_cached_span() that also makes the chunk the window, as a read
+ * from it would: for a walker that goes on reading there.
+ */
+const unsigned char *pm__target_view_span(struct pm_target *t, pm_addr_t addr,
+                                          size_t *avail);
+
+/* Where the cache holds the len bytes at addr in one piece, or NULL. */
 static inline const void *
 pm__target_cached_fast(struct pm_target *t, pm_addr_t addr, size_t len)
 {
-  const void *p = pm__target_window_at(t, addr, len);
+  size_t avail;
+  const void *p = pm__target_span_fast(t, addr, &avail);
 
-  return p ? p : pm__target_cached(t, addr, len);
+  return p && avail >= len ? p : NULL;
+}
+
+/*
+ * The bytes at addr in place, at least min and at most max of them (their
+ * number in *n), when the window or the cache holds min of them; the chunk
+ * becomes the window.  NULL with no read otherwise; then read them with
+ * pm_target_read().  Valid until the next read.  Not charged to the read
+ * budget, and no cancel point: for a walker that looks at an object's
+ * bytes where they are rather than copy them, whose every look follows a
+ * read that was charged (the pointer came from one).
+ */
+static inline const unsigned char *
+pm__target_view_fast(struct pm_target *t, pm_addr_t addr, size_t min,
+                     size_t max, size_t *n)
+{
+  const struct pm_target_window *w = pm__target_window(t);
+  const unsigned char *p;
+  uint64_t off = addr - w->base;
+  size_t avail;
+
+  if (off < w->len) {
+    avail = (size_t)(w->len - off);
+    p = w->data + off;
+  } else if (!(p = pm__target_view_span(t, addr, &avail))) {
+    return NULL;
+  }
+  if (avail < min)
+    return NULL;
+  *n = avail < max ? avail : max;
+  return p;
 }
 
 /* The read cache's size at most, and by default. */
@@ -124,7 +177,8 @@ void pm__target_unpin(struct pm_target *t);
  * nor be used across a pause, resume or refresh of t; free it with
  * pm_target_free(), from t's thread once it is no longer read: that
  * leaves the target to t, and charges t's budget with what the clone
- * spent of it (what comes after has what is left of one budget).  -ENOTSUP when t's
+ * spent of it (what comes after has what is left of one budget).  Pausing
+ * a clone is refused (-EINVAL); resuming one does nothing.  -ENOTSUP when t's
  * backend cannot be read from two threads, or t records; -ENOMEM.
  */
 int pm__target_clone(struct pm_target *t, struct pm_target **out);

@@ -60,6 +60,7 @@ struct pm_target {
   struct pm_cache_slot cache[PM_CACHE_SLOTS];
   unsigned set_mask; /* sets in use - 1 (pm__target_cache_size()) */
   unsigned char *cache_mem;
+  uint64_t readable; /* bytes of readable mappings, at the last refresh */
   struct pm_cache_slot *pinned; /* pm__target_peek()'s, or NULL */
   struct pm_cache_slot *win_slot; /* the slot win shows, when win.len */
   size_t last_region; /* index of the last region hit, a cheap first guess */

@@ -25,6 +25,8 @@
  */
 #define READ_BUDGET_FACTOR 64
 #define HUGE_PAGE ((size_t)2 << 20)
+/* The readable memory from which the read cache goes on huge pages. */
+#define HUGE_CACHE_MIN ((uint64_t)4 * PM_TARGET_CACHE_MAX)
 #define READ_BUDGET_MIN ((uint64_t)256 << 20)
 
 /* The flag of a target nobody cancels: never NULL keeps a cache hit short. */
@@ -38,6 +40,7 @@ budget_reset(struct pm_target *t)
   for (size_t i = 0; i < t->maps.n; i++)
     if (t->maps.v[i].prot & PM_PROT_READ)
       readable += t->maps.v[i].end - t->maps.v[i].start;
+  t->readable = readable;
   t->win.budget = readable > UINT64_MAX / READ_BUDGET_FACTOR
                        ? UINT64_MAX
                        : readable * READ_BUDGET_FACTOR;
@@ -180,6 +183,9 @@ pm_target_pause(struct pm_target *t)
   struct pm_maps maps;
   int err;
 
+  /* The target is its origin's to stop: a clone shares its backend. */
+  if (t->borrowed)
+    return -EINVAL;
   cache_drop(t);
   clock_gettime(CLOCK_MONOTONIC, &t->paused_at);
   t->paused = 1;
@@ -273,14 +279,17 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
     t->win.len = 0;
   if (!t->cache_mem) {
     /*
-     * On huge pages where the kernel has them: a walk fills the cache
-     * within milliseconds, and 4 KiB pages would cost it a fault each.
+     * On huge pages where the kernel has them, for a target that fills
+     * the cache: a walk does so within milliseconds, and 4 KiB pages would
+     * cost it a fault each.  A small target touches a few chunks, and the
+     * kernel would zero 2 MiB for each.
      */
     t->cache_mem = aligned_alloc(HUGE_PAGE, PM_CACHE_SLOTS * PM_CACHE_CHUNK);
     if (!t->cache_mem)
       return -ENOMEM;
 #ifdef MADV_HUGEPAGE
-    madvise(t->cache_mem, PM_CACHE_SLOTS * PM_CACHE_CHUNK, MADV_HUGEPAGE);
+    if (t->readable >= HUGE_CACHE_MIN)
+      madvise(t->cache_mem, PM_CACHE_SLOTS * PM_CACHE_CHUNK, MADV_HUGEPAGE);
 #endif
     for (size_t i = 0; i < PM_CACHE_SLOTS; i++)
       t->cache[i].data = t->cache_mem + i * PM_CACHE_CHUNK;
@@ -428,23 +437,48 @@ pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
   return 0;
 }
 
-const void *
-pm__target_cached(const struct pm_target *t, pm_addr_t addr, size_t len)
+/* The slot that holds the byte at addr, or NULL: see pm__target_cached_span. */
+static struct pm_cache_slot *
+slot_at(const struct pm_target *t, pm_addr_t addr)
 {
   pm_addr_t base = addr & ~(pm_addr_t)(PM_CACHE_CHUNK - 1);
-  const struct pm_cache_slot *set
-      = &t->cache[((base >> PM_CACHE_CHUNK_BITS) & t->set_mask)
-                  << 1];
-  const struct pm_cache_slot *s = set[1].base == base ? &set[1] : &set[0];
+  struct pm_cache_slot *set
+      = (struct pm_cache_slot *)&t
+            ->cache[((base >> PM_CACHE_CHUNK_BITS) & t->set_mask) << 1];
+  struct pm_cache_slot *s = set[1].base == base ? &set[1] : &set[0];
 
   /*
    * While recording, never: a look at bytes not recorded would steer the
    * walk where its replay, which sees only the recorded ones, cannot go.
    */
   if (t->rec || s->base != base || addr - base < s->from
-      || addr - base > s->valid || len > s->valid - (addr - base))
+      || addr - base >= s->valid)
     return NULL;
-  return s->data + (addr - base);
+  return s;
+}
+
+const void *
+pm__target_cached_span(const struct pm_target *t, pm_addr_t addr, size_t *avail)
+{
+  const struct pm_cache_slot *s = slot_at(t, addr);
+
+  if (!s)
+    return NULL;
+  *avail = s->valid - (addr - s->base);
+  return s->data + (addr - s->base);
+}
+
+const unsigned char *
+pm__target_view_span(struct pm_target *t, pm_addr_t addr, size_t *avail)
+{
+  struct pm_cache_slot *s = slot_at(t, addr);
+
+  if (!s)
+    return NULL;
+  /* The walker reads on here: the window follows, as for a read. */
+  window_show(t, s);
+  *avail = s->valid - (addr - s->base);
+  return s->data + (addr - s->base);
 }
 
 _Static_assert(PM_CACHE_SLOTS * PM_CACHE_CHUNK == PM_TARGET_CACHE_MAX,
@@ -531,6 +565,7 @@ pm__target_clone(struct pm_target *t, struct pm_target **out)
   c->ops = t->ops;
   c->ctx = t->ctx;
   c->maps = t->maps;
+  c->readable = t->readable;
   c->pid = t->pid;
   c->win.cancel = t->win.cancel;
   c->win.budget = c->budget0 = t->win.budget;

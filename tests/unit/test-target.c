@@ -180,7 +180,12 @@ START_TEST(test_peek)
   ck_assert_int_eq(err, 0);
   for (size_t i = 0; i < 0x4000; i += 97)
     ck_assert_uint_eq(p[i], pat(0x10054000 + i));
-  ck_assert_ptr_eq(pm__target_cached(t, 0x10054010, 8), p + 0x10);
+  {
+    size_t avail = 0;
+    ck_assert_ptr_eq(pm__target_cached_span(t, 0x10054010, &avail), p + 0x10);
+    /* What the chunk holds from there: to its end. */
+    ck_assert_uint_eq(avail, 0x10060000 - 0x10054010);
+  }
   /* Reads elsewhere leave the pinned bytes as they are. */
   check_read(0x10060000, 8);
   check_read(0x10000000, 8);
@@ -194,9 +199,41 @@ START_TEST(test_peek)
   /* Not cached: NULL, and nothing read. */
   {
     unsigned reads = f.reads;
-    ck_assert_ptr_null(pm__target_cached(t, 0x10070000, 8));
+    size_t avail;
+    ck_assert_ptr_null(pm__target_cached_span(t, 0x10070000, &avail));
+    ck_assert_ptr_null(pm__target_cached_fast(t, 0x10070000, 8));
     ck_assert_uint_eq(f.reads, reads);
   }
+}
+END_TEST
+
+START_TEST(test_view)
+{
+  struct pm_target_window *win = pm__target_window(t);
+  const unsigned char *p;
+  unsigned reads;
+  uint64_t budget;
+  size_t n = 0;
+
+  check_read(0x10054000, 8);
+  check_read(0x10000000, 8);
+  reads = f.reads;
+  budget = win->budget;
+  /* In place, as many as asked for; the chunk becomes the window. */
+  p = pm__target_view_fast(t, 0x10054100, 16, 96, &n);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(n, 96);
+  ck_assert_uint_eq(p[5], pat(0x10054105));
+  ck_assert_uint_eq(win->base, 0x10050000);
+  /* Cut at the chunk's end, down to min. */
+  p = pm__target_view_fast(t, 0x1005fff0, 16, 96, &n);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(n, 16);
+  ck_assert_ptr_null(pm__target_view_fast(t, 0x1005fff8, 16, 96, &n));
+  /* Not cached: NULL, nothing read; no look is charged. */
+  ck_assert_ptr_null(pm__target_view_fast(t, 0x10070000, 8, 8, &n));
+  ck_assert_uint_eq(f.reads, reads);
+  ck_assert_uint_eq(win->budget, budget);
 }
 END_TEST
 
@@ -411,6 +448,11 @@ START_TEST(test_clone)
   ck_assert_uint_eq(pm_target_bytes_read(c), CHUNK);
   ck_assert_uint_eq(pm_target_bytes_read(u), 0);
   ck_assert_int_eq(pm_target_read(c, 0x10034000, b, 8), -EFAULT);
+  /* Only the origin stops and lets go of the target. */
+  ck_assert_int_eq(pm_target_pause(c), -EINVAL);
+  ck_assert_int_eq(pm_target_resume(c), 0);
+  ck_assert_uint_eq(f.pauses, 0);
+  ck_assert_uint_eq(f.resumes, 0);
   /* Freeing the clone leaves the backend to its origin, and its spending. */
   left = pm__target_window(c)->budget;
   ck_assert_uint_lt(left, pm__target_window(u)->budget);
@@ -542,6 +584,7 @@ target_suite(void)
   tcase_add_test(tc, test_span_regions);
   tcase_add_test(tc, test_cache_other_region_same_chunk);
   tcase_add_test(tc, test_peek);
+  tcase_add_test(tc, test_view);
   tcase_add_test(tc, test_gap);
   tcase_add_test(tc, test_not_readable);
   tcase_add_test(tc, test_large_read);
