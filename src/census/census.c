@@ -1691,6 +1691,13 @@ plausible(struct walk *w, pm_addr_t block, unsigned size, const uint64_t *words,
   if (!type || (type & 7) || type < MIN_POINTER
       || !pm__refcnt_live(w->py, refcnt))
     return 0;
+  /*
+   * No type object fits a pool: a word that points into the arena the
+   * scan is in (an item array's, a keys table's) ends it before a lookup.
+   */
+  if (w->last_arena < w->arenas.n
+      && type - w->arenas.v[w->last_arena].address < w->arenas.g.arena_size)
+    return 0;
   idx = (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx)
     i = idx - 1;
