@@ -44,9 +44,8 @@ main(int argc, char **argv)
   while (fgets(line, sizeof(line), maps)) {
     unsigned long long lo, hi;
     char perms[5];
-    if (sscanf(line, "%llx-%llx %4s", &lo, &hi, perms) != 3 ||
-        perms[1] != 'w' || perms[3] != 'p' || strstr(line, "[stack]") ||
-        strstr(line, "[vvar]"))
+    if (sscanf(line, "%llx-%llx %4s", &lo, &hi, perms) != 3 || perms[1] != 'w'
+        || perms[3] != 'p' || strstr(line, "[stack]") || strstr(line, "[vvar]"))
       continue;
     for (unsigned long long at = lo; at < hi;) {
       size_t n = hi - at < CHUNK ? (size_t)(hi - at) : CHUNK;

@@ -128,8 +128,7 @@ void pm_census_init(struct pm_census *c);
  * pm_census_partial()), PM_EGONE, PM_EINTR, -ENOMEM, or a read error; on
  * error c is left empty.  No kind has a count of 0.
  */
-int pm_census_take(struct pm_census *c, struct pm_python *py,
-                   unsigned flags);
+int pm_census_take(struct pm_census *c, struct pm_python *py, unsigned flags);
 
 /* pm_census_take() that reports its progress to fn (which may be NULL). */
 int pm_census_take_progress(struct pm_census *c, struct pm_python *py,

@@ -23,12 +23,12 @@
   X(EINTR, -4008, 130, "interrupted")                                          \
   X(ELIMIT, -4009, 8, "a limit was exceeded while walking the target")         \
   X(EFREETHREADED, -4010, 6, "free-threaded builds are not supported yet")     \
-  X(EFORMAT, -4011, 2, "not a pmpeek snapshot")                               \
+  X(EFORMAT, -4011, 2, "not a pmpeek snapshot")                                \
   X(ENOTCORE, -4012, 2, "not an ELF core file")                                \
   X(ECORE, -4013, 8, "truncated or corrupt core file")                         \
   X(ENOFILE, -4014, 10, "a file the core maps is missing")                     \
-  X(EBUILDID, -4015, 10, "a file on disk is not the one the core maps")      \
-  X(ERECORD, -4016, 8, "not a pmpeek recording, or a corrupt one")         \
+  X(EBUILDID, -4015, 10, "a file on disk is not the one the core maps")        \
+  X(ERECORD, -4016, 8, "not a pmpeek recording, or a corrupt one")             \
   X(ESTUCK, -4017, 9, "a thread in uninterruptible sleep did not stop")
 
 enum pm_errno {

@@ -45,11 +45,11 @@ struct pm_path_step {
   char *kind;        /* the object's kind, named as the census names it */
   pm_addr_t address; /* the object */
   enum pm_edge edge;
-  char *label;       /* the edge as text: ".__dict__", "['orders']", "[3]";
-                      * for the root its description */
-  char *name;        /* the key, attribute, member, field or local name;
-                      * NULL when the edge has none or it is unreadable */
-  int64_t index;     /* INDEX, KEY, LOCAL, STACK; else -1 */
+  char *label;   /* the edge as text: ".__dict__", "['orders']", "[3]";
+                  * for the root its description */
+  char *name;    /* the key, attribute, member, field or local name;
+                  * NULL when the edge has none or it is unreadable */
+  int64_t index; /* INDEX, KEY, LOCAL, STACK; else -1 */
 };
 
 struct pm_path {
@@ -60,11 +60,11 @@ struct pm_path {
   uint64_t thread_id;
   uint64_t native_id;
   char *thread_name;
-  char *function;   /* LOCAL, FRAME: the frame's function, file and line */
+  char *function; /* LOCAL, FRAME: the frame's function, file and line */
   char *file;
   int line;
-  int depth;        /* LOCAL, FRAME: the frame's depth, 0 innermost */
-  char *local;      /* LOCAL: the variable's name */
+  int depth;                  /* LOCAL, FRAME: the frame's depth, 0 innermost */
+  char *local;                /* LOCAL: the variable's name */
   struct pm_path_step *steps; /* steps[0] the root object, the last the
                                * sample; nsteps >= 1 */
   size_t nsteps;
@@ -77,24 +77,24 @@ struct pm_path {
 
 /* Objects of the kind whose referrers have the same set of kinds. */
 struct pm_rcs_group {
-  char **kinds;    /* sorted; a root that is no object is "<frame>",
-                    * "<thread>" or "<interpreter>" */
-  size_t nkinds;   /* 0: nothing found refers to them */
+  char **kinds;  /* sorted; a root that is no object is "<frame>",
+                  * "<thread>" or "<interpreter>" */
+  size_t nkinds; /* 0: nothing found refers to them */
   uint64_t count;
   uint64_t size;
 };
 
 struct pm_referrers {
   char *kind;
-  uint64_t count;     /* objects of the kind found */
+  uint64_t count; /* objects of the kind found */
   uint64_t size;
-  uint64_t reachable; /* of which a root reaches */
+  uint64_t reachable;    /* of which a root reaches */
   struct pm_path *paths; /* shortest first; reachable ones before others */
   size_t npaths;
   struct pm_rcs_group *groups; /* by count, largest first, then by size */
   size_t ngroups;
-  uint64_t objects;   /* every object the walk found */
-  uint64_t skipped;   /* objects whose type or size could not be read */
+  uint64_t objects; /* every object the walk found */
+  uint64_t skipped; /* objects whose type or size could not be read */
   uint64_t broken_chains;
 };
 

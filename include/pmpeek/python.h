@@ -12,13 +12,13 @@ struct pm_python;
 
 /* What pmpeek found out about the interpreter. */
 struct pm_python_info {
-  char version[32];   /* "3.11.2", or "3.13.0rc1" */
+  char version[32];    /* "3.11.2", or "3.13.0rc1" */
   uint32_t hexversion; /* PY_VERSION_HEX */
-  const char *binary; /* the file holding _PyRuntime, as the target maps it */
-  pm_addr_t runtime;  /* address of _PyRuntime */
-  const char *layout; /* offsets/ file in use */
-  int debug_build;    /* Py_DEBUG */
-  char mismatch[160]; /* after PM_EOFFSETS: the field that disagreed */
+  const char *binary;  /* the file holding _PyRuntime, as the target maps it */
+  pm_addr_t runtime;   /* address of _PyRuntime */
+  const char *layout;  /* offsets/ file in use */
+  int debug_build;     /* Py_DEBUG */
+  char mismatch[160];  /* after PM_EOFFSETS: the field that disagreed */
 };
 
 /*

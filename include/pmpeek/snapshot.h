@@ -22,7 +22,7 @@
  * borrowed: they must outlive the calls below.
  */
 struct pm_snapshot {
-  const char *source_kind;    /* "live" or "core" */
+  const char *source_kind; /* "live" or "core" */
   long pid;
   const char *core;           /* the core file's path, for kind "core" */
   const char *executable;     /* may be NULL */
@@ -51,7 +51,7 @@ int pm_snapshot_write_json(const struct pm_snapshot *s, FILE *f);
 struct pm_snapshot_doc {
   struct pm_snapshot snap; /* snap.census points at census below */
   struct pm_census census;
-  void *json;              /* the parsed document, owning snap's strings */
+  void *json; /* the parsed document, owning snap's strings */
 };
 
 /*
@@ -128,8 +128,7 @@ int pm_trend_suspects(const struct pm_trend *t, struct pm_suspect **out,
  * Appends to f one tab-separated row per kind among the census's first
  * `top` (all when 0): RFC 3339 time, kind, count, size.
  */
-int pm_snapshot_write_series(const struct pm_snapshot *s, size_t top,
-                             FILE *f);
+int pm_snapshot_write_series(const struct pm_snapshot *s, size_t top, FILE *f);
 
 /*
  * Writes s as OpenMetrics text: per-kind counts and sizes, labelled with

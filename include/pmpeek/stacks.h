@@ -39,10 +39,10 @@ enum pm_gil {
  * runs.
  */
 struct pm_native_frame {
-  pm_addr_t ip;     /* the instruction (a return address above frame 0) */
-  char *symbol;     /* the function's name; NULL when unknown */
-  uint64_t offset;  /* of ip from the symbol's start */
-  char *file;       /* the file mapped at ip; NULL when anonymous */
+  pm_addr_t ip;    /* the instruction (a return address above frame 0) */
+  char *symbol;    /* the function's name; NULL when unknown */
+  uint64_t offset; /* of ip from the symbol's start */
+  char *file;      /* the file mapped at ip; NULL when anonymous */
   /*
    * For a frame of _PyEval_EvalFrameDefault: the thread's Python frames
    * [py_first, py_first + py_count) are the ones it runs (py_count is 0
@@ -53,26 +53,26 @@ struct pm_native_frame {
 };
 
 struct pm_py_thread {
-  uint64_t thread_id;  /* threading.get_ident(): the pthread_t */
-  uint64_t native_id;  /* the kernel's TID (threading.get_native_id());
-                        * 0 when unknown */
+  uint64_t thread_id; /* threading.get_ident(): the pthread_t */
+  uint64_t native_id; /* the kernel's TID (threading.get_native_id());
+                       * 0 when unknown */
   pm_addr_t tstate;
-  int64_t interp_id;   /* the interpreter's id; 0 is the main one */
+  int64_t interp_id; /* the interpreter's id; 0 is the main one */
   enum pm_gil gil;
-  char *name;          /* threading.Thread.name; NULL when unknown */
+  char *name;                 /* threading.Thread.name; NULL when unknown */
   struct pm_py_frame *frames; /* innermost first */
   size_t nframes;
-  int truncated;       /* the frame chain did not read to its end */
+  int truncated; /* the frame chain did not read to its end */
   /* Native frames, innermost first, once pm_unwind_stacks() filled them. */
   struct pm_native_frame *native;
   size_t nnative;
-  int native_err;      /* why there are none: 0 or a negative code */
+  int native_err; /* why there are none: 0 or a negative code */
 };
 
 struct pm_stacks {
   struct pm_py_thread *threads; /* in the interpreter's order: newest first */
   size_t nthreads;
-  uint64_t broken_chains;       /* thread lists or frame chains cut short */
+  uint64_t broken_chains; /* thread lists or frame chains cut short */
 };
 
 /* Sets up an empty set of stacks; allocates nothing. */

@@ -115,12 +115,12 @@ int pm_target_open_core(struct pm_target **out, const char *path,
 
 /* What pm_target_open_core() found; see pm_target_core_info(). */
 struct pm_core_info {
-  const char *core;     /* the path given to pm_target_open_core() */
-  int signal;           /* the signal that dumped it; 0 (gcore) if none */
-  int truncated;        /* cut short, and read anyway (force) */
-  const char *forced;   /* first file read despite a build-id mismatch */
-  size_t nmissing;      /* mapped files not found on disk */
-  const char *missing;  /* one of them as looked for, Python's first */
+  const char *core;    /* the path given to pm_target_open_core() */
+  int signal;          /* the signal that dumped it; 0 (gcore) if none */
+  int truncated;       /* cut short, and read anyway (force) */
+  const char *forced;  /* first file read despite a build-id mismatch */
+  size_t nmissing;     /* mapped files not found on disk */
+  const char *missing; /* one of them as looked for, Python's first */
 };
 
 /*
@@ -139,8 +139,8 @@ const struct pm_core_info *pm_target_core_info(const struct pm_target *t);
  * Returns -errno from open(), PM_ERECORD (not a recording, or a corrupt
  * one; why then receives a short lowercase reason, as for cores), -ENOMEM.
  */
-int pm_target_open_replay(struct pm_target **out, const char *path,
-                          char *why, size_t why_len);
+int pm_target_open_replay(struct pm_target **out, const char *path, char *why,
+                          size_t why_len);
 
 /* The same from len bytes at data, which are copied (for fuzzing). */
 int pm_target_open_replay_mem(struct pm_target **out, const void *data,
@@ -194,8 +194,7 @@ int pm_target_resume(struct pm_target *t);
  * more): a walk that reads that much is being led in circles by the
  * target's pointers.  Reads go through a cache that pause and resume drop.
  */
-int pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf,
-                   size_t len);
+int pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len);
 
 /* Reads one little-endian 64-bit word. */
 int pm_target_read_u64(struct pm_target *t, pm_addr_t addr, uint64_t *out);
@@ -204,7 +203,8 @@ int pm_target_read_u64(struct pm_target *t, pm_addr_t addr, uint64_t *out);
  * Makes every later read fail with PM_EINTR once *flag is non-zero (the CLI
  * points it at a variable its SIGINT/SIGTERM handler sets).
  */
-void pm_target_set_cancel(struct pm_target *t, const volatile sig_atomic_t *flag);
+void pm_target_set_cancel(struct pm_target *t,
+                          const volatile sig_atomic_t *flag);
 
 /* The target's mappings; valid until the next pm_target_pause(). */
 const struct pm_maps *pm_target_maps(const struct pm_target *t);
@@ -215,8 +215,8 @@ const struct pm_maps *pm_target_maps(const struct pm_target *t);
  * namespace (/proc/PID/map_files, then /proc/PID/root).  Returns -ENOENT for
  * an anonymous region, -ENAMETOOLONG.
  */
-int pm_target_region_file(const struct pm_target *t,
-                          const struct pm_region *r, char *buf, size_t len);
+int pm_target_region_file(const struct pm_target *t, const struct pm_region *r,
+                          char *buf, size_t len);
 
 /*
  * Non-zero when the target has exited (or is a zombie, whose memory is

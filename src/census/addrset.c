@@ -232,9 +232,8 @@ pm__names_free(struct pm_name_index *x)
 
 /* One LSD radix sort, for words of either width (addrset.h). */
 #define RADIX_SORT(NAME, T)                                                    \
-  int                                                                          \
-  NAME(T *v, size_t n, unsigned lo, unsigned hi, unsigned bits, T **scratch,   \
-       size_t *scratch_cap)                                                    \
+  int NAME(T *v, size_t n, unsigned lo, unsigned hi, unsigned bits,            \
+           T **scratch, size_t *scratch_cap)                                   \
   {                                                                            \
     size_t counts[1 << MAX_DIGIT];                                             \
     const uint64_t mask = ((uint64_t)1 << bits) - 1;                           \

@@ -69,7 +69,7 @@ struct type_entry {
   uint8_t valid;   /* pm__type_read() succeeded */
   uint8_t offered; /* the type object itself was offered as an object */
   uint8_t exact_dict;
-  uint8_t leaf; /* its instances refer to no object but their type */
+  uint8_t leaf;    /* its instances refer to no object but their type */
   uint8_t by_head; /* pm__object_sizeof_head() serves its sizer */
   /*
    * For object.__sizeof__ (PM_SIZE_DEFAULT): the size of an instance with
@@ -198,8 +198,8 @@ struct par {
   _Alignas(LINE) pthread_mutex_t lock;
   pthread_cond_t cond;
   struct mailbox inbox[2];
-  int idle; /* walkers waiting for messages */
-  int err;  /* the first error of either walker */
+  int idle;                /* walkers waiting for messages */
+  int err;                 /* the first error of either walker */
   _Alignas(LINE) int stop; /* phase A is over (or failed): read without lock */
   struct par_side side[2];
 };
@@ -246,8 +246,8 @@ struct walk {
     uint32_t idx; /* index + 1; 0 = empty */
   } hot_types[HOT_TYPES];
 
-  struct pm_addr_set seen;   /* every object counted or queued */
-  struct pm_addr_map owners; /* dict address -> owner's type index + 1 */
+  struct pm_addr_set seen;    /* every object counted or queued */
+  struct pm_addr_map owners;  /* dict address -> owner's type index + 1 */
   struct pm_addr_map oowners; /* the second walker's, as indices of ours */
   /*
    * The dicts in owners and oowners, as a bit per 64 bytes (claimed_key()):
@@ -286,7 +286,7 @@ struct walk {
   pm_addr_t *gclinks;       /* GC links from an arena to outside */
   size_t ngclinks, gclinks_cap;
   unsigned char *pool_buf; /* a pool's bytes when the cache cannot hold it */
-  struct pm_obm_pool_used pool_used; /* the pool being scanned */
+  struct pm_obm_pool_used pool_used;          /* the pool being scanned */
   uint32_t scan_todo[PM_OBM_POOL_WORDS * 64]; /* its blocks to look at */
   uint64_t bad_pools;
 
@@ -1028,7 +1028,8 @@ checked_type(struct walk *w, pm_addr_t obj, uint32_t *t)
   int64_t i;
   int err;
 
-  if ((err = pm__target_read_fast(w->py->t, obj + w->py->L->object_type, &type, 8)))
+  if ((err
+       = pm__target_read_fast(w->py->t, obj + w->py->L->object_type, &type, 8)))
     return pm__walk_fatal(err) ? err : 0;
   if ((i = type_lookup(w, type)) < 0)
     return (int)i;
@@ -1193,7 +1194,8 @@ root_visit(void *arg, const struct pm_root *root)
   if ((w->flags & PM_CENSUS_NO_BLOCKS)
       && (root->kind == PM_ROOT_STATIC_TYPE || root->kind == PM_ROOT_INTERNED))
     return 0;
-  frame = root->kind == PM_ROOT_FRAME_LOCAL || root->kind == PM_ROOT_FRAME_OTHER;
+  frame
+      = root->kind == PM_ROOT_FRAME_LOCAL || root->kind == PM_ROOT_FRAME_OTHER;
   if (w->par && owner_of_addr(ref) != w->id)
     return send_msg(w, ref | (frame ? MSG_FRAME : MSG_ROOT), 0, 1);
   return root_take(w, ref, frame);
@@ -1232,7 +1234,8 @@ take_mail(struct walk *w)
         break;
       if ((t = type_lookup(w, got.v[++i])) < 0)
         err = (int)t;
-      else if (type_at(w, (size_t)t)->valid && (err = claim(w, a, (uint32_t)t)) > 0)
+      else if (type_at(w, (size_t)t)->valid
+               && (err = claim(w, a, (uint32_t)t)) > 0)
         err = 0;
       break;
     }
@@ -1391,8 +1394,9 @@ par_prepare(struct walk *w)
   /* Each walker reads about half the heap, through a smaller cache. */
   pm__target_cache_size(w->py->t, PAR_CACHE);
   pm__target_cache_size(o->py->t, PAR_CACHE);
-  if ((w->scan && !(o->pools_scanned = calloc(w->arenas.n ? w->arenas.n : 1,
-                                               sizeof(*o->pools_scanned))))
+  if ((w->scan
+       && !(o->pools_scanned
+            = calloc(w->arenas.n ? w->arenas.n : 1, sizeof(*o->pools_scanned))))
       || pm__set_reserve(&o->seen) || pm__set_reserve(&o->claimed)
       || pm__set_reserve(&o->cands) || pm__amap_reserve(&o->type_index)
       || pm__amap_reserve(&o->owners))
@@ -1611,7 +1615,8 @@ sort_gc_leftovers(struct walk *w)
     uint64_t refcnt;
     uint64_t internal = pm__amap_get(&w->internal, w->gcleft[i]) - 1;
 
-    if ((err = pm__target_read_fast(w->py->t, w->gcleft[i] + L->object_refcnt, &refcnt, 8))) {
+    if ((err = pm__target_read_fast(w->py->t, w->gcleft[i] + L->object_refcnt,
+                                    &refcnt, 8))) {
       if (pm__walk_fatal(err))
         return err;
       continue;
@@ -1901,7 +1906,8 @@ scan_pool(struct walk *w, size_t i, pm_addr_t pool)
     /* A backend read without the cache (core, replay): a copy. */
     if (!w->pool_buf && !(w->pool_buf = malloc(a->g.pool_size)))
       return -ENOMEM;
-    if ((err = pm__target_read_fast(w->py->t, pool, w->pool_buf, a->g.pool_size))) {
+    if ((err
+         = pm__target_read_fast(w->py->t, pool, w->pool_buf, a->g.pool_size))) {
       if (pm__walk_fatal(err))
         return err;
       w->bad_pools++;
@@ -2007,8 +2013,8 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
       /* Tracked: on a list, when the node before it says so. */
       pm_addr_t prev = gch[L->gc_head_prev / 8] & ~(uint64_t)3;
       if (!collecting
-          && ((err
-               = pm__target_read_fast(w->py->t, prev + L->gc_head_next, &pnext, 8))
+          && ((err = pm__target_read_fast(w->py->t, prev + L->gc_head_next,
+                                          &pnext, 8))
               || (pnext & ~(uint64_t)3) != obj - 16))
         return err && pm__walk_fatal(err) ? err : 0;
       if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap,
@@ -2085,7 +2091,8 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
     } else {
       uint64_t next;
       prev = heads[s - w->ngclinks];
-      if ((err = pm__target_read_fast(w->py->t, prev + L->gc_head_next, &next, 8))) {
+      if ((err = pm__target_read_fast(w->py->t, prev + L->gc_head_next, &next,
+                                      8))) {
         err = pm__walk_fatal(err) ? err : 0;
         w->c->broken_lists++;
         continue;
@@ -2170,9 +2177,10 @@ read_static_dicts(struct walk *w)
       pm_addr_t s = interps[i / 2] + (pm_addr_t)off
                     + (pm_addr_t)(j * L->statictype_size);
       uint64_t type, dict;
-      if ((err = pm__target_read_fast(w->py->t, s + L->statictype_type, &type, 8))
-          || (err
-              = pm__target_read_fast(w->py->t, s + L->statictype_dict, &dict, 8)))
+      if ((err
+           = pm__target_read_fast(w->py->t, s + L->statictype_type, &type, 8))
+          || (err = pm__target_read_fast(w->py->t, s + L->statictype_dict,
+                                         &dict, 8)))
         return pm__walk_fatal(err) ? err : 0;
       if (!type || !dict)
         continue;

@@ -33,8 +33,8 @@ int pm_cli_report(int argc, char **argv);
  * as a table, with totals and the time between the snapshots first.
  * changed_only: leave out kinds whose count and size did not change.
  */
-void pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top,
-                       int bold, int changed_only);
+void pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top, int bold,
+                       int changed_only);
 
 /*
  * Loads a snapshot file, printing a one-line error on failure.  Returns

@@ -29,26 +29,29 @@ pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top, int bold,
   size_t nrows = d->nrows, rows;
 
   /* Rows are sorted by the size of their change: unchanged ones are last. */
-  while (changed_only && nrows > 0 &&
-         d->rows[nrows - 1].count_old == d->rows[nrows - 1].count_new &&
-         d->rows[nrows - 1].size_old == d->rows[nrows - 1].size_new)
+  while (changed_only && nrows > 0
+         && d->rows[nrows - 1].count_old == d->rows[nrows - 1].count_new
+         && d->rows[nrows - 1].size_old == d->rows[nrows - 1].size_new)
     nrows--;
   rows = top == 0 || top > nrows ? nrows : top;
 
-  fprintf(f, "Objects: %" PRIu64 " -> %" PRIu64 " (%+" PRId64 "). Size: %"
-             PRIu64 " -> %" PRIu64 " (%+" PRId64 ") bytes. %.1f s apart.\n",
-          a->count, b->count, (int64_t)(b->count - a->count), a->size,
-          b->size, (int64_t)(b->size - a->size), pm_diff_seconds(d));
-  fprintf(f, "%s Count old  Count new    d count   Size old   Size new     "
-             "d size Kind%s\n",
+  fprintf(f,
+          "Objects: %" PRIu64 " -> %" PRIu64 " (%+" PRId64 "). Size: %" PRIu64
+          " -> %" PRIu64 " (%+" PRId64 ") bytes. %.1f s apart.\n",
+          a->count, b->count, (int64_t)(b->count - a->count), a->size, b->size,
+          (int64_t)(b->size - a->size), pm_diff_seconds(d));
+  fprintf(f,
+          "%s Count old  Count new    d count   Size old   Size new     "
+          "d size Kind%s\n",
           bold ? "\033[1m" : "", bold ? "\033[0m" : "");
   for (size_t i = 0; i < rows; i++) {
     const struct pm_diff_row *r = &d->rows[i];
     const char *mark = r->count_old == 0 && r->size_old == 0   ? " (new)"
                        : r->count_new == 0 && r->size_new == 0 ? " (gone)"
                                                                : "";
-    fprintf(f, "%10" PRIu64 " %10" PRIu64 " %+10" PRId64 " %10" PRIu64
-               " %10" PRIu64 " %+10" PRId64 " %s%s\n",
+    fprintf(f,
+            "%10" PRIu64 " %10" PRIu64 " %+10" PRId64 " %10" PRIu64
+            " %10" PRIu64 " %+10" PRId64 " %s%s\n",
             r->count_old, r->count_new, (int64_t)(r->count_new - r->count_old),
             r->size_old, r->size_new, (int64_t)(r->size_new - r->size_old),
             r->kind, mark);
@@ -104,8 +107,8 @@ pm_cli_diff(int argc, char **argv)
     pm_cli_error("diff takes two snapshot files (see pmpeek diff --help)");
     return PM_EXIT_USAGE;
   }
-  if ((status = pm_cli_load(argv[optind], &old)) ||
-      (status = pm_cli_load(argv[optind + 1], &new)))
+  if ((status = pm_cli_load(argv[optind], &old))
+      || (status = pm_cli_load(argv[optind + 1], &new)))
     goto out;
   if (pm_diff_compute(&d, &old->snap, &new->snap) != 0) {
     pm_cli_error("out of memory");

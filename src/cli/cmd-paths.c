@@ -30,8 +30,8 @@ pm_cli_inspect_release(struct pm_cli_inspect *in)
 
 int
 pm_cli_inspect_take(struct pm_cli_inspect *in,
-                    const struct pm_cli_inspect_opts *o,
-                    struct pm_python *py, struct pm_target *t)
+                    const struct pm_cli_inspect_opts *o, struct pm_python *py,
+                    struct pm_target *t)
 {
   int err;
 
@@ -40,8 +40,8 @@ pm_cli_inspect_take(struct pm_cli_inspect *in,
     return err;
   in->have_stacks = 1;
   /* Native stacks are read while the threads are still stopped. */
-  if (o->threads && o->native &&
-      (err = pm_unwind_stacks(&in->stacks, t)) == -ENOMEM)
+  if (o->threads && o->native
+      && (err = pm_unwind_stacks(&in->stacks, t)) == -ENOMEM)
     return err;
   if (o->referrers) {
     err = pm_referrers_take(&in->refs, py, o->referrers, o->samples,
@@ -172,8 +172,8 @@ print_path(FILE *f, size_t i, const struct pm_path *p)
       kw = (int)strlen(p->steps[k].kind);
   if (kw > 40)
     kw = 40;
-  fprintf(f, "%3zu. at 0x%" PRIx64 ", %" PRIu64 " bytes%s:\n", i + 1,
-          p->object, p->size,
+  fprintf(f, "%3zu. at 0x%" PRIx64 ", %" PRIu64 " bytes%s:\n", i + 1, p->object,
+          p->size,
           p->root == PM_PATH_UNREACHABLE ? ", no root reaches it" : "");
   fprintf(f, "     %s\n", p->text);
   if (p->function)
@@ -189,8 +189,9 @@ print_groups(FILE *f, const struct pm_referrers *r, int bold)
 {
   uint64_t cum = 0;
 
-  fprintf(f, "%sReferrers by kind (heapy byrcs): %" PRIu64
-             " objects in %zu group%s%s\n",
+  fprintf(f,
+          "%sReferrers by kind (heapy byrcs): %" PRIu64
+          " objects in %zu group%s%s\n",
           bold ? "\033[1m" : "", r->count, r->ngroups,
           r->ngroups == 1 ? "" : "s", bold ? "\033[0m" : "");
   fprintf(f, " Index  Count   %%      Size   %% Cumulative   %% Referrers\n");
@@ -213,8 +214,9 @@ print_groups(FILE *f, const struct pm_referrers *r, int bold)
 static void
 print_referrers(FILE *f, const struct pm_referrers *r, int bold)
 {
-  fprintf(f, "%s%" PRIu64 " object%s of kind %s, %" PRIu64 " bytes; %" PRIu64
-             " reachable from a root (%" PRIu64 " objects walked).%s\n",
+  fprintf(f,
+          "%s%" PRIu64 " object%s of kind %s, %" PRIu64 " bytes; %" PRIu64
+          " reachable from a root (%" PRIu64 " objects walked).%s\n",
           bold ? "\033[1m" : "", r->count, r->count == 1 ? "" : "s", r->kind,
           r->size, r->reachable, r->objects, bold ? "\033[0m" : "");
   if (!r->count)
@@ -264,8 +266,8 @@ pm_cli_inspect_print(const struct pm_cli_inspect *in,
     pm_cli_error("no object of kind '%s' found", o->referrers);
     status = 1;
   }
-  if (in->stacks.broken_chains ||
-      (in->have_refs && (in->refs.skipped || in->refs.broken_chains))) {
+  if (in->stacks.broken_chains
+      || (in->have_refs && (in->refs.skipped || in->refs.broken_chains))) {
     pm_cli_error("warning: partial result: %" PRIu64 " objects unreadable, "
                  "%" PRIu64 " lists or chains cut short",
                  in->have_refs ? in->refs.skipped : 0,

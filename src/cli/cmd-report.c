@@ -29,8 +29,8 @@ by_time(const void *a, const void *b)
   const struct pm_snapshot *const *x = a, *const *y = b;
   if ((*x)->taken_at.tv_sec != (*y)->taken_at.tv_sec)
     return (*x)->taken_at.tv_sec < (*y)->taken_at.tv_sec ? -1 : 1;
-  return ((*x)->taken_at.tv_nsec > (*y)->taken_at.tv_nsec) -
-         ((*x)->taken_at.tv_nsec < (*y)->taken_at.tv_nsec);
+  return ((*x)->taken_at.tv_nsec > (*y)->taken_at.tv_nsec)
+         - ((*x)->taken_at.tv_nsec < (*y)->taken_at.tv_nsec);
 }
 
 int

@@ -39,8 +39,8 @@ enum format {
 
 struct options {
   pid_t pid;
-  const char *core; /* a core file (or a recording) instead of a pid */
-  int replay;       /* core is a recording (pmpeek --record) */
+  const char *core;   /* a core file (or a recording) instead of a pid */
+  int replay;         /* core is a recording (pmpeek --record) */
   const char *record; /* --record FILE */
   struct pm_core_options core_opts;
   size_t top; /* 0: all rows */
@@ -53,9 +53,9 @@ struct options {
   const char *save_dir;
   const char *series;
   size_t suspect_after;
-  int allocator; /* --allocator */
-  unsigned census_flags; /* --by type */
-  int unreachable; /* --unreachable */
+  int allocator;                      /* --allocator */
+  unsigned census_flags;              /* --by type */
+  int unreachable;                    /* --unreachable */
   struct pm_cli_inspect_opts inspect; /* --threads, --referrers */
 };
 
@@ -70,74 +70,76 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-  fputs("usage: pmpeek [OPTIONS] PID\n"
-        "       pmpeek [OPTIONS] [--exe FILE] [--lib-root DIR] [--force] CORE\n"
-        "       pmpeek [OPTIONS] RECORDING\n"
-        "       pmpeek PID --interval SECONDS [--count N] [--save-dir DIR]\n"
-        "       pmpeek [--threads [--native]] [--referrers KIND [--samples N]]\n"
-        "              [--json] PID|CORE\n"
-        "       pmpeek diff [--top N | --all] [--json] OLD.json NEW.json\n"
-        "       pmpeek report [-o FILE.html] [--top N] SNAPSHOT.json...\n"
-        "\n"
-        "Counts the objects of a running CPython process by kind, from the\n"
-        "outside, and prints them as a heapy-style partition.\n"
-        "\n"
-        "  -n, --top N            show the N largest kinds (default 10)\n"
-        "  -a, --all              show every kind\n"
-        "  -s, --sort KEY         order rows by 'size' (default) or 'count'\n"
-        "  -b, --by KIND          'kind' (default): dicts by owner, as heapy\n"
-        "                         ('dict of K'); 'type': plain types\n"
-        "  -j, --json             print the snapshot as one JSON document\n"
-        "  -f, --format FMT       'table' (default), 'json' or 'openmetrics'\n"
-        "  -o, --output FILE      also write the JSON snapshot to FILE\n"
-        "      --no-pause         do not stop the target while reading it\n"
-        "      --allocator        also show pymalloc's arenas, pools and size\n"
-        "                         classes as sys._debugmallocstats() does,\n"
-        "                         and how the resident memory divides\n"
-        "      --unreachable      also show how many objects of each kind no\n"
-        "                         root reaches (cyclic garbage not collected\n"
-        "                         yet; always in --json)\n"
-        "\n"
-        "Core files (a path instead of a PID; gcore or the kernel's):\n"
-        "      --exe FILE         the executable, when the core's path is wrong\n"
-        "      --lib-root DIR     look for every mapped file under DIR\n"
-        "      --force            read on despite build-id mismatches or a\n"
-        "                         truncated core\n"
-        "\n"
-        "Why objects are alive (also on cores):\n"
-        "      --referrers KIND   shortest paths from a root (module globals,\n"
-        "                         attributes, keys, indices, thread frames and\n"
-        "                         locals) to sample objects of KIND, and the\n"
-        "                         kinds of their referrers (heapy's byrcs)\n"
-        "      --samples N        paths for N objects (default 3)\n"
-        "      --threads          each thread's Python stack, innermost first,\n"
-        "                         and which thread holds the GIL\n"
-        "      --native           with --threads, live targets: interleave\n"
-        "                         native frames (libunwind)\n"
-        "\n"
-        "Recordings (for bug reports and fuzzing):\n"
-        "      --record FILE      also save what the snapshot read from the\n"
-        "                         target to FILE; 'pmpeek FILE' replays it\n"
-        "\n"
-        "Leak hunting:\n"
-        "  -i, --interval SECONDS take a snapshot every SECONDS and print the\n"
-        "                         changes and the kinds that keep growing\n"
-        "  -c, --count N          stop after N snapshots (default: on Ctrl-C)\n"
-        "      --save-dir DIR     save every snapshot as DIR/pmpeek-PID-NNNNNN.json\n"
-        "      --suspect-after K  name kinds whose count grew in each of the\n"
-        "                         last K snapshots (default 3)\n"
-        "      --series FILE.tsv  append time, kind, count, size of the top\n"
-        "                         kinds of every snapshot\n"
-        "\n"
-        "  -h, --help             show this help and exit\n"
-        "  -V, --version          show the version and exit\n"
-        "\n"
-        "Exit status: 0 ok, 1 partial result, 2 usage or bad snapshot file,\n"
-        "3 no such process, 4 permission denied, 5 not a Python process,\n"
-        "6 unsupported Python, 7 target exited during the walk, 8 unreadable\n"
-        "target memory or corrupt core, 9 other error, 10 core files missing\n"
-        "or different on disk, 130 interrupted.  See pmpeek(1).\n",
-        f);
+  fputs(
+      "usage: pmpeek [OPTIONS] PID\n"
+      "       pmpeek [OPTIONS] [--exe FILE] [--lib-root DIR] [--force] CORE\n"
+      "       pmpeek [OPTIONS] RECORDING\n"
+      "       pmpeek PID --interval SECONDS [--count N] [--save-dir DIR]\n"
+      "       pmpeek [--threads [--native]] [--referrers KIND [--samples N]]\n"
+      "              [--json] PID|CORE\n"
+      "       pmpeek diff [--top N | --all] [--json] OLD.json NEW.json\n"
+      "       pmpeek report [-o FILE.html] [--top N] SNAPSHOT.json...\n"
+      "\n"
+      "Counts the objects of a running CPython process by kind, from the\n"
+      "outside, and prints them as a heapy-style partition.\n"
+      "\n"
+      "  -n, --top N            show the N largest kinds (default 10)\n"
+      "  -a, --all              show every kind\n"
+      "  -s, --sort KEY         order rows by 'size' (default) or 'count'\n"
+      "  -b, --by KIND          'kind' (default): dicts by owner, as heapy\n"
+      "                         ('dict of K'); 'type': plain types\n"
+      "  -j, --json             print the snapshot as one JSON document\n"
+      "  -f, --format FMT       'table' (default), 'json' or 'openmetrics'\n"
+      "  -o, --output FILE      also write the JSON snapshot to FILE\n"
+      "      --no-pause         do not stop the target while reading it\n"
+      "      --allocator        also show pymalloc's arenas, pools and size\n"
+      "                         classes as sys._debugmallocstats() does,\n"
+      "                         and how the resident memory divides\n"
+      "      --unreachable      also show how many objects of each kind no\n"
+      "                         root reaches (cyclic garbage not collected\n"
+      "                         yet; always in --json)\n"
+      "\n"
+      "Core files (a path instead of a PID; gcore or the kernel's):\n"
+      "      --exe FILE         the executable, when the core's path is wrong\n"
+      "      --lib-root DIR     look for every mapped file under DIR\n"
+      "      --force            read on despite build-id mismatches or a\n"
+      "                         truncated core\n"
+      "\n"
+      "Why objects are alive (also on cores):\n"
+      "      --referrers KIND   shortest paths from a root (module globals,\n"
+      "                         attributes, keys, indices, thread frames and\n"
+      "                         locals) to sample objects of KIND, and the\n"
+      "                         kinds of their referrers (heapy's byrcs)\n"
+      "      --samples N        paths for N objects (default 3)\n"
+      "      --threads          each thread's Python stack, innermost first,\n"
+      "                         and which thread holds the GIL\n"
+      "      --native           with --threads, live targets: interleave\n"
+      "                         native frames (libunwind)\n"
+      "\n"
+      "Recordings (for bug reports and fuzzing):\n"
+      "      --record FILE      also save what the snapshot read from the\n"
+      "                         target to FILE; 'pmpeek FILE' replays it\n"
+      "\n"
+      "Leak hunting:\n"
+      "  -i, --interval SECONDS take a snapshot every SECONDS and print the\n"
+      "                         changes and the kinds that keep growing\n"
+      "  -c, --count N          stop after N snapshots (default: on Ctrl-C)\n"
+      "      --save-dir DIR     save every snapshot as "
+      "DIR/pmpeek-PID-NNNNNN.json\n"
+      "      --suspect-after K  name kinds whose count grew in each of the\n"
+      "                         last K snapshots (default 3)\n"
+      "      --series FILE.tsv  append time, kind, count, size of the top\n"
+      "                         kinds of every snapshot\n"
+      "\n"
+      "  -h, --help             show this help and exit\n"
+      "  -V, --version          show the version and exit\n"
+      "\n"
+      "Exit status: 0 ok, 1 partial result, 2 usage or bad snapshot file,\n"
+      "3 no such process, 4 permission denied, 5 not a Python process,\n"
+      "6 unsupported Python, 7 target exited during the walk, 8 unreadable\n"
+      "target memory or corrupt core, 9 other error, 10 core files missing\n"
+      "or different on disk, 130 interrupted.  See pmpeek(1).\n",
+      f);
 }
 
 static int
@@ -198,10 +200,22 @@ static int check_inspect(struct options *o);
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-  enum { OPT_NO_PAUSE = 256, OPT_SAVE_DIR, OPT_SUSPECT, OPT_SERIES,
-         OPT_EXE, OPT_LIB_ROOT, OPT_FORCE, OPT_ALLOCATOR, OPT_RECORD,
-         OPT_REFERRERS, OPT_SAMPLES, OPT_THREADS, OPT_NATIVE,
-         OPT_UNREACHABLE };
+  enum {
+    OPT_NO_PAUSE = 256,
+    OPT_SAVE_DIR,
+    OPT_SUSPECT,
+    OPT_SERIES,
+    OPT_EXE,
+    OPT_LIB_ROOT,
+    OPT_FORCE,
+    OPT_ALLOCATOR,
+    OPT_RECORD,
+    OPT_REFERRERS,
+    OPT_SAMPLES,
+    OPT_THREADS,
+    OPT_NATIVE,
+    OPT_UNREACHABLE
+  };
   /* 'b' (--by) is the census's partition, -s the rows' order. */
   static const struct option longopts[] = {
     { "top", required_argument, NULL, 'n' },
@@ -237,8 +251,8 @@ parse_options(int argc, char **argv, struct options *o)
   o->top = DEFAULT_TOP;
   o->suspect_after = DEFAULT_SUSPECT_AFTER;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":n:as:b:jf:o:i:c:hV", longopts,
-                          NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":n:as:b:jf:o:i:c:hV", longopts, NULL))
+         != -1) {
     switch (c) {
     case 'n':
       if (pm_cli_parse_count(optarg, 1000000000, &o->top) != 0) {
@@ -296,8 +310,7 @@ parse_options(int argc, char **argv, struct options *o)
       break;
     case 'i':
       if (parse_seconds(optarg, &o->interval) != 0) {
-        pm_cli_error("invalid interval '%s' (seconds, at least 0.01)",
-                     optarg);
+        pm_cli_error("invalid interval '%s' (seconds, at least 0.01)", optarg);
         return EXIT_USAGE;
       }
       break;
@@ -362,8 +375,7 @@ parse_options(int argc, char **argv, struct options *o)
       pm_cli_error("option '%s' needs a value", argv[optind - 1]);
       return EXIT_USAGE;
     default:
-      pm_cli_error("unknown option '%s' (see pmpeek --help)",
-                   argv[optind - 1]);
+      pm_cli_error("unknown option '%s' (see pmpeek --help)", argv[optind - 1]);
       return EXIT_USAGE;
     }
   }
@@ -374,8 +386,8 @@ parse_options(int argc, char **argv, struct options *o)
   }
   if (parse_arg(argv[optind], o) != 0)
     return EXIT_USAGE;
-  if ((!o->core || o->replay) && (o->core_opts.exe || o->core_opts.lib_root ||
-                                  o->core_opts.force)) {
+  if ((!o->core || o->replay)
+      && (o->core_opts.exe || o->core_opts.lib_root || o->core_opts.force)) {
     pm_cli_error("--exe, --lib-root and --force are for core files");
     return EXIT_USAGE;
   }
@@ -421,8 +433,8 @@ check_inspect(struct options *o)
   }
   if (!in->threads && !in->referrers)
     return 0;
-  if (o->interval > 0 || o->output || o->allocator || o->record ||
-      o->format == FORMAT_OPENMETRICS) {
+  if (o->interval > 0 || o->output || o->allocator || o->record
+      || o->format == FORMAT_OPENMETRICS) {
     pm_cli_error("--threads and --referrers print their own report: not "
                  "with --interval, --output, --allocator, --record or "
                  "--format openmetrics");
@@ -475,8 +487,9 @@ explain_eperm(pid_t pid, char *buf, size_t len)
              "run as root or with CAP_SYS_PTRACE (Yama ptrace_scope is %d)",
              scope);
   else
-    snprintf(buf, len, "run as root, as the target's user, or with "
-                       "CAP_SYS_PTRACE");
+    snprintf(buf, len,
+             "run as root, as the target's user, or with "
+             "CAP_SYS_PTRACE");
 }
 
 /* What pm_target_open_core() said about the file at fault. */
@@ -490,14 +503,15 @@ missing_hint(struct pm_target *t, char *buf, size_t len)
 
   buf[0] = '\0';
   if (ci && ci->nmissing)
-    snprintf(buf, len, " (%zu mapped file%s not found, such as '%s'; see "
-             "--lib-root)", ci->nmissing, ci->nmissing > 1 ? "s" : "",
-             ci->missing);
+    snprintf(buf, len,
+             " (%zu mapped file%s not found, such as '%s'; see "
+             "--lib-root)",
+             ci->nmissing, ci->nmissing > 1 ? "s" : "", ci->missing);
 }
 
 static int
-report_core(int err, const struct options *o,
-            const struct pm_python_info *seen, struct pm_target *t)
+report_core(int err, const struct options *o, const struct pm_python_info *seen,
+            struct pm_target *t)
 {
   const char *exe = t ? pm_target_exe(t) : NULL;
   const char *version = seen && seen->version[0] ? seen->version : "?";
@@ -516,32 +530,36 @@ report_core(int err, const struct options *o,
     break;
   case PM_EBUILDID:
     pm_cli_error("core '%s' does not match the files on disk: %s (--force "
-                 "reads it anyway)", o->core, core_why);
+                 "reads it anyway)",
+                 o->core, core_why);
     break;
   case PM_ENOPYTHON:
     pm_cli_error("%s '%s' (pid %d, '%s') is not of a Python process: no "
-                 "_PyRuntime in its executable or libraries%s", what,
-                 o->core, (int)pm_target_pid(t), exe ? exe : "?", hint);
+                 "_PyRuntime in its executable or libraries%s",
+                 what, o->core, (int)pm_target_pid(t), exe ? exe : "?", hint);
     break;
   case PM_ENOVERSION:
     pm_cli_error("unsupported Python version %s in %s '%s' (pmpeek has no "
-                 "layout for it)", version, what, o->core);
+                 "layout for it)",
+                 version, what, o->core);
     break;
   case PM_EOFFSETS:
     pm_cli_error("refusing %s '%s' (Python %s): its layout differs from "
-                 "pmpeek's table: %s", what, o->core, version,
+                 "pmpeek's table: %s",
+                 what, o->core, version,
                  seen && seen->mismatch[0] ? seen->mismatch : "?");
     break;
   case PM_EFREETHREADED:
     pm_cli_error("%s '%s' is of a free-threaded Python %s, which pmpeek "
-                 "does not support yet", what, o->core, version);
+                 "does not support yet",
+                 what, o->core, version);
     break;
   case PM_EINTR:
     pm_cli_error("interrupted");
     break;
   default:
-    pm_cli_error("cannot read %s '%s': %s%s", what, o->core,
-                 pm_strerror(err), hint);
+    pm_cli_error("cannot read %s '%s': %s%s", what, o->core, pm_strerror(err),
+                 hint);
     break;
   }
   return pm_exit_status(err);
@@ -577,8 +595,7 @@ report(int err, const struct options *o, const struct pm_python_info *seen,
                    "(pmpeek has no layout for it)",
                    seen->version, (int)o->pid);
     else
-      pm_cli_error("cannot tell the Python version of process %d",
-                   (int)o->pid);
+      pm_cli_error("cannot tell the Python version of process %d", (int)o->pid);
     break;
   case PM_EOFFSETS:
     pm_cli_error("refusing process %d (Python %s): its layout differs from "
@@ -709,9 +726,8 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   if (!err && o->allocator) {
     /* PMPEEK_NO_SYMBOLS=1: find 3.8-3.11's state as if stripped (tests). */
     const char *ns = getenv("PMPEEK_NO_SYMBOLS");
-    s->alloc_err = pm_allocator_take(&s->alloc, py,
-                                     ns && *ns == '1' ? PM_ALLOCATOR_NO_SYMBOLS
-                                                      : 0);
+    s->alloc_err = pm_allocator_take(
+        &s->alloc, py, ns && *ns == '1' ? PM_ALLOCATOR_NO_SYMBOLS : 0);
     if (s->alloc_err == PM_EGONE || s->alloc_err == PM_EINTR)
       err = s->alloc_err;
   }
@@ -730,8 +746,8 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   s->snap.executable = pm_target_exe(t);
   s->snap.python_version = s->version;
   s->snap.scope = "all";
-  s->snap.pause_seconds =
-      o->no_pause || o->core ? -1.0 : pm_target_pause_seconds(t);
+  s->snap.pause_seconds
+      = o->no_pause || o->core ? -1.0 : pm_target_pause_seconds(t);
   s->snap.census = &s->census;
   if (o->allocator && !s->alloc_err)
     s->snap.allocator = &s->alloc;
@@ -818,7 +834,8 @@ allocator_warning(const struct shot *s)
   if (s->alloc_err == PM_ENOSYM) {
     pm_cli_error("warning: cannot find pymalloc's state in '%s' (stripped, "
                  "and the code scan found no unique match); no allocator "
-                 "figures", s->snap.executable ? s->snap.executable : "?");
+                 "figures",
+                 s->snap.executable ? s->snap.executable : "?");
     return 0;
   }
   if (s->alloc_err) {
@@ -860,8 +877,8 @@ run_once(const struct options *o, struct pm_target *t)
       status = pm_snapshot_write_json(&s.snap, stdout) ? PM_EXIT_OTHER : 0;
       break;
     case FORMAT_OPENMETRICS:
-      status =
-          pm_snapshot_write_openmetrics(&s.snap, stdout) ? PM_EXIT_OTHER : 0;
+      status
+          = pm_snapshot_write_openmetrics(&s.snap, stdout) ? PM_EXIT_OTHER : 0;
       break;
     case FORMAT_TABLE:
       pm_cli_print_table_ex(stdout, &s.census, o->top, pm_cli_bold(stdout),
@@ -922,8 +939,8 @@ run_inspect(const struct options *o, struct pm_target *t)
   src.pid = o->core ? pm_target_pid(t) : o->pid;
   src.executable = pm_target_exe(t);
   src.python_version = version;
-  src.pause_seconds =
-      o->no_pause || o->core ? -1.0 : pm_target_pause_seconds(t);
+  src.pause_seconds
+      = o->no_pause || o->core ? -1.0 : pm_target_pause_seconds(t);
   status = pm_cli_inspect_print(&in, &o->inspect, &src, stdout);
   pm_cli_inspect_release(&in);
   return status;
@@ -1034,14 +1051,15 @@ run_interval(const struct options *o, struct pm_target *t)
     }
     if (o->output && (status = save_json(latest, o->output)))
       break;
-    if (series && (pm_snapshot_write_series(latest, o->top, series) ||
-                   fflush(series))) {
+    if (series
+        && (pm_snapshot_write_series(latest, o->top, series)
+            || fflush(series))) {
       pm_cli_error("cannot write '%s'", o->series);
       status = PM_EXIT_OTHER;
       break;
     }
-    if (pm_trend_add(trend, latest) != 0 ||
-        pm_trend_suspects(trend, &sus, &nsus) != 0) {
+    if (pm_trend_add(trend, latest) != 0
+        || pm_trend_suspects(trend, &sus, &nsus) != 0) {
       pm_cli_error("out of memory");
       status = PM_EXIT_OTHER;
       break;
@@ -1068,8 +1086,9 @@ run_interval(const struct options *o, struct pm_target *t)
   pm_trend_free(trend);
   if (interrupted && (status == 0 || status == 130)) {
     /* Ctrl-C is how a monitoring run ends: not an error. */
-    fprintf(stderr, "pmpeek: stopped after %zu snapshots; process %d is "
-                    "running\n",
+    fprintf(stderr,
+            "pmpeek: stopped after %zu snapshots; process %d is "
+            "running\n",
             n, (int)o->pid);
     status = 0;
   }
@@ -1129,8 +1148,8 @@ main(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
 
   /* A bad -o or --record path must fail before the target is touched. */
-  if ((o.output && check_writable(o.output)) ||
-      (o.record && check_writable(o.record)))
+  if ((o.output && check_writable(o.output))
+      || (o.record && check_writable(o.record)))
     return PM_EXIT_OTHER;
   if (o.replay) {
     err = pm_target_open_replay(&t, o.core, core_why, sizeof(core_why));
@@ -1155,7 +1174,8 @@ main(int argc, char **argv)
                    o.core);
     if (ci->forced)
       pm_cli_error("warning: '%s' is not the file the core maps; reading "
-                   "it anyway", ci->forced);
+                   "it anyway",
+                   ci->forced);
   }
   pm_target_set_cancel(t, &interrupted);
   if (o.inspect.threads || o.inspect.referrers)

@@ -16,17 +16,19 @@ percent(uint64_t part, uint64_t whole)
 }
 
 void
-pm_cli_print_table_ex(FILE *f, const struct pm_census *c, size_t top,
-                      int bold, int unreachable)
+pm_cli_print_table_ex(FILE *f, const struct pm_census *c, size_t top, int bold,
+                      int unreachable)
 {
   size_t rows = top == 0 || top > c->nkinds ? c->nkinds : top;
   uint64_t cumulative = 0;
 
-  fprintf(f, "Partition of a set of %" PRIu64 " objects. Total size = %" PRIu64
-             " bytes.\n",
+  fprintf(f,
+          "Partition of a set of %" PRIu64 " objects. Total size = %" PRIu64
+          " bytes.\n",
           c->count, c->size);
-  fprintf(f, "%s Index  Count   %%     Size   %% Cumulative  %% %sKind (class "
-             "/ dict of class)%s\n",
+  fprintf(f,
+          "%s Index  Count   %%     Size   %% Cumulative  %% %sKind (class "
+          "/ dict of class)%s\n",
           bold ? "\033[1m" : "", unreachable ? "Unreach " : "",
           bold ? "\033[0m" : "");
   for (size_t i = 0; i < rows; i++) {
@@ -43,8 +45,9 @@ pm_cli_print_table_ex(FILE *f, const struct pm_census *c, size_t top,
   if (rows < c->nkinds)
     fprintf(f, "<%zu more rows. Use --top N or --all.>\n", c->nkinds - rows);
   if (unreachable)
-    fprintf(f, "Unreachable: %" PRIu64 " objects, %" PRIu64 " bytes (cyclic "
-               "garbage not collected yet).\n",
+    fprintf(f,
+            "Unreachable: %" PRIu64 " objects, %" PRIu64 " bytes (cyclic "
+            "garbage not collected yet).\n",
             c->unreachable_count, c->unreachable_size);
 }
 

@@ -46,8 +46,8 @@ pm_cli_bold(FILE *f)
   const char *nc = getenv("NO_COLOR");
   const char *term = getenv("TERM");
 
-  return isatty(fileno(f)) && !(nc && *nc) &&
-         !(term && strcmp(term, "dumb") == 0);
+  return isatty(fileno(f)) && !(nc && *nc)
+         && !(term && strcmp(term, "dumb") == 0);
 }
 
 int

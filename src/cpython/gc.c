@@ -111,8 +111,7 @@ pm__gc_heads(struct pm_python *py, pm_addr_t *heads, int max, int *collecting)
                        : py->info.runtime + (pm_addr_t)L->runtime_gc;
     int32_t c = 0;
 
-    if ((err
-         = pm__py_read(py, gc + L->gc_state_collecting, &c, sizeof(c))))
+    if ((err = pm__py_read(py, gc + L->gc_state_collecting, &c, sizeof(c))))
       return err;
     if (c)
       *collecting = 1;
@@ -154,7 +153,7 @@ pm__gc_walk(struct pm_python *py, pm_gc_visit_fn visit, void *arg,
 
     st->interpreters++;
     err = pm__py_read(py, gc + L->gc_state_collecting, &collecting,
-                         sizeof(collecting));
+                      sizeof(collecting));
     if (err) {
       if (pm__walk_fatal(err))
         return err;

@@ -667,8 +667,8 @@ find_by_interp(struct pm_python *py, unsigned flags, struct pm_obm_state *out,
       pm_addr_t s;
       int64_t id;
       if (state_of(py, interps[i], main, &s) == 0 && s == states[k]
-          && pm__py_read(py, interps[i] + L->interp_id, &id, 8) == 0
-          && id >= 0 && (st->interp_id < 0 || id < st->interp_id))
+          && pm__py_read(py, interps[i] + L->interp_id, &id, 8) == 0 && id >= 0
+          && (st->interp_id < 0 || id < st->interp_id))
         st->interp_id = id;
     }
     if (states[k] == main_state)

@@ -302,8 +302,7 @@ struct block_walk {
  * count breaks the pool's invariants, or when too many blocks are carved.
  */
 static int
-pool_used(struct walk *w, const struct pool_view *p,
-          struct pm_obm_pool_used *u)
+pool_used(struct walk *w, const struct pool_view *p, struct pm_obm_pool_used *u)
 {
   const uint32_t oh = w->g.pool_overhead;
   uint32_t carved = (p->nextoffset - oh) / p->size, nfree = 0;

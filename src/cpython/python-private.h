@@ -40,7 +40,7 @@ enum pm_builtin {
 #define PM__BT_ENUM(name, sym) PM_T_##name,
   PM_BUILTIN_TYPES(PM__BT_ENUM)
 #undef PM__BT_ENUM
-  PM_T__COUNT
+      PM_T__COUNT
 };
 
 struct pm_python {

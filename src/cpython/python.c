@@ -125,8 +125,8 @@ find_runtime(struct pm_python *py, struct found *f, pm_addr_t *runtime)
   for (size_t i = 0; i < m->n; i++) {
     const struct pm_region *r = &m->v[i];
     int rank;
-    if (!r->path || r->path[0] != '/' ||
-        (rank = candidate_rank(py->t, r->path)) < 0)
+    if (!r->path || r->path[0] != '/'
+        || (rank = candidate_rank(py->t, r->path)) < 0)
       continue;
     c[n].r = r;
     c[n].rank = rank;
@@ -185,8 +185,8 @@ parse_version_text(const char *text, size_t len)
     while (i < len && text[i] >= '0' && text[i] <= '9' && serial < 15)
       serial = serial * 10 + (unsigned)(text[i++] - '0');
   }
-  if (i + 1 >= len || text[i] != ' ' || text[i + 1] != '(' || v[0] != 3 ||
-      v[1] > 99 || v[2] > 99 || serial > 15)
+  if (i + 1 >= len || text[i] != ' ' || text[i + 1] != '(' || v[0] != 3
+      || v[1] > 99 || v[2] > 99 || serial > 15)
     return 0;
   return v[0] << 24 | v[1] << 16 | v[2] << 8 | level << 4 | serial;
 }
@@ -203,15 +203,15 @@ parse_version_text(const char *text, size_t len)
 static uint32_t
 version_from_text(struct pm_python *py, struct found *f)
 {
-  static const char *const names[] = { "Py_GetVersion.version", "version.0",
-                                       "version" };
+  static const char *const names[]
+      = { "Py_GetVersion.version", "version.0", "version" };
   char buf[VERSION_TEXT_MAX + 1];
   uint64_t value, lo, hi;
   uint32_t hex;
 
   for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-    if (pm__elf_symbol(f->elf, names[i], &value, NULL) != 0 ||
-        pm__py_read(py, value + f->bias, buf, VERSION_TEXT_MAX) != 0)
+    if (pm__elf_symbol(f->elf, names[i], &value, NULL) != 0
+        || pm__py_read(py, value + f->bias, buf, VERSION_TEXT_MAX) != 0)
       continue;
     if ((hex = parse_version_text(buf, VERSION_TEXT_MAX)))
       return hex;
@@ -227,8 +227,8 @@ version_from_text(struct pm_python *py, struct found *f)
     if (pm__py_read(py, at + f->bias, chunk, n) != 0)
       continue;
     for (size_t k = 0; k + 8 < n; k++)
-      if (chunk[k] == '3' && chunk[k + 1] == '.' && (k == 0 || !chunk[k - 1]) &&
-          (hex = parse_version_text(chunk + k, n - k)))
+      if (chunk[k] == '3' && chunk[k + 1] == '.' && (k == 0 || !chunk[k - 1])
+          && (hex = parse_version_text(chunk + k, n - k)))
         return hex;
   }
   return 0;
@@ -254,8 +254,8 @@ detect_version(struct pm_python *py, struct found *f)
   if ((hex >> 24) != 3 || ((hex >> 4) & 0xf) < 0xa)
     return PM_ENOVERSION;
   py->info.hexversion = hex;
-  py->version = ((hex >> 24) << 16) | (((hex >> 16) & 0xff) << 8) |
-                ((hex >> 8) & 0xff);
+  py->version
+      = ((hex >> 24) << 16) | (((hex >> 16) & 0xff) << 8) | ((hex >> 8) & 0xff);
   format_version(py->info.version, sizeof(py->info.version), hex);
   /* A pre-release may have any layout: only finals are trusted. */
   if (((hex >> 4) & 0xf) != 0xf)
@@ -273,7 +273,10 @@ struct debug_field {
   size_t field;            /* offsetof(struct pm_layout, ...) */
 };
 
-#define DF(name, p13, p14, f) { name, p13, p14, offsetof(struct pm_layout, f) }
+#define DF(name, p13, p14, f)                                                  \
+  {                                                                            \
+    name, p13, p14, offsetof(struct pm_layout, f)                              \
+  }
 static const struct debug_field debug_fields[] = {
   DF("runtime_state.size", 24, 24, runtime_size),
   DF("runtime_state.finalizing", 32, 32, runtime_finalizing),
@@ -378,8 +381,8 @@ detect_build(struct found *f)
   uint64_t value;
 
   /* Only Py_DEBUG builds (Py_REF_DEBUG) define these. */
-  if (pm__elf_symbol(f->elf, "_Py_RefTotal", &value, NULL) == 0 ||
-      pm__elf_symbol(f->elf, "_Py_NegativeRefcount", &value, NULL) == 0)
+  if (pm__elf_symbol(f->elf, "_Py_RefTotal", &value, NULL) == 0
+      || pm__elf_symbol(f->elf, "_Py_NegativeRefcount", &value, NULL) == 0)
     return PM_BUILD_DEBUG;
   return PM_BUILD_DEFAULT;
 }
@@ -417,12 +420,12 @@ pm_python_open(struct pm_python **out, struct pm_target *t,
   }
   py->info.layout = py->L->file;
   /* Before 3.11 the version came from text: the runtime's size confirms it. */
-  if (!PM_PY_AT_LEAST(py, 3, 11) && f.runtime_size &&
-      f.runtime_size != (uint64_t)py->L->runtime_size) {
+  if (!PM_PY_AT_LEAST(py, 3, 11) && f.runtime_size
+      && f.runtime_size != (uint64_t)py->L->runtime_size) {
     snprintf(py->info.mismatch, sizeof(py->info.mismatch),
              "_PyRuntime is %llu bytes in the target, %lld in offsets/%s",
-             (unsigned long long)f.runtime_size,
-             (long long)py->L->runtime_size, py->L->file);
+             (unsigned long long)f.runtime_size, (long long)py->L->runtime_size,
+             py->L->file);
     err = PM_EOFFSETS;
     goto fail;
   }

@@ -259,8 +259,7 @@ pm__code_local_name(struct pm_python *py, pm_addr_t code, int64_t index,
       return 0;
     if ((err = pm__py_read_u64(py, code + parts[i], &names)))
       return err;
-    if (names
-        && (err = pm__py_read(py, names + L->varobject_ob_size, &n, 8)))
+    if (names && (err = pm__py_read(py, names + L->varobject_ob_size, &n, 8)))
       return err;
     if (n < 0 || n > (1 << 24))
       return PM_ECORRUPT;
@@ -778,8 +777,8 @@ shared_keys(struct pm_python *py, pm_addr_t obj, struct pm_dict_keys *k)
 
 /* The number of values in an instance's values (3.11+). */
 static int
-values_count(struct pm_python *py, pm_addr_t obj,
-             const struct pm_type_info *ti, pm_addr_t values, uint64_t *n)
+values_count(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
+             pm_addr_t values, uint64_t *n)
 {
   const struct pm_layout *L = py->L;
   struct pm_dict_keys k;
@@ -1043,9 +1042,7 @@ pm__int_value(struct pm_python *py, pm_addr_t obj, int64_t *out)
   }
   if (n < 0 || n > 3)
     return PM_ECORRUPT;
-  if (n
-      && (err
-          = pm__py_read(py, obj + L->long_digit, digits, (size_t)n * 4)))
+  if (n && (err = pm__py_read(py, obj + L->long_digit, digits, (size_t)n * 4)))
     return err;
   /* 30-bit digits, least significant first; a pointer-sized ident fits. */
   v = (uint64_t)digits[0] | (uint64_t)digits[1] << 30

@@ -40,16 +40,15 @@ enum pm_elf_question {
  * file gave.  Recorded answers are untrusted: an answer of the wrong
  * length is taken for PM_EELF.
  */
-typedef int (*pm_elf_ask_fn)(void *arg, int q, const void *key,
-                             size_t keylen, const void **answer, size_t *len);
+typedef int (*pm_elf_ask_fn)(void *arg, int q, const void *key, size_t keylen,
+                             const void **answer, size_t *len);
 
 /*
  * Told every question a file answered, with the result (answer NULL
  * unless err is 0).  For recording; it cannot fail the query.
  */
-typedef void (*pm_elf_note_fn)(void *arg, int q, const void *key,
-                               size_t keylen, int err, const void *answer,
-                               size_t len);
+typedef void (*pm_elf_note_fn)(void *arg, int q, const void *key, size_t keylen,
+                               int err, const void *answer, size_t len);
 
 /*
  * A pm_elf with no file behind it: every function below asks `ask`.
@@ -89,8 +88,7 @@ int pm__elf_load_bias(struct pm_elf *e, uint64_t start, uint64_t offset,
  * Copies len bytes of the file's initialised contents at link-time address
  * vaddr (a PT_LOAD's file bytes).  -EFAULT when not backed by the file.
  */
-int pm__elf_read_vaddr(struct pm_elf *e, uint64_t vaddr, void *buf,
-                       size_t len);
+int pm__elf_read_vaddr(struct pm_elf *e, uint64_t vaddr, void *buf, size_t len);
 
 /*
  * Scans the file's PT_LOAD data for the first occurrence of needle and

@@ -110,8 +110,8 @@ pm_diff_release(struct pm_diff *d)
 double
 pm_diff_seconds(const struct pm_diff *d)
 {
-  return (double)(d->new->taken_at.tv_sec - d->old->taken_at.tv_sec) +
-         (double)(d->new->taken_at.tv_nsec - d->old->taken_at.tv_nsec) / 1e9;
+  return (double)(d->new->taken_at.tv_sec - d->old->taken_at.tv_sec)
+         + (double)(d->new->taken_at.tv_nsec - d->old->taken_at.tv_nsec) / 1e9;
 }
 
 static json_t *
@@ -120,8 +120,8 @@ side(const struct pm_snapshot *s)
   char when[PM_TIME_TEXT_MAX];
 
   pm_time_rfc3339(&s->taken_at, when, sizeof(when));
-  return json_pack("{s:s, s:{s:I, s:I}}", "taken_at", when, "objects",
-                   "count", (json_int_t)s->census->count, "size",
+  return json_pack("{s:s, s:{s:I, s:I}}", "taken_at", when, "objects", "count",
+                   (json_int_t)s->census->count, "size",
                    (json_int_t)s->census->size);
 }
 

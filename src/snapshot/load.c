@@ -37,7 +37,8 @@ parse_time(const char *s, struct timespec *out)
   long frac = 0, scale = 1000000000;
 
   if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-             &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+             &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n)
+      != 6)
     return -1;
   s += n;
   if (*s == '.') {
@@ -45,9 +46,8 @@ parse_time(const char *s, struct timespec *out)
       if (scale > 1)
         scale /= 10, frac += (*s - '0') * scale;
   }
-  if (strcmp(s, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-      tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-      tm.tm_sec > 60)
+  if (strcmp(s, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1
+      || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
     return -1;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -91,15 +91,16 @@ load_kinds(struct pm_snapshot_doc *d, json_t *kinds, const char **why)
   c->kinds = calloc(n ? n : 1, sizeof(*c->kinds));
   if (!c->kinds)
     return -ENOMEM;
-  json_array_foreach(kinds, i, k) {
+  json_array_foreach(kinds, i, k)
+  {
     struct pm_kind *row = &c->kinds[i];
     const char *name = get_str(k, "kind");
-    if (!name || get_u64(k, "count", &row->count) ||
-        get_u64(k, "size", &row->size) ||
-        get_opt_u64(k, "unreachable_count", &row->unreachable_count) ||
-        get_opt_u64(k, "unreachable_size", &row->unreachable_size) ||
-        row->unreachable_count > row->count ||
-        row->unreachable_size > row->size)
+    if (!name || get_u64(k, "count", &row->count)
+        || get_u64(k, "size", &row->size)
+        || get_opt_u64(k, "unreachable_count", &row->unreachable_count)
+        || get_opt_u64(k, "unreachable_size", &row->unreachable_size)
+        || row->unreachable_count > row->count
+        || row->unreachable_size > row->size)
       return fail(why, "malformed entry in 'kinds'", NULL);
     row->name = strdup(name);
     if (!row->name)
@@ -152,8 +153,8 @@ pm_snapshot_load(const char *path, struct pm_snapshot_doc **out,
     goto bad;
   }
   v = json_object_get(root, "format_version");
-  if (!json_is_integer(v) ||
-      json_integer_value(v) != PM_SNAPSHOT_FORMAT_VERSION) {
+  if (!json_is_integer(v)
+      || json_integer_value(v) != PM_SNAPSHOT_FORMAT_VERSION) {
     err = fail(why, "unsupported snapshot format_version", NULL);
     goto bad;
   }
@@ -161,16 +162,16 @@ pm_snapshot_load(const char *path, struct pm_snapshot_doc **out,
   objects = json_object_get(root, "objects");
   kinds = json_object_get(root, "kinds");
   s = get_str(root, "taken_at");
-  if (!json_is_object(source) || !json_is_object(objects) ||
-      !json_is_array(kinds) || !s || parse_time(s, &d->snap.taken_at) != 0 ||
-      get_u64(objects, "count", &d->census.count) ||
-      get_u64(objects, "size", &d->census.size) ||
-      get_opt_u64(objects, "unreachable_count",
-                  &d->census.unreachable_count) ||
-      get_opt_u64(objects, "unreachable_size", &d->census.unreachable_size) ||
-      !(d->snap.source_kind = get_str(source, "kind"))) {
-    err = fail(why, "missing or malformed field (taken_at, source, objects "
-                    "or kinds)",
+  if (!json_is_object(source) || !json_is_object(objects)
+      || !json_is_array(kinds) || !s || parse_time(s, &d->snap.taken_at) != 0
+      || get_u64(objects, "count", &d->census.count)
+      || get_u64(objects, "size", &d->census.size)
+      || get_opt_u64(objects, "unreachable_count", &d->census.unreachable_count)
+      || get_opt_u64(objects, "unreachable_size", &d->census.unreachable_size)
+      || !(d->snap.source_kind = get_str(source, "kind"))) {
+    err = fail(why,
+               "missing or malformed field (taken_at, source, objects "
+               "or kinds)",
                NULL);
     goto bad;
   }

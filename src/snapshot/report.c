@@ -26,11 +26,20 @@ html_text(FILE *f, const char *s)
 {
   for (; *s; s++) {
     switch (*s) {
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '&': fputs("&amp;", f); break;
-    case '"': fputs("&quot;", f); break;
-    default: fputc(*s, f);
+    case '<':
+      fputs("&lt;", f);
+      break;
+    case '>':
+      fputs("&gt;", f);
+      break;
+    case '&':
+      fputs("&amp;", f);
+      break;
+    case '"':
+      fputs("&quot;", f);
+      break;
+    default:
+      fputc(*s, f);
     }
   }
 }
@@ -47,8 +56,8 @@ size_of(const struct pm_snapshot *s, const char *kind)
 static double
 seconds_between(const struct pm_snapshot *a, const struct pm_snapshot *b)
 {
-  return (double)(b->taken_at.tv_sec - a->taken_at.tv_sec) +
-         (double)(b->taken_at.tv_nsec - a->taken_at.tv_nsec) / 1e9;
+  return (double)(b->taken_at.tv_sec - a->taken_at.tv_sec)
+         + (double)(b->taken_at.tv_nsec - a->taken_at.tv_nsec) / 1e9;
 }
 
 static void
@@ -88,15 +97,16 @@ chart(FILE *f, const struct pm_snapshot *const *snaps, size_t n,
           MARGIN_L + pw / 2, CHART_H - 8, span);
   for (size_t k = 0; k < nk; k++) {
     const char *colour = palette[k % (sizeof(palette) / sizeof(*palette))];
-    fprintf(f, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" "
-               "stroke-width=\"2\" points=\"",
+    fprintf(f,
+            "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" "
+            "stroke-width=\"2\" points=\"",
             colour);
     for (size_t i = 0; i < n; i++) {
-      double x = MARGIN_L + (span > 0 ? pw * seconds_between(snaps[0],
-                                                               snaps[i]) / span
-                                      : (n > 1 ? pw * i / (n - 1) : pw / 2));
-      double y = MARGIN_T + ph - ph * (double)size_of(snaps[i], kinds[k]) /
-                                     (double)ymax;
+      double x = MARGIN_L
+                 + (span > 0 ? pw * seconds_between(snaps[0], snaps[i]) / span
+                             : (n > 1 ? pw * i / (n - 1) : pw / 2));
+      double y = MARGIN_T + ph
+                 - ph * (double)size_of(snaps[i], kinds[k]) / (double)ymax;
       fprintf(f, "%s%.1f,%.1f", i ? " " : "", x, y);
     }
     fputs("\"><title>", f);
@@ -173,16 +183,18 @@ pm_report_write_html(const struct pm_snapshot *const *snaps, size_t n,
         "margin-right:1.5em}.legend span{display:inline-block;width:12px;"
         "height:12px;margin-right:4px}\n</style>\n</head>\n<body>\n",
         f);
-  fprintf(f, "<h1>pmpeek report</h1>\n<p>%zu snapshots of process %ld (",
-          n, last->pid);
+  fprintf(f, "<h1>pmpeek report</h1>\n<p>%zu snapshots of process %ld (", n,
+          last->pid);
   html_text(f, last->executable ? last->executable : "?");
-  fprintf(f, ", Python %s) from %s to %s.</p>\n<h2>Size of the top %zu kinds"
-             "</h2>\n",
-          last->python_version ? last->python_version : "?", first_at,
-          last_at, nk);
+  fprintf(f,
+          ", Python %s) from %s to %s.</p>\n<h2>Size of the top %zu kinds"
+          "</h2>\n",
+          last->python_version ? last->python_version : "?", first_at, last_at,
+          nk);
   chart(f, snaps, n, kinds, nk);
-  fprintf(f, "<h2>Changes from the first snapshot to the last</h2>\n"
-             "<p>Objects: %llu &rarr; %llu; bytes: %llu &rarr; %llu.</p>\n",
+  fprintf(f,
+          "<h2>Changes from the first snapshot to the last</h2>\n"
+          "<p>Objects: %llu &rarr; %llu; bytes: %llu &rarr; %llu.</p>\n",
           (unsigned long long)snaps[0]->census->count,
           (unsigned long long)last->census->count,
           (unsigned long long)snaps[0]->census->size,

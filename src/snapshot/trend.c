@@ -138,8 +138,7 @@ by_rate(const void *a, const void *b)
 }
 
 int
-pm_trend_suspects(const struct pm_trend *t, struct pm_suspect **out,
-                  size_t *n)
+pm_trend_suspects(const struct pm_trend *t, struct pm_suspect **out, size_t *n)
 {
   const struct frame *last, *first;
   struct pm_suspect *v;
@@ -154,17 +153,16 @@ pm_trend_suspects(const struct pm_trend *t, struct pm_suspect **out,
   v = calloc(last->n + 1, sizeof(*v));
   if (!v)
     return -ENOMEM;
-  minutes = ((double)(last->at.tv_sec - first->at.tv_sec) +
-             (double)(last->at.tv_nsec - first->at.tv_nsec) / 1e9) /
-            60.0;
+  minutes = ((double)(last->at.tv_sec - first->at.tv_sec)
+             + (double)(last->at.tv_nsec - first->at.tv_nsec) / 1e9)
+            / 60.0;
   for (size_t k = 0; k < last->n; k++) {
     const char *kind = last->names[k];
     int grew = 1;
     /* Strictly more in each snapshot than in the one before it. */
     for (unsigned i = 0; i < t->window && grew; i++) {
       const struct frame *a = &t->frames[(t->first + i) % (t->window + 1)];
-      const struct frame *b =
-          &t->frames[(t->first + i + 1) % (t->window + 1)];
+      const struct frame *b = &t->frames[(t->first + i + 1) % (t->window + 1)];
       grew = count_in(b, kind) > count_in(a, kind);
     }
     if (!grew)
@@ -172,9 +170,9 @@ pm_trend_suspects(const struct pm_trend *t, struct pm_suspect **out,
     v[*n].kind = kind;
     v[*n].count_first = count_in(first, kind);
     v[*n].count_last = last->counts[k];
-    v[*n].per_minute =
-        minutes > 0 ? (double)(v[*n].count_last - v[*n].count_first) / minutes
-                    : 0;
+    v[*n].per_minute
+        = minutes > 0 ? (double)(v[*n].count_last - v[*n].count_first) / minutes
+                      : 0;
     (*n)++;
   }
   qsort(v, *n, sizeof(*v), by_rate);

@@ -295,8 +295,16 @@ core_close(void *ctx)
 }
 
 static const struct pm_target_ops core_target_ops = {
-  core_read,        core_nop, core_nop,   core_refresh_maps,
-  core_region_file, NULL,     core_close, NULL, 0, 0,
+  core_read,
+  core_nop,
+  core_nop,
+  core_refresh_maps,
+  core_region_file,
+  NULL,
+  core_close,
+  NULL,
+  0,
+  0,
 };
 
 /* An NT_FILE entry by path, to find the distinct files. */

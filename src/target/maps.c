@@ -43,20 +43,21 @@ parse_line(const char *line, size_t len, struct pm_region *r)
   memcpy(buf, line, head);
   buf[head] = '\0';
   if (sscanf(buf, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms,
-             &offset, &dev_major, &dev_minor, &inode, &name_at) < 7)
+             &offset, &dev_major, &dev_minor, &inode, &name_at)
+      < 7)
     return -EINVAL;
-  if (end <= start || strlen(perms) != 4 || !strchr("r-", perms[0]) ||
-      !strchr("w-", perms[1]) || !strchr("x-", perms[2]) ||
-      !strchr("ps", perms[3]))
+  if (end <= start || strlen(perms) != 4 || !strchr("r-", perms[0])
+      || !strchr("w-", perms[1]) || !strchr("x-", perms[2])
+      || !strchr("ps", perms[3]))
     return -EINVAL;
   r->start = start;
   r->end = end;
   r->offset = offset;
   r->inode = inode;
-  r->prot = (perms[0] == 'r' ? PM_PROT_READ : 0) |
-            (perms[1] == 'w' ? PM_PROT_WRITE : 0) |
-            (perms[2] == 'x' ? PM_PROT_EXEC : 0) |
-            (perms[3] == 's' ? PM_PROT_SHARED : 0);
+  r->prot = (perms[0] == 'r' ? PM_PROT_READ : 0)
+            | (perms[1] == 'w' ? PM_PROT_WRITE : 0)
+            | (perms[2] == 'x' ? PM_PROT_EXEC : 0)
+            | (perms[3] == 's' ? PM_PROT_SHARED : 0);
   r->path = NULL;
   if (name_at > 0 && (size_t)name_at < len) {
     r->path = strndup(line + name_at, len - (size_t)name_at);

@@ -31,7 +31,7 @@ struct task {
 struct pid_ctx {
   pid_t pid;
   unsigned flags;
-  int mem_fd;     /* /proc/PID/mem, opened on first need */
+  int mem_fd;       /* /proc/PID/mem, opened on first need */
   int use_vm_readv; /* read and written atomically: reads may be concurrent */
   pthread_mutex_t mem_lock; /* mem_fd's opening */
   struct task *tasks;
@@ -196,8 +196,8 @@ pid_region_file(void *ctx, const struct pm_region *r, char *buf, size_t len)
   if (n < 0 || (size_t)n >= len)
     return -ENAMETOOLONG;
   /* A deleted file keeps its old name plus " (deleted)" in maps. */
-  if (n > 10 && strcmp(buf + n - 10, " (deleted)") == 0 &&
-      access(buf, R_OK) != 0)
+  if (n > 10 && strcmp(buf + n - 10, " (deleted)") == 0
+      && access(buf, R_OK) != 0)
     buf[n - 10] = '\0';
   return 0;
 }
@@ -371,9 +371,9 @@ pid_resume(void *ctx)
      * Detach restarts a thread we interrupted; the kernel leaves one that was
      * in group-stop (SIGSTOP) stopped, so a stopped target stays stopped.
      */
-    if (ptrace(PTRACE_DETACH, t->tid, NULL,
-               (void *)(uintptr_t)t->resend_signal) < 0 &&
-        errno != ESRCH && !first)
+    if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(uintptr_t)t->resend_signal)
+            < 0
+        && errno != ESRCH && !first)
       first = -errno;
     t->seized = 0;
   }
@@ -402,8 +402,16 @@ pid_close(void *ctx)
 }
 
 static const struct pm_target_ops pid_target_ops = {
-  pid_read,        pid_pause, pid_resume, pid_refresh_maps,
-  pid_region_file, pid_gone,  pid_close,  NULL, 0, 1,
+  pid_read,
+  pid_pause,
+  pid_resume,
+  pid_refresh_maps,
+  pid_region_file,
+  pid_gone,
+  pid_close,
+  NULL,
+  0,
+  1,
 };
 
 int
@@ -510,9 +518,9 @@ zero_pfn(void)
     return 0;
   (void)p[0]; /* a read fault maps the zero page */
   fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0 &&
-      pread(fd, &e, 8, (off_t)((uintptr_t)p / (uintptr_t)page * 8)) == 8 &&
-      (e & PAGEMAP_PRESENT))
+  if (fd >= 0
+      && pread(fd, &e, 8, (off_t)((uintptr_t)p / (uintptr_t)page * 8)) == 8
+      && (e & PAGEMAP_PRESENT))
     pfn = e & PAGEMAP_PFN;
   if (fd >= 0)
     close(fd);

@@ -55,8 +55,7 @@ pm__target_window_at(struct pm_target *t, pm_addr_t addr, size_t len)
  * the window holds all of [addr, addr + len).
  */
 static inline int
-pm__target_read_fast(struct pm_target *t, pm_addr_t addr, void *buf,
-                     size_t len)
+pm__target_read_fast(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
 {
   struct pm_target_window *w = pm__target_window(t);
   const void *p = pm__target_window_at(t, addr, len);

@@ -61,15 +61,15 @@ struct pm_target {
   unsigned set_mask; /* sets in use - 1 (pm__target_cache_size()) */
   unsigned char *cache_mem;
   uint64_t readable; /* bytes of readable mappings, at the last refresh */
-  struct pm_cache_slot *pinned; /* pm__target_peek()'s, or NULL */
+  struct pm_cache_slot *pinned;   /* pm__target_peek()'s, or NULL */
   struct pm_cache_slot *win_slot; /* the slot win shows, when win.len */
   size_t last_region; /* index of the last region hit, a cheap first guess */
   uint64_t bytes_read;
   double pause_seconds;
   struct timespec paused_at;
   int paused;
-  struct pm_record *rec; /* non-NULL while recording (record.c) */
-  int borrowed; /* a clone: ops, ctx and maps are its origin's */
+  struct pm_record *rec;    /* non-NULL while recording (record.c) */
+  int borrowed;             /* a clone: ops, ctx and maps are its origin's */
   struct pm_target *origin; /* a clone's, charged with its reads when freed */
   uint64_t budget0;         /* a clone's budget when it was made */
 };

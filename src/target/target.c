@@ -42,8 +42,8 @@ budget_reset(struct pm_target *t)
       readable += t->maps.v[i].end - t->maps.v[i].start;
   t->readable = readable;
   t->win.budget = readable > UINT64_MAX / READ_BUDGET_FACTOR
-                       ? UINT64_MAX
-                       : readable * READ_BUDGET_FACTOR;
+                      ? UINT64_MAX
+                      : readable * READ_BUDGET_FACTOR;
   if (t->win.budget < READ_BUDGET_MIN)
     t->win.budget = READ_BUDGET_MIN;
 }
@@ -226,8 +226,7 @@ pm_target_resume(struct pm_target *t)
 static inline struct pm_cache_slot *
 cache_set(struct pm_target *t, pm_addr_t base)
 {
-  return &t->cache[((base >> PM_CACHE_CHUNK_BITS) & t->set_mask)
-                   << 1];
+  return &t->cache[((base >> PM_CACHE_CHUNK_BITS) & t->set_mask) << 1];
 }
 
 static const struct pm_region *
@@ -481,7 +480,7 @@ pm__target_view_span(struct pm_target *t, pm_addr_t addr, size_t *avail)
   return s->data + (addr - s->base);
 }
 
-_Static_assert(PM_CACHE_SLOTS * PM_CACHE_CHUNK == PM_TARGET_CACHE_MAX,
+_Static_assert(PM_CACHE_SLOTS *PM_CACHE_CHUNK == PM_TARGET_CACHE_MAX,
                "target-peek.h says how big the cache is");
 
 void
@@ -585,9 +584,8 @@ pm_target_free(struct pm_target *t)
   if (t->borrowed) {
     /* One budget for both: what the clone spent, its origin has not. */
     uint64_t spent = t->budget0 - t->win.budget;
-    t->origin->win.budget -= spent < t->origin->win.budget
-                                 ? spent
-                                 : t->origin->win.budget;
+    t->origin->win.budget
+        -= spent < t->origin->win.budget ? spent : t->origin->win.budget;
     free(t->cache_mem);
     free(t);
     return;

@@ -31,8 +31,8 @@ is_eval_loop(const char *symbol)
 {
   size_t n = strlen(EVAL_LOOP);
 
-  return symbol && strncmp(symbol, EVAL_LOOP, n) == 0 &&
-         (symbol[n] == '\0' || symbol[n] == '.');
+  return symbol && strncmp(symbol, EVAL_LOOP, n) == 0
+         && (symbol[n] == '\0' || symbol[n] == '.');
 }
 
 /*
@@ -82,8 +82,8 @@ symbols_open(pid_t pid)
 
   if (!d)
     return NULL;
-  if (dwfl_linux_proc_report(d, pid) != 0 ||
-      dwfl_report_end(d, NULL, NULL) != 0) {
+  if (dwfl_linux_proc_report(d, pid) != 0
+      || dwfl_report_end(d, NULL, NULL) != 0) {
     dwfl_end(d);
     return NULL;
   }
@@ -106,9 +106,9 @@ symbolize(Dwfl *d, unw_cursor_t *cursor, struct pm_native_frame *f,
     Dwfl_Module *mod = dwfl_addrmodule(d, pc);
     GElf_Off soff;
     GElf_Sym sym;
-    const char *sname = mod ? dwfl_module_addrinfo(mod, pc, &soff, &sym,
-                                                   NULL, NULL, NULL)
-                            : NULL;
+    const char *sname
+        = mod ? dwfl_module_addrinfo(mod, pc, &soff, &sym, NULL, NULL, NULL)
+              : NULL;
     if (sname) {
       f->symbol = strdup(sname);
       f->offset = soff + (innermost ? 0 : 1);

@@ -29,8 +29,8 @@ fuzz_file(const uint8_t *data, size_t size)
     }
     snprintf(fuzz_path, sizeof(fuzz_path), "/proc/self/fd/%d", fuzz_fd);
   }
-  if (ftruncate(fuzz_fd, 0) != 0 ||
-      (size && pwrite(fuzz_fd, data, size, 0) != (ssize_t)size)) {
+  if (ftruncate(fuzz_fd, 0) != 0
+      || (size && pwrite(fuzz_fd, data, size, 0) != (ssize_t)size)) {
     perror("memfd");
     abort();
   }

@@ -16,8 +16,8 @@
 static void
 query_file(const char *path)
 {
-  static const char *const names[] = { "_PyRuntime", "Py_Version",
-                                       "PyType_Type", "version.0", "" };
+  static const char *const names[]
+      = { "_PyRuntime", "Py_Version", "PyType_Type", "version.0", "" };
   struct pm_elf *e;
   uint64_t a, b;
   char id[129], buf[64];
@@ -92,8 +92,8 @@ open_core_target(const char *path)
     unsigned char buf[512];
     for (size_t i = 0; i < m->n && i < 64; i++) {
       const struct pm_region *r = &m->v[i];
-      size_t n = r->end - r->start < sizeof(buf) ? r->end - r->start
-                                                 : sizeof(buf);
+      size_t n
+          = r->end - r->start < sizeof(buf) ? r->end - r->start : sizeof(buf);
       (void)pm_target_read(t, r->start, buf, n);
       (void)pm_target_read(t, r->end - 8, buf, 8);
     }

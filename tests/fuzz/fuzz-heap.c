@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz-heap.c -- libFuzzer harness: the census over a recording's patched memory */
+/* fuzz-heap.c -- libFuzzer harness: the census over a recording's patched
+ * memory */
 #include <config.h>
 
 #include <stdio.h>
@@ -45,8 +46,8 @@ static size_t nbases;
 static uint32_t
 get_u32(const unsigned char *p)
 {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16
+         | (uint32_t)p[3] << 24;
 }
 
 static void

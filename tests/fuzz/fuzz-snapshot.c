@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz-snapshot.c -- libFuzzer harness: snapshot files as pmpeek diff reads them */
+/* fuzz-snapshot.c -- libFuzzer harness: snapshot files as pmpeek diff reads
+ * them */
 #include <config.h>
 
 #include <stdio.h>
@@ -29,8 +30,8 @@ use(const struct pm_snapshot *s)
   (void)pm_snapshot_write_series(s, 5, sink);
   (void)pm_snapshot_write_openmetrics(s, sink);
   (void)pm_report_write_html(both, 2, 10, sink);
-  if (trend && pm_trend_add(trend, s) == 0 && pm_trend_add(trend, s) == 0 &&
-      pm_trend_suspects(trend, &sus, &n) == 0)
+  if (trend && pm_trend_add(trend, s) == 0 && pm_trend_add(trend, s) == 0
+      && pm_trend_suspects(trend, &sus, &n) == 0)
     free(sus);
   pm_trend_free(trend);
 }

@@ -123,8 +123,8 @@ gc_node(void)
 START_TEST(test_gc_list_loops_while_collecting)
 {
   pm_addr_t interp = runtime(), gc = interp + (pm_addr_t)L->interp_gc;
-  pm_addr_t head = gc + (pm_addr_t)L->gc_state_generations +
-                   (pm_addr_t)L->gc_generation_head;
+  pm_addr_t head = gc + (pm_addr_t)L->gc_state_generations
+                   + (pm_addr_t)L->gc_generation_head;
   pm_addr_t a = gc_node(), b = gc_node(), c = gc_node();
   struct pm_gc_stats st;
   uint64_t n = 0;
@@ -144,8 +144,8 @@ END_TEST
 START_TEST(test_gc_list_loops_idle)
 {
   pm_addr_t interp = runtime(), gc = interp + (pm_addr_t)L->interp_gc;
-  pm_addr_t head = gc + (pm_addr_t)L->gc_state_generations +
-                   (pm_addr_t)L->gc_generation_head;
+  pm_addr_t head = gc + (pm_addr_t)L->gc_state_generations
+                   + (pm_addr_t)L->gc_generation_head;
   pm_addr_t a = gc_node();
   struct pm_gc_stats st;
   uint64_t n = 0;
@@ -223,8 +223,7 @@ START_TEST(test_deque_blocks_loop)
   fake_put(&f, dq, L->deque_leftindex, 0);
   fake_put(&f, block, 8, HEAP + 0x100); /* one item, the rest NULL */
   fake_put(&f, block, 65 * 8, block);   /* rightlink: itself */
-  ck_assert_int_eq(pm__referents(&py, dq, &ti, NULL, 0, count_ref, &n,
-                                 &dict),
+  ck_assert_int_eq(pm__referents(&py, dq, &ti, NULL, 0, count_ref, &n, &dict),
                    0);
   ck_assert_uint_le(n, 4);
 }

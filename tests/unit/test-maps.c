@@ -163,8 +163,9 @@ START_TEST(test_long_path)
   char *text = malloc(n + 128), *p;
 
   ck_assert_ptr_nonnull(text);
-  p = text + sprintf(text, "7f0000000000-7f0000001000 r--p 00000000 fe:01 "
-                           "1234567                    ");
+  p = text
+      + sprintf(text, "7f0000000000-7f0000001000 r--p 00000000 fe:01 "
+                      "1234567                    ");
   p[0] = '/';
   memset(p + 1, 'x', n - 1);
   strcpy(p + n, " (deleted)\n");

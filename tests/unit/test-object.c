@@ -846,8 +846,8 @@ START_TEST(test_size_odict)
    * OrderedDict(a=1, b=2, c=3): the dict's 232 bytes with OrderedDict's
    * basicsize 112, 8 fast nodes, 3 list nodes of 32: getsizeof 408.
    */
-  pm_addr_t odict = static_type("collections.OrderedDict", 0x20485540, 112,
-                                0, DICT);
+  pm_addr_t odict
+      = static_type("collections.OrderedDict", 0x20485540, 112, 0, DICT);
   pm_addr_t keys[] = { ascii("a"), ascii("b"), ascii("c") };
   pm_addr_t values[] = { 0x1000, 0x2000, 0x3000 };
   pm_addr_t d = dict(3, 1, 3, keys, values);

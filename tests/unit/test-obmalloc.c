@@ -255,8 +255,7 @@ START_TEST(test_foreach_block_bytes)
   for (unsigned i = 0; i < 10; i++)
     fake_put_u64(&f, POOL(0) + OH + i * 16 + 8, 0x1111 * (i + 1));
   ck_assert_int_eq(pm__obmalloc_foreach_block(&py, record, &a), 0);
-  ck_assert_int_eq(pm__obmalloc_foreach_block_bytes(&py, record_bytes, &b),
-                   0);
+  ck_assert_int_eq(pm__obmalloc_foreach_block_bytes(&py, record_bytes, &b), 0);
   ck_assert_uint_eq(a.n, b.n);
   ck_assert_mem_eq(a.blocks, b.blocks, sizeof(a.blocks));
   ck_assert_mem_eq(a.sizes, b.sizes, sizeof(a.sizes));

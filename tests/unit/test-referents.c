@@ -61,8 +61,8 @@ ascii(const char *s)
   fake_put(&f, o, L->object_refcnt, 1);
   fake_put(&f, o, L->ascii_length, n);
   /* kind 1, compact, ascii, ready */
-  fake_put_u32(&f, o + (pm_addr_t)L->ascii_state, 1u << 2 | 1u << 5 | 1u << 6
-                                                      | 1u << 7);
+  fake_put_u32(&f, o + (pm_addr_t)L->ascii_state,
+               1u << 2 | 1u << 5 | 1u << 6 | 1u << 7);
   memcpy(fake_at(&f, o + (pm_addr_t)L->ascii_size, n), s, n);
   return o;
 }
@@ -292,8 +292,7 @@ START_TEST(test_managed_dict)
    * keys say how many values there are.
    */
   pm_addr_t k[] = { 0x1000, 0x2000 };
-  pm_addr_t c = new_type("C", 0x5610 | F_HEAPTYPE | F_MANAGED_DICT, 16,
-                         OBJECT);
+  pm_addr_t c = new_type("C", 0x5610 | F_HEAPTYPE | F_MANAGED_DICT, 16, OBJECT);
   pm_addr_t o = fake_object(&f, L, c, 16, 32),
             values = fake_alloc(&f, 3 * 8, 0), own;
   pm_addr_t d = fake_object(&f, L, DICT, 48, 16);
@@ -439,8 +438,8 @@ START_TEST(test_labels)
   walk_labelled(DICT, d);
   ck_assert_uint_eq(nseen, 4);
   ck_assert(labels[0].how == PM_REF_KEY && seen[0] == k[0]);
-  ck_assert(labels[3].how == PM_REF_VALUE && seen[3] == 0x2200 &&
-            labels[3].key == k[1]);
+  ck_assert(labels[3].how == PM_REF_VALUE && seen[3] == 0x2200
+            && labels[3].key == k[1]);
   /* A slot by its member's name. */
   members = fake_alloc(&f, 2 * (size_t)L->member_size, 0);
   s = new_type("S", 0x5600 | F_HEAPTYPE, 24, OBJECT);
@@ -451,8 +450,8 @@ START_TEST(test_labels)
   fake_put(&f, s, L->type_members, members);
   fake_put(&f, o, 16, 0x1000);
   walk_labelled(s, o);
-  ck_assert(labels[0].how == PM_REF_MEMBER &&
-            strcmp(label_names[0], "ref") == 0);
+  ck_assert(labels[0].how == PM_REF_MEMBER
+            && strcmp(label_names[0], "ref") == 0);
   /* 3.11 values: each attribute by its shared key's name. */
   c = new_type("C", 0x5610 | F_HEAPTYPE | F_MANAGED_DICT, 16, OBJECT);
   o = fake_object(&f, L, c, 16, 32);
@@ -487,15 +486,14 @@ START_TEST(test_labels)
     fake_put(&f, locals, 8, 0x7100);
     flush();
     nseen = 0;
-    ck_assert_int_eq(pm__iframe_referents_labelled(&py, frame, 0,
-                                                   collect_labelled, NULL,
-                                                   &owner),
+    ck_assert_int_eq(pm__iframe_referents_labelled(
+                         &py, frame, 0, collect_labelled, NULL, &owner),
                      0);
     ck_assert_uint_eq(nseen, 3);
-    ck_assert(labels[0].how == PM_REF_FIELD &&
-              strcmp(label_names[0], "f_code") == 0);
-    ck_assert(labels[2].how == PM_REF_LOCAL && labels[2].index == 1 &&
-              labels[2].key == k[1] && seen[2] == 0x7100);
+    ck_assert(labels[0].how == PM_REF_FIELD
+              && strcmp(label_names[0], "f_code") == 0);
+    ck_assert(labels[2].how == PM_REF_LOCAL && labels[2].index == 1
+              && labels[2].key == k[1] && seen[2] == 0x7100);
   }
 }
 END_TEST

@@ -319,8 +319,7 @@ START_TEST(test_not_a_recording)
 
   ck_assert(!pm_target_is_recording("/etc/hostname"));
   ck_assert(!pm_target_is_recording("/nonexistent"));
-  ck_assert_int_eq(pm_target_open_replay(&t, "/nonexistent", why,
-                                         sizeof(why)),
+  ck_assert_int_eq(pm_target_open_replay(&t, "/nonexistent", why, sizeof(why)),
                    -ENOENT);
   ck_assert_int_eq(pm_target_open_replay(&t, "/tmp", why, sizeof(why)),
                    PM_ERECORD);

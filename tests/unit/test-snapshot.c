@@ -256,8 +256,12 @@ START_TEST(test_unreachable)
 {
   /* Always written, per kind and in total; loaded back, absent as 0. */
   struct pm_kind k[] = { { "a", 9, 900, 2, 200 }, { "b", 1, 1, 0, 0 } };
-  struct pm_census c = { .kinds = k, .nkinds = 2, .count = 10, .size = 901,
-                         .unreachable_count = 2, .unreachable_size = 200 };
+  struct pm_census c = { .kinds = k,
+                         .nkinds = 2,
+                         .count = 10,
+                         .size = 901,
+                         .unreachable_count = 2,
+                         .unreachable_size = 200 };
   struct pm_snapshot_doc *d;
   const char *why = NULL;
   char path[] = "/tmp/pmpeek-test-snapshot-XXXXXX";
@@ -284,8 +288,7 @@ START_TEST(test_unreachable)
   pm_snapshot_doc_free(d);
   /* An older snapshot without the fields: zeros. */
   json_object_del(field(doc, "objects"), "unreachable_count");
-  json_object_del(json_array_get(field(doc, "kinds"), 0),
-                  "unreachable_count");
+  json_object_del(json_array_get(field(doc, "kinds"), 0), "unreachable_count");
   json_object_del(json_array_get(field(doc, "kinds"), 0), "unreachable_size");
   ck_assert_int_eq(json_dump_file(doc, path, 0), 0);
   ck_assert_int_eq(pm_snapshot_load(path, &d, &why), 0);
@@ -305,9 +308,8 @@ END_TEST
 START_TEST(test_kinds_order_kept)
 {
   /* The writer keeps the census's order, sorted or not. */
-  struct pm_kind k[] = { { "b", 1, 1, 0, 0 },
-                         { "a", 9, 900, 0, 0 },
-                         { "c", 5, 50, 0, 0 } };
+  struct pm_kind k[]
+      = { { "b", 1, 1, 0, 0 }, { "a", 9, 900, 0, 0 }, { "c", 5, 50, 0, 0 } };
   struct pm_census c = { .kinds = k, .nkinds = 3, .count = 15, .size = 951 };
   json_t *arr;
 

@@ -71,8 +71,12 @@ END_TEST
 START_TEST(test_unreachable_column)
 {
   struct pm_kind k[] = { { "str", 5, 600, 2, 120 }, { "dict", 3, 333, 0, 0 } };
-  struct pm_census c = { .kinds = k, .nkinds = 2, .count = 8, .size = 933,
-                         .unreachable_count = 2, .unreachable_size = 120 };
+  struct pm_census c = { .kinds = k,
+                         .nkinds = 2,
+                         .count = 8,
+                         .size = 933,
+                         .unreachable_count = 2,
+                         .unreachable_size = 120 };
 
   pm_cli_print_table_ex(out, &c, 0, 0, 1);
   ck_assert_str_eq(printed(),

@@ -392,8 +392,8 @@ START_TEST(test_read_fast_window)
    * its slot then holds another chunk, which must not be read as it.
    */
   {
-    static const pm_addr_t seq[] = { 0x10050000, 0x10050008, 0x10060000,
-                                     0x10070000, 0x10050018 };
+    static const pm_addr_t seq[]
+        = { 0x10050000, 0x10050008, 0x10060000, 0x10070000, 0x10050018 };
     for (size_t k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
       ck_assert_int_eq(pm__target_read_fast(t, seq[k], b, 8), 0);
       for (int i = 0; i < 8; i++)
