@@ -680,6 +680,20 @@ end_pause(struct pm_target *t, int err)
   return err;
 }
 
+/*
+ * When the state a document describes was the target's: now, or, for a
+ * core (or a recording), when it was written.
+ */
+static void
+taken_at(const struct options *o, struct timespec *when)
+{
+  struct stat st;
+
+  clock_gettime(CLOCK_REALTIME, when);
+  if (o->core && stat(o->core, &st) == 0)
+    *when = st.st_mtim;
+}
+
 /* One census and what the snapshot document says around it. */
 struct shot {
   struct pm_census census;
@@ -705,13 +719,7 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   pm_allocator_init(&s->alloc);
   s->alloc_err = 0;
   memset(&s->snap, 0, sizeof(s->snap));
-  clock_gettime(CLOCK_REALTIME, &s->snap.taken_at);
-  if (o->core) {
-    /* A core (or a recording) was taken when it was written. */
-    struct stat st;
-    if (stat(o->core, &st) == 0)
-      s->snap.taken_at = st.st_mtim;
-  }
+  taken_at(o, &s->snap.taken_at);
   err = pm_target_pause(t);
   if (!err)
     err = hold_for_tests();
@@ -918,7 +926,7 @@ run_inspect(const struct options *o, struct pm_target *t)
 
   pm_cli_inspect_init(&in);
   memset(&src, 0, sizeof(src));
-  clock_gettime(CLOCK_REALTIME, &src.taken_at);
+  taken_at(o, &src.taken_at);
   err = pm_target_pause(t);
   if (!err)
     err = hold_for_tests();

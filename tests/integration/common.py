@@ -20,6 +20,7 @@ sys.path and their `from common import ...` finds this file.
 """
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -182,6 +183,16 @@ def parse_json(tap, text, desc):
         tap.check(False, desc,
                   diag='%s\nstdout starts: %r' % (e, text[:300]))
         return None
+
+
+def taken_ms(text):
+    """A document's taken_at in milliseconds since the epoch, or None."""
+    try:
+        when = datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%S.%fZ')
+    except (TypeError, ValueError):
+        return None
+    when = when.replace(tzinfo=datetime.timezone.utc)
+    return round(when.timestamp() * 1000)
 
 
 def kinds_of(doc):

@@ -28,7 +28,6 @@ N skipped`.  Exit 0 when all passed, 1 on any failure, 77 when nothing
 could run (no python, no gcore, ptrace denied).
 """
 
-import datetime
 import glob
 import json
 import os
@@ -44,7 +43,8 @@ import time
 from common import (EXIT_CORRUPT, EXIT_FILES, EXIT_NOPYTHON, EXIT_USAGE, SKIP,
                     Fixture, Tap, child_setup, describe, driver_parser,
                     for_pythons, gcore, kinds_of, one_line, parse_json, prefix,
-                    proc_state, run, skip_if_denied, start_driver, stop, write)
+                    proc_state, run, skip_if_denied, start_driver, stop,
+                    taken_ms, write)
 
 
 def core_child_setup():
@@ -96,16 +96,6 @@ def pmpeek_json(tap, pmpeek, args, what):
                      describe(cp)):
         return None
     return parse_json(tap, cp.stdout, '%s: stdout is JSON' % what)
-
-
-def taken_ms(text):
-    """A snapshot's taken_at in milliseconds since the epoch, or None."""
-    try:
-        when = datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%S.%fZ')
-    except (TypeError, ValueError):
-        return None
-    when = when.replace(tzinfo=datetime.timezone.utc)
-    return round(when.timestamp() * 1000)
 
 
 def compare(tap, live, doc, what, core_path, pid, truth):

@@ -40,7 +40,7 @@ import tempfile
 
 from common import (EXIT_USAGE, Fixture, Tap, describe, driver_parser,
                     for_pythons, gcore, one_line, parse_json, prefix, run,
-                    skip_if_denied, start_driver)
+                    skip_if_denied, start_driver, taken_ms)
 
 
 def pmpeek_json(tap, args, argv, what):
@@ -193,6 +193,13 @@ def check_threads(tap, args, target, truth, what):
     doc = pmpeek_json(tap, args, ['--threads', target], what + ' --threads')
     if doc is None:
         return
+    if os.path.isfile(target):
+        # A core's state is from when it was written, not from now.
+        got, want = taken_ms(doc.get('taken_at')), os.stat(target).st_mtime_ns
+        tap.check(got is not None and abs(got - want // 10**6) <= 1,
+                  '%s: taken_at is when the core was written' % what,
+                  'got %r, core written at %d ms' % (doc.get('taken_at'),
+                                                     want // 10**6))
     got = dict((t.get('thread_id'), t) for t in doc.get('threads') or [])
     tap.check(len(got) == len(truth['threads']),
               '%s: %d threads' % (what, len(truth['threads'])),

@@ -180,3 +180,30 @@ fake_object(struct fake_target *f, const struct pm_layout *L, pm_addr_t type,
   fake_put(f, o, L->object_type, type);
   return o;
 }
+
+pm_addr_t
+fake_ascii(struct fake_target *f, const struct pm_layout *L, pm_addr_t str_type,
+           const char *s)
+{
+  size_t n = strlen(s);
+  pm_addr_t o = fake_object(f, L, str_type, (size_t)L->ascii_size + n + 1, 0);
+
+  fake_put(f, o, L->ascii_length, n);
+  fake_put_u32(f, o + (pm_addr_t)L->ascii_state,
+               FAKE_STR_KIND(1) | FAKE_STR_COMPACT | FAKE_STR_ASCII
+                   | FAKE_STR_READY);
+  memcpy(fake_at(f, o + (pm_addr_t)L->ascii_size, n), s, n);
+  return o;
+}
+
+void
+fake_type_fields(struct fake_target *f, const struct pm_layout *L, pm_addr_t t,
+                 const char *tp_name, uint64_t flags, int64_t basicsize,
+                 int64_t itemsize, pm_addr_t base)
+{
+  fake_put(f, t, L->type_name, fake_cstring(f, tp_name));
+  fake_put(f, t, L->type_flags, flags);
+  fake_put(f, t, L->type_basicsize, (uint64_t)basicsize);
+  fake_put(f, t, L->type_itemsize, (uint64_t)itemsize);
+  fake_put(f, t, L->type_base, base);
+}

@@ -65,4 +65,19 @@ pm_addr_t fake_cstring(struct fake_target *f, const char *s);
 pm_addr_t fake_object(struct fake_target *f, const struct pm_layout *L,
                       pm_addr_t type, size_t size, size_t pre);
 
+/* PyASCIIObject.state's bits: kind, compact, ascii, ready. */
+#define FAKE_STR_KIND(k) ((uint32_t)(k) << 2)
+#define FAKE_STR_COMPACT (1u << 5)
+#define FAKE_STR_ASCII (1u << 6)
+#define FAKE_STR_READY (1u << 7)
+
+/* A compact ASCII str object of type str_type holding s. */
+pm_addr_t fake_ascii(struct fake_target *f, const struct pm_layout *L,
+                     pm_addr_t str_type, const char *s);
+
+/* The fields of the type object t that the walkers read first. */
+void fake_type_fields(struct fake_target *f, const struct pm_layout *L,
+                      pm_addr_t t, const char *tp_name, uint64_t flags,
+                      int64_t basicsize, int64_t itemsize, pm_addr_t base);
+
 #endif

@@ -36,16 +36,12 @@ static struct timespec started;
 static pm_addr_t
 type(const char *name, uint64_t flags, int64_t basicsize, pm_addr_t base)
 {
-  pm_addr_t t = fake_alloc(&f, (size_t)L->type_size, 0);
-  pm_addr_t s = fake_alloc(&f, strlen(name) + 1, 0);
+  pm_addr_t t = fake_object(&f, L, TYPE, (size_t)L->type_size, 0);
 
-  memcpy(fake_at(&f, s, strlen(name) + 1), name, strlen(name) + 1);
-  fake_put(&f, t, L->object_refcnt, 1);
-  fake_put(&f, t, L->object_type, TYPE ? TYPE : t);
-  fake_put(&f, t, L->type_name, s);
-  fake_put(&f, t, L->type_flags, flags);
-  fake_put(&f, t, L->type_basicsize, (uint64_t)basicsize);
-  fake_put(&f, t, L->type_base, base);
+  /* The first type is its own type: type itself. */
+  if (!TYPE)
+    fake_put(&f, t, L->object_type, t);
+  fake_type_fields(&f, L, t, name, flags, basicsize, 0, base);
   return t;
 }
 

@@ -32,10 +32,10 @@ static const char maps_text[]
 #define F_TYPE_SUBCLASS (1ull << 31)
 
 /* PyASCIIObject.state: interned:2 kind:3 compact:1 ascii:1 ready:1. */
-#define ST_KIND(k) ((uint32_t)(k) << 2)
-#define ST_COMPACT (1u << 5)
-#define ST_ASCII (1u << 6)
-#define ST_READY (1u << 7)
+#define ST_KIND FAKE_STR_KIND
+#define ST_COMPACT FAKE_STR_COMPACT
+#define ST_ASCII FAKE_STR_ASCII
+#define ST_READY FAKE_STR_READY
 
 static struct fake_target f;
 static struct pm_python py;
@@ -46,24 +46,13 @@ static pm_addr_t TYPE, OBJECT, STR, LIST, TUPLE, DICT, SET, INT, DEQUE;
 
 /* ---- building the heap ------------------------------------------------ */
 
-static void
-set_type(pm_addr_t t, const char *tp_name, uint64_t flags, int64_t basicsize,
-         int64_t itemsize, pm_addr_t base)
-{
-  fake_put(&f, t, L->type_name, fake_cstring(&f, tp_name));
-  fake_put(&f, t, L->type_flags, flags);
-  fake_put(&f, t, L->type_basicsize, (uint64_t)basicsize);
-  fake_put(&f, t, L->type_itemsize, (uint64_t)itemsize);
-  fake_put(&f, t, L->type_base, base);
-}
-
 static pm_addr_t
 static_type(const char *tp_name, uint64_t flags, int64_t basicsize,
             int64_t itemsize, pm_addr_t base)
 {
   pm_addr_t t = fake_object(&f, L, TYPE, (size_t)L->type_size, 0);
 
-  set_type(t, tp_name, flags, basicsize, itemsize, base);
+  fake_type_fields(&f, L, t, tp_name, flags, basicsize, itemsize, base);
   return t;
 }
 
@@ -71,14 +60,7 @@ static_type(const char *tp_name, uint64_t flags, int64_t basicsize,
 static pm_addr_t
 ascii(const char *s)
 {
-  size_t n = strlen(s);
-  pm_addr_t o = fake_object(&f, L, STR, (size_t)L->ascii_size + n + 1, 0);
-
-  fake_put(&f, o, L->ascii_length, n);
-  fake_put_u32(&f, o + (pm_addr_t)L->ascii_state,
-               ST_KIND(1) | ST_COMPACT | ST_ASCII | ST_READY);
-  memcpy(fake_at(&f, o + (pm_addr_t)L->ascii_size, n), s, n);
-  return o;
+  return fake_ascii(&f, L, STR, s);
 }
 
 /* A compact str of kind 1, 2 or 4 holding the code points cp[0..n). */
@@ -144,8 +126,9 @@ heap_type(const char *module, const char *qualname, uint64_t flags,
   pm_addr_t t = fake_object(&f, L, TYPE, (size_t)L->heaptype_size, 16);
   pm_addr_t key = ascii("__module__"), value;
 
-  set_type(t, strrchr(qualname, '.') ? strrchr(qualname, '.') + 1 : qualname,
-           flags | F_HEAPTYPE, basicsize, 0, base);
+  fake_type_fields(
+      &f, L, t, strrchr(qualname, '.') ? strrchr(qualname, '.') + 1 : qualname,
+      flags | F_HEAPTYPE, basicsize, 0, base);
   fake_put(&f, t, L->heaptype_qualname, ascii(qualname));
   fake_put(&f, t, L->heaptype_name, ascii(qualname));
   if (module) {
@@ -173,7 +156,7 @@ setup(void)
   fake_put(&f, TYPE, L->object_type, TYPE);
   OBJECT = static_type("object", 0x81500, 16, 0, 0);
   /* type.__flags__ == 0x80085d00, __basicsize__ 904, __itemsize__ 40 */
-  set_type(TYPE, "type", 0x80085d00, 904, 40, OBJECT);
+  fake_type_fields(&f, L, TYPE, "type", 0x80085d00, 904, 40, OBJECT);
   STR = static_type("str", 0x10481500, 80, 0, OBJECT);
   LIST = static_type("list", 0x2485520, 40, 0, OBJECT);
   TUPLE = static_type("tuple", 0x4485520, 24, 8, OBJECT);

@@ -51,20 +51,11 @@ visited(pm_addr_t a)
   return 0;
 }
 
-/* A compact ASCII str. */
+/* A compact ASCII str (of no type: the walks here only read its text). */
 static pm_addr_t
 ascii(const char *s)
 {
-  size_t n = strlen(s);
-  pm_addr_t o = fake_alloc(&f, (size_t)L->ascii_size + n + 1, 0);
-
-  fake_put(&f, o, L->object_refcnt, 1);
-  fake_put(&f, o, L->ascii_length, n);
-  /* kind 1, compact, ascii, ready */
-  fake_put_u32(&f, o + (pm_addr_t)L->ascii_state,
-               1u << 2 | 1u << 5 | 1u << 6 | 1u << 7);
-  memcpy(fake_at(&f, o + (pm_addr_t)L->ascii_size, n), s, n);
-  return o;
+  return fake_ascii(&f, L, 0, s);
 }
 
 /* The tests write behind the read cache; a pause drops it. */
@@ -82,10 +73,7 @@ new_type(const char *name, uint64_t flags, int64_t basicsize, pm_addr_t base)
 
   if (flags & F_HEAPTYPE)
     fake_put(&f, t, L->heaptype_qualname, ascii(name));
-  fake_put(&f, t, L->type_name, fake_cstring(&f, name));
-  fake_put(&f, t, L->type_flags, flags);
-  fake_put(&f, t, L->type_basicsize, (uint64_t)basicsize);
-  fake_put(&f, t, L->type_base, base);
+  fake_type_fields(&f, L, t, name, flags, basicsize, 0, base);
   return t;
 }
 
