@@ -93,8 +93,9 @@ struct pm_census_progress {
 };
 
 /*
- * Called about every tenth of a second during a census, and once at its
- * end (done set) when it was called before.  p is valid during the call
+ * Called once a few thousand objects in, then about every tenth of a
+ * second during a census, and once at its end (done set) when it was
+ * called before.  p is valid during the call
  * only.  It must not touch the census or the target.
  */
 typedef void (*pm_census_progress_fn)(void *arg,

@@ -191,7 +191,7 @@ struct par_side {
   _Alignas(LINE) int mail; /* its inbox is not empty: read without the lock */
   int waiting;             /* it waits for mail (or is about to) */
   uint64_t count;          /* objects it counted so far, for progress */
-  uint64_t bytes;          /* bytes it read so far, for progress */
+  uint64_t bytes; /* bytes it read so far, for progress (the second's) */
 };
 
 struct par {
@@ -468,7 +468,8 @@ report(struct walk *w, int done)
   struct timespec now;
 
   clock_gettime(CLOCK_MONOTONIC, &now);
-  if (!done && since(&w->last_report, &now) < PROGRESS_SECONDS)
+  /* The first report at once: the caller decides when to show any. */
+  if (!done && w->reported && since(&w->last_report, &now) < PROGRESS_SECONDS)
     return;
   if (done && !w->reported)
     return;
@@ -632,9 +633,7 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
     if (e->info.sizer == PM_SIZE_DEFAULT && e->info.basicsize >= 0
         && e->info.itemsize >= 0)
       e->base_size = e->info.basicsize + e->presize;
-    e->by_head = e->info.sizer == PM_SIZE_STR || e->info.sizer == PM_SIZE_INT
-                 || e->info.sizer == PM_SIZE_LIST
-                 || e->info.sizer == PM_SIZE_BYTEARRAY;
+    e->by_head = pm__sizer_by_head(e->info.sizer);
     /* What pm__referents() finds nothing in (str, int, float, bytes...). */
     e->leaf = e->info.walker == PM_WALK_NONE && !n && !e->info.dictoffset
               && !(e->info.flags & PM_TPFLAGS_MANAGED_DICT)
@@ -923,8 +922,9 @@ count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
  * Counts obj, of the type at index t, in its kind with its size, and
  * offers its type; head holds obj's first nhead bytes as the cache has
  * them (NULL and 0 when the caller has none), which serve most sizes
- * without a read.  1 when its size could not be read (skipped), 0, or an
- * error that ends the walk.
+ * without a read; they are good until the next read of the target.
+ * 1 when its size could not be read (skipped), 0, or an error that ends
+ * the walk.
  */
 static int
 count_object(struct walk *w, pm_addr_t obj, uint32_t t,
@@ -936,12 +936,6 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t,
   int err;
 
   tick(w);
-  /* Every object refers to its type; each type is offered once. */
-  if (!e->offered) {
-    e->offered = 1;
-    if ((err = offer(w, e->addr)))
-      return err;
-  }
   /* object.__sizeof__ without a call per object: pm__object_size() too. */
   if (e->base_size >= 0 && e->info.itemsize == 0) {
     size = (uint64_t)e->base_size;
@@ -951,8 +945,10 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t,
     if (off >= 0 && (uint64_t)off + sizeof(n) <= nhead) {
       memcpy(&n, head + off, sizeof(n));
       err = 0;
-    } else {
+    } else if (off >= 0) {
       err = pm__target_read_fast(w->py->t, obj + (pm_addr_t)off, &n, sizeof(n));
+    } else {
+      err = PM_EOFFSETS;
     }
     if (!err && (n < 0 || n > (INT64_C(1) << 40)))
       err = PM_ECORRUPT;
@@ -969,6 +965,17 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t,
       size += (uint64_t)e->presize;
   } else {
     err = pm__object_size(w->py, &e->info, obj, &size);
+  }
+  /*
+   * Every object refers to its type; each type is offered once, after the
+   * size: the offer may read (a metatype met for the first time), and head
+   * is good only until the next read.
+   */
+  if (!e->offered) {
+    int err2;
+    e->offered = 1;
+    if ((err2 = offer(w, e->addr)))
+      return err2;
   }
   if (err) {
     if (pm__walk_fatal(err))
@@ -996,7 +1003,10 @@ process(struct walk *w, pm_addr_t obj, uint32_t t)
   int64_t t2;
   int err;
 
-  /* Its head is in the cache: check() or checked_type() read it. */
+  /*
+   * Its head is usually in the cache: check() or checked_type() read in
+   * it, unless a type met for the first time was read since.
+   */
   head = pm__target_view_fast(w->py->t, obj, 0, HEAD_BYTES, &nhead);
   if ((err = count_object(w, obj, t, head, head ? nhead : 0)))
     return err > 0 ? 0 : err;
@@ -1697,8 +1707,9 @@ plausible(struct walk *w, pm_addr_t block, unsigned size, const uint64_t *words,
       || !pm__refcnt_live(w->py, refcnt))
     return 0;
   /*
-   * No type object fits a pool: a word that points into the arena the
-   * scan is in (an item array's, a keys table's) ends it before a lookup.
+   * No type object lies in an arena: a word that points into the arena
+   * last looked up (mostly the one being scanned: an item array's, a keys
+   * table's) ends it before a lookup.
    */
   if (w->last_arena < w->arenas.n
       && type - w->arenas.v[w->last_arena].address < w->arenas.g.arena_size)

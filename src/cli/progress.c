@@ -20,9 +20,11 @@ pm_cli_progress_init(struct pm_cli_progress *p)
 
   /* PMPEEK_PROGRESS_AFTER=SECONDS: the tests' walks are short. */
   const char *after = getenv("PMPEEK_PROGRESS_AFTER");
+  char *end = NULL;
+  double v = after && *after ? strtod(after, &end) : -1;
 
   memset(p, 0, sizeof(*p));
-  p->after = after && *after ? strtod(after, NULL) : PROGRESS_AFTER_SECONDS;
+  p->after = end && !*end && v >= 0 ? v : PROGRESS_AFTER_SECONDS;
   p->enabled = isatty(STDERR_FILENO);
   p->plain = (nc && *nc) || !term || strcmp(term, "dumb") == 0;
 }

@@ -7,8 +7,9 @@
 
 /*
  * State of the progress line.  It is shown only when stderr is a terminal
- * and a walk has run for a second; without escape codes when NO_COLOR is
- * set or TERM is dumb (then spaces clear it).
+ * and a walk has run for a second (PMPEEK_PROGRESS_AFTER, for the tests,
+ * sets another time); without escape codes when NO_COLOR is set or TERM is
+ * dumb (then spaces clear it).
  */
 struct pm_cli_progress {
   int enabled;  /* stderr is a terminal */

@@ -493,6 +493,8 @@ typedef int64_t (*head_fn)(const struct pm_python *py, pm_addr_t obj,
 
 /* Largest head asked for: well past any str struct. */
 #define HEAD_MAX 256
+/* No real str is longer (in characters or bytes): the sizes cannot wrap. */
+#define MAX_STR_LENGTH (INT64_C(1) << 40)
 
 static int
 read_head(struct pm_python *py, pm_addr_t obj, head_fn fn, void *out)
@@ -558,7 +560,8 @@ str_shape_head(const struct pm_python *py, pm_addr_t obj,
   sh->kind = (h->state >> 2) & 7;
   sh->compact = (h->state >> 5) & 1;
   sh->ascii = (h->state >> 6) & 1;
-  if (sh->length < 0 || (sh->kind != 1 && sh->kind != 2 && sh->kind != 4)
+  if (sh->length < 0 || sh->length > MAX_STR_LENGTH
+      || (sh->kind != 1 && sh->kind != 2 && sh->kind != 4)
       || (sh->ascii && sh->kind != 1))
     return PM_ECORRUPT;
   /* Every field of a str lies in the struct of its shape. */
@@ -615,7 +618,7 @@ str_size_head(const struct pm_python *py, pm_addr_t obj, const unsigned char *b,
     if (utf8 && utf8 != sh->data) {
       if (!head_field(b, n, L->compact_utf8_length, &utf8_len, 8))
         return PM_EOFFSETS;
-      if (utf8_len < 0)
+      if (utf8_len < 0 || utf8_len > MAX_STR_LENGTH)
         return PM_ECORRUPT;
       h->size += (uint64_t)utf8_len + 1;
     }
@@ -629,7 +632,7 @@ str_size_head(const struct pm_python *py, pm_addr_t obj, const unsigned char *b,
         wstr_len = sh->length;
       else if (!head_field(b, n, L->compact_wstr_length, &wstr_len, 8))
         return PM_EOFFSETS;
-      if (wstr_len < 0)
+      if (wstr_len < 0 || wstr_len > MAX_STR_LENGTH)
         return PM_ECORRUPT;
       h->size += ((uint64_t)wstr_len + 1) * 4;
     }
@@ -1033,7 +1036,7 @@ pm__object_sizeof(struct pm_python *py, const struct pm_type_info *ti,
   int err = 0;
 
   switch (ti->sizer) {
-  case PM_SIZE_LIST:
+  case PM_SIZE_LIST: /* pm__sizer_by_head() */
   case PM_SIZE_BYTEARRAY:
   case PM_SIZE_STR:
   case PM_SIZE_INT:

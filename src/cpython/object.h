@@ -94,9 +94,17 @@ int pm__object_size(struct pm_python *py, const struct pm_type_info *ti,
 int pm__object_sizeof(struct pm_python *py, const struct pm_type_info *ti,
                       pm_addr_t obj, uint64_t *size);
 
+/* Whether pm__object_sizeof_head() serves sizer. */
+static inline int
+pm__sizer_by_head(enum pm_sizer sizer)
+{
+  return sizer == PM_SIZE_LIST || sizer == PM_SIZE_BYTEARRAY
+         || sizer == PM_SIZE_STR || sizer == PM_SIZE_INT;
+}
+
 /*
  * pm__object_sizeof() from the first n bytes of obj, head, for the sizers
- * that need nothing else (list, bytearray, str, int): 0 with *size, the
+ * that need nothing else (pm__sizer_by_head()): 0 with *size, the
  * number of bytes it needs when n is fewer, PM_EOFFSETS for another sizer,
  * or PM_ECORRUPT.  For a walker that holds an object's bytes already.
  */

@@ -86,8 +86,8 @@ fields(struct pm_python *py, pm_addr_t obj, const struct named_field *f,
 
 /*
  * Visits count pointers starting at addr, stride bytes apart, each at off
- * inside its stride; reads in chunks.  skip_hash_minus1: set tables, whose
- * deleted entries keep a key but have hash -1 at off + 8.
+ * inside its stride; reads in chunks.  tagged: 3.14 stack references
+ * (pm__stackref()).  A run visitor gets each chunk's items at once.
  */
 static int
 visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,

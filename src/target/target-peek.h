@@ -38,16 +38,30 @@ pm__target_window(struct pm_target *t)
 }
 
 /*
- * Where the window holds the len bytes at addr, or NULL: pm__target_cached()
- * without a call, for the chunk a walk is in.  Valid until the next read.
+ * Where the window holds the byte at addr, with in *avail how many it
+ * holds from there, or NULL: for the chunk a walk is in,
+ * pm__target_cached_span() without a call.  Valid until the next read.
  */
-static inline const void *
-pm__target_window_at(struct pm_target *t, pm_addr_t addr, size_t len)
+static inline const unsigned char *
+pm__target_window_span(struct pm_target *t, pm_addr_t addr, size_t *avail)
 {
   const struct pm_target_window *w = pm__target_window(t);
   uint64_t off = addr - w->base;
 
-  return off < w->len && len <= w->len - off ? w->data + off : NULL;
+  if (off >= w->len)
+    return NULL;
+  *avail = (size_t)(w->len - off);
+  return w->data + off;
+}
+
+/* Where the window holds the len bytes at addr, or NULL. */
+static inline const void *
+pm__target_window_at(struct pm_target *t, pm_addr_t addr, size_t len)
+{
+  size_t avail;
+  const unsigned char *p = pm__target_window_span(t, addr, &avail);
+
+  return p && len <= avail ? p : NULL;
 }
 
 /*
@@ -99,14 +113,9 @@ const void *pm__target_cached_span(const struct pm_target *t, pm_addr_t addr,
 static inline const void *
 pm__target_span_fast(struct pm_target *t, pm_addr_t addr, size_t *avail)
 {
-  const struct pm_target_window *w = pm__target_window(t);
-  uint64_t off = addr - w->base;
+  const void *p = pm__target_window_span(t, addr, avail);
 
-  if (off < w->len) {
-    *avail = (size_t)(w->len - off);
-    return w->data + off;
-  }
-  return pm__target_cached_span(t, addr, avail);
+  return p ? p : pm__target_cached_span(t, addr, avail);
 }
 
 /*
@@ -139,17 +148,12 @@ static inline const unsigned char *
 pm__target_view_fast(struct pm_target *t, pm_addr_t addr, size_t min,
                      size_t max, size_t *n)
 {
-  const struct pm_target_window *w = pm__target_window(t);
   const unsigned char *p;
-  uint64_t off = addr - w->base;
   size_t avail;
 
-  if (off < w->len) {
-    avail = (size_t)(w->len - off);
-    p = w->data + off;
-  } else if (!(p = pm__target_view_span(t, addr, &avail))) {
+  if (!(p = pm__target_window_span(t, addr, &avail))
+      && !(p = pm__target_view_span(t, addr, &avail)))
     return NULL;
-  }
   if (avail < min)
     return NULL;
   *n = avail < max ? avail : max;
@@ -176,9 +180,10 @@ void pm__target_unpin(struct pm_target *t);
  * nor be used across a pause, resume or refresh of t; free it with
  * pm_target_free(), from t's thread once it is no longer read: that
  * leaves the target to t, and charges t's budget with what the clone
- * spent of it (what comes after has what is left of one budget).  Pausing
- * a clone is refused (-EINVAL); resuming one does nothing.  -ENOTSUP when t's
- * backend cannot be read from two threads, or t records; -ENOMEM.
+ * spent of it (what comes after has what is left of one budget).
+ * Pausing a clone is refused (-EINVAL); resuming one only empties its
+ * cache.  -ENOTSUP when t's backend cannot be read from two threads, or t
+ * records; -ENOMEM.
  */
 int pm__target_clone(struct pm_target *t, struct pm_target **out);
 

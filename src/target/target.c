@@ -281,7 +281,8 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
      * On huge pages where the kernel has them, for a target that fills
      * the cache: a walk does so within milliseconds, and 4 KiB pages would
      * cost it a fault each.  A small target touches a few chunks, and the
-     * kernel would zero 2 MiB for each.
+     * kernel would zero 2 MiB for each.  Decided once, at the first
+     * fill: the cache stays where it is for the target's life.
      */
     t->cache_mem = aligned_alloc(HUGE_PAGE, PM_CACHE_SLOTS * PM_CACHE_CHUNK);
     if (!t->cache_mem)

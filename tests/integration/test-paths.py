@@ -74,6 +74,7 @@ def check_referrers(tap, args, target, truth, what):
                           % (what, kind))
         if doc is None:
             continue
+        check_taken_at(tap, doc, target, '%s --referrers %s' % (what, kind))
         r = doc.get('referrers') or {}
         tap.check(r.get('kind') == kind and r.get('count') == len(ids) and
                   r.get('reachable') == len(ids),
@@ -189,17 +190,22 @@ def frames_equal(truth, got_frames, want_frames):
     return got == want, 'want %s\ngot  %s' % (want, got)
 
 
+def check_taken_at(tap, doc, target, what):
+    """A core's state is from when it was written, not from now."""
+    if not what.startswith('core'):
+        return
+    got, want = taken_ms(doc.get('taken_at')), os.stat(target).st_mtime_ns
+    tap.check(got is not None and abs(got - want // 10**6) <= 1,
+              '%s: taken_at is when the core was written' % what,
+              'got %r, core written at %d ms' % (doc.get('taken_at'),
+                                                 want // 10**6))
+
+
 def check_threads(tap, args, target, truth, what):
     doc = pmpeek_json(tap, args, ['--threads', target], what + ' --threads')
     if doc is None:
         return
-    if os.path.isfile(target):
-        # A core's state is from when it was written, not from now.
-        got, want = taken_ms(doc.get('taken_at')), os.stat(target).st_mtime_ns
-        tap.check(got is not None and abs(got - want // 10**6) <= 1,
-                  '%s: taken_at is when the core was written' % what,
-                  'got %r, core written at %d ms' % (doc.get('taken_at'),
-                                                     want // 10**6))
+    check_taken_at(tap, doc, target, what + ' --threads')
     got = dict((t.get('thread_id'), t) for t in doc.get('threads') or [])
     tap.check(len(got) == len(truth['threads']),
               '%s: %d threads' % (what, len(truth['threads'])),
