@@ -372,6 +372,35 @@ def wait_state(pid, want, timeout):
         time.sleep(0.02)
 
 
+# x86-64 system calls a Python process sleeps in (time.sleep: pselect6 up
+# to 3.10, clock_nanosleep from 3.11; the others for older libcs).
+SLEEP_SYSCALLS = {7: 'poll', 23: 'select', 35: 'nanosleep',
+                  230: 'clock_nanosleep', 270: 'pselect6'}
+
+
+def wait_asleep(pid, timeout):
+    """Polls until pid sits in a sleeping system call (its code after
+    "ready" has run to the end), for at most timeout seconds: True, or
+    what /proc/PID/syscall last said.  True at once on another machine
+    than x86-64, whose numbers differ."""
+    if os.uname().machine != 'x86_64':
+        return True
+    deadline = time.monotonic() + timeout
+    text = ''
+    while True:
+        try:
+            with open('/proc/%d/syscall' % pid) as f:
+                text = f.read().strip()
+        except OSError as e:
+            text = str(e)
+        first = text.split(' ', 1)[0]
+        if first.isdigit() and int(first) in SLEEP_SYSCALLS:
+            return True
+        if time.monotonic() >= deadline:
+            return text or 'nothing'
+        time.sleep(0.01)
+
+
 def running_untraced(pid, timeout=5.0):
     """True once pid runs (is not stopped) and nobody traces it."""
     deadline = time.monotonic() + timeout

@@ -35,7 +35,7 @@ import tempfile
 
 from common import (Fixture, Tap, describe, driver_parser, for_pythons,
                     parse_json, prefix, proc_state, read_text, run,
-                    skip_if_denied, start_driver)
+                    skip_if_denied, start_driver, wait_asleep)
 
 ROW_RE = re.compile(r'^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$')
 ONE_RE = re.compile(r'^(.*?)\s*=\s*([\d,]+|unknown)$')
@@ -171,6 +171,13 @@ def run_one(tap, args, python, version):
         try:
             why = target.start(truth=False)
             if not tap.check(why is None, 'fixture ready', why):
+                return
+            # Its report must be what pmpeek sees: stopped in the few
+            # instructions after "ready", it may be in the middle of a
+            # free and the next allocation.  Asleep, it is past them.
+            asleep = wait_asleep(target.pid, 10.0)
+            if not tap.check(asleep is True, 'fixture asleep after its '
+                             'report', got=asleep):
                 return
             section, rows, figures = parse_stats(read_text(target.out_path,
                                                            10 ** 6))
