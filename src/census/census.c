@@ -527,7 +527,7 @@ kind_index(struct walk *w, const char *name, int32_t *out)
 }
 
 /* Counts one object of size bytes in kind k; garbage: it is unreachable. */
-static void
+static inline __attribute__((always_inline)) void
 count(struct walk *w, int32_t k, uint64_t size, int garbage)
 {
   struct pm_kind *kind = &w->c->kinds[k];
