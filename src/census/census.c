@@ -1004,10 +1004,13 @@ process(struct walk *w, pm_addr_t obj, uint32_t t)
   int err;
 
   /*
-   * Its head is usually in the cache: check() or checked_type() read in
-   * it, unless a type met for the first time was read since.
+   * The head, for a size read from it (count_object()), is usually in the
+   * cache: check() or checked_type() read in it, unless a type met for the
+   * first time was read since.
    */
-  head = pm__target_view_fast(w->py->t, obj, 0, HEAD_BYTES, &nhead);
+  head = e->by_head || (e->base_size >= 0 && e->info.itemsize)
+             ? pm__target_view_fast(w->py->t, obj, 0, HEAD_BYTES, &nhead)
+             : NULL;
   if ((err = count_object(w, obj, t, head, head ? nhead : 0)))
     return err > 0 ? 0 : err;
   if (e->leaf)
@@ -1667,17 +1670,28 @@ pointer_like(struct walk *w, uint64_t v)
 
 /* ---- scanning the arenas ------------------------------------------------- */
 
+/*
+ * Whether addr lies in the arena last looked up: a scan's words mostly
+ * point into the arena it is in, and this answers them without a search.
+ */
+static inline int
+in_last_arena(const struct walk *w, pm_addr_t addr)
+{
+  const struct pm_obm_arenas *a = &w->arenas;
+
+  return w->last_arena < a->n
+         && addr - a->v[w->last_arena].address < a->g.arena_size;
+}
+
 /* Whether addr lies in one of the allocator's arenas. */
 static int
 in_arena(struct walk *w, pm_addr_t addr)
 {
-  const struct pm_obm_arenas *a = &w->arenas;
   int64_t i;
 
-  if (w->last_arena < a->n
-      && addr - a->v[w->last_arena].address < a->g.arena_size)
+  if (in_last_arena(w, addr))
     return 1;
-  if ((i = pm__obmalloc_arena_of(a, addr)) < 0)
+  if ((i = pm__obmalloc_arena_of(&w->arenas, addr)) < 0)
     return 0;
   w->last_arena = (size_t)i;
   return 1;
@@ -1707,12 +1721,10 @@ plausible(struct walk *w, pm_addr_t block, unsigned size, const uint64_t *words,
       || !pm__refcnt_live(w->py, refcnt))
     return 0;
   /*
-   * No type object lies in an arena: a word that points into the arena
-   * last looked up (mostly the one being scanned: an item array's, a keys
-   * table's) ends it before a lookup.
+   * No type object lies in an arena: a word that points into the one last
+   * looked up (an item array's, a keys table's) ends it before a lookup.
    */
-  if (w->last_arena < w->arenas.n
-      && type - w->arenas.v[w->last_arena].address < w->arenas.g.arena_size)
+  if (in_last_arena(w, type))
     return 0;
   idx = (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx)
@@ -1886,10 +1898,7 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
       /* Most links stay in the arena the walk is in: no call for them. */
       memcpy(&next, bytes + off - 16, 8);
       next &= ~(uint64_t)3;
-      if (next < MIN_POINTER || (next & 7)
-          || (w->last_arena < w->arenas.n
-              && next - w->arenas.v[w->last_arena].address
-                     < w->arenas.g.arena_size))
+      if (next < MIN_POINTER || (next & 7) || in_last_arena(w, next))
         continue;
       if ((err = gc_link(w, block + off, bytes, off, 0)))
         return err;

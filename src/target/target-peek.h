@@ -109,15 +109,6 @@ const unsigned char *pm__target_peek(struct pm_target *t, pm_addr_t addr,
 const void *pm__target_cached_span(const struct pm_target *t, pm_addr_t addr,
                                    size_t *avail);
 
-/* pm__target_cached_span(), without a call when the window holds addr. */
-static inline const void *
-pm__target_span_fast(struct pm_target *t, pm_addr_t addr, size_t *avail)
-{
-  const void *p = pm__target_window_span(t, addr, avail);
-
-  return p ? p : pm__target_cached_span(t, addr, avail);
-}
-
 /*
  * pm__target_cached_span() that also makes the chunk the window, as a read
  * from it would: for a walker that goes on reading there.
@@ -125,13 +116,18 @@ pm__target_span_fast(struct pm_target *t, pm_addr_t addr, size_t *avail)
 const unsigned char *pm__target_view_span(struct pm_target *t, pm_addr_t addr,
                                           size_t *avail);
 
-/* Where the cache holds the len bytes at addr in one piece, or NULL. */
+/*
+ * Where the cache holds the len bytes at addr in one piece, or NULL: the
+ * window first, without a call.
+ */
 static inline const void *
 pm__target_cached_fast(struct pm_target *t, pm_addr_t addr, size_t len)
 {
   size_t avail;
-  const void *p = pm__target_span_fast(t, addr, &avail);
+  const void *p = pm__target_window_span(t, addr, &avail);
 
+  if (!p)
+    p = pm__target_cached_span(t, addr, &avail);
   return p && avail >= len ? p : NULL;
 }
 
