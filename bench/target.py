@@ -44,7 +44,7 @@ for i in range(units):
 fifo = os.open(sys.argv[1], os.O_WRONLY)
 
 
-def census(signum, frame):
+def census():
     t0 = time.perf_counter()
     seen = {}
     stack = gc.get_objects()
@@ -61,7 +61,10 @@ def census(signum, frame):
     os.write(fifo, b'census %d %d %.6f\n' % (count, size, dt))
 
 
-signal.signal(signal.SIGUSR2, census)
+# Taken with sigwait(), not a handler: one that runs just before
+# time.sleep() enters its system call would wait for the sleep to end.
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
 os.write(fifo, b'ready\n')
 while True:
-    time.sleep(3600)
+    signal.sigwait({signal.SIGUSR2})
+    census()
