@@ -230,52 +230,49 @@ pm__names_free(struct pm_name_index *x)
 
 #define MAX_DIGIT 12
 
-/* One LSD radix sort, for words of either width (addrset.h). */
-#define RADIX_SORT(NAME, T)                                                    \
-  int NAME(T *v, size_t n, unsigned lo, unsigned hi, unsigned bits,            \
-           T **scratch, size_t *scratch_cap)                                   \
-  {                                                                            \
-    size_t counts[1 << MAX_DIGIT];                                             \
-    const uint64_t mask = ((uint64_t)1 << bits) - 1;                           \
-    T *src = v, *dst;                                                          \
-    if (bits > MAX_DIGIT)                                                      \
-      return -EINVAL;                                                          \
-    if (n < 64) {                                                              \
-      /* Short runs: an insertion sort beats the passes over counts. */        \
-      for (size_t i = 1; i < n; i++) {                                         \
-        T x = v[i];                                                            \
-        size_t j = i;                                                          \
-        for (; j > 0 && v[j - 1] > x; j--)                                     \
-          v[j] = v[j - 1];                                                     \
-        v[j] = x;                                                              \
-      }                                                                        \
-      return 0;                                                                \
-    }                                                                          \
-    if (pm__array_grow((void **)scratch, scratch_cap, sizeof(**scratch), n))   \
-      return -ENOMEM;                                                          \
-    dst = *scratch;                                                            \
-    for (unsigned shift = lo; shift < hi; shift += bits) {                     \
-      T *t;                                                                    \
-      size_t sum = 0;                                                          \
-      memset(counts, 0, ((size_t)mask + 1) * sizeof(*counts));                 \
-      for (size_t i = 0; i < n; i++)                                           \
-        counts[(src[i] >> shift) & mask]++;                                    \
-      /* A digit all the words share: the pass would only copy them. */        \
-      if (counts[(src[0] >> shift) & mask] == n)                               \
-        continue;                                                              \
-      for (size_t d = 0; d <= mask; d++) {                                     \
-        size_t c = counts[d];                                                  \
-        counts[d] = sum;                                                       \
-        sum += c;                                                              \
-      }                                                                        \
-      for (size_t i = 0; i < n; i++)                                           \
-        dst[counts[(src[i] >> shift) & mask]++] = src[i];                      \
-      t = src, src = dst, dst = t;                                             \
-    }                                                                          \
-    if (src != v)                                                              \
-      memcpy(v, src, n * sizeof(*v));                                          \
-    return 0;                                                                  \
+/* An LSD radix sort (addrset.h). */
+int
+pm__sort_addrs(uint64_t *v, size_t n, unsigned lo, unsigned hi, unsigned bits,
+               uint64_t **scratch, size_t *scratch_cap)
+{
+  size_t counts[1 << MAX_DIGIT];
+  const uint64_t mask = ((uint64_t)1 << bits) - 1;
+  uint64_t *src = v, *dst;
+  if (bits > MAX_DIGIT)
+    return -EINVAL;
+  if (n < 64) {
+    /* Short runs: an insertion sort beats the passes over counts. */
+    for (size_t i = 1; i < n; i++) {
+      uint64_t x = v[i];
+      size_t j = i;
+      for (; j > 0 && v[j - 1] > x; j--)
+        v[j] = v[j - 1];
+      v[j] = x;
+    }
+    return 0;
   }
-
-RADIX_SORT(pm__sort_addrs, uint64_t)
-RADIX_SORT(pm__sort_offsets, uint32_t)
+  if (pm__array_grow((void **)scratch, scratch_cap, sizeof(**scratch), n))
+    return -ENOMEM;
+  dst = *scratch;
+  for (unsigned shift = lo; shift < hi; shift += bits) {
+    uint64_t *t;
+    size_t sum = 0;
+    memset(counts, 0, ((size_t)mask + 1) * sizeof(*counts));
+    for (size_t i = 0; i < n; i++)
+      counts[(src[i] >> shift) & mask]++;
+    /* A digit all the words share: the pass would only copy them. */
+    if (counts[(src[0] >> shift) & mask] == n)
+      continue;
+    for (size_t d = 0; d <= mask; d++) {
+      size_t c = counts[d];
+      counts[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      dst[counts[(src[i] >> shift) & mask]++] = src[i];
+    t = src, src = dst, dst = t;
+  }
+  if (src != v)
+    memcpy(v, src, n * sizeof(*v));
+  return 0;
+}

@@ -190,14 +190,10 @@ void pm__names_free(struct pm_name_index *x);
 /*
  * Sorts the n words of v by their bits [lo, hi), least significant digit
  * first in digits of bits bits (at most 12), into the order of those bits
- * only: the walks sort by address within a MiB, or by MiB.  Uses
+ * only: the path search sorts by address within a MiB, then by MiB.  Uses
  * *scratch (grown to n words) and returns 0 or -ENOMEM.
  */
 int pm__sort_addrs(uint64_t *v, size_t n, unsigned lo, unsigned hi,
                    unsigned bits, uint64_t **scratch, size_t *scratch_cap);
-
-/* The same for 32-bit words: offsets inside a MiB, say. */
-int pm__sort_offsets(uint32_t *v, size_t n, unsigned lo, unsigned hi,
-                     unsigned bits, uint32_t **scratch, size_t *scratch_cap);
 
 #endif

@@ -92,6 +92,8 @@ struct type_entry {
  */
 #define CHECKED 1u
 #define RECENT 4096
+/* Items taken from a bucket at a time: the other walker's mail between. */
+#define BATCH 1024
 
 /*
  * One MiB of address space with work queued in it.  `queued` says where
@@ -101,19 +103,37 @@ struct type_entry {
 #define BUCKET_SHIFT 20
 #define SWEEP_NOW 1
 #define SWEEP_NEXT 2
-/* A bucket keeps at most this much room once it is empty. */
-#define BUCKET_KEEP 1024
 
 /*
- * Items are kept as their offset in the bucket's MiB (with CHECKED in bit
- * 0): half the memory of addresses, and a heap's pending work can run to
- * millions of items when a walker meets its big lists.
+ * A bucket's pending work is a map of two bits per 16-byte granule of its
+ * MiB: offered (to be checked when its turn comes) and checked (known to
+ * be an object: a root, an object of a GC list or a block, one checked
+ * when offered), their words interleaved, with a summary bit per word
+ * pair that holds any.  A push sets bits, so a pointer offered many times
+ * waits once, and the drain takes the bits in address order with no
+ * sort.  Objects of the heap are 16-aligned (the allocators' alignment,
+ * and the GC head before them is 16 bytes); the few 8-aligned pointers
+ * (static objects, and pointers that are no objects) wait in a list.
+ * Drained, a map is all zeros again and waits in a pool for the next
+ * bucket.  A heap's pending work can reach every MiB of it at once (each
+ * walker's big lists): 16 KiB a MiB, as much as the seen set.
  */
+#define QMAP_GRANULE_BITS 4
+#define QMAP_WORDS ((uint32_t)1 << (BUCKET_SHIFT - QMAP_GRANULE_BITS - 6))
+#define QMAP_SUMMARY (QMAP_WORDS / 64)
+
+struct qmap {
+  uint64_t summary[QMAP_SUMMARY]; /* bit i: word pair i holds a bit */
+  uint64_t words[2 * QMAP_WORDS]; /* offered, checked of word i at 2i, 2i+1 */
+};
+
 struct bucket {
-  uint64_t key; /* (address >> BUCKET_SHIFT) + 1 */
-  uint32_t *items;
-  uint32_t n, cap;
+  uint64_t key;     /* (address >> BUCKET_SHIFT) + 1 */
+  struct qmap *map; /* NULL when nothing 16-aligned is pending */
+  uint32_t *odd;    /* the others: offsets in the MiB, CHECKED in bit 0 */
+  uint32_t nodd, odd_cap;
   uint32_t queued;
+  uint32_t pos; /* the word pair where the next batch starts */
 };
 
 struct queue {
@@ -125,6 +145,8 @@ struct queue {
   size_t nheap, heap_cap;
   uint32_t *next; /* bucket numbers for the next sweep */
   size_t nnext, next_cap;
+  struct qmap **pool; /* drained maps, all zeros; room for every map */
+  size_t npool, pool_cap, nmaps;
   uint64_t cur; /* key of the bucket being processed; 0 between sweeps */
   size_t last;  /* the bucket of the last push */
 };
@@ -257,10 +279,9 @@ struct walk {
    */
   struct pm_addr_set claimed;
   struct queue q;
-  uint32_t *batch, *scratch; /* the batch being processed, and sort space */
-  size_t batch_cap, scratch_cap;
-  pm_addr_t recent[RECENT]; /* pointers queued lately, by hash */
-  struct dict_item *dicts;  /* dicts whose owner was not known yet */
+  uint32_t batch[BATCH + 64]; /* the items being processed (take_batch()) */
+  pm_addr_t recent[RECENT];   /* pointers sent lately, by hash */
+  struct dict_item *dicts;    /* dicts whose owner was not known yet */
   size_t ndicts, dicts_cap;
   struct dict_item *odicts; /* the second walker's, taken as they are */
   size_t nodicts;
@@ -398,15 +419,34 @@ heap_pop(struct queue *q)
   return top;
 }
 
-static int
-push(struct walk *w, uint64_t item)
+/* Whether item (8-aligned, CHECKED in bit 0) waits in its bucket's list. */
+static inline int
+odd_item(uint64_t item)
+{
+  return (item >> 3) & 1;
+}
+
+/* Notes item (16-aligned, in m's MiB, CHECKED or not) as pending in m. */
+static inline void
+qmap_set(struct qmap *m, uint64_t item)
+{
+  uint32_t g = (uint32_t)(item & (((uint64_t)1 << BUCKET_SHIFT) - 1))
+               >> QMAP_GRANULE_BITS,
+           pair = g >> 6;
+
+  m->words[2 * pair + (item & CHECKED)] |= (uint64_t)1 << (g & 63);
+  m->summary[pair >> 6] |= (uint64_t)1 << (pair & 63);
+}
+
+/* push() into any bucket: found or made, given a map, listed. */
+static __attribute__((noinline)) int
+push_slow(struct walk *w, uint64_t item)
 {
   struct queue *q = &w->q;
   uint64_t key = (item >> BUCKET_SHIFT) + 1;
   int64_t nb;
   struct bucket *b;
 
-  /* Referents cluster: the bucket of the last push first. */
   if (q->nb && q->b[q->last].key == key) {
     nb = (int64_t)q->last;
   } else {
@@ -415,14 +455,27 @@ push(struct walk *w, uint64_t item)
     q->last = (size_t)nb;
   }
   b = &q->b[nb];
-  if (b->n == b->cap) {
-    size_t cap = b->cap;
-    if (pm__array_grow((void **)&b->items, &cap, sizeof(*b->items),
-                       (size_t)b->n + 1))
+  if (odd_item(item)) {
+    size_t cap = b->odd_cap;
+    if (pm__array_grow((void **)&b->odd, &cap, sizeof(*b->odd),
+                       (size_t)b->nodd + 1))
       return -ENOMEM;
-    b->cap = (uint32_t)cap;
+    b->odd_cap = (uint32_t)cap;
+    b->odd[b->nodd++] = (uint32_t)(item & (((uint64_t)1 << BUCKET_SHIFT) - 1));
+  } else if (!b->map) {
+    if (q->npool) {
+      b->map = q->pool[--q->npool];
+    } else {
+      /* The pool has room for every map: take_batch() cannot fail. */
+      if (pm__array_grow((void **)&q->pool, &q->pool_cap, sizeof(*q->pool),
+                         q->nmaps + 1)
+          || !(b->map = calloc(1, sizeof(*b->map))))
+        return -ENOMEM;
+      q->nmaps++;
+    }
   }
-  b->items[b->n++] = (uint32_t)(item & (((uint64_t)1 << BUCKET_SHIFT) - 1));
+  if (!odd_item(item))
+    qmap_set(b->map, item);
   if (b->queued == SWEEP_NOW)
     return 0;
   /* Ahead of the sweep: in this one; behind it (or between sweeps): next. */
@@ -440,15 +493,104 @@ push(struct walk *w, uint64_t item)
   return 0;
 }
 
+/*
+ * Queues item: an address with CHECKED in bit 0 when it is known to be an
+ * object.  Referents cluster: most go to the bucket of the last push, in
+ * the sweep under way, and cost two bits here.
+ */
+static inline __attribute__((always_inline)) int
+push(struct walk *w, uint64_t item)
+{
+  struct queue *q = &w->q;
+  uint64_t key = (item >> BUCKET_SHIFT) + 1;
+
+  if (q->nb && !odd_item(item)) {
+    struct bucket *b = &q->b[q->last];
+    /* Listed where it belongs: in this sweep, or in the next and behind. */
+    if (b->key == key && b->map
+        && (b->queued == SWEEP_NOW
+            || (b->queued == SWEEP_NEXT && (!q->cur || key < q->cur)))) {
+      qmap_set(b->map, item);
+      return 0;
+    }
+  }
+  return push_slow(w, item);
+}
+
+/*
+ * Takes about max of b's pending items (up to 63 more: out has room for
+ * max + 64) as offsets in its MiB with CHECKED in bit 0: the list's
+ * first, then the map's in address order from where its last batch
+ * ended, their bits cleared.  0 when none is pending: the map goes back
+ * to the pool.
+ */
+static size_t
+take_batch(struct queue *q, struct bucket *b, uint32_t *out, size_t max)
+{
+  struct qmap *m = b->map;
+  uint32_t pair = b->pos;
+  size_t n = 0;
+  int wrapped = 0;
+
+  if (b->nodd) {
+    n = b->nodd < max ? b->nodd : max;
+    b->nodd -= (uint32_t)n;
+    memcpy(out, b->odd + b->nodd, n * sizeof(*out));
+    return n;
+  }
+  if (!m)
+    return 0;
+  while (n < max) {
+    uint32_t s = pair >> 6;
+    uint64_t sw
+        = s < QMAP_SUMMARY ? m->summary[s] & (~(uint64_t)0 << (pair & 63)) : 0;
+    uint64_t offered, checked, any;
+
+    while (!sw && ++s < QMAP_SUMMARY)
+      sw = m->summary[s];
+    if (!sw) {
+      /* The end of the MiB: what was pushed behind the last batch is next. */
+      if (n || wrapped)
+        break;
+      wrapped = 1;
+      pair = 0;
+      continue;
+    }
+    pair = s * 64 + (uint32_t)__builtin_ctzll(sw);
+    m->summary[s] &= ~(sw & -sw); /* the lowest bit: this pair */
+    offered = m->words[2 * pair];
+    checked = m->words[2 * pair + 1];
+    m->words[2 * pair] = m->words[2 * pair + 1] = 0;
+    for (any = offered | checked; any; any &= any - 1) {
+      unsigned bit = (unsigned)__builtin_ctzll(any);
+      out[n++] = ((pair * 64 + bit) << QMAP_GRANULE_BITS)
+                 | (uint32_t)(checked >> bit & CHECKED);
+    }
+    pair++;
+  }
+  b->pos = pair < QMAP_WORDS ? pair : 0;
+  if (!n) {
+    q->pool[q->npool++] = m;
+    b->map = NULL;
+    b->pos = 0;
+  }
+  return n;
+}
+
 static void
 queue_free(struct queue *q)
 {
-  for (size_t i = 0; i < q->nb; i++)
-    free(q->b[i].items);
+  for (size_t i = 0; i < q->nb; i++) {
+    free(q->b[i].map);
+    free(q->b[i].odd);
+  }
+  for (size_t i = 0; i < q->npool; i++)
+    free(q->pool[i]);
   free(q->b);
   free(q->index);
   free(q->heap);
   free(q->next);
+  free(q->pool);
   memset(q, 0, sizeof(*q));
 }
 
@@ -730,8 +872,9 @@ check_head(struct walk *w, pm_addr_t ref, const uint64_t *head, uint64_t *bits,
 }
 
 /*
- * Whether ref was offered lately, noting it if not: a small filter keeps
- * the queue (and the mail) from holding None a million times.
+ * Whether ref was sent to the other walker lately, noting it if not: a
+ * small filter keeps the mail from holding None a million times (the
+ * queue's map holds a pointer once however often it is offered).
  */
 static inline int
 recently(struct walk *w, pm_addr_t ref)
@@ -783,7 +926,7 @@ offer_one(struct walk *w, pm_addr_t ref)
     return push(w, ref | CHECKED);
   }
   /* Until its turn comes a pointer is not in the seen set. */
-  return recently(w, ref) ? 0 : push(w, ref);
+  return push(w, ref);
 }
 
 static int
@@ -1072,26 +1215,14 @@ handle(struct walk *w, uint64_t item)
 static int scan_mib(struct walk *w, uint64_t key);
 static int par_poll(struct walk *w);
 
-/*
- * Sorts a batch of one bucket by address (LSD radix on the bits inside
- * the MiB), so that its objects are read in order: the local copies of
- * the target's memory are then read ahead by the CPU, not missed one by
- * one.
- */
-#define SORT_DIGIT 9
 #define PREFETCH_AHEAD 8
-
-static int
-sort_batch(struct walk *w, uint32_t *v, size_t n)
-{
-  return pm__sort_offsets(v, n, PM_SET_GRANULE_BITS, BUCKET_SHIFT, SORT_DIGIT,
-                          &w->scratch, &w->scratch_cap);
-}
 
 /*
  * Processes the queued work until none is left, in sweeps over the address
  * space: each bucket of a sweep is emptied (what its objects add to it
- * too) before the next one up is taken.
+ * too) before the next one up is taken.  Its objects are taken in address
+ * order, so that the local copies of the target's memory are read ahead
+ * by the CPU, not missed one by one.
  */
 static int
 drain(struct walk *w)
@@ -1115,33 +1246,16 @@ drain(struct walk *w)
       const pm_addr_t base = (q->b[nb].key - 1) << BUCKET_SHIFT;
 
       q->cur = q->b[nb].key;
-      /*
-       * In batches sorted by address: what the objects of a batch add to
-       * their own bucket makes the next batch.  Indices, not pointers:
-       * handle() may grow the bucket array.
-       */
-      while (q->b[nb].n > 0) {
-        struct bucket *b;
-        uint32_t *batch;
-        size_t n, cap;
+      /* Indices, not pointers: handle() may grow the bucket array. */
+      while (q->b[nb].map || q->b[nb].nodd) {
+        size_t n;
 
         /* The other walker's news first: it may add to this bucket. */
         if (w->par && (err = par_poll(w))) {
           q->cur = 0;
           return err;
         }
-        b = &q->b[nb];
-        batch = b->items;
-        n = b->n;
-        cap = b->cap;
-
-        b->items = w->batch;
-        b->cap = (uint32_t)w->batch_cap;
-        b->n = 0;
-        w->batch = batch;
-        w->batch_cap = cap;
-        if ((err = sort_batch(w, batch, n)))
-          return err;
+        n = take_batch(q, &q->b[nb], w->batch, BATCH);
         for (size_t i = 0; i < n; i++) {
           /* The CPU fetches the copies a few objects ahead. */
           if (i + PREFETCH_AHEAD < n) {
@@ -1158,11 +1272,6 @@ drain(struct walk *w)
         }
       }
       q->b[nb].queued = 0;
-      if (q->b[nb].cap > BUCKET_KEEP) {
-        free(q->b[nb].items);
-        q->b[nb].items = NULL;
-        q->b[nb].cap = 0;
-      }
       /* Its chunks are in the cache now: the pools there, once. */
       if (w->scan && (err = scan_mib(w, q->b[nb].key))) {
         q->cur = 0;
@@ -2375,8 +2484,6 @@ walk_free(struct walk *w)
   free(w->statics);
   free(w->gcleft);
   free(w->blockleft);
-  free(w->batch);
-  free(w->scratch);
   pm__obmalloc_arenas_release(&w->arenas);
   free(w->pools_scanned);
   pm__set_free(&w->cands);
