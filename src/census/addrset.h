@@ -190,7 +190,7 @@ void pm__names_free(struct pm_name_index *x);
 /*
  * Sorts the n words of v by their bits [lo, hi), least significant digit
  * first in digits of bits bits (at most 12), into the order of those bits
- * only: the path search sorts by address within a MiB, then by MiB.  Uses
+ * only: the path search sorts by MiB (address bits 20 to 43).  Uses
  * *scratch (grown to n words) and returns 0 or -ENOMEM.
  */
 int pm__sort_addrs(uint64_t *v, size_t n, unsigned lo, unsigned hi,

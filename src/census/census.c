@@ -92,7 +92,7 @@ struct type_entry {
  */
 #define CHECKED 1u
 #define RECENT 4096
-/* Items taken from a bucket at a time: the other walker's mail between. */
+/* About the items taken from a bucket at a time: mail is looked at between. */
 #define BATCH 1024
 
 /*
@@ -109,13 +109,13 @@ struct type_entry {
  * MiB: offered (to be checked when its turn comes) and checked (known to
  * be an object: a root, an object of a GC list or a block, one checked
  * when offered), their words interleaved, with a summary bit per word
- * pair that holds any.  A push sets bits, so a pointer offered many times
- * waits once, and the drain takes the bits in address order with no
- * sort.  Objects of the heap are 16-aligned (the allocators' alignment,
- * and the GC head before them is 16 bytes); the few 8-aligned pointers
- * (static objects, and pointers that are no objects) wait in a list.
- * Drained, a map is all zeros again and waits in a pool for the next
- * bucket.  A heap's pending work can reach every MiB of it at once (each
+ * pair that holds any.  A push sets bits, so a (16-aligned) pointer
+ * offered many times waits once, and the drain takes the bits in address
+ * order with no sort.  Objects of the heap are 16-aligned (the allocators'
+ * alignment, and the GC head before them is 16 bytes); the few 8-aligned
+ * pointers (static objects, and pointers that are no objects) wait in a
+ * list.  Drained, a map is all zeros again and waits in a pool for the
+ * next bucket.  A heap's pending work can reach every MiB of it at once (each
  * walker's big lists): 16 KiB a MiB, as much as the seen set.
  */
 #define QMAP_GRANULE_BITS 4
@@ -280,7 +280,7 @@ struct walk {
   struct pm_addr_set claimed;
   struct queue q;
   uint32_t batch[BATCH + 64]; /* the items being processed (take_batch()) */
-  pm_addr_t recent[RECENT];   /* pointers sent lately, by hash */
+  pm_addr_t recent[RECENT];   /* pointers offered lately, by hash */
   struct dict_item *dicts;    /* dicts whose owner was not known yet */
   size_t ndicts, dicts_cap;
   struct dict_item *odicts; /* the second walker's, taken as they are */
@@ -519,10 +519,10 @@ push(struct walk *w, uint64_t item)
 
 /*
  * Takes about max of b's pending items (up to 63 more: out has room for
- * max + 64) as offsets in its MiB with CHECKED in bit 0: the list's
- * first, then the map's in address order from where its last batch
- * ended, their bits cleared.  0 when none is pending: the map goes back
- * to the pool.
+ * max + 64) as offsets in its MiB with CHECKED in bit 0: while its list
+ * holds any, from the list (newest first); else from the map, in address
+ * order from where its last batch ended, their bits cleared.  0 when none
+ * is pending: the map goes back to the pool.
  */
 static size_t
 take_batch(struct queue *q, struct bucket *b, uint32_t *out, size_t max)
@@ -872,9 +872,11 @@ check_head(struct walk *w, pm_addr_t ref, const uint64_t *head, uint64_t *bits,
 }
 
 /*
- * Whether ref was sent to the other walker lately, noting it if not: a
- * small filter keeps the mail from holding None a million times (the
- * queue's map holds a pointer once however often it is offered).
+ * Whether ref was offered lately, noting it if not: a small filter keeps
+ * the mail and the queue's list of 8-aligned pointers from holding one a
+ * million times (the queue's map holds a 16-aligned pointer once however
+ * often it is offered).  The two never share an address: the other
+ * walker's MiB and this one's.
  */
 static inline int
 recently(struct walk *w, pm_addr_t ref)
@@ -925,8 +927,12 @@ offer_one(struct walk *w, pm_addr_t ref)
       return (err = count_object(w, ref, t, cached, n)) > 0 ? 0 : err;
     return push(w, ref | CHECKED);
   }
-  /* Until its turn comes a pointer is not in the seen set. */
-  return push(w, ref);
+  /*
+   * Until its turn comes a pointer is not in the seen set.  The map holds
+   * it once however often it is offered; the list of 8-aligned ones (a
+   * 3.12 static str, say) does not, and the filter keeps it short.
+   */
+  return odd_item(ref) && recently(w, ref) ? 0 : push(w, ref);
 }
 
 static int
@@ -1655,6 +1661,25 @@ par_run(struct walk *w)
   return par_merge(w);
 }
 
+/*
+ * Keeps obj, a GC object no root reached, for phase B.  The lists' links
+ * are masked of their flag bits only: one that is not 8-aligned is torn,
+ * and no object (the queue holds 8-aligned addresses).
+ */
+static int
+gc_left(struct walk *w, pm_addr_t obj)
+{
+  if (obj & 7) {
+    w->c->skipped++;
+    return 0;
+  }
+  if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
+                     w->ngcleft + 1))
+    return -ENOMEM;
+  w->gcleft[w->ngcleft++] = obj;
+  return 0;
+}
+
 /* Phase B: the objects of the GC lists that no root reached. */
 static int
 gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
@@ -1675,11 +1700,7 @@ gc_visit(void *arg, pm_addr_t obj, pm_addr_t type)
     w->c->skipped++;
     return 0;
   }
-  if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap, sizeof(*w->gcleft),
-                     w->ngcleft + 1))
-    return -ENOMEM;
-  w->gcleft[w->ngcleft++] = obj;
-  return 0;
+  return gc_left(w, obj);
 }
 
 static int
@@ -2146,11 +2167,7 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
                                           &pnext, 8))
               || (pnext & ~(uint64_t)3) != obj - 16))
         return err && pm__walk_fatal(err) ? err : 0;
-      if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap,
-                         sizeof(*w->gcleft), w->ngcleft + 1))
-        return -ENOMEM;
-      w->gcleft[w->ngcleft++] = obj;
-      return 0;
+      return gc_left(w, obj);
     }
     if (gch[L->gc_head_prev / 8] & ~(uint64_t)3)
       return 0; /* not a GC head at all */
@@ -2266,13 +2283,8 @@ follow_gc_runs(struct walk *w, const pm_addr_t *heads, int nheads,
         }
         if (!type_at(w, (size_t)t)->valid) {
           w->c->skipped++;
-        } else {
-          if (pm__array_grow((void **)&w->gcleft, &w->gcleft_cap,
-                             sizeof(*w->gcleft), w->ngcleft + 1)) {
-            err = -ENOMEM;
-            break;
-          }
-          w->gcleft[w->ngcleft++] = obj;
+        } else if ((err = gc_left(w, obj))) {
+          break;
         }
       }
       prev = node;
