@@ -438,6 +438,17 @@ qmap_set(struct qmap *m, uint64_t item)
   m->summary[pair >> 6] |= (uint64_t)1 << (pair & 63);
 }
 
+/*
+ * Whether bucket b (of key) is listed where a push into it belongs: in the
+ * sweep under way, or in the next one when it lies behind the sweep.
+ */
+static inline int
+listed(const struct queue *q, const struct bucket *b, uint64_t key)
+{
+  return b->queued == SWEEP_NOW
+         || (b->queued == SWEEP_NEXT && !(q->cur && key > q->cur));
+}
+
 /* push() into any bucket: found or made, given a map, listed. */
 static __attribute__((noinline)) int
 push_slow(struct walk *w, uint64_t item)
@@ -462,10 +473,10 @@ push_slow(struct walk *w, uint64_t item)
       return -ENOMEM;
     b->odd_cap = (uint32_t)cap;
     b->odd[b->nodd++] = (uint32_t)(item & (((uint64_t)1 << BUCKET_SHIFT) - 1));
-  } else if (!b->map) {
-    if (q->npool) {
+  } else {
+    if (!b->map && q->npool) {
       b->map = q->pool[--q->npool];
-    } else {
+    } else if (!b->map) {
       /* The pool has room for every map: take_batch() cannot fail. */
       if (pm__array_grow((void **)&q->pool, &q->pool_cap, sizeof(*q->pool),
                          q->nmaps + 1)
@@ -473,18 +484,15 @@ push_slow(struct walk *w, uint64_t item)
         return -ENOMEM;
       q->nmaps++;
     }
-  }
-  if (!odd_item(item))
     qmap_set(b->map, item);
-  if (b->queued == SWEEP_NOW)
+  }
+  if (listed(q, b, key))
     return 0;
   /* Ahead of the sweep: in this one; behind it (or between sweeps): next. */
   if (q->cur && key > q->cur) {
     b->queued = SWEEP_NOW;
     return heap_push(q, (uint32_t)nb);
   }
-  if (b->queued == SWEEP_NEXT)
-    return 0;
   b->queued = SWEEP_NEXT;
   if (pm__array_grow((void **)&q->next, &q->next_cap, sizeof(*q->next),
                      q->nnext + 1))
@@ -495,8 +503,8 @@ push_slow(struct walk *w, uint64_t item)
 
 /*
  * Queues item: an address with CHECKED in bit 0 when it is known to be an
- * object.  Referents cluster: most go to the bucket of the last push, in
- * the sweep under way, and cost two bits here.
+ * object.  Referents cluster: most go to the bucket of the last push,
+ * listed already, and cost two bits here.
  */
 static inline __attribute__((always_inline)) int
 push(struct walk *w, uint64_t item)
@@ -506,10 +514,7 @@ push(struct walk *w, uint64_t item)
 
   if (q->nb && !odd_item(item)) {
     struct bucket *b = &q->b[q->last];
-    /* Listed where it belongs: in this sweep, or in the next and behind. */
-    if (b->key == key && b->map
-        && (b->queued == SWEEP_NOW
-            || (b->queued == SWEEP_NEXT && (!q->cur || key < q->cur)))) {
+    if (b->key == key && b->map && listed(q, b, key)) {
       qmap_set(b->map, item);
       return 0;
     }
