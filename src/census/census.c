@@ -1147,24 +1147,22 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t,
   return 0;
 }
 
+/*
+ * Counts obj, of the type at index t, and offers its referents; head holds
+ * its first nhead bytes as the cache has them (NULL and 0 when the caller
+ * has none: then they are looked up when a size needs them).
+ */
 static int
-process(struct walk *w, pm_addr_t obj, uint32_t t)
+process(struct walk *w, pm_addr_t obj, uint32_t t, const unsigned char *head,
+        size_t nhead)
 {
   struct type_entry *e = type_at(w, t);
-  const unsigned char *head;
-  size_t nhead;
   pm_addr_t dict;
   int64_t t2;
   int err;
 
-  /*
-   * The head, for a size read from it (count_object()), is usually in the
-   * cache: check() or checked_type() read in it, unless a type met for the
-   * first time was read since.
-   */
-  head = e->by_head || (e->base_size >= 0 && e->info.itemsize)
-             ? pm__target_view_fast(w->py->t, obj, 0, HEAD_BYTES, &nhead)
-             : NULL;
+  if (!head && (e->by_head || (e->base_size >= 0 && e->info.itemsize)))
+    head = pm__target_view_fast(w->py->t, obj, 0, HEAD_BYTES, &nhead);
   if ((err = count_object(w, obj, t, head, head ? nhead : 0)))
     return err > 0 ? 0 : err;
   if (e->leaf)
@@ -1206,21 +1204,49 @@ checked_type(struct walk *w, pm_addr_t obj, uint32_t *t)
   return 1;
 }
 
-/* Checks (unless known) and processes one queued item. */
+/*
+ * Checks (unless known) and processes one queued item, from one look at
+ * its head in the cache (read into it first when it is not there).
+ */
 static int
 handle(struct walk *w, uint64_t item)
 {
   pm_addr_t obj = item & ~(uint64_t)CHECKED;
+  const unsigned char *head;
+  uint64_t h[2], *bits = NULL;
+  size_t g = 0, n = 0, ntypes = w->ntypes;
   uint32_t t = 0;
+  int64_t i;
   int err;
 
-  if (item & CHECKED)
-    err = checked_type(w, obj, &t);
-  else if ((err = check(w, obj, &t)) > 0)
+  if (!(item & CHECKED)) {
+    bits = pm__set_bits(&w->seen, obj);
+    g = pm__set_granule(obj);
+    if (bits && (bits[g >> 6] >> (g & 63) & 1))
+      return 0; /* offered again, and seen meanwhile */
+  }
+  if ((head = pm__target_view_fast(w->py->t, obj, sizeof(h), HEAD_BYTES, &n))) {
+    memcpy(h, head, sizeof(h));
+  } else {
+    if ((err = pm__target_read_fast(w->py->t, obj, h, sizeof(h))))
+      return pm__walk_fatal(err) ? err : 0;
+    head = pm__target_view_fast(w->py->t, obj, sizeof(h), HEAD_BYTES, &n);
+  }
+  if (item & CHECKED) {
+    if ((i = type_lookup(w, h[w->py->L->object_type / 8])) < 0)
+      return (int)i;
+    if (!type_at(w, (size_t)i)->valid)
+      return 0;
+    t = (uint32_t)i;
+  } else {
+    if ((err = check_head(w, obj, h, bits, g, &t)) <= 0)
+      return err;
     w->c->found_referents++;
-  if (err <= 0)
-    return err; /* not an object, or offered again and seen */
-  return process(w, obj, t);
+  }
+  /* A type met for the first time was read: the cache may have moved. */
+  if (w->ntypes != ntypes)
+    head = NULL;
+  return process(w, obj, t, head, head ? n : 0);
 }
 
 static int scan_mib(struct walk *w, uint64_t key);

@@ -160,9 +160,9 @@ pm__target_view_fast(struct pm_target *t, pm_addr_t addr, size_t min,
 #define PM_TARGET_CACHE_MAX ((size_t)16 << 20)
 
 /*
- * Limits t's read cache to bytes (a power of two of its chunks, between two
- * chunks and the 16 MiB it has at most), emptying it when that changes:
- * two walkers at once keep their memory to that of one.
+ * Limits t's read cache to bytes (a power of two of its chunks, between one
+ * set of four chunks and the 16 MiB it has at most), emptying it when that
+ * changes: two walkers at once keep their memory to that of one.
  */
 void pm__target_cache_size(struct pm_target *t, size_t bytes);
 

@@ -37,14 +37,16 @@ struct pm_target_ops {
 #define PM_CACHE_CHUNK ((size_t)1 << PM_CACHE_CHUNK_BITS)
 #define PM_CACHE_SLOT_BITS 8
 #define PM_CACHE_SLOTS ((size_t)1 << PM_CACHE_SLOT_BITS)
+/* Slots per set (target.c says why four). */
+#define PM_CACHE_WAYS 4
 
 struct pm_cache_slot {
   pm_addr_t base; /* chunk-aligned; (pm_addr_t)-1 when empty */
   size_t from;    /* [base + from, base + valid) was read */
   size_t valid;
   unsigned char *data;
-  int lru;    /* way 0's only: 1 when way 0 is the one to refill first */
-  int pinned; /* pm__target_peek() handed it out: never refilled */
+  uint64_t used; /* the target's use count when last used: 0 when empty */
+  int pinned;    /* pm__target_peek() handed it out: never refilled */
 };
 
 struct pm_record;
@@ -59,6 +61,7 @@ struct pm_target {
   char *exe;
   struct pm_cache_slot cache[PM_CACHE_SLOTS];
   unsigned set_mask; /* sets in use - 1 (pm__target_cache_size()) */
+  uint64_t uses;     /* slot uses so far: the clock of the slots' used */
   unsigned char *cache_mem;
   uint64_t readable; /* bytes of readable mappings, at the last refresh */
   struct pm_cache_slot *pinned;   /* pm__target_peek()'s, or NULL */

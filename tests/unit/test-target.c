@@ -366,8 +366,11 @@ END_TEST
 /* The window serves reads inline, and never bytes of a chunk since dropped. */
 START_TEST(test_read_fast_window)
 {
+  /* Five chunks of four readable regions. */
+  static const pm_addr_t five[]
+      = { 0x10000000, 0x10020000, 0x10050000, 0x10060000, 0x10070000 };
   unsigned char b[8];
-  uint64_t v;
+  uint64_t v, reads;
 
   /* Many reads in one chunk: one backend read, all bytes right. */
   for (pm_addr_t a = 0x10050000; a < 0x10050000 + CHUNK - 8; a += 251) {
@@ -377,35 +380,42 @@ START_TEST(test_read_fast_window)
   }
   ck_assert_uint_eq(f.reads, 1);
   /*
-   * One set of two ways: each third chunk evicts one, and the window
-   * must follow the slot it shows (every read is checked).
+   * One set of four ways (the smallest cache): five chunks read in turn
+   * evict each other, and the window must follow the slot it shows
+   * (every read is checked).
    */
   pm__target_cache_size(t, 2 * CHUNK);
   for (int round = 0; round < 3; round++)
-    for (pm_addr_t a = 0x10050000; a < 0x10080000; a += CHUNK) {
-      ck_assert_int_eq(pm__target_read_fast(t, a + 16 * round, b, 8), 0);
+    for (size_t k = 0; k < sizeof(five) / sizeof(five[0]); k++) {
+      pm_addr_t a = five[k] + 16 * (pm_addr_t)round;
+      ck_assert_int_eq(pm__target_read_fast(t, a, b, 8), 0);
       for (int i = 0; i < 8; i++)
-        ck_assert_uint_eq(b[i], pat(a + 16 * round + i));
+        ck_assert_uint_eq(b[i], pat(a + i));
     }
   /*
-   * The window on a chunk (read twice: a hit), two more chunks evict it:
-   * its slot then holds another chunk, which must not be read as it.
+   * The least recently used way is refilled: four chunks fill the set,
+   * the third is used again (through the window), and a fifth takes the
+   * first one's slot, not the third's.
    */
   {
-    static const pm_addr_t seq[]
-        = { 0x10050000, 0x10050008, 0x10060000, 0x10070000, 0x10050018 };
+    static const pm_addr_t seq[] = { 0x10000000, 0x10020000, 0x10050000,
+                                     0x10060000, 0x10050008, 0x10070000 };
     for (size_t k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
       ck_assert_int_eq(pm__target_read_fast(t, seq[k], b, 8), 0);
       for (int i = 0; i < 8; i++)
         ck_assert_uint_eq(b[i], pat(seq[k] + i));
     }
   }
-  ck_assert_int_eq(pm__target_read_fast(t, 0x10050000, &v, 8), 0);
+  reads = f.reads;
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10050010, &v, 8), 0);
   ck_assert_int_eq(pm__target_read_fast(t, 0x10060000, &v, 8), 0);
-  /* 0x10070000 was evicted above: its new bytes must be read. */
-  fake_put_u64(&f, 0x10070008, 0x0123456789abcdefull);
-  ck_assert_int_eq(pm__target_read_fast(t, 0x10070008, &v, 8), 0);
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10020000, &v, 8), 0);
+  ck_assert_uint_eq(f.reads, reads);
+  /* 0x10000000 was evicted: its new bytes must be read. */
+  fake_put_u64(&f, 0x10000008, 0x0123456789abcdefull);
+  ck_assert_int_eq(pm__target_read_fast(t, 0x10000008, &v, 8), 0);
   ck_assert_uint_eq(v, 0x0123456789abcdefull);
+  ck_assert_uint_eq(f.reads, reads + 1);
   /* A read outside any window still checks the regions. */
   ck_assert_int_eq(pm__target_read_fast(t, 0x10034000, &v, 8), -EFAULT);
   pm__target_cache_size(t, PM_TARGET_CACHE_MAX);
