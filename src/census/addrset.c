@@ -126,31 +126,63 @@ pm__set_add(struct pm_addr_set *s, pm_addr_t a)
   return 1;
 }
 
+/*
+ * Adds the members in *bits (the bitmap of the MiB of key) to s: or-ed
+ * into s's bitmap of that MiB, or taken as it when s has none (*bits is
+ * then NULL).  0 or -ENOMEM.
+ */
+static int
+take_chunk(struct pm_addr_set *s, uint64_t key, uint64_t **bits)
+{
+  uint64_t *have = pm__set_bits(s, (key - 1) << PM_SET_CHUNK_BITS);
+  size_t j;
+  int err;
+
+  if (have) {
+    for (size_t k = 0; k < PM_SET_WORDS; k++)
+      have[k] |= (*bits)[k];
+    return 0;
+  }
+  if ((s->used + 1) * 2 > s->cap && (err = set_grow(s)))
+    return err;
+  j = pm__set_slot(s, key);
+  s->chunks[j].key = key;
+  s->chunks[j].bits = *bits;
+  s->used++;
+  *bits = NULL;
+  return 0;
+}
+
 int
 pm__set_merge(struct pm_addr_set *dst, struct pm_addr_set *src)
 {
   int err;
 
-  for (size_t i = 0; i < src->cap; i++) {
-    uint64_t key = src->chunks[i].key, *bits;
-    size_t j;
-
-    if (!key)
-      continue;
-    bits = pm__set_bits(dst, (key - 1) << PM_SET_CHUNK_BITS);
-    if (bits) {
-      for (size_t k = 0; k < PM_SET_WORDS; k++)
-        bits[k] |= src->chunks[i].bits[k];
-      continue;
-    }
-    if ((dst->used + 1) * 2 > dst->cap && (err = set_grow(dst)))
+  for (size_t i = 0; i < src->cap; i++)
+    if (src->chunks[i].key
+        && (err = take_chunk(dst, src->chunks[i].key, &src->chunks[i].bits)))
       return err;
-    j = pm__set_slot(dst, key);
-    dst->chunks[j] = src->chunks[i];
-    dst->used++;
-    src->chunks[i].bits = NULL;
-  }
   return 0;
+}
+
+int
+pm__set_take_bits(struct pm_addr_set *s, pm_addr_t a, uint64_t *bits)
+{
+  int err = take_chunk(s, (a >> PM_SET_CHUNK_BITS) + 1, &bits);
+
+  free(bits);
+  return err;
+}
+
+uint64_t *
+pm__set_copy_bits(struct pm_addr_set *s, pm_addr_t a)
+{
+  uint64_t *bits = calloc(PM_SET_WORDS, sizeof(*bits));
+  const uint64_t *have = bits ? pm__set_bits(s, a) : NULL;
+
+  if (have)
+    memcpy(bits, have, PM_SET_WORDS * sizeof(*bits));
+  return bits;
 }
 
 void

@@ -159,6 +159,19 @@ int pm__set_reserve(struct pm_addr_set *s);
  */
 int pm__set_merge(struct pm_addr_set *dst, struct pm_addr_set *src);
 
+/*
+ * Adds the members in bits, a bitmap of a's MiB (PM_SET_WORDS words from
+ * malloc), to s, and takes bits: made s's when s has none for that MiB,
+ * else or-ed in and freed.  0, or -ENOMEM with bits freed.
+ */
+int pm__set_take_bits(struct pm_addr_set *s, pm_addr_t a, uint64_t *bits);
+
+/*
+ * A copy (from malloc, PM_SET_WORDS words) of s's bitmap of a's MiB, all
+ * zeros when s has none; NULL when out of memory.
+ */
+uint64_t *pm__set_copy_bits(struct pm_addr_set *s, pm_addr_t a);
+
 void pm__set_free(struct pm_addr_set *s);
 
 /* ---- an index of names ------------------------------------------------- */

@@ -133,7 +133,9 @@ struct bucket {
   uint32_t *odd;    /* the others: offsets in the MiB, CHECKED in bit 0 */
   uint32_t nodd, odd_cap;
   uint32_t queued;
-  uint32_t pos; /* the word pair where the next batch starts */
+  uint32_t pos;  /* the word pair where the next batch starts */
+  uint8_t swept; /* taken in a sweep: its pools are scanned, it stays */
+  uint8_t given; /* given to the other walker (see give()) */
 };
 
 struct queue {
@@ -184,12 +186,23 @@ static const char *const phase_names[]
  * left waits for messages; phase A is over when both wait with none on
  * the way.  Then the second walker's findings are merged into the first,
  * which walks phases B and C alone.
+ *
+ * The split by address is even in objects, not in time: one core is
+ * often slower than the other for a while, and a walker that is out of
+ * work then waited for the other for up to a third of phase A.  While one
+ * waits, the other gives it about half of the MiB it has work queued in
+ * and has not swept yet (give()): what it knows of them (seen bits, queue)
+ * goes over, and each walker's map of who owns a MiB changes when it gives
+ * or takes one, so that messages sent meanwhile are passed on.  Claims on
+ * dicts stay with the MiB's first owner: a dict counted by the other is
+ * classified at the end, by all the claims.
  */
 enum msg {
   MSG_REF,   /* an object a field refers to (offer()) */
   MSG_ROOT,  /* a root (root_visit()) */
   MSG_FRAME, /* a root in a thread's frames */
   MSG_CLAIM, /* a dict, then its owner's type: claim() */
+  MSG_GIVE,  /* a MiB's bucket, its seen bits, map and list: give() */
 };
 #define MSG_MASK 7u
 #define MSG_FLUSH 4096 /* messages kept before they are handed over */
@@ -247,10 +260,18 @@ zalloc_lines(size_t size)
   return p;
 }
 
+/* The walker that owns a's MiB at the start of phase A, and its claims. */
 static inline unsigned
-owner_of_addr(pm_addr_t a)
+first_owner(pm_addr_t a)
 {
   return (unsigned)(a >> BUCKET_SHIFT) & 1;
+}
+
+/* The key of a's MiB in a walker's map of MiB given and taken. */
+static inline pm_addr_t
+mib_key(pm_addr_t a)
+{
+  return ((a >> BUCKET_SHIFT) + 1) << 3;
 }
 
 struct walk {
@@ -321,6 +342,8 @@ struct walk {
    */
   struct par *par;
   unsigned id;
+  struct pm_addr_map moved; /* MiB given or taken: mib_key -> owner + 1 */
+  uint64_t moved_any[64];   /* bit (MiB number % 4096): a MiB there moved */
   uint64_t *out;
   size_t nout, out_cap;
   struct mailbox spare;    /* an inbox's buffer, kept for the next one */
@@ -335,6 +358,19 @@ struct walk {
   uint64_t until_clock;
   int reported;
 };
+
+/* The walker that owns a's MiB (of the queue, seen bits and pools) now. */
+static inline unsigned
+mib_owner(const struct walk *w, pm_addr_t a)
+{
+  uint64_t m = a >> BUCKET_SHIFT, o;
+
+  /* Most MiB never move: a bit says so without a lookup. */
+  if (!(w->moved_any[(m >> 6) & 63] >> (m & 63) & 1))
+    return first_owner(a);
+  o = pm__amap_get(&w->moved, mib_key(a));
+  return o ? (unsigned)o - 1 : first_owner(a);
+}
 
 /* ---- the queue: buckets of address space, swept in order ---------------- */
 
@@ -449,6 +485,28 @@ listed(const struct queue *q, const struct bucket *b, uint64_t key)
          || (b->queued == SWEEP_NEXT && !(q->cur && key > q->cur));
 }
 
+/* Lists bucket nb (with work) where its work belongs, unless it is there. */
+static int
+list_bucket(struct queue *q, uint32_t nb)
+{
+  struct bucket *b = &q->b[nb];
+  uint64_t key = b->key;
+
+  if (listed(q, b, key))
+    return 0;
+  /* Ahead of the sweep: in this one; behind it (or between sweeps): next. */
+  if (q->cur && key > q->cur) {
+    b->queued = SWEEP_NOW;
+    return heap_push(q, nb);
+  }
+  b->queued = SWEEP_NEXT;
+  if (pm__array_grow((void **)&q->next, &q->next_cap, sizeof(*q->next),
+                     q->nnext + 1))
+    return -ENOMEM;
+  q->next[q->nnext++] = nb;
+  return 0;
+}
+
 /* push() into any bucket: found or made, given a map, listed. */
 static __attribute__((noinline)) int
 push_slow(struct walk *w, uint64_t item)
@@ -486,19 +544,7 @@ push_slow(struct walk *w, uint64_t item)
     }
     qmap_set(b->map, item);
   }
-  if (listed(q, b, key))
-    return 0;
-  /* Ahead of the sweep: in this one; behind it (or between sweeps): next. */
-  if (q->cur && key > q->cur) {
-    b->queued = SWEEP_NOW;
-    return heap_push(q, (uint32_t)nb);
-  }
-  b->queued = SWEEP_NEXT;
-  if (pm__array_grow((void **)&q->next, &q->next_cap, sizeof(*q->next),
-                     q->nnext + 1))
-    return -ENOMEM;
-  q->next[q->nnext++] = (uint32_t)nb;
-  return 0;
+  return list_bucket(q, (uint32_t)nb);
 }
 
 /*
@@ -810,6 +856,27 @@ static int count_object(struct walk *w, pm_addr_t obj, uint32_t t,
 
 /* ---- two walkers: messages -------------------------------------------- */
 
+/* Words of a MSG_GIVE: the MiB | MSG_GIVE, its bits, map, list, length. */
+#define GIVE_WORDS 5
+
+/*
+ * Frees what the n words of messages at v hold (a given MiB's bits, map
+ * and list), for messages that will not be taken.
+ */
+static void
+drop_msgs(const uint64_t *v, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    if ((v[i] & MSG_MASK) == MSG_CLAIM) {
+      i++;
+    } else if ((v[i] & MSG_MASK) == MSG_GIVE && i + GIVE_WORDS <= n) {
+      for (size_t k = 1; k < 4; k++)
+        free((void *)(uintptr_t)v[i + k]);
+      i += GIVE_WORDS - 1;
+    }
+  }
+}
+
 /* Hands the messages kept for the other walker over.  0 or -ENOMEM. */
 static int
 flush(struct walk *w)
@@ -823,6 +890,7 @@ flush(struct walk *w)
   pthread_mutex_lock(&p->lock);
   if (pm__array_grow((void **)&to->v, &to->cap, sizeof(*to->v),
                      to->n + w->nout)) {
+    drop_msgs(w->out, w->nout);
     err = -ENOMEM;
   } else {
     memcpy(to->v + to->n, w->out, w->nout * sizeof(*w->out));
@@ -835,17 +903,25 @@ flush(struct walk *w)
   return err;
 }
 
-/* Keeps n (1 or 2) words of one message for the other walker. */
+/* Keeps the n words of one message for the other walker. */
 static int
-send_msg(struct walk *w, uint64_t a, uint64_t b, size_t n)
+send_words(struct walk *w, const uint64_t *v, size_t n)
 {
   if (pm__array_grow((void **)&w->out, &w->out_cap, sizeof(*w->out),
                      w->nout + n))
     return -ENOMEM;
-  w->out[w->nout++] = a;
-  if (n > 1)
-    w->out[w->nout++] = b;
+  memcpy(w->out + w->nout, v, n * sizeof(*v));
+  w->nout += n;
   return w->nout >= MSG_FLUSH ? flush(w) : 0;
+}
+
+/* Keeps n (1 or 2) words of one message for the other walker. */
+static int
+send_msg(struct walk *w, uint64_t a, uint64_t b, size_t n)
+{
+  const uint64_t v[2] = { a, b };
+
+  return send_words(w, v, n);
 }
 
 /*
@@ -906,7 +982,7 @@ offer_one(struct walk *w, pm_addr_t ref)
   if ((ref & 7) || ref < MIN_POINTER)
     return 0;
   /* The other walker's: the same filter keeps repeats from the mail. */
-  if (w->par && owner_of_addr(ref) != w->id)
+  if (w->par && mib_owner(w, ref) != w->id)
     return recently(w, ref) ? 0 : send_msg(w, ref | MSG_REF, 0, 1);
   bits = pm__set_bits(&w->seen, ref);
   g = pm__set_granule(ref);
@@ -1000,7 +1076,7 @@ claim(struct walk *w, pm_addr_t dict, uint32_t owner)
   if (dict & 7)
     return 0;
   /* The walker that owns the dict keeps its claims: by type address. */
-  if (w->par && owner_of_addr(dict) != w->id)
+  if (w->par && first_owner(dict) != w->id)
     return send_msg(w, (dict & ~(pm_addr_t)MSG_MASK) | MSG_CLAIM,
                     type_at(w, owner)->addr, 2);
   /* The first claim names the dict: one the second walker took stays. */
@@ -1283,6 +1359,7 @@ drain(struct walk *w)
       const pm_addr_t base = (q->b[nb].key - 1) << BUCKET_SHIFT;
 
       q->cur = q->b[nb].key;
+      q->b[nb].swept = 1;
       /* Indices, not pointers: handle() may grow the bucket array. */
       while (q->b[nb].map || q->b[nb].nodd) {
         size_t n;
@@ -1309,8 +1386,11 @@ drain(struct walk *w)
         }
       }
       q->b[nb].queued = 0;
-      /* Its chunks are in the cache now: the pools there, once. */
-      if (w->scan && (err = scan_mib(w, q->b[nb].key))) {
+      /*
+       * Its chunks are in the cache now: the pools there, once (a MiB
+       * given away is the other walker's to scan).
+       */
+      if (w->scan && !q->b[nb].given && (err = scan_mib(w, q->b[nb].key))) {
         q->cur = 0;
         return err;
       }
@@ -1355,12 +1435,173 @@ root_visit(void *arg, const struct pm_root *root)
     return 0;
   frame
       = root->kind == PM_ROOT_FRAME_LOCAL || root->kind == PM_ROOT_FRAME_OTHER;
-  if (w->par && owner_of_addr(ref) != w->id)
+  if (w->par && mib_owner(w, ref) != w->id)
     return send_msg(w, ref | (frame ? MSG_FRAME : MSG_ROOT), 0, 1);
   return root_take(w, ref, frame);
 }
 
 /* ---- two walkers: phase A ---------------------------------------------- */
+
+/* Notes that the MiB at base is walker o's now (see mib_owner()). */
+static int
+moved(struct walk *w, pm_addr_t base, unsigned o)
+{
+  uint64_t *v = pm__amap_find(&w->moved, mib_key(base));
+  int err;
+
+  /*
+   * The filter of recent pointers holds pointers of the other walker's
+   * MiB and of this one's list: which are which has changed.
+   */
+  memset(w->recent, 0, sizeof(w->recent));
+  w->moved_any[(base >> (BUCKET_SHIFT + 6)) & 63]
+      |= (uint64_t)1 << ((base >> BUCKET_SHIFT) & 63);
+  if (v) {
+    *v = o + 1;
+    return 0;
+  }
+  return (err = pm__amap_add(&w->moved, mib_key(base), o + 1)) < 0 ? err : 0;
+}
+
+/* Gives bucket nb's MiB to the other walker, with what is known of it. */
+static int
+give_bucket(struct walk *w, uint32_t nb)
+{
+  struct bucket *b = &w->q.b[nb];
+  const pm_addr_t base = (b->key - 1) << BUCKET_SHIFT;
+  uint64_t v[GIVE_WORDS];
+  int err;
+
+  if (!(v[1] = (uint64_t)(uintptr_t)pm__set_copy_bits(&w->seen, base)))
+    return -ENOMEM;
+  if ((err = pm__array_grow((void **)&w->out, &w->out_cap, sizeof(*w->out),
+                            w->nout + GIVE_WORDS))
+      || (err = moved(w, base, !w->id))) {
+    free((void *)(uintptr_t)v[1]);
+    return err;
+  }
+  v[0] = base | MSG_GIVE;
+  v[2] = (uint64_t)(uintptr_t)b->map;
+  v[3] = (uint64_t)(uintptr_t)b->odd;
+  v[4] = b->nodd;
+  if (b->map)
+    w->q.nmaps--;
+  b->map = NULL;
+  b->odd = NULL;
+  b->nodd = b->odd_cap = 0;
+  b->pos = 0;
+  b->given = 1;
+  return send_words(w, v, GIVE_WORDS);
+}
+
+static int
+by_key_down(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * The other walker is out of work: gives it about half of the buckets of
+ * this sweep not swept yet, the last ones (see struct par).  0 or -ENOMEM.
+ */
+static int
+give(struct walk *w)
+{
+  struct queue *q = &w->q;
+  uint64_t *keys;
+  size_t n = 0;
+  int err = 0;
+
+  for (size_t i = 0; i < q->nheap; i++) {
+    const struct bucket *b = &q->b[q->heap[i]];
+    n += !b->swept && !b->given && (b->map || b->nodd);
+  }
+  if (n < 2)
+    return 0;
+  if (!(keys = malloc(n * sizeof(*keys))))
+    return -ENOMEM;
+  n = 0;
+  for (size_t i = 0; i < q->nheap; i++) {
+    const struct bucket *b = &q->b[q->heap[i]];
+    if (!b->swept && !b->given && (b->map || b->nodd))
+      keys[n++] = b->key;
+  }
+  qsort(keys, n, sizeof(*keys), by_key_down);
+  for (size_t i = 0; i < n / 2 && !err; i++) {
+    int64_t nb = bucket_of(q, keys[i]);
+    err = nb < 0 ? (int)nb : give_bucket(w, (uint32_t)nb);
+  }
+  free(keys);
+  return err;
+}
+
+/*
+ * Takes the MiB at base from the other walker (a MSG_GIVE): its seen bits
+ * (bits), its pending work (map, and n items at odd); all three are this
+ * walker's to free.
+ */
+static int
+take_bucket(struct walk *w, pm_addr_t base, uint64_t *bits, struct qmap *map,
+            uint32_t *odd, uint32_t n)
+{
+  struct queue *q = &w->q;
+  struct bucket *b;
+  int64_t nb;
+  int err;
+
+  if ((err = moved(w, base, w->id)))
+    goto fail;
+  err = pm__set_take_bits(&w->seen, base, bits);
+  bits = NULL; /* taken, or freed */
+  if (err)
+    goto fail;
+  if ((nb = bucket_of(q, (base >> BUCKET_SHIFT) + 1)) < 0) {
+    err = (int)nb;
+    goto fail;
+  }
+  b = &q->b[nb];
+  b->given = 0;
+  if (map) {
+    /* The pool keeps room for every map (take_batch()). */
+    if (pm__array_grow((void **)&q->pool, &q->pool_cap, sizeof(*q->pool),
+                       q->nmaps + 1)) {
+      err = -ENOMEM;
+      goto fail;
+    }
+    q->nmaps++;
+    if (!b->map) {
+      b->map = map;
+    } else {
+      for (size_t k = 0; k < QMAP_SUMMARY; k++)
+        b->map->summary[k] |= map->summary[k];
+      for (size_t k = 0; k < 2 * QMAP_WORDS; k++)
+        b->map->words[k] |= map->words[k];
+      memset(map, 0, sizeof(*map));
+      q->pool[q->npool++] = map;
+    }
+    map = NULL;
+  }
+  if (n) {
+    size_t cap = b->odd_cap;
+    if (pm__array_grow((void **)&b->odd, &cap, sizeof(*b->odd),
+                       (size_t)b->nodd + n)) {
+      err = -ENOMEM;
+      goto fail;
+    }
+    b->odd_cap = (uint32_t)cap;
+    memcpy(b->odd + b->nodd, odd, n * sizeof(*odd));
+    b->nodd += n;
+  }
+  free(odd);
+  return b->map || b->nodd ? list_bucket(q, (uint32_t)nb) : 0;
+fail:
+  free(bits);
+  free(map);
+  free(odd);
+  return err;
+}
 
 /* Takes the messages in this walker's inbox and acts on them. */
 static int
@@ -1368,6 +1609,7 @@ take_mail(struct walk *w)
 {
   struct par *p = w->par;
   struct mailbox got;
+  size_t i;
   int err = 0;
 
   pthread_mutex_lock(&p->lock);
@@ -1376,7 +1618,7 @@ take_mail(struct walk *w)
   p->inbox[w->id].n = 0;
   __atomic_store_n(&p->side[w->id].mail, 0, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&p->lock);
-  for (size_t i = 0; i < got.n && !err; i++) {
+  for (i = 0; i < got.n && !err; i++) {
     pm_addr_t a = got.v[i] & ~(uint64_t)MSG_MASK;
     int64_t t;
     switch (got.v[i] & MSG_MASK) {
@@ -1385,7 +1627,22 @@ take_mail(struct walk *w)
       break;
     case MSG_ROOT:
     case MSG_FRAME:
-      err = root_take(w, a, (got.v[i] & MSG_MASK) == MSG_FRAME);
+      /* Sent before this walker gave its MiB away: passed on. */
+      err = mib_owner(w, a) != w->id
+                ? send_msg(w, got.v[i], 0, 1)
+                : root_take(w, a, (got.v[i] & MSG_MASK) == MSG_FRAME);
+      break;
+    case MSG_GIVE:
+      /* Always handed over whole (send_words()). */
+      if (i + GIVE_WORDS > got.n) {
+        i = got.n - 1;
+        break;
+      }
+      err = take_bucket(w, a, (uint64_t *)(uintptr_t)got.v[i + 1],
+                        (struct qmap *)(uintptr_t)got.v[i + 2],
+                        (uint32_t *)(uintptr_t)got.v[i + 3],
+                        (uint32_t)got.v[i + 4]);
+      i += GIVE_WORDS - 1;
       break;
     case MSG_CLAIM:
       /* A claim is two words, always handed over together. */
@@ -1399,6 +1656,9 @@ take_mail(struct walk *w)
       break;
     }
   }
+  /* Failed: what the rest holds is freed (given MiB). */
+  if (err && i < got.n)
+    drop_msgs(got.v + i, got.n - i);
   w->spare = got;
   return err;
 }
@@ -1424,12 +1684,18 @@ par_poll(struct walk *w)
                    __ATOMIC_RELAXED);
   /*
    * Handing over takes the lock and may wake the other walker: done for
-   * a good number of messages, or at once when the other has no work.
+   * a good number of messages, or at once when the other has no work
+   * (then with work of this one's, when it has enough).
    */
-  if (w->nout >= MSG_SOON
-      || __atomic_load_n(&p->side[!w->id].waiting, __ATOMIC_RELAXED))
+  if (__atomic_load_n(&p->side[!w->id].waiting, __ATOMIC_RELAXED)
+      || (w->flags & PM_CENSUS_GIVE)) {
+    /* Work for it: unless what went over last is not taken yet. */
+    if (!__atomic_load_n(&p->side[!w->id].mail, __ATOMIC_RELAXED)
+        && (err = give(w)))
+      return err;
     return flush(w);
-  return 0;
+  }
+  return w->nout >= MSG_SOON ? flush(w) : 0;
 }
 
 /* A walker's share of phase A: until both are out of work, or one fails. */
@@ -1578,9 +1844,15 @@ par_end(struct walk *w)
   pm_census_release(o->c);
   free(o->c);
   pm_target_free(o->py_own.t);
+  /* Messages not taken (a walk that failed): what they hold is freed. */
+  drop_msgs(o->out, o->nout);
+  drop_msgs(w->out, w->nout);
+  w->nout = 0;
   walk_free(o);
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 2; i++) {
+    drop_msgs(p->inbox[i].v, p->inbox[i].n);
     free(p->inbox[i].v);
+  }
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->cond);
   free(p);
@@ -2516,6 +2788,7 @@ walk_free(struct walk *w)
   pm__amap_free(&w->owners);
   pm__amap_free(&w->oowners);
   pm__amap_free(&w->internal);
+  pm__amap_free(&w->moved);
   queue_free(&w->q);
   for (size_t i = 0; i < w->ntypes; i++)
     free(type_at(w, i)->members);

@@ -652,16 +652,19 @@ hold_for_tests(void)
 
 /*
  * The census options; PMPEEK_NO_BLOCKS=1 leaves out the allocator's blocks,
- * so that tests can compare with what an in-process census sees, and
- * PMPEEK_SERIAL=1 keeps the walk on one thread.
+ * so that tests can compare with what an in-process census sees,
+ * PMPEEK_SERIAL=1 keeps the walk on one thread, and PMPEEK_GIVE=1 makes
+ * its two walkers hand each other work at every turn.
  */
 static unsigned
 census_flags(const struct options *o)
 {
-  const char *nb = getenv("PMPEEK_NO_BLOCKS"), *se = getenv("PMPEEK_SERIAL");
+  const char *nb = getenv("PMPEEK_NO_BLOCKS"), *se = getenv("PMPEEK_SERIAL"),
+             *gv = getenv("PMPEEK_GIVE");
 
   return o->census_flags | (nb && *nb == '1' ? PM_CENSUS_NO_BLOCKS : 0)
-         | (se && *se == '1' ? PM_CENSUS_SERIAL : 0);
+         | (se && *se == '1' ? PM_CENSUS_SERIAL : 0)
+         | (gv && *gv == '1' ? PM_CENSUS_GIVE : 0);
 }
 
 /*

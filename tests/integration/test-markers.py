@@ -16,7 +16,8 @@ hold, "dict of" kinds), plus the structure of both outputs and that pmpeek
 leaves the target in the run state it found it in.  In the live scenario
 `pmpeek --by type` must also count the same objects, every dict as "dict",
 and the walk on one thread (PMPEEK_SERIAL=1) must find exactly what the
-default two-thread walk found.
+default two-thread walk found, and so must a two-thread walk whose threads
+hand each other parts of the heap at every turn (PMPEEK_GIVE=1).
 
 --whole-heap (live scenario): every kind with over 100 objects must be
 within 1 % (count and size) of the fixture's census.  That census sees what
@@ -406,21 +407,25 @@ def check_whole_heap(tap, args, target, doc):
 def check_serial(tap, args, target, doc):
     """The walk on one thread (PMPEEK_SERIAL=1) is exact on the markers
     too, and finds what the default walk, shared by two threads, found:
-    every kind, count and size."""
-    cp = run([args.pmpeek, '--json', str(target.pid)],
-             env=dict(os.environ, PMPEEK_SERIAL='1'))
-    if not check_exit(tap, cp, 'serial') or doc is None:
-        return
-    serial = parse_json(tap, cp.stdout, 'serial: stdout is JSON')
-    if not isinstance(serial, dict):
-        return
-    check_markers(tap, kinds_by_name(serial), target.truth, 'serial')
-    tap.equal(serial.get('objects'), doc.get('objects'),
-              'serial walk: the same totals as the two-thread walk')
-    a, b = kinds_by_name(serial), kinds_by_name(doc)
-    differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
-    tap.check(not differ, 'serial walk: the same kinds, counts and sizes',
-              got=[(n, a.get(n), b.get(n)) for n in differ[:5]])
+    every kind, count and size.  So does a two-thread walk whose threads
+    hand each other MiB of the heap at every turn (PMPEEK_GIVE=1), where
+    the default walk does so only when one thread is out of work."""
+    for name, var in (('serial', 'PMPEEK_SERIAL'), ('giving', 'PMPEEK_GIVE')):
+        cp = run([args.pmpeek, '--json', str(target.pid)],
+                 env=dict(os.environ, **{var: '1'}))
+        if not check_exit(tap, cp, name) or doc is None:
+            continue
+        other = parse_json(tap, cp.stdout, '%s: stdout is JSON' % name)
+        if not isinstance(other, dict):
+            continue
+        check_markers(tap, kinds_by_name(other), target.truth, name)
+        tap.equal(other.get('objects'), doc.get('objects'),
+                  '%s walk: the same totals as the two-thread walk' % name)
+        a, b = kinds_by_name(other), kinds_by_name(doc)
+        differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
+        tap.check(not differ,
+                  '%s walk: the same kinds, counts and sizes' % name,
+                  got=[(n, a.get(n), b.get(n)) for n in differ[:5]])
 
 
 def check_running(tap, target, when):

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test-addrset.c -- address sets: merging two walkers' sets */
+/* test-addrset.c -- address sets: merging two walkers' sets, a MiB's bits */
 #include <config.h>
 
 #include <check.h>
@@ -55,6 +55,54 @@ START_TEST(test_set_merge_empty)
 }
 END_TEST
 
+/*
+ * A MiB's bits go from one walker's set to the other's (a MiB given): a
+ * copy, taken as the other's bitmap or or-ed into the one it has.
+ */
+START_TEST(test_set_take_bits)
+{
+  struct pm_addr_set a = { 0 }, b = { 0 };
+  const pm_addr_t base = 0x7f0000000000ull;
+  uint64_t *bits;
+
+  ck_assert_int_eq(pm__set_add(&a, base + 8), 1);
+  ck_assert_int_eq(pm__set_add(&a, base + MIB - 8), 1);
+  /* A copy: a's set is unchanged by what is done to it. */
+  ck_assert_ptr_nonnull(bits = pm__set_copy_bits(&a, base + 64));
+  ck_assert_int_eq(pm__set_take_bits(&b, base, bits), 0);
+  ck_assert(pm__set_has(&b, base + 8));
+  ck_assert(pm__set_has(&b, base + MIB - 8));
+  ck_assert(!pm__set_has(&b, base + 16));
+  ck_assert_int_eq(pm__set_add(&b, base + 16), 1);
+  ck_assert(!pm__set_has(&a, base + 16));
+  /* Into a MiB the set has: or-ed in, its own bits kept. */
+  ck_assert_int_eq(pm__set_add(&a, base + 24), 1);
+  ck_assert_ptr_nonnull(bits = pm__set_copy_bits(&a, base));
+  ck_assert_int_eq(pm__set_take_bits(&b, base + 4096, bits), 0);
+  ck_assert(pm__set_has(&b, base + 16));
+  ck_assert(pm__set_has(&b, base + 24));
+  ck_assert(pm__set_has(&b, base + 8));
+  /* A MiB the set has no bitmap of: all zeros. */
+  ck_assert_ptr_nonnull(bits = pm__set_copy_bits(&a, base + 5 * MIB));
+  for (size_t k = 0; k < PM_SET_WORDS; k++)
+    ck_assert_uint_eq(bits[k], 0);
+  ck_assert_int_eq(pm__set_take_bits(&b, base + 5 * MIB, bits), 0);
+  ck_assert(!pm__set_has(&b, base + 5 * MIB + 8));
+  /* Many MiB: the table grows under taken bitmaps. */
+  for (pm_addr_t m = 6; m < 600; m++) {
+    ck_assert_int_eq(pm__set_add(&a, base + m * MIB + 8 * m), 1);
+    ck_assert_ptr_nonnull(bits = pm__set_copy_bits(&a, base + m * MIB));
+    ck_assert_int_eq(pm__set_take_bits(&b, base + m * MIB, bits), 0);
+  }
+  for (pm_addr_t m = 6; m < 600; m++) {
+    ck_assert(pm__set_has(&b, base + m * MIB + 8 * m));
+    ck_assert(!pm__set_has(&b, base + m * MIB + 8 * m + 8));
+  }
+  pm__set_free(&a);
+  pm__set_free(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -65,6 +113,7 @@ main(void)
 
   tcase_add_test(tc, test_set_merge);
   tcase_add_test(tc, test_set_merge_empty);
+  tcase_add_test(tc, test_set_take_bits);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_set_tap(sr, "-");
