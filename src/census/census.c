@@ -1359,7 +1359,8 @@ drain(struct walk *w)
       const pm_addr_t base = (q->b[nb].key - 1) << BUCKET_SHIFT;
 
       q->cur = q->b[nb].key;
-      q->b[nb].swept = 1;
+      /* One given away is empty, and may come back unswept. */
+      q->b[nb].swept |= !q->b[nb].given;
       /* Indices, not pointers: handle() may grow the bucket array. */
       while (q->b[nb].map || q->b[nb].nodd) {
         size_t n;
@@ -1442,18 +1443,18 @@ root_visit(void *arg, const struct pm_root *root)
 
 /* ---- two walkers: phase A ---------------------------------------------- */
 
-/* Notes that the MiB at base is walker o's now (see mib_owner()). */
+/*
+ * Notes that the MiB at base is walker o's now (see mib_owner()).  The
+ * caller empties the filter of recent pointers before the next offer: it
+ * holds pointers of the other walker's MiB and of this one's list, and
+ * which are which has changed.
+ */
 static int
 moved(struct walk *w, pm_addr_t base, unsigned o)
 {
   uint64_t *v = pm__amap_find(&w->moved, mib_key(base));
   int err;
 
-  /*
-   * The filter of recent pointers holds pointers of the other walker's
-   * MiB and of this one's list: which are which has changed.
-   */
-  memset(w->recent, 0, sizeof(w->recent));
   w->moved_any[(base >> (BUCKET_SHIFT + 6)) & 63]
       |= (uint64_t)1 << ((base >> BUCKET_SHIFT) & 63);
   if (v) {
@@ -1494,10 +1495,16 @@ give_bucket(struct walk *w, uint32_t nb)
   return send_words(w, v, GIVE_WORDS);
 }
 
+struct give_item {
+  uint64_t key;
+  uint32_t nb;
+};
+
 static int
 by_key_down(const void *a, const void *b)
 {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  uint64_t x = ((const struct give_item *)a)->key,
+           y = ((const struct give_item *)b)->key;
 
   return x < y ? 1 : x > y ? -1 : 0;
 }
@@ -1510,7 +1517,7 @@ static int
 give(struct walk *w)
 {
   struct queue *q = &w->q;
-  uint64_t *keys;
+  struct give_item *v;
   size_t n = 0;
   int err = 0;
 
@@ -1520,20 +1527,19 @@ give(struct walk *w)
   }
   if (n < 2)
     return 0;
-  if (!(keys = malloc(n * sizeof(*keys))))
+  if (!(v = malloc(n * sizeof(*v))))
     return -ENOMEM;
   n = 0;
   for (size_t i = 0; i < q->nheap; i++) {
     const struct bucket *b = &q->b[q->heap[i]];
     if (!b->swept && !b->given && (b->map || b->nodd))
-      keys[n++] = b->key;
+      v[n++] = (struct give_item){ b->key, q->heap[i] };
   }
-  qsort(keys, n, sizeof(*keys), by_key_down);
-  for (size_t i = 0; i < n / 2 && !err; i++) {
-    int64_t nb = bucket_of(q, keys[i]);
-    err = nb < 0 ? (int)nb : give_bucket(w, (uint32_t)nb);
-  }
-  free(keys);
+  qsort(v, n, sizeof(*v), by_key_down);
+  for (size_t i = 0; i < n / 2 && !err; i++)
+    err = give_bucket(w, v[i].nb);
+  free(v);
+  memset(w->recent, 0, sizeof(w->recent)); /* see moved() */
   return err;
 }
 
@@ -1553,6 +1559,7 @@ take_bucket(struct walk *w, pm_addr_t base, uint64_t *bits, struct qmap *map,
 
   if ((err = moved(w, base, w->id)))
     goto fail;
+  memset(w->recent, 0, sizeof(w->recent));
   err = pm__set_take_bits(&w->seen, base, bits);
   bits = NULL; /* taken, or freed */
   if (err)

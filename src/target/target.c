@@ -327,6 +327,7 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
   err = backend_read(t, lo, s->data + (lo - base), hi - lo);
   if (err) {
     s->base = (pm_addr_t)-1;
+    s->used = 0;
     return err;
   }
   s->base = base;
