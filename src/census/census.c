@@ -1149,16 +1149,37 @@ count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
 }
 
 /*
- * Counts obj, of the type at index t, in its kind with its size, and
- * offers its type; head holds obj's first nhead bytes as the cache has
- * them (NULL and 0 when the caller has none), which serve most sizes
- * without a read; they are good until the next read of the target.
- * 1 when its size could not be read (skipped), 0, or an error that ends
- * the walk.
+ * object.__sizeof__ of obj, of a type with base_size (pm__object_size()
+ * too), without a call: from head (nhead bytes) or a read.
  */
-static int
-count_object(struct walk *w, pm_addr_t obj, uint32_t t,
-             const unsigned char *head, size_t nhead)
+static inline int
+default_size(struct walk *w, const struct type_entry *e, pm_addr_t obj,
+             const unsigned char *head, size_t nhead, uint64_t *size)
+{
+  int64_t n, off = w->py->L->varobject_ob_size;
+  int err = 0;
+
+  if (e->info.itemsize == 0) {
+    *size = (uint64_t)e->base_size;
+    return 0;
+  }
+  if (off >= 0 && (uint64_t)off + sizeof(n) <= nhead)
+    memcpy(&n, head + off, sizeof(n));
+  else if (off >= 0)
+    err = pm__target_read_fast(w->py->t, obj + (pm_addr_t)off, &n, sizeof(n));
+  else
+    err = PM_EOFFSETS;
+  if (!err && (n < 0 || n > (INT64_C(1) << 40)))
+    err = PM_ECORRUPT;
+  /* itemsize <= 1 << 16 and n <= 1 << 40: the product fits. */
+  *size = err ? 0 : (uint64_t)e->base_size + (uint64_t)(e->info.itemsize * n);
+  return err;
+}
+
+/* count_object() past its fast path. */
+static __attribute__((noinline)) int
+count_object_slow(struct walk *w, pm_addr_t obj, uint32_t t,
+                  const unsigned char *head, size_t nhead)
 {
   struct type_entry *e = type_at(w, t);
   int garbage = w->phase == PHASE_GARBAGE;
@@ -1166,24 +1187,8 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t,
   int err;
 
   tick(w);
-  /* object.__sizeof__ without a call per object: pm__object_size() too. */
-  if (e->base_size >= 0 && e->info.itemsize == 0) {
-    size = (uint64_t)e->base_size;
-    err = 0;
-  } else if (e->base_size >= 0) {
-    int64_t n, off = w->py->L->varobject_ob_size;
-    if (off >= 0 && (uint64_t)off + sizeof(n) <= nhead) {
-      memcpy(&n, head + off, sizeof(n));
-      err = 0;
-    } else if (off >= 0) {
-      err = pm__target_read_fast(w->py->t, obj + (pm_addr_t)off, &n, sizeof(n));
-    } else {
-      err = PM_EOFFSETS;
-    }
-    if (!err && (n < 0 || n > (INT64_C(1) << 40)))
-      err = PM_ECORRUPT;
-    /* itemsize <= 1 << 16 and n <= 1 << 40: the product fits. */
-    size = err ? 0 : (uint64_t)e->base_size + (uint64_t)(e->info.itemsize * n);
+  if (e->base_size >= 0) {
+    err = default_size(w, e, obj, head, nhead, &size);
   } else if (e->presize >= 0) {
     /* From the bytes in hand when they do (a str's, an int's...). */
     int64_t r
@@ -1220,6 +1225,30 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t,
   if (e->kind < 0 && (err = kind_index(w, e->info.name, &e->kind)))
     return err;
   count(w, e->kind, size, garbage);
+  return 0;
+}
+
+/*
+ * Counts obj, of the type at index t, in its kind with its size, and
+ * offers its type; head holds obj's first nhead bytes as the cache has
+ * them (NULL and 0 when the caller has none), which serve most sizes
+ * without a read; they are good until the next read of the target.
+ * 1 when its size could not be read (skipped), 0, or an error that ends
+ * the walk.  Inline for the objects of a fixed or item-counted size
+ * (float, tuple, most instances) whose type is offered and kind known.
+ */
+static inline __attribute__((always_inline)) int
+count_object(struct walk *w, pm_addr_t obj, uint32_t t,
+             const unsigned char *head, size_t nhead)
+{
+  const struct type_entry *e = type_at(w, t);
+  uint64_t size;
+
+  if (e->base_size < 0 || !e->offered || e->kind < 0 || e->exact_dict
+      || default_size(w, e, obj, head, nhead, &size))
+    return count_object_slow(w, obj, t, head, nhead);
+  tick(w);
+  count(w, e->kind, size, w->phase == PHASE_GARBAGE);
   return 0;
 }
 
