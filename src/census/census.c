@@ -1400,14 +1400,32 @@ drain(struct walk *w)
           return err;
         }
         n = take_batch(q, &q->b[nb], w->batch, BATCH);
+        /* The cached bytes [pf_lo, pf_hi) are at pf, or were: see below. */
+        pm_addr_t pf_lo = 1, pf_hi = 0;
+        const unsigned char *pf = NULL;
         for (size_t i = 0; i < n; i++) {
-          /* The CPU fetches the copies a few objects ahead. */
+          /*
+           * The CPU fetches the copies a few objects ahead.  Most lie in
+           * the chunk of the one before, looked up once: a read since may
+           * have refilled its slot, and a hint to fetch other bytes of the
+           * cache is only a wasted hint.
+           */
           if (i + PREFETCH_AHEAD < n) {
             pm_addr_t ahead
                 = base | (w->batch[i + PREFETCH_AHEAD] & ~(uint32_t)CHECKED);
-            const void *p = pm__target_cached_fast(w->py->t, ahead, 1);
-            if (p)
-              __builtin_prefetch(p);
+            if (ahead - pf_lo >= pf_hi - pf_lo) {
+              size_t avail;
+              if ((pf = pm__target_window_span(w->py->t, ahead, &avail))
+                  || (pf = pm__target_cached_span(w->py->t, ahead, &avail))) {
+                pf_lo = ahead;
+                pf_hi = ahead + avail;
+              } else {
+                pf_lo = 1;
+                pf_hi = 0;
+              }
+            }
+            if (pf)
+              __builtin_prefetch(pf + (ahead - pf_lo));
           }
           if ((err = handle(w, base | w->batch[i]))) {
             q->cur = 0;
