@@ -29,7 +29,26 @@ struct pm_target_window {
   const unsigned char *data;
   uint64_t budget; /* bytes reads may still hand out */
   const volatile sig_atomic_t *cancel;
+  /*
+   * By a chunk's number modulo PM_TARGET_PRESENT, how many cached chunks
+   * have that number: 0 says the chunk is not cached, without a look at
+   * its set (most looks of a walker's offers find nothing).
+   */
+  const uint8_t *present;
 };
+
+#define PM_TARGET_CHUNK_BITS 16 /* the read cache's chunks: 64 KiB */
+#define PM_TARGET_PRESENT 4096
+
+/* Whether t's read cache may hold the chunk of addr (see present). */
+static inline int
+pm__target_may_hold(struct pm_target *t, pm_addr_t addr)
+{
+  const struct pm_target_window *w = (const void *)t;
+
+  return w->present[(addr >> PM_TARGET_CHUNK_BITS) & (PM_TARGET_PRESENT - 1)]
+         != 0;
+}
 
 static inline struct pm_target_window *
 pm__target_window(struct pm_target *t)
@@ -126,7 +145,7 @@ pm__target_cached_fast(struct pm_target *t, pm_addr_t addr, size_t len)
   size_t avail;
   const void *p = pm__target_window_span(t, addr, &avail);
 
-  if (!p)
+  if (!p && pm__target_may_hold(t, addr))
     p = pm__target_cached_span(t, addr, &avail);
   return p && avail >= len ? p : NULL;
 }
@@ -148,7 +167,8 @@ pm__target_view_fast(struct pm_target *t, pm_addr_t addr, size_t min,
   size_t avail;
 
   if (!(p = pm__target_window_span(t, addr, &avail))
-      && !(p = pm__target_view_span(t, addr, &avail)))
+      && !(pm__target_may_hold(t, addr)
+           && (p = pm__target_view_span(t, addr, &avail))))
     return NULL;
   if (avail < min)
     return NULL;

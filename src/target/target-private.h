@@ -61,7 +61,8 @@ struct pm_target {
   char *exe;
   struct pm_cache_slot cache[PM_CACHE_SLOTS];
   unsigned set_mask; /* sets in use - 1 (pm__target_cache_size()) */
-  uint64_t uses;     /* slot uses so far: the clock of the slots' used */
+  uint8_t present[PM_TARGET_PRESENT]; /* win.present: see target-peek.h */
+  uint64_t uses; /* slot uses so far: the clock of the slots' used */
   unsigned char *cache_mem;
   uint64_t readable; /* bytes of readable mappings, at the last refresh */
   struct pm_cache_slot *pinned;   /* pm__target_peek()'s, or NULL */

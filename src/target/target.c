@@ -51,6 +51,7 @@ budget_reset(struct pm_target *t)
 static void
 cache_drop(struct pm_target *t)
 {
+  memset(t->present, 0, sizeof(t->present));
   for (size_t i = 0; i < PM_CACHE_SLOTS; i++) {
     t->cache[i].base = (pm_addr_t)-1;
     t->cache[i].from = t->cache[i].valid = 0;
@@ -87,6 +88,7 @@ pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
   t->ops = ops;
   t->ctx = ctx;
   t->win.cancel = &never_cancelled;
+  t->win.present = t->present;
   t->set_mask = PM_CACHE_SLOTS / PM_CACHE_WAYS - 1;
   t->pid = pid;
   pm_maps_init(&t->maps);
@@ -251,6 +253,16 @@ cache_way(struct pm_cache_slot *set, pm_addr_t base)
   return NULL;
 }
 
+_Static_assert(PM_TARGET_CHUNK_BITS == PM_CACHE_CHUNK_BITS,
+               "target-peek.h says how big a chunk is");
+
+/* A chunk's entry in t->present (see target-peek.h). */
+static inline size_t
+present_of(pm_addr_t base)
+{
+  return (size_t)(base >> PM_CACHE_CHUNK_BITS) & (PM_TARGET_PRESENT - 1);
+}
+
 /* Marks s as the slot used last. */
 static inline void
 slot_use(struct pm_target *t, struct pm_cache_slot *s)
@@ -324,13 +336,16 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
       t->cache[i].data = t->cache_mem + i * PM_CACHE_CHUNK;
   }
   /* A slot holds bytes of one region only: [base + from, base + valid). */
+  if (s->base != (pm_addr_t)-1)
+    t->present[present_of(s->base)]--;
+  s->base = (pm_addr_t)-1;
   err = backend_read(t, lo, s->data + (lo - base), hi - lo);
   if (err) {
-    s->base = (pm_addr_t)-1;
     s->used = 0;
     return err;
   }
   s->base = base;
+  t->present[present_of(base)]++;
   s->from = lo - base;
   s->valid = hi - base;
   return 0;
@@ -583,6 +598,7 @@ pm__target_clone(struct pm_target *t, struct pm_target **out)
   c->readable = t->readable;
   c->pid = t->pid;
   c->win.cancel = t->win.cancel;
+  c->win.present = c->present;
   c->win.budget = c->budget0 = t->win.budget;
   c->origin = t;
   c->set_mask = PM_CACHE_SLOTS / PM_CACHE_WAYS - 1;

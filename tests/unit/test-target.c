@@ -371,6 +371,7 @@ START_TEST(test_read_fast_window)
       = { 0x10000000, 0x10020000, 0x10050000, 0x10060000, 0x10070000 };
   unsigned char b[8];
   uint64_t v, reads;
+  size_t n;
 
   /* Many reads in one chunk: one backend read, all bytes right. */
   for (pm_addr_t a = 0x10050000; a < 0x10050000 + CHUNK - 8; a += 251) {
@@ -411,6 +412,10 @@ START_TEST(test_read_fast_window)
   ck_assert_int_eq(pm__target_read_fast(t, 0x10060000, &v, 8), 0);
   ck_assert_int_eq(pm__target_read_fast(t, 0x10020000, &v, 8), 0);
   ck_assert_uint_eq(f.reads, reads);
+  /* The look without a read knows the same: one chunk cached, one not. */
+  ck_assert_ptr_nonnull(pm__target_cached_fast(t, 0x10050010, 8));
+  ck_assert_ptr_null(pm__target_cached_fast(t, 0x10000008, 8));
+  ck_assert_ptr_null(pm__target_view_fast(t, 0x10000008, 8, 8, &n));
   /* 0x10000000 was evicted: its new bytes must be read. */
   fake_put_u64(&f, 0x10000008, 0x0123456789abcdefull);
   ck_assert_int_eq(pm__target_read_fast(t, 0x10000008, &v, 8), 0);
