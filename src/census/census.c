@@ -925,6 +925,35 @@ send_msg(struct walk *w, uint64_t a, uint64_t b, size_t n)
 }
 
 /*
+ * Whether ref is in the seen set; *bits and *g are its MiB's bitmap (NULL
+ * when the MiB has none yet) and its granule, for check_head().
+ */
+static inline int
+seen_at(struct walk *w, pm_addr_t ref, uint64_t **bits, size_t *g)
+{
+  *bits = pm__set_bits(&w->seen, ref);
+  *g = pm__set_granule(ref);
+  return *bits && ((*bits)[*g >> 6] >> (*g & 63) & 1);
+}
+
+/*
+ * The index in *t of the type object at type, when it is a valid type:
+ * 1, 0 when it is not, or an error that ends the walk.
+ */
+static inline int
+valid_type(struct walk *w, pm_addr_t type, uint32_t *t)
+{
+  int64_t i = type_lookup(w, type);
+
+  if (i < 0)
+    return (int)i;
+  if (!type_at(w, (size_t)i)->valid)
+    return 0;
+  *t = (uint32_t)i;
+  return 1;
+}
+
+/*
  * Whether ref, whose first 16 bytes are head, is a new object (see
  * check()): a live header of a valid type.  bits and g: ref's seen bitmap
  * (NULL when its MiB has none yet) and granule.
@@ -933,22 +962,17 @@ static inline int
 check_head(struct walk *w, pm_addr_t ref, const uint64_t *head, uint64_t *bits,
            size_t g, uint32_t *t)
 {
-  int64_t i;
   int err;
 
   if (!pm__refcnt_live(w->py, head[w->py->L->object_refcnt / 8]))
     return 0;
-  i = type_lookup(w, head[w->py->L->object_type / 8]);
-  if (i < 0)
-    return (int)i;
-  if (!type_at(w, (size_t)i)->valid)
-    return 0;
+  if ((err = valid_type(w, head[w->py->L->object_type / 8], t)) <= 0)
+    return err;
   /* The bitmap found by the caller is still the one (type_lookup adds none). */
   if (bits)
     bits[g >> 6] |= (uint64_t)1 << (g & 63);
   else if ((err = pm__set_add(&w->seen, ref)) < 0)
     return err;
-  *t = (uint32_t)i;
   return 1;
 }
 
@@ -984,9 +1008,7 @@ offer_one(struct walk *w, pm_addr_t ref)
   /* The other walker's: the same filter keeps repeats from the mail. */
   if (w->par && mib_owner(w, ref) != w->id)
     return recently(w, ref) ? 0 : send_msg(w, ref | MSG_REF, 0, 1);
-  bits = pm__set_bits(&w->seen, ref);
-  g = pm__set_granule(ref);
-  if (bits && (bits[g >> 6] >> (g & 63) & 1))
+  if (seen_at(w, ref, &bits, &g))
     return 0;
   /*
    * An object whose bytes are in the cache already is checked now, and a
@@ -1043,11 +1065,11 @@ offer_run(void *arg, const uint64_t *refs, size_t n, size_t stride)
 static int
 check(struct walk *w, pm_addr_t ref, uint32_t *t)
 {
-  uint64_t head[2], *bits = pm__set_bits(&w->seen, ref);
-  size_t g = pm__set_granule(ref);
+  uint64_t head[2], *bits;
+  size_t g;
   int err;
 
-  if (bits && (bits[g >> 6] >> (g & 63) & 1))
+  if (seen_at(w, ref, &bits, &g))
     return 0;
   err = pm__target_read_fast(w->py->t, ref, head, sizeof(head));
   if (err)
@@ -1295,18 +1317,12 @@ static int
 checked_type(struct walk *w, pm_addr_t obj, uint32_t *t)
 {
   uint64_t type;
-  int64_t i;
   int err;
 
   if ((err
        = pm__target_read_fast(w->py->t, obj + w->py->L->object_type, &type, 8)))
     return pm__walk_fatal(err) ? err : 0;
-  if ((i = type_lookup(w, type)) < 0)
-    return (int)i;
-  if (!type_at(w, (size_t)i)->valid)
-    return 0;
-  *t = (uint32_t)i;
-  return 1;
+  return valid_type(w, type, t);
 }
 
 /*
@@ -1321,15 +1337,10 @@ handle(struct walk *w, uint64_t item)
   uint64_t h[2], *bits = NULL;
   size_t g = 0, n = 0, ntypes = w->ntypes;
   uint32_t t = 0;
-  int64_t i;
   int err;
 
-  if (!(item & CHECKED)) {
-    bits = pm__set_bits(&w->seen, obj);
-    g = pm__set_granule(obj);
-    if (bits && (bits[g >> 6] >> (g & 63) & 1))
-      return 0; /* offered again, and seen meanwhile */
-  }
+  if (!(item & CHECKED) && seen_at(w, obj, &bits, &g))
+    return 0; /* offered again, and seen meanwhile */
   if ((head = pm__target_view_fast(w->py->t, obj, sizeof(h), HEAD_BYTES, &n))) {
     memcpy(h, head, sizeof(h));
   } else {
@@ -1338,11 +1349,8 @@ handle(struct walk *w, uint64_t item)
     head = pm__target_view_fast(w->py->t, obj, sizeof(h), HEAD_BYTES, &n);
   }
   if (item & CHECKED) {
-    if ((i = type_lookup(w, h[w->py->L->object_type / 8])) < 0)
-      return (int)i;
-    if (!type_at(w, (size_t)i)->valid)
-      return 0;
-    t = (uint32_t)i;
+    if ((err = valid_type(w, h[w->py->L->object_type / 8], &t)) <= 0)
+      return err;
   } else {
     if ((err = check_head(w, obj, h, bits, g, &t)) <= 0)
       return err;
@@ -1415,8 +1423,7 @@ drain(struct walk *w)
                 = base | (w->batch[i + PREFETCH_AHEAD] & ~(uint32_t)CHECKED);
             if (ahead - pf_lo >= pf_hi - pf_lo) {
               size_t avail;
-              if ((pf = pm__target_window_span(w->py->t, ahead, &avail))
-                  || (pf = pm__target_cached_span(w->py->t, ahead, &avail))) {
+              if ((pf = pm__target_cached_at(w->py->t, ahead, &avail))) {
                 pf_lo = ahead;
                 pf_hi = ahead + avail;
               } else {

@@ -40,14 +40,20 @@ struct pm_target_window {
 #define PM_TARGET_CHUNK_BITS 16 /* the read cache's chunks: 64 KiB */
 #define PM_TARGET_PRESENT 4096
 
+/* The entry of addr's chunk in present. */
+static inline size_t
+pm__target_present_of(pm_addr_t addr)
+{
+  return (size_t)(addr >> PM_TARGET_CHUNK_BITS) & (PM_TARGET_PRESENT - 1);
+}
+
 /* Whether t's read cache may hold the chunk of addr (see present). */
 static inline int
 pm__target_may_hold(struct pm_target *t, pm_addr_t addr)
 {
   const struct pm_target_window *w = (const void *)t;
 
-  return w->present[(addr >> PM_TARGET_CHUNK_BITS) & (PM_TARGET_PRESENT - 1)]
-         != 0;
+  return w->present[pm__target_present_of(addr)] != 0;
 }
 
 static inline struct pm_target_window *
@@ -136,17 +142,26 @@ const unsigned char *pm__target_view_span(struct pm_target *t, pm_addr_t addr,
                                           size_t *avail);
 
 /*
- * Where the cache holds the len bytes at addr in one piece, or NULL: the
- * window first, without a call.
+ * pm__target_cached_span(), the window first and a chunk not cached told
+ * by its count, without a call.
  */
+static inline const unsigned char *
+pm__target_cached_at(struct pm_target *t, pm_addr_t addr, size_t *avail)
+{
+  const unsigned char *p = pm__target_window_span(t, addr, avail);
+
+  if (!p && pm__target_may_hold(t, addr))
+    p = pm__target_cached_span(t, addr, avail);
+  return p;
+}
+
+/* Where the cache holds the len bytes at addr in one piece, or NULL. */
 static inline const void *
 pm__target_cached_fast(struct pm_target *t, pm_addr_t addr, size_t len)
 {
   size_t avail;
-  const void *p = pm__target_window_span(t, addr, &avail);
+  const unsigned char *p = pm__target_cached_at(t, addr, &avail);
 
-  if (!p && pm__target_may_hold(t, addr))
-    p = pm__target_cached_span(t, addr, &avail);
   return p && avail >= len ? p : NULL;
 }
 

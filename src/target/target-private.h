@@ -33,7 +33,7 @@ struct pm_target_ops {
   int concurrent;
 };
 
-#define PM_CACHE_CHUNK_BITS 16
+#define PM_CACHE_CHUNK_BITS PM_TARGET_CHUNK_BITS
 #define PM_CACHE_CHUNK ((size_t)1 << PM_CACHE_CHUNK_BITS)
 #define PM_CACHE_SLOT_BITS 8
 #define PM_CACHE_SLOTS ((size_t)1 << PM_CACHE_SLOT_BITS)

@@ -253,16 +253,6 @@ cache_way(struct pm_cache_slot *set, pm_addr_t base)
   return NULL;
 }
 
-_Static_assert(PM_TARGET_CHUNK_BITS == PM_CACHE_CHUNK_BITS,
-               "target-peek.h says how big a chunk is");
-
-/* A chunk's entry in t->present (see target-peek.h). */
-static inline size_t
-present_of(pm_addr_t base)
-{
-  return (size_t)(base >> PM_CACHE_CHUNK_BITS) & (PM_TARGET_PRESENT - 1);
-}
-
 /* Marks s as the slot used last. */
 static inline void
 slot_use(struct pm_target *t, struct pm_cache_slot *s)
@@ -337,7 +327,7 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
   }
   /* A slot holds bytes of one region only: [base + from, base + valid). */
   if (s->base != (pm_addr_t)-1)
-    t->present[present_of(s->base)]--;
+    t->present[pm__target_present_of(s->base)]--;
   s->base = (pm_addr_t)-1;
   err = backend_read(t, lo, s->data + (lo - base), hi - lo);
   if (err) {
@@ -345,7 +335,7 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
     return err;
   }
   s->base = base;
-  t->present[present_of(base)]++;
+  t->present[pm__target_present_of(base)]++;
   s->from = lo - base;
   s->valid = hi - base;
   return 0;
