@@ -762,16 +762,24 @@ type_lookup(struct walk *w, pm_addr_t type)
   if (w->ntypes && w->last_type < w->ntypes
       && type_at(w, w->last_type)->addr == type)
     return (int64_t)w->last_type;
-  /* Then the few types a heap is mostly made of, then every one. */
-  hot = &w->hot_types[(pm__hash_addr(type) >> 58) & (HOT_TYPES - 1)];
-  if (hot->addr == type && hot->idx) {
-    w->last_type = hot->idx - 1;
-    return (int64_t)hot->idx - 1;
+  /*
+   * Then the few types a heap is mostly made of, by twos (two of seven
+   * types share a slot one time in three), then every one.
+   */
+  hot = &w->hot_types[(pm__hash_addr(type) >> 58) & (HOT_TYPES - 2)];
+  for (int i = 0; i < 2; i++) {
+    if (hot[i].addr == type && hot[i].idx) {
+      w->last_type = hot[i].idx - 1;
+      return (int64_t)hot[i].idx - 1;
+    }
   }
   return type_lookup_slow(w, type, hot);
 }
 
-/* type_lookup() past its caches: its large frame is paid for only here. */
+/*
+ * type_lookup() past its caches (hot: the pair of hot types for type): its
+ * large frame is paid for only here.
+ */
 static __attribute__((noinline)) int64_t
 type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
 {
@@ -782,9 +790,11 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
 
   idx = (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx) {
+    /* The pair's newer one first: the older one goes. */
     w->last_type = idx - 1;
-    hot->addr = type;
-    hot->idx = idx;
+    hot[1] = hot[0];
+    hot[0].addr = type;
+    hot[0].idx = idx;
     return idx - 1;
   }
   if (w->ntypes % TYPE_BLOCK == 0) {
@@ -1257,7 +1267,8 @@ count_object_slow(struct walk *w, pm_addr_t obj, uint32_t t,
  * without a read; they are good until the next read of the target.
  * 1 when its size could not be read (skipped), 0, or an error that ends
  * the walk.  Inline for the objects of a fixed or item-counted size
- * (float, tuple, most instances) whose type is offered and kind known.
+ * (float, tuple, most instances) or sized by their head (str, int, list)
+ * whose type is offered and kind known.
  */
 static inline __attribute__((always_inline)) int
 count_object(struct walk *w, pm_addr_t obj, uint32_t t,
@@ -1266,9 +1277,18 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t,
   const struct type_entry *e = type_at(w, t);
   uint64_t size;
 
-  if (e->base_size < 0 || !e->offered || e->kind < 0 || e->exact_dict
-      || default_size(w, e, obj, head, nhead, &size))
+  if (!e->offered || e->kind < 0 || e->exact_dict)
     return count_object_slow(w, obj, t, head, nhead);
+  if (e->base_size >= 0) {
+    if (default_size(w, e, obj, head, nhead, &size))
+      return count_object_slow(w, obj, t, head, nhead);
+  } else if (e->by_head && nhead && e->presize >= 0) {
+    if (pm__object_sizeof_head(w->py, &e->info, obj, head, nhead, &size))
+      return count_object_slow(w, obj, t, head, nhead);
+    size += (uint64_t)e->presize;
+  } else {
+    return count_object_slow(w, obj, t, head, nhead);
+  }
   tick(w);
   count(w, e->kind, size, w->phase == PHASE_GARBAGE);
   return 0;
@@ -2291,6 +2311,29 @@ gc_link(struct walk *w, pm_addr_t obj, const unsigned char *bytes, unsigned off,
 }
 
 /*
+ * Whether a block (bytes, size bytes) may hold an object at one of its
+ * starts (bit j of starts: 16 j bytes in) by its type word alone: the
+ * first of plausible()'s tests, inline.  Most unreached blocks are an
+ * object's items, keys or values, whose words are small or point into the
+ * arena, and end here.
+ */
+static inline int
+chance_type(const struct walk *w, const unsigned char *bytes, unsigned starts)
+{
+  const int64_t at = w->py->L->object_type;
+
+  for (unsigned j = 0; j < 3; j++) {
+    uint64_t type;
+    if (!(starts >> (2 * j) & 1))
+      continue;
+    memcpy(&type, bytes + 16 * j + at, 8);
+    if (type >= MIN_POINTER && !(type & 7) && !in_last_arena(w, type))
+      return 1;
+  }
+  return 0;
+}
+
+/*
  * One allocated block of a pool being scanned, whose object no root has
  * reached yet at any of its possible starts: noted as a candidate when it
  * may hold one.
@@ -2382,7 +2425,8 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
     const unsigned char *bytes = mem + u->first + (size_t)k * u->size + pad;
 
     if (!seen) {
-      if ((err = scan_unreached(w, block, size, bytes)))
+      if (chance_type(w, bytes, starts)
+          && (err = scan_unreached(w, block, size, bytes)))
         return err;
       continue;
     }

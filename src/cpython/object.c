@@ -541,8 +541,13 @@ struct str_head {
   uint64_t size, inline_size;
 };
 
-/* The shape of the str at obj from its head (see head_fn). */
-static int64_t
+/*
+ * The shape of the str at obj from its head (see head_fn).  This and the
+ * other sizers by head are inline: pm__object_sizeof_head() sizes most of
+ * a heap's objects (str, int, list), and their calls cost as much as their
+ * work.
+ */
+static inline __attribute__((always_inline)) int64_t
 str_shape_head(const struct pm_python *py, pm_addr_t obj,
                const unsigned char *b, size_t n, void *out)
 {
@@ -592,7 +597,7 @@ str_shape(struct pm_python *py, pm_addr_t s, struct str_shape *sh)
  * str.__sizeof__ from the head (see head_fn), and the bytes of the object
  * itself (inline_size).
  */
-static int64_t
+static inline __attribute__((always_inline)) int64_t
 str_size_head(const struct pm_python *py, pm_addr_t obj, const unsigned char *b,
               size_t n, void *out)
 {
@@ -662,7 +667,7 @@ struct size_head {
 };
 
 /* int.__sizeof__ from the head (see head_fn). */
-static int64_t
+static inline __attribute__((always_inline)) int64_t
 int_size_head(const struct pm_python *py, const struct pm_type_info *ti,
               const unsigned char *b, size_t n, uint64_t *size)
 {
@@ -693,7 +698,7 @@ int_size_head(const struct pm_python *py, const struct pm_type_info *ti,
 }
 
 /* basicsize + scale times the count at off (list, bytearray). */
-static int64_t
+static inline __attribute__((always_inline)) int64_t
 count_size_head(const struct pm_type_info *ti, const unsigned char *b, size_t n,
                 int64_t off, uint64_t scale, uint64_t *size)
 {

@@ -225,7 +225,7 @@ pm_target_record_start(struct pm_target *t)
   if (t->rec)
     return -EBUSY;
   /* Reads served by the window would not be recorded. */
-  t->win.len = 0;
+  t->win.len = t->win.len2 = 0;
   t->rec = calloc(1, sizeof(*t->rec));
   return t->rec ? 0 : -ENOMEM;
 }

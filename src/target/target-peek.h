@@ -14,19 +14,23 @@
 #define PM_READ_CALL_COST 32
 
 /*
- * The chunk of the read cache the last cached read was served from: the
- * walkers read many fields of one object, mostly from one chunk, and
- * pm__target_read_fast() serves those without a call.  It is the first
- * member of struct pm_target (so pm__target_window() is a cast), kept by
- * target.c: len is 0 while no chunk is the window (none hit yet, the chunk
- * refilled or dropped, a recording under way).  budget and cancel are the
- * target's read budget and cancel flag, which every read, fast or not,
- * honours.
+ * The chunks of the read cache the last two cached reads from different
+ * chunks were served from: the walkers read many fields of one object,
+ * mostly from one chunk, and the items, keys or values it has elsewhere
+ * from another; pm__target_read_fast() serves those without a call.  It
+ * is the first member of struct pm_target (so pm__target_window() is a
+ * cast), kept by target.c: len (len2) is 0 while no chunk is the window
+ * (none hit yet, the chunk refilled or dropped, a recording under way).
+ * budget and cancel are the target's read budget and cancel flag, which
+ * every read, fast or not, honours.
  */
 struct pm_target_window {
-  pm_addr_t base; /* [base, base + len) is at data */
+  pm_addr_t base; /* [base, base + len) is at data: the newer chunk */
   uint64_t len;
   const unsigned char *data;
+  pm_addr_t base2; /* the older one */
+  uint64_t len2;
+  const unsigned char *data2;
   uint64_t budget; /* bytes reads may still hand out */
   const volatile sig_atomic_t *cancel;
   /*
@@ -64,7 +68,7 @@ pm__target_window(struct pm_target *t)
 
 /*
  * Where the window holds the byte at addr, with in *avail how many it
- * holds from there, or NULL: for the chunk a walk is in,
+ * holds from there, or NULL: for the chunks a walk is in,
  * pm__target_cached_span() without a call.  Valid until the next read.
  */
 static inline const unsigned char *
@@ -73,10 +77,16 @@ pm__target_window_span(struct pm_target *t, pm_addr_t addr, size_t *avail)
   const struct pm_target_window *w = pm__target_window(t);
   uint64_t off = addr - w->base;
 
-  if (off >= w->len)
-    return NULL;
-  *avail = (size_t)(w->len - off);
-  return w->data + off;
+  if (off < w->len) {
+    *avail = (size_t)(w->len - off);
+    return w->data + off;
+  }
+  off = addr - w->base2;
+  if (off < w->len2) {
+    *avail = (size_t)(w->len2 - off);
+    return w->data2 + off;
+  }
+  return NULL;
 }
 
 /* Where the window holds the len bytes at addr, or NULL. */
@@ -87,6 +97,28 @@ pm__target_window_at(struct pm_target *t, pm_addr_t addr, size_t len)
   const unsigned char *p = pm__target_window_span(t, addr, &avail);
 
   return p && len <= avail ? p : NULL;
+}
+
+/*
+ * memcpy() of the few bytes a walker reads at a time (a word, a head, a
+ * small item array) without a call: 8 to 32 bytes as two overlapping
+ * moves of 8 or 16.
+ */
+static inline void
+pm__copy_small(void *dst, const void *src, size_t len)
+{
+  unsigned char *d = dst;
+  const unsigned char *s = src;
+
+  if (len - 8 <= 8) {
+    memcpy(d, s, 8);
+    memcpy(d + len - 8, s + len - 8, 8);
+  } else if (len - 16 <= 16) {
+    memcpy(d, s, 16);
+    memcpy(d + len - 16, s + len - 16, 16);
+  } else {
+    memcpy(d, s, len);
+  }
 }
 
 /*
@@ -101,7 +133,7 @@ pm__target_read_fast(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
 
   if (p && len + PM_READ_CALL_COST <= w->budget && !*w->cancel) {
     w->budget -= len + PM_READ_CALL_COST;
-    memcpy(buf, p, len);
+    pm__copy_small(buf, p, len);
     return 0;
   }
   return pm_target_read(t, addr, buf, len);
@@ -167,12 +199,12 @@ pm__target_cached_fast(struct pm_target *t, pm_addr_t addr, size_t len)
 
 /*
  * The bytes at addr in place, at least min and at most max of them (their
- * number in *n), when the window or the cache holds min of them; the chunk
- * becomes the window.  NULL with no read otherwise; then read them with
- * pm_target_read().  Valid until the next read.  Not charged to the read
- * budget, and no cancel point: for a walker that looks at an object's
- * bytes where they are rather than copy them, whose every look follows a
- * read that was charged (the pointer came from one).
+ * number in *n), when the window or the cache holds min of them; the
+ * chunk is then one of the window's two.  NULL with no read otherwise;
+ * then read them with pm_target_read().  Valid until the next read.  Not
+ * charged to the read budget, and no cancel point: for a walker that
+ * looks at an object's bytes where they are rather than copy them, whose
+ * every look follows a read that was charged (the pointer came from one).
  */
 static inline const unsigned char *
 pm__target_view_fast(struct pm_target *t, pm_addr_t addr, size_t min,

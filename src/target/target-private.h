@@ -65,8 +65,9 @@ struct pm_target {
   uint64_t uses; /* slot uses so far: the clock of the slots' used */
   unsigned char *cache_mem;
   uint64_t readable; /* bytes of readable mappings, at the last refresh */
-  struct pm_cache_slot *pinned;   /* pm__target_peek()'s, or NULL */
-  struct pm_cache_slot *win_slot; /* the slot win shows, when win.len */
+  struct pm_cache_slot *pinned;    /* pm__target_peek()'s, or NULL */
+  struct pm_cache_slot *win_slot;  /* the slot win shows, when win.len */
+  struct pm_cache_slot *win_slot2; /* and when win.len2 */
   size_t last_region; /* index of the last region hit, a cheap first guess */
   uint64_t bytes_read;
   double pause_seconds;

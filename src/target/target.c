@@ -59,15 +59,23 @@ cache_drop(struct pm_target *t)
     t->cache[i].pinned = 0;
   }
   t->pinned = NULL;
-  t->win.len = 0;
+  t->win.len = t->win.len2 = 0;
 }
 
-/* Makes slot s (filled) the window, unless recording (see target-peek.h). */
+/*
+ * Makes slot s (filled) the window's newer chunk, the newer one the older,
+ * unless recording (see target-peek.h).
+ */
 static inline void
 window_show(struct pm_target *t, struct pm_cache_slot *s)
 {
-  if (t->rec)
+  if (t->rec || (s == t->win_slot && t->win.len))
     return;
+  /* s may be the older one: then the two change places. */
+  t->win.base2 = t->win.base;
+  t->win.len2 = t->win.len;
+  t->win.data2 = t->win.data;
+  t->win_slot2 = t->win_slot;
   t->win.base = s->base + s->from;
   t->win.len = s->valid - s->from;
   t->win.data = s->data + s->from;
@@ -307,6 +315,8 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
   /* Its bytes change: the window must not show them meanwhile. */
   if (t->win_slot == s)
     t->win.len = 0;
+  if (t->win_slot2 == s)
+    t->win.len2 = 0;
   if (!t->cache_mem) {
     /*
      * On huge pages where the kernel has them, for a target that fills
@@ -450,13 +460,7 @@ pm_target_read(struct pm_target *t, pm_addr_t addr, void *buf, size_t len)
 
   if (!p)
     return read_slow(t, addr, buf, len);
-  /* The walkers' reads are mostly a word or two: copies without a call. */
-  if (len == 8)
-    memcpy(buf, p, 8);
-  else if (len == 16)
-    memcpy(buf, p, 16);
-  else
-    memcpy(buf, p, len);
+  pm__copy_small(buf, p, len);
   return 0;
 }
 

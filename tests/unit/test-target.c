@@ -217,14 +217,22 @@ START_TEST(test_view)
 
   check_read(0x10054000, 8);
   check_read(0x10000000, 8);
+  check_read(0x10060000, 8);
   reads = f.reads;
   budget = win->budget;
-  /* In place, as many as asked for; the chunk becomes the window. */
+  {
+    size_t avail;
+    ck_assert_ptr_null(pm__target_window_span(t, 0x10054100, &avail));
+  }
+  /* In place, as many as asked for; the chunk becomes the window's. */
   p = pm__target_view_fast(t, 0x10054100, 16, 96, &n);
   ck_assert_ptr_nonnull(p);
   ck_assert_uint_eq(n, 96);
   ck_assert_uint_eq(p[5], pat(0x10054105));
-  ck_assert_uint_eq(win->base, 0x10050000);
+  {
+    size_t avail;
+    ck_assert_ptr_eq(pm__target_window_span(t, 0x10054100, &avail), p);
+  }
   /* Cut at the chunk's end, down to min. */
   p = pm__target_view_fast(t, 0x1005fff0, 16, 96, &n);
   ck_assert_ptr_nonnull(p);
@@ -428,6 +436,43 @@ START_TEST(test_read_fast_window)
 }
 END_TEST
 
+/*
+ * The window shows the last two chunks read: an object's chunk and the
+ * one of its items are both served inline, and a third chunk sends the
+ * older one away; dropped chunks leave it.
+ */
+START_TEST(test_read_fast_two_chunks)
+{
+  static const pm_addr_t a = 0x10050000, b = 0x10060000, c = 0x10070000;
+  size_t avail;
+  uint64_t v;
+
+  check_read(a, 8);
+  check_read(b, 8);
+  for (pm_addr_t k = 0; k < 16; k++) {
+    unsigned reads = f.reads;
+    check_read(a + 8 * k, 8);
+    check_read(b + 8 * k, 8);
+    ck_assert_uint_eq(f.reads, reads);
+    ck_assert_ptr_nonnull(pm__target_window_span(t, a + 8 * k, &avail));
+    ck_assert_ptr_nonnull(pm__target_window_span(t, b + 8 * k, &avail));
+  }
+  /* The newer is b: c sends a away. */
+  check_read(c, 8);
+  ck_assert_ptr_null(pm__target_window_span(t, a, &avail));
+  ck_assert_ptr_nonnull(pm__target_window_span(t, b, &avail));
+  ck_assert_ptr_nonnull(pm__target_window_span(t, c, &avail));
+  /* A cache emptied shows neither: new bytes are read. */
+  pm__target_cache_size(t, 2 * CHUNK);
+  ck_assert_ptr_null(pm__target_window_span(t, b, &avail));
+  ck_assert_ptr_null(pm__target_window_span(t, c, &avail));
+  fake_put_u64(&f, b + 8, 0x0123456789abcdefull);
+  ck_assert_int_eq(pm__target_read_fast(t, b + 8, &v, 8), 0);
+  ck_assert_uint_eq(v, 0x0123456789abcdefull);
+  pm__target_cache_size(t, PM_TARGET_CACHE_MAX);
+}
+END_TEST
+
 /* The window honours the read budget and the cancel flag. */
 START_TEST(test_read_fast_cancel)
 {
@@ -617,6 +662,7 @@ target_suite(void)
   tcase_add_test(tc, test_large_read_bypasses_cache);
   tcase_add_test(tc, test_pause_drops_cache);
   tcase_add_test(tc, test_read_fast_window);
+  tcase_add_test(tc, test_read_fast_two_chunks);
   tcase_add_test(tc, test_read_fast_cancel);
   tcase_add_test(tc, test_clone);
   suite_add_tcase(s, tc);
