@@ -763,8 +763,9 @@ type_lookup(struct walk *w, pm_addr_t type)
       && type_at(w, w->last_type)->addr == type)
     return (int64_t)w->last_type;
   /*
-   * Then the few types a heap is mostly made of, by twos (two of seven
-   * types share a slot one time in three), then every one.
+   * Then the few types a heap is mostly made of, by pairs (in 64 slots of
+   * one, two of a heap's seven main types met one time in three), then
+   * every one.
    */
   hot = &w->hot_types[(pm__hash_addr(type) >> 58) & (HOT_TYPES - 2)];
   for (int i = 0; i < 2; i++) {
@@ -2311,11 +2312,11 @@ gc_link(struct walk *w, pm_addr_t obj, const unsigned char *bytes, unsigned off,
 }
 
 /*
- * Whether a block (bytes, size bytes) may hold an object at one of its
- * starts (bit j of starts: 16 j bytes in) by its type word alone: the
- * first of plausible()'s tests, inline.  Most unreached blocks are an
- * object's items, keys or values, whose words are small or point into the
- * arena, and end here.
+ * Whether a block (bytes) may hold an object at one of its starts (bit
+ * 2 j of starts, a granule of the seen set: 16 j bytes in) by its type
+ * word alone: the first of plausible()'s tests, inline.  Most unreached
+ * blocks are an object's items, keys or values, whose words are small or
+ * point into the arena, and end here.
  */
 static inline int
 chance_type(const struct walk *w, const unsigned char *bytes, unsigned starts)
