@@ -72,9 +72,10 @@ enum {
                             * which is what an in-process census sees */
   PM_CENSUS_SERIAL = 4,    /* one thread: by default a live target's walk
                             * from the roots is shared by two */
-  PM_CENSUS_GIVE = 8,      /* for the tests: the two walkers hand each other
-                            * MiB at every turn, not only when one is out
-                            * of work (the census is the same) */
+  PM_CENSUS_GIVE = 8,      /* for the tests: the two walkers split the heap
+                            * by MiB and hand each other MiB at every
+                            * turn, not only when one is out of work (the
+                            * census is the same) */
 };
 
 enum pm_sort {

@@ -179,12 +179,17 @@ static const char *const phase_names[]
 
 /*
  * Two walkers share phase A, each on a thread of its own with a read
- * cache of its own: walker i owns the MiB of address space whose number is
- * i modulo 2, and all it knows of them (seen, queued, candidates, claims).
- * What one finds in the other's MiB goes over as a message: an object to
- * offer, a root to check, or a claim on a dict.  A walker with no work
- * left waits for messages; phase A is over when both wait with none on
- * the way.  Then the second walker's findings are merged into the first,
+ * cache of its own: walker i owns the units of address space (64 MiB)
+ * whose number is i modulo 2, and all it knows of their MiB (seen,
+ * queued, candidates, claims).  What one finds in the other's MiB goes
+ * over as a message: an object to offer, a root to check, or a claim on a
+ * dict.  Units of a MiB split the objects as evenly, but an object's
+ * items, keys and values (the pools of each size are carved at other
+ * times, as often in the next arena as in its own) were in the other
+ * walker's MiB half the time, and read by both: 15 % of a 10 M census's
+ * chunks, against 2 % with units of 64 MiB.  A walker with no work left
+ * waits for messages; phase A is over when both wait with none on the
+ * way.  Then the second walker's findings are merged into the first,
  * which walks phases B and C alone.
  *
  * The split by address is even in objects, not in time: one core is
@@ -260,11 +265,17 @@ zalloc_lines(size_t size)
   return p;
 }
 
-/* The walker that owns a's MiB at the start of phase A, and its claims. */
+/* log2 of a walker's unit of address space (see struct par). */
+#define UNIT_SHIFT 26
+
+/*
+ * The walker that owns a's MiB at the start of phase A, and its claims:
+ * by its unit, of 2^shift bytes.
+ */
 static inline unsigned
-first_owner(pm_addr_t a)
+first_owner(unsigned shift, pm_addr_t a)
 {
-  return (unsigned)(a >> BUCKET_SHIFT) & 1;
+  return (unsigned)(a >> shift) & 1;
 }
 
 /* The key of a's MiB in a walker's map of MiB given and taken. */
@@ -342,6 +353,7 @@ struct walk {
    */
   struct par *par;
   unsigned id;
+  unsigned unit_shift;      /* log2 of the units: see first_owner() */
   struct pm_addr_map moved; /* MiB given or taken: mib_key -> owner + 1 */
   uint64_t moved_any[64];   /* bit (MiB number % 4096): a MiB there moved */
   uint64_t *out;
@@ -367,9 +379,9 @@ mib_owner(const struct walk *w, pm_addr_t a)
 
   /* Most MiB never move: a bit says so without a lookup. */
   if (!(w->moved_any[(m >> 6) & 63] >> (m & 63) & 1))
-    return first_owner(a);
+    return first_owner(w->unit_shift, a);
   o = pm__amap_get(&w->moved, mib_key(a));
-  return o ? (unsigned)o - 1 : first_owner(a);
+  return o ? (unsigned)o - 1 : first_owner(w->unit_shift, a);
 }
 
 /* ---- the queue: buckets of address space, swept in order ---------------- */
@@ -1109,7 +1121,7 @@ claim(struct walk *w, pm_addr_t dict, uint32_t owner)
   if (dict & 7)
     return 0;
   /* The walker that owns the dict keeps its claims: by type address. */
-  if (w->par && first_owner(dict) != w->id)
+  if (w->par && first_owner(w->unit_shift, dict) != w->id)
     return send_msg(w, (dict & ~(pm_addr_t)MSG_MASK) | MSG_CLAIM,
                     type_at(w, owner)->addr, 2);
   /* The first claim names the dict: one the second walker took stays. */
@@ -1891,6 +1903,12 @@ par_prepare(struct walk *w)
   o->arenas = w->arenas; /* shared, read only */
   o->statics = w->statics;
   o->nstatics = w->nstatics;
+  /*
+   * The tests' walk that gives at every turn splits by MiB too: messages
+   * and moves between the walkers on the small heaps of the tests.
+   */
+  w->unit_shift = o->unit_shift
+      = w->flags & PM_CENSUS_GIVE ? BUCKET_SHIFT : UNIT_SHIFT;
   o->id = 1;
   o->par = p;
   pthread_mutex_init(&p->lock, NULL);

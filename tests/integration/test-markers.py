@@ -408,8 +408,10 @@ def check_serial(tap, args, target, doc):
     """The walk on one thread (PMPEEK_SERIAL=1) is exact on the markers
     too, and finds what the default walk, shared by two threads, found:
     every kind, count and size.  So does a two-thread walk whose threads
-    hand each other MiB of the heap at every turn (PMPEEK_GIVE=1), where
-    the default walk does so only when one thread is out of work."""
+    split the heap by MiB and hand each other MiB of it at every turn
+    (PMPEEK_GIVE=1), where the default walk splits it by 64 MiB (a small
+    heap is one thread's, but for its static objects) and gives only when
+    one thread is out of work."""
     for name, var in (('serial', 'PMPEEK_SERIAL'), ('giving', 'PMPEEK_GIVE')):
         cp = run([args.pmpeek, '--json', str(target.pid)],
                  env=dict(os.environ, **{var: '1'}))
