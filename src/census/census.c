@@ -116,7 +116,7 @@ struct type_entry {
  * pointers (static objects, and pointers that are no objects) wait in a
  * list.  Drained, a map is all zeros again and waits in a pool for the
  * next bucket.  A heap's pending work can reach every MiB of it at once (each
- * walker's big lists): 16 KiB a MiB, as much as the seen set.
+ * walker's big lists): 16 KiB a MiB, twice the seen set.
  */
 #define QMAP_GRANULE_BITS 4
 #define QMAP_WORDS ((uint32_t)1 << (BUCKET_SHIFT - QMAP_GRANULE_BITS - 6))
@@ -1102,13 +1102,14 @@ check(struct walk *w, pm_addr_t ref, uint32_t *t)
 
 /*
  * The claimed set is a filter in front of the map of owners, a bit per 64
- * bytes (no dict with its GC head takes less): an eighth of the memory of
- * a bit per object, since claimed dicts are spread over the whole heap.
+ * bytes (no dict with its GC head takes less): a quarter of the memory of
+ * the seen set, since claimed dicts are spread over the whole heap.  Its
+ * members are dict / 64, one to a granule.
  */
 static inline pm_addr_t
 claimed_key(pm_addr_t dict)
 {
-  return (dict >> 3) & ~(pm_addr_t)7;
+  return (dict >> 6) << PM_SET_GRANULE_BITS;
 }
 
 /* Notes the type at index owner as the first to claim dict. */
@@ -2330,9 +2331,16 @@ gc_link(struct walk *w, pm_addr_t obj, const unsigned char *bytes, unsigned off,
 }
 
 /*
- * Whether a block (bytes) may hold an object at one of its starts (bit
- * 2 j of starts, a granule of the seen set: 16 j bytes in) by its type
- * word alone: the first of plausible()'s tests, inline.  Most unreached
+ * The seen bit, counted from a block's first, of the object that starts
+ * 16 j bytes into it (j < 3: a block's starts are 0, 16 and 32 bytes in).
+ */
+#define START_BIT(j) ((uint64_t)1 << ((j) * (16u >> PM_SET_GRANULE_BITS)))
+#define START_BITS (START_BIT(0) | START_BIT(1) | START_BIT(2))
+
+/*
+ * Whether a block (bytes) may hold an object at one of its starts (those
+ * in starts, see START_BIT()) by its type word alone: the first of
+ * plausible()'s tests, inline.  Most unreached
  * blocks are an object's items, keys or values, whose words are small or
  * point into the arena, and end here.
  */
@@ -2343,7 +2351,7 @@ chance_type(const struct walk *w, const unsigned char *bytes, unsigned starts)
 
   for (unsigned j = 0; j < 3; j++) {
     uint64_t type;
-    if (!(starts >> (2 * j) & 1))
+    if (!(starts & START_BIT(j)))
       continue;
     memcpy(&type, bytes + 16 * j + at, 8);
     if (type >= MIN_POINTER && !(type & 7) && !in_last_arena(w, type))
@@ -2405,7 +2413,9 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
     return 0;
   size = u->size - hooks;
   /* The starts an object may have in a block: 0, 16 and 32 bytes in. */
-  starts = size >= 48 ? 0x15 : size >= 32 ? 0x5 : 0x1;
+  starts = size >= 48   ? START_BITS
+           : size >= 32 ? START_BIT(0) | START_BIT(1)
+                        : START_BIT(0);
   /* The seen bits of a pool are in one bitmap when it lies in one MiB. */
   if ((pool ^ (pool + u->first + (pm_addr_t)u->nblocks * u->size))
       >> PM_SET_CHUNK_BITS)
@@ -2425,14 +2435,14 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
     block = pool + u->first + (pm_addr_t)k * u->size + pad;
     g = pm__set_granule(block);
     /* The seen bits of the block's three possible objects at once. */
-    if (bits && (g & 63) <= 59)
-      seen = bits[g >> 6] >> (g & 63) & 0x15;
+    if (bits && (g & 63) + 64 - __builtin_clzll(START_BITS) <= 64)
+      seen = bits[g >> 6] >> (g & 63) & START_BITS;
     else
       for (unsigned j = 0; j < 3; j++)
-        seen |= (uint64_t)pm__set_has(&w->seen, block + 16 * j) << (2 * j);
+        seen |= pm__set_has(&w->seen, block + 16 * j) ? START_BIT(j) : 0;
     seen &= starts;
     /* An object at the block's start has no GC head before it. */
-    if (seen & 1)
+    if (seen & START_BIT(0))
       continue;
     __builtin_prefetch(mem + u->first + (size_t)k * u->size + pad);
     w->scan_todo[ntodo++] = k | (uint32_t)seen << 16;
@@ -2450,7 +2460,7 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
       continue;
     }
     {
-      unsigned off = seen & 4 ? 16 : 32;
+      unsigned off = seen & START_BIT(1) ? 16 : 32;
       uint64_t next;
       /* Most links stay in the arena the walk is in: no call for them. */
       memcpy(&next, bytes + off - 16, 8);
