@@ -2003,7 +2003,7 @@ par_merge(struct walk *w)
       || (err = pm__set_merge(&w->cands, &o->cands)))
     return err;
   /*
-   * Its claims (on dicts of its MiB: none is in ours) name owners by its
+   * Its claims (on dicts it owned first: none is in ours) name owners by its
    * type indices: made ours in place, and the map taken, not copied.
    */
   for (size_t i = 0; i < o->owners.cap; i++) {

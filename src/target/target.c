@@ -64,18 +64,21 @@ cache_drop(struct pm_target *t)
 
 /*
  * Makes slot s (filled) the window's newer chunk, the newer one the older,
- * unless recording (see target-peek.h).
+ * unless recording (see target-peek.h).  The newer one just refilled is
+ * shown again in place: the older one stays.
  */
 static inline void
 window_show(struct pm_target *t, struct pm_cache_slot *s)
 {
   if (t->rec || (s == t->win_slot && t->win.len))
     return;
-  /* s may be the older one: then the two change places. */
-  t->win.base2 = t->win.base;
-  t->win.len2 = t->win.len;
-  t->win.data2 = t->win.data;
-  t->win_slot2 = t->win_slot;
+  if (s != t->win_slot) {
+    /* s may be the older one: then the two change places. */
+    t->win.base2 = t->win.base;
+    t->win.len2 = t->win.len;
+    t->win.data2 = t->win.data;
+    t->win_slot2 = t->win_slot;
+  }
   t->win.base = s->base + s->from;
   t->win.len = s->valid - s->from;
   t->win.data = s->data + s->from;
