@@ -85,12 +85,12 @@ void pm__amap_free(struct pm_addr_map *m);
  * allocators' are 16-aligned; static ones are not always), and no two
  * start within 16 bytes of each other, since none is smaller; an address
  * in a member's granule answers as the member.  (A walk that took for an
- * object what a torn read showed 8 bytes into a real one would now miss
- * the real one: only a target read while it runs can show such a thing.)  Half
- * the bits of one per 8 bytes: at 10 M objects, 9.5 MB of them rather than 19.
+ * object what a torn read showed 8 bytes into a real one would miss the
+ * real one: only a target read while it runs can show such a thing.)  Half
+ * the bits of one per 8 bytes: 9.5 MB rather than 19 at 10 M objects.
  * Objects cluster in arenas and heap segments, so the bitmaps stay a small
- * fraction of the heap, and a lookup touches cache-resident memory rather than
- * a random slot of a table as big as the heap's object count.
+ * fraction of the heap, and a lookup touches cache-resident memory rather
+ * than a random slot of a table as big as the heap's object count.
  */
 #define PM_SET_CHUNK_BITS 20
 #define PM_SET_GRANULE_BITS 4

@@ -2232,6 +2232,18 @@ in_arena(struct walk *w, pm_addr_t addr)
 }
 
 /*
+ * Whether the word type may be the address of a type object by its value
+ * alone: a pointer, 8-aligned, and not into the arena last looked up (no
+ * type object lies in an arena; a word that points into the one being
+ * scanned, an item array's or a keys table's, ends here before a lookup).
+ */
+static inline int
+may_be_type(const struct walk *w, uint64_t type)
+{
+  return type >= MIN_POINTER && !(type & 7) && !in_last_arena(w, type);
+}
+
+/*
  * Whether the block of size bytes at block, whose first words are words,
  * may hold an object off bytes in: a live header of a valid type whose
  * pre-header is off bytes, and an object that fits the block (pymalloc may
@@ -2251,14 +2263,7 @@ plausible(struct walk *w, pm_addr_t block, unsigned size, const uint64_t *words,
   int64_t i;
   int err;
 
-  if (!type || (type & 7) || type < MIN_POINTER
-      || !pm__refcnt_live(w->py, refcnt))
-    return 0;
-  /*
-   * No type object lies in an arena: a word that points into the one last
-   * looked up (an item array's, a keys table's) ends it before a lookup.
-   */
-  if (in_last_arena(w, type))
+  if (!may_be_type(w, type) || !pm__refcnt_live(w->py, refcnt))
     return 0;
   idx = (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx)
@@ -2334,18 +2339,18 @@ gc_link(struct walk *w, pm_addr_t obj, const unsigned char *bytes, unsigned off,
  * The seen bit, counted from a block's first, of the object that starts
  * 16 j bytes into it (j < 3: a block's starts are 0, 16 and 32 bytes in).
  */
-#define START_BIT(j) ((uint64_t)1 << ((j) * (16u >> PM_SET_GRANULE_BITS)))
+#define START_STEP (16u >> PM_SET_GRANULE_BITS)
+#define START_BIT(j) ((uint64_t)1 << ((j)*START_STEP))
 #define START_BITS (START_BIT(0) | START_BIT(1) | START_BIT(2))
 
 /*
  * Whether a block (bytes) may hold an object at one of its starts (those
- * in starts, see START_BIT()) by its type word alone: the first of
- * plausible()'s tests, inline.  Most unreached
- * blocks are an object's items, keys or values, whose words are small or
- * point into the arena, and end here.
+ * in starts, see START_BIT()) by its type word alone: plausible()'s first
+ * test, inline.  Most unreached blocks are an object's items, keys or
+ * values, whose words are small or point into the arena, and end here.
  */
 static inline int
-chance_type(const struct walk *w, const unsigned char *bytes, unsigned starts)
+chance_type(const struct walk *w, const unsigned char *bytes, uint64_t starts)
 {
   const int64_t at = w->py->L->object_type;
 
@@ -2354,7 +2359,7 @@ chance_type(const struct walk *w, const unsigned char *bytes, unsigned starts)
     if (!(starts & START_BIT(j)))
       continue;
     memcpy(&type, bytes + 16 * j + at, 8);
-    if (type >= MIN_POINTER && !(type & 7) && !in_last_arena(w, type))
+    if (may_be_type(w, type))
       return 1;
   }
   return 0;
@@ -2435,7 +2440,7 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
     block = pool + u->first + (pm_addr_t)k * u->size + pad;
     g = pm__set_granule(block);
     /* The seen bits of the block's three possible objects at once. */
-    if (bits && (g & 63) + 64 - __builtin_clzll(START_BITS) <= 64)
+    if (bits && (g & 63) + 2 * START_STEP < 64)
       seen = bits[g >> 6] >> (g & 63) & START_BITS;
     else
       for (unsigned j = 0; j < 3; j++)

@@ -213,26 +213,20 @@ START_TEST(test_view)
   const unsigned char *p;
   unsigned reads;
   uint64_t budget;
-  size_t n = 0;
+  size_t n = 0, avail;
 
   check_read(0x10054000, 8);
   check_read(0x10000000, 8);
   check_read(0x10060000, 8);
   reads = f.reads;
   budget = win->budget;
-  {
-    size_t avail;
-    ck_assert_ptr_null(pm__target_window_span(t, 0x10054100, &avail));
-  }
+  ck_assert_ptr_null(pm__target_window_span(t, 0x10054100, &avail));
   /* In place, as many as asked for; the chunk becomes the window's. */
   p = pm__target_view_fast(t, 0x10054100, 16, 96, &n);
   ck_assert_ptr_nonnull(p);
   ck_assert_uint_eq(n, 96);
   ck_assert_uint_eq(p[5], pat(0x10054105));
-  {
-    size_t avail;
-    ck_assert_ptr_eq(pm__target_window_span(t, 0x10054100, &avail), p);
-  }
+  ck_assert_ptr_eq(pm__target_window_span(t, 0x10054100, &avail), p);
   /* Cut at the chunk's end, down to min. */
   p = pm__target_view_fast(t, 0x1005fff0, 16, 96, &n);
   ck_assert_ptr_nonnull(p);
@@ -473,6 +467,24 @@ START_TEST(test_read_fast_two_chunks)
 }
 END_TEST
 
+/* Small copies without a call: every length, and no byte past it. */
+START_TEST(test_copy_small)
+{
+  unsigned char src[80], dst[80];
+
+  for (size_t i = 0; i < sizeof(src); i++)
+    src[i] = (unsigned char)(i * 37 + 1);
+  for (size_t len = 0; len <= 64; len++) {
+    memset(dst, 0xee, sizeof(dst));
+    pm__copy_small(dst, src + 3, len);
+    for (size_t i = 0; i < len; i++)
+      ck_assert_uint_eq(dst[i], src[3 + i]);
+    for (size_t i = len; i < sizeof(dst); i++)
+      ck_assert_uint_eq(dst[i], 0xee);
+  }
+}
+END_TEST
+
 /* The window honours the read budget and the cancel flag. */
 START_TEST(test_read_fast_cancel)
 {
@@ -663,6 +675,7 @@ target_suite(void)
   tcase_add_test(tc, test_pause_drops_cache);
   tcase_add_test(tc, test_read_fast_window);
   tcase_add_test(tc, test_read_fast_two_chunks);
+  tcase_add_test(tc, test_copy_small);
   tcase_add_test(tc, test_read_fast_cancel);
   tcase_add_test(tc, test_clone);
   suite_add_tcase(s, tc);
