@@ -90,7 +90,6 @@ set_grow(struct pm_addr_set *s)
   free(s->chunks);
   s->chunks = n.chunks;
   s->cap = ncap;
-  s->last = 0;
   return 0;
 }
 
@@ -117,7 +116,8 @@ pm__set_add(struct pm_addr_set *s, pm_addr_t a)
     s->chunks[i].key = key;
     s->chunks[i].bits = bits;
     s->used++;
-    s->last = i;
+    s->last_key = key;
+    s->last_bits = bits;
   }
   bit = (uint64_t)1 << (g & 63);
   if (bits[g >> 6] & bit)

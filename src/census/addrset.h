@@ -105,7 +105,12 @@ struct pm_set_chunk {
 struct pm_addr_set {
   struct pm_set_chunk *chunks;
   size_t cap, used;
-  size_t last; /* slot of the last chunk hit, a cheap first guess */
+  /*
+   * The last MiB looked up and its bitmap, a first guess with no load of
+   * the table (bitmaps never move; key 0 is no MiB's).
+   */
+  uint64_t last_key;
+  uint64_t *last_bits;
 };
 
 static inline size_t
@@ -125,15 +130,15 @@ pm__set_bits(struct pm_addr_set *s, pm_addr_t a)
   uint64_t key = (a >> PM_SET_CHUNK_BITS) + 1;
   size_t i;
 
+  if (key == s->last_key)
+    return s->last_bits;
   if (!s->cap)
     return NULL;
-  if (s->chunks[s->last].key == key)
-    return s->chunks[s->last].bits;
   i = pm__set_slot(s, key);
   if (!s->chunks[i].key)
     return NULL;
-  s->last = i;
-  return s->chunks[i].bits;
+  s->last_key = key;
+  return s->last_bits = s->chunks[i].bits;
 }
 
 /* a's granule in its MiB's bitmap: bit g & 63 of word g >> 6. */

@@ -294,10 +294,14 @@ struct walk {
   struct type_entry **types; /* blocks of TYPE_BLOCK entries */
   size_t ntypes, blocks_cap;
   struct pm_addr_map type_index; /* type address -> index + 1 */
+  /* The last type looked up (type_lookup()): its address, index, entry. */
+  pm_addr_t last_addr;
   size_t last_type;
+  struct type_entry *last_e; /* NULL until a first lookup */
   struct hot_type {
     pm_addr_t addr;
-    uint32_t idx; /* index + 1; 0 = empty */
+    struct type_entry *e; /* NULL = empty */
+    uint32_t idx;
   } hot_types[HOT_TYPES];
 
   struct pm_addr_set seen;    /* every object counted or queued */
@@ -341,6 +345,10 @@ struct walk {
   unsigned char *pool_buf; /* a pool's bytes when the cache cannot hold it */
   struct pm_obm_pool_used pool_used;          /* the pool being scanned */
   uint32_t scan_todo[PM_OBM_POOL_WORDS * 64]; /* its blocks to look at */
+  /* Per size class: where in a pool its blocks' objects start (start_mask()).
+   */
+  uint64_t start_masks[PM_OBM_NCLASSES][PM_OBM_POOL_WORDS];
+  uint32_t start_masks_made; /* bit c: start_masks[c] is made */
   uint64_t bad_pools;
 
   struct pm_name_index names; /* kind name -> index in c->kinds */
@@ -760,7 +768,8 @@ type_at(const struct walk *w, size_t idx)
 /*
  * The entry for the type object at type, read and validated on first use
  * (entries of invalid types are kept too, so garbage is rejected fast).
- * Returns the index, or a negative error that ends the walk.
+ * Returns the index, or a negative error that ends the walk; w->last_e is
+ * then the entry, until the next lookup.
  */
 static int64_t type_lookup_slow(struct walk *w, pm_addr_t type,
                                 struct hot_type *hot);
@@ -771,8 +780,7 @@ type_lookup(struct walk *w, pm_addr_t type)
   struct hot_type *hot;
 
   /* Objects come in runs of one type: try the last one first. */
-  if (w->ntypes && w->last_type < w->ntypes
-      && type_at(w, w->last_type)->addr == type)
+  if (type == w->last_addr && w->last_e)
     return (int64_t)w->last_type;
   /*
    * Then the few types a heap is mostly made of, by pairs (in 64 slots of
@@ -781,9 +789,11 @@ type_lookup(struct walk *w, pm_addr_t type)
    */
   hot = &w->hot_types[(pm__hash_addr(type) >> 58) & (HOT_TYPES - 2)];
   for (int i = 0; i < 2; i++) {
-    if (hot[i].addr == type && hot[i].idx) {
-      w->last_type = hot[i].idx - 1;
-      return (int64_t)hot[i].idx - 1;
+    if (hot[i].addr == type && hot[i].e) {
+      w->last_addr = type;
+      w->last_type = hot[i].idx;
+      w->last_e = hot[i].e;
+      return (int64_t)hot[i].idx;
     }
   }
   return type_lookup_slow(w, type, hot);
@@ -804,10 +814,13 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
   idx = (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx) {
     /* The pair's newer one first: the older one goes. */
-    w->last_type = idx - 1;
     hot[1] = hot[0];
     hot[0].addr = type;
-    hot[0].idx = idx;
+    hot[0].idx = idx - 1;
+    hot[0].e = type_at(w, idx - 1);
+    w->last_addr = type;
+    w->last_type = idx - 1;
+    w->last_e = hot[0].e;
     return idx - 1;
   }
   if (w->ntypes % TYPE_BLOCK == 0) {
@@ -857,6 +870,9 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
   }
   if ((err = pm__amap_add(&w->type_index, type, (uint32_t)w->ntypes)) < 0)
     return err;
+  w->last_addr = type;
+  w->last_type = w->ntypes - 1;
+  w->last_e = e;
   return (int64_t)w->ntypes - 1;
 }
 
@@ -868,7 +884,8 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
  * back.
  */
 static int count_object(struct walk *w, pm_addr_t obj, uint32_t t,
-                        const unsigned char *head, size_t nhead);
+                        const struct type_entry *e, const unsigned char *head,
+                        size_t nhead);
 
 /*
  * The bytes of an object's head a walker looks at in place: enough for
@@ -911,8 +928,19 @@ flush(struct walk *w)
   if (!w->nout)
     return 0;
   pthread_mutex_lock(&p->lock);
-  if (pm__array_grow((void **)&to->v, &to->cap, sizeof(*to->v),
-                     to->n + w->nout)) {
+  if (!to->n && w->out_cap >= MSG_FLUSH) {
+    /* An empty inbox takes the messages' array as it is, no copy. */
+    uint64_t *v = to->v;
+    size_t cap = to->cap;
+    to->v = w->out;
+    to->cap = w->out_cap;
+    to->n = w->nout;
+    w->out = v;
+    w->out_cap = cap;
+    __atomic_store_n(&p->side[!w->id].mail, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&p->cond);
+  } else if (pm__array_grow((void **)&to->v, &to->cap, sizeof(*to->v),
+                            to->n + w->nout)) {
     drop_msgs(w->out, w->nout);
     err = -ENOMEM;
   } else {
@@ -938,12 +966,22 @@ send_words(struct walk *w, const uint64_t *v, size_t n)
   return w->nout >= MSG_FLUSH ? flush(w) : 0;
 }
 
-/* Keeps n (1 or 2) words of one message for the other walker. */
-static int
+/*
+ * Keeps n (1 or 2) words of one message for the other walker: a store
+ * when there is room and no handing over is due (a walker sends one
+ * message for about every fourth referent).
+ */
+static inline int
 send_msg(struct walk *w, uint64_t a, uint64_t b, size_t n)
 {
   const uint64_t v[2] = { a, b };
 
+  if (w->nout + 2 <= w->out_cap && w->nout + n < MSG_FLUSH) {
+    w->out[w->nout] = a;
+    w->out[w->nout + 1] = b; /* room for it; kept only when n is 2 */
+    w->nout += n;
+    return 0;
+  }
   return send_words(w, v, n);
 }
 
@@ -960,19 +998,20 @@ seen_at(struct walk *w, pm_addr_t ref, uint64_t **bits, size_t *g)
 }
 
 /*
- * The index in *t of the type object at type, when it is a valid type:
- * 1, 0 when it is not, or an error that ends the walk.
+ * The index in *t and the entry in *e of the type object at type, when it
+ * is a valid type: 1, 0 when it is not, or an error that ends the walk.
  */
 static inline int
-valid_type(struct walk *w, pm_addr_t type, uint32_t *t)
+valid_type(struct walk *w, pm_addr_t type, uint32_t *t, struct type_entry **e)
 {
   int64_t i = type_lookup(w, type);
 
   if (i < 0)
     return (int)i;
-  if (!type_at(w, (size_t)i)->valid)
+  if (!w->last_e->valid)
     return 0;
   *t = (uint32_t)i;
+  *e = w->last_e;
   return 1;
 }
 
@@ -983,13 +1022,13 @@ valid_type(struct walk *w, pm_addr_t type, uint32_t *t)
  */
 static inline int
 check_head(struct walk *w, pm_addr_t ref, const uint64_t *head, uint64_t *bits,
-           size_t g, uint32_t *t)
+           size_t g, uint32_t *t, struct type_entry **e)
 {
   int err;
 
   if (!pm__refcnt_live(w->py, head[w->py->L->object_refcnt / 8]))
     return 0;
-  if ((err = valid_type(w, head[w->py->L->object_type / 8], t)) <= 0)
+  if ((err = valid_type(w, head[w->py->L->object_type / 8], t, e)) <= 0)
     return err;
   /* The bitmap found by the caller is still the one (type_lookup adds none). */
   if (bits)
@@ -1021,6 +1060,7 @@ static inline __attribute__((always_inline)) int
 offer_one(struct walk *w, pm_addr_t ref)
 {
   const unsigned char *cached;
+  struct type_entry *e;
   uint64_t *bits, head[2];
   size_t g, n;
   uint32_t t = 0;
@@ -1042,15 +1082,15 @@ offer_one(struct walk *w, pm_addr_t ref)
        = pm__target_view_fast(w->py->t, ref, sizeof(head), HEAD_BYTES, &n))) {
     size_t ntypes = w->ntypes;
     memcpy(head, cached, sizeof(head));
-    if ((err = check_head(w, ref, head, bits, g, &t)) <= 0)
+    if ((err = check_head(w, ref, head, bits, g, &t, &e)) <= 0)
       return err;
     w->c->found_referents++;
     /* A type met for the first time was read: the cache may have moved. */
     if (w->ntypes != ntypes
         && !(cached = pm__target_view_fast(w->py->t, ref, 0, HEAD_BYTES, &n)))
       n = 0;
-    if (type_at(w, t)->leaf)
-      return (err = count_object(w, ref, t, cached, n)) > 0 ? 0 : err;
+    if (e->leaf)
+      return (err = count_object(w, ref, t, e, cached, n)) > 0 ? 0 : err;
     return push(w, ref | CHECKED);
   }
   /*
@@ -1088,6 +1128,7 @@ offer_run(void *arg, const uint64_t *refs, size_t n, size_t stride)
 static int
 check(struct walk *w, pm_addr_t ref, uint32_t *t)
 {
+  struct type_entry *e;
   uint64_t head[2], *bits;
   size_t g;
   int err;
@@ -1097,7 +1138,7 @@ check(struct walk *w, pm_addr_t ref, uint32_t *t)
   err = pm__target_read_fast(w->py->t, ref, head, sizeof(head));
   if (err)
     return pm__walk_fatal(err) ? err : 0;
-  return check_head(w, ref, head, bits, g, t);
+  return check_head(w, ref, head, bits, g, t, &e);
 }
 
 /*
@@ -1227,7 +1268,7 @@ static __attribute__((noinline)) int
 count_object_slow(struct walk *w, pm_addr_t obj, uint32_t t,
                   const unsigned char *head, size_t nhead)
 {
-  struct type_entry *e = type_at(w, t);
+  struct type_entry *e = type_at(w, t); /* written: kind, offered */
   int garbage = w->phase == PHASE_GARBAGE;
   uint64_t size;
   int err;
@@ -1286,9 +1327,9 @@ count_object_slow(struct walk *w, pm_addr_t obj, uint32_t t,
  */
 static inline __attribute__((always_inline)) int
 count_object(struct walk *w, pm_addr_t obj, uint32_t t,
-             const unsigned char *head, size_t nhead)
+             const struct type_entry *e, const unsigned char *head,
+             size_t nhead)
 {
-  const struct type_entry *e = type_at(w, t);
   uint64_t size;
 
   if (!e->offered || e->kind < 0 || e->exact_dict)
@@ -1314,17 +1355,16 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t,
  * has none: then they are looked up when a size needs them).
  */
 static int
-process(struct walk *w, pm_addr_t obj, uint32_t t, const unsigned char *head,
-        size_t nhead)
+process(struct walk *w, pm_addr_t obj, uint32_t t, const struct type_entry *e,
+        const unsigned char *head, size_t nhead)
 {
-  struct type_entry *e = type_at(w, t);
   pm_addr_t dict;
   int64_t t2;
   int err;
 
   if (!head && (e->by_head || (e->base_size >= 0 && e->info.itemsize)))
     head = pm__target_view_fast(w->py->t, obj, 0, HEAD_BYTES, &nhead);
-  if ((err = count_object(w, obj, t, head, head ? nhead : 0)))
+  if ((err = count_object(w, obj, t, e, head, head ? nhead : 0)))
     return err > 0 ? 0 : err;
   if (e->leaf)
     return 0;
@@ -1348,7 +1388,7 @@ process(struct walk *w, pm_addr_t obj, uint32_t t, const unsigned char *head,
 
 /* The type of an object already checked, read again (a cache hit now). */
 static int
-checked_type(struct walk *w, pm_addr_t obj, uint32_t *t)
+checked_type(struct walk *w, pm_addr_t obj, uint32_t *t, struct type_entry **e)
 {
   uint64_t type;
   int err;
@@ -1356,7 +1396,7 @@ checked_type(struct walk *w, pm_addr_t obj, uint32_t *t)
   if ((err
        = pm__target_read_fast(w->py->t, obj + w->py->L->object_type, &type, 8)))
     return pm__walk_fatal(err) ? err : 0;
-  return valid_type(w, type, t);
+  return valid_type(w, type, t, e);
 }
 
 /*
@@ -1368,6 +1408,7 @@ handle(struct walk *w, uint64_t item)
 {
   pm_addr_t obj = item & ~(uint64_t)CHECKED;
   const unsigned char *head;
+  struct type_entry *e;
   uint64_t h[2], *bits = NULL;
   size_t g = 0, n = 0, ntypes = w->ntypes;
   uint32_t t = 0;
@@ -1383,17 +1424,17 @@ handle(struct walk *w, uint64_t item)
     head = pm__target_view_fast(w->py->t, obj, sizeof(h), HEAD_BYTES, &n);
   }
   if (item & CHECKED) {
-    if ((err = valid_type(w, h[w->py->L->object_type / 8], &t)) <= 0)
+    if ((err = valid_type(w, h[w->py->L->object_type / 8], &t, &e)) <= 0)
       return err;
   } else {
-    if ((err = check_head(w, obj, h, bits, g, &t)) <= 0)
+    if ((err = check_head(w, obj, h, bits, g, &t, &e)) <= 0)
       return err;
     w->c->found_referents++;
   }
   /* A type met for the first time was read: the cache may have moved. */
   if (w->ntypes != ntypes)
     head = NULL;
-  return process(w, obj, t, head, head ? n : 0);
+  return process(w, obj, t, e, head, head ? n : 0);
 }
 
 static int scan_mib(struct walk *w, uint64_t key);
@@ -1718,7 +1759,7 @@ take_mail(struct walk *w)
     int64_t t;
     switch (got.v[i] & MSG_MASK) {
     case MSG_REF:
-      err = offer(w, a);
+      err = offer_one(w, a);
       break;
     case MSG_ROOT:
     case MSG_FRAME:
@@ -2142,13 +2183,13 @@ sort_gc_leftovers(struct walk *w)
   for (size_t i = 0; i < w->ngcleft; i++) {
     pm_addr_t dict;
     uint64_t *n;
+    struct type_entry *e;
     uint32_t t;
-    if ((err = checked_type(w, w->gcleft[i], &t)) <= 0) {
+    if ((err = checked_type(w, w->gcleft[i], &t, &e)) <= 0) {
       if (err)
         return err;
       continue;
     }
-    struct type_entry *e = type_at(w, t);
     if ((err = pm__referents(w->py, w->gcleft[i], &e->info, e->members,
                              e->nmembers, count_internal, w, &dict)))
       return err;
@@ -2397,6 +2438,84 @@ scan_unreached(struct walk *w, pm_addr_t block, unsigned size,
 }
 
 /*
+ * The granules of a pool (bit p: 16 p bytes in) where the blocks of u's
+ * size class begin, pad bytes after the block's start: the same for every
+ * pool of the class, made once.  NULL when the pool's geometry does not
+ * allow it (see todo_by_words()).
+ */
+static const uint64_t *
+start_mask(struct walk *w, const struct pm_obm_pool_used *u, unsigned pad)
+{
+  const uint32_t ps = w->arenas.g.pool_size;
+  const unsigned c = u->size / PM_OBM_ALIGNMENT - 1;
+  uint64_t *mask;
+
+  if (u->size % ((unsigned)1 << PM_SET_GRANULE_BITS)
+      || (u->first + pad) % ((unsigned)1 << PM_SET_GRANULE_BITS)
+      || u->size > PM_OBM_NCLASSES * PM_OBM_ALIGNMENT || c >= PM_OBM_NCLASSES
+      || ps > PM_OBM_POOL_WORDS * 64 * PM_OBM_ALIGNMENT || ps % 1024 || !ps
+      || (ps & (ps - 1)))
+    return NULL;
+  mask = w->start_masks[c];
+  if (!(w->start_masks_made >> c & 1)) {
+    memset(mask, 0, sizeof(w->start_masks[c]));
+    for (uint32_t at = u->first + pad; at + u->size - pad <= ps; at += u->size)
+      mask[at >> PM_SET_GRANULE_BITS >> 6]
+          |= (uint64_t)1 << (at >> PM_SET_GRANULE_BITS & 63);
+    w->start_masks_made |= (uint32_t)1 << c;
+  }
+  return mask;
+}
+
+/*
+ * The first pass of scan_blocks() a word of seen bits at a time: only the
+ * blocks with no object seen at their start cost a step (the GC objects,
+ * whose head comes first, the unreached, and the free blocks).  seenw:
+ * the pool's seen bits (its first granule is bit 0 of seenw[0]); mask:
+ * start_mask().  Block k of the pool starts p0 + k m granules in, and
+ * k = j / m for j = p - p0 is (j ceil(2^17 / m)) >> 17: exact for j <
+ * 2^12 granules (a pool of 64 KiB) and m <= 32 (a block of 512 bytes),
+ * since the error, under j / 2^17 < 1/32, never reaches the next integer.
+ * Returns how many blocks it put in w->scan_todo.
+ */
+static uint32_t
+todo_by_words(struct walk *w, const uint64_t *seenw, const uint64_t *mask,
+              const struct pm_obm_pool_used *u, unsigned pad, uint64_t starts,
+              const unsigned char *mem)
+{
+  const uint32_t p0 = (u->first + pad) >> PM_SET_GRANULE_BITS;
+  const uint32_t m = u->size >> PM_SET_GRANULE_BITS;
+  const uint32_t limit = p0 + u->nblocks * m;
+  const uint32_t recip = (((uint32_t)1 << 17) + m - 1) / m;
+  uint32_t n = 0;
+
+  _Static_assert(PM_OBM_POOL_WORDS * 64 <= 1 << 12, "k = j / m exact");
+  _Static_assert(PM_OBM_NCLASSES * PM_OBM_ALIGNMENT >> PM_SET_GRANULE_BITS
+                     <= 32,
+                 "k = j / m exact");
+  for (uint32_t wi = 0; wi * 64 < limit; wi++) {
+    uint64_t todo = mask[wi] & ~seenw[wi];
+    if ((wi + 1) * 64 > limit)
+      todo &= ((uint64_t)1 << (limit % 64)) - 1;
+    for (; todo; todo &= todo - 1) {
+      const uint32_t p = wi * 64 + (uint32_t)__builtin_ctzll(todo);
+      const uint32_t k = ((p - p0) * recip) >> 17;
+      uint64_t seen = 0;
+      if (!(u->used[k / 64] >> (k % 64) & 1))
+        continue;
+      for (unsigned j = 1; j < 3; j++) {
+        uint32_t q = p + j * START_STEP;
+        if (starts & START_BIT(j))
+          seen |= (seenw[q >> 6] >> (q & 63) & 1) * START_BIT(j);
+      }
+      __builtin_prefetch(mem + u->first + (size_t)k * u->size + pad);
+      w->scan_todo[n++] = k | (uint32_t)seen << 16;
+    }
+  }
+  return n;
+}
+
+/*
  * The allocated blocks of the pool at pool (u), whose bytes are at mem:
  * each object in them is either reached already (then only its GC link
  * matters), or looked at as a candidate.  A loop with no call for the
@@ -2410,6 +2529,7 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
   const unsigned pad = w->py->info.debug_build ? 16 : 0;
   const unsigned hooks = pad ? 24 : 0;
   uint64_t *bits = pm__set_bits(&w->seen, pool), starts;
+  const uint64_t *mask;
   uint32_t ntodo = 0;
   unsigned size;
   int err;
@@ -2428,30 +2548,36 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
   /*
    * First the seen bits of every block, which say which blocks' bytes are
    * looked at (the unreached ones, and the GC heads of the reached GC
-   * objects); those bytes are fetched all at once, then looked at.
+   * objects); those bytes are fetched all at once, then looked at.  A
+   * pool aligned to its size, as pymalloc's are, by words of seen bits.
    */
-  for (uint32_t k = 0; k < u->nblocks; k++) {
-    pm_addr_t block;
-    uint64_t seen = 0;
-    size_t g;
+  if (bits && (mask = start_mask(w, u, pad))
+      && !(pool & (w->arenas.g.pool_size - 1)))
+    ntodo = todo_by_words(w, bits + (pm__set_granule(pool) >> 6), mask, u, pad,
+                          starts, mem);
+  else
+    for (uint32_t k = 0; k < u->nblocks; k++) {
+      pm_addr_t block;
+      uint64_t seen = 0;
+      size_t g;
 
-    if (!(u->used[k / 64] >> (k % 64) & 1))
-      continue;
-    block = pool + u->first + (pm_addr_t)k * u->size + pad;
-    g = pm__set_granule(block);
-    /* The seen bits of the block's three possible objects at once. */
-    if (bits && (g & 63) + 2 * START_STEP < 64)
-      seen = bits[g >> 6] >> (g & 63) & START_BITS;
-    else
-      for (unsigned j = 0; j < 3; j++)
-        seen |= pm__set_has(&w->seen, block + 16 * j) ? START_BIT(j) : 0;
-    seen &= starts;
-    /* An object at the block's start has no GC head before it. */
-    if (seen & START_BIT(0))
-      continue;
-    __builtin_prefetch(mem + u->first + (size_t)k * u->size + pad);
-    w->scan_todo[ntodo++] = k | (uint32_t)seen << 16;
-  }
+      if (!(u->used[k / 64] >> (k % 64) & 1))
+        continue;
+      block = pool + u->first + (pm_addr_t)k * u->size + pad;
+      g = pm__set_granule(block);
+      /* The seen bits of the block's three possible objects at once. */
+      if (bits && (g & 63) + 2 * START_STEP < 64)
+        seen = bits[g >> 6] >> (g & 63) & START_BITS;
+      else
+        for (unsigned j = 0; j < 3; j++)
+          seen |= pm__set_has(&w->seen, block + 16 * j) ? START_BIT(j) : 0;
+      seen &= starts;
+      /* An object at the block's start has no GC head before it. */
+      if (seen & START_BIT(0))
+        continue;
+      __builtin_prefetch(mem + u->first + (size_t)k * u->size + pad);
+      w->scan_todo[ntodo++] = k | (uint32_t)seen << 16;
+    }
   for (uint32_t i = 0; i < ntodo; i++) {
     uint32_t k = w->scan_todo[i] & 0xffff;
     unsigned seen = w->scan_todo[i] >> 16;

@@ -152,23 +152,6 @@ int pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len);
 int pm__dict_get_str(struct pm_python *py, pm_addr_t dict, const char *key,
                      pm_addr_t *value);
 
-/*
- * The geometry of a dict keys object (3.8-3.10 and 3.11+ layouts): where
- * its entries are, how many are in use and how big each is.
- */
-struct pm_dict_keys {
-  uint64_t size;     /* slots in the index table */
-  uint64_t usable;   /* USABLE_FRACTION(size) */
-  int64_t nentries;  /* entries in use, deleted included */
-  int64_t dk_usable; /* entries still free */
-  unsigned index_bytes;
-  unsigned entry_size;
-  unsigned key_off; /* of me_key inside an entry */
-  unsigned value_off;
-  pm_addr_t entries;
-  int64_t refcnt;
-};
-
 /* Reads and checks the keys object at keys.  PM_ECORRUPT when implausible. */
 int pm__dict_keys_read(struct pm_python *py, pm_addr_t keys,
                        struct pm_dict_keys *k);

@@ -43,6 +43,23 @@ enum pm_builtin {
       PM_T__COUNT
 };
 
+/*
+ * The geometry of a dict keys object (3.8-3.10 and 3.11+ layouts): where
+ * its entries are, how many are in use and how big each is.
+ */
+struct pm_dict_keys {
+  uint64_t size;     /* slots in the index table */
+  uint64_t usable;   /* USABLE_FRACTION(size) */
+  int64_t nentries;  /* entries in use, deleted included */
+  int64_t dk_usable; /* entries still free */
+  unsigned index_bytes;
+  unsigned entry_size;
+  unsigned key_off; /* of me_key inside an entry */
+  unsigned value_off;
+  pm_addr_t entries;
+  int64_t refcnt;
+};
+
 struct pm_python {
   struct pm_target *t;
   const struct pm_layout *L;
@@ -55,6 +72,16 @@ struct pm_python {
    * pointer to the interned-strings dict), from .symtab; 0 when unknown.
    */
   pm_addr_t interned_var;
+  /*
+   * The keys object read last (pm__dict_keys_read()), while the target's
+   * cache epoch is the same: a census reads a dict's keys for its size and
+   * again for its referents.
+   */
+  struct {
+    pm_addr_t addr;
+    uint64_t epoch;
+    struct pm_dict_keys k;
+  } keys_memo;
 };
 
 /*

@@ -39,6 +39,12 @@ struct pm_target_window {
    * its set (most looks of a walker's offers find nothing).
    */
   const uint8_t *present;
+  /*
+   * Changes whenever the cache forgets what it read (the target ran, or
+   * the cache was remade), and is never the same for two caches: what a
+   * reader kept of bytes it read holds while the epoch does.
+   */
+  uint64_t epoch;
 };
 
 #define PM_TARGET_CHUNK_BITS 16 /* the read cache's chunks: 64 KiB */
@@ -64,6 +70,13 @@ static inline struct pm_target_window *
 pm__target_window(struct pm_target *t)
 {
   return (struct pm_target_window *)(void *)t;
+}
+
+/* See struct pm_target_window's epoch. */
+static inline uint64_t
+pm__target_epoch(struct pm_target *t)
+{
+  return pm__target_window(t)->epoch;
 }
 
 /*

@@ -51,6 +51,9 @@ budget_reset(struct pm_target *t)
 static void
 cache_drop(struct pm_target *t)
 {
+  static uint64_t epochs;
+
+  t->win.epoch = __atomic_add_fetch(&epochs, 1, __ATOMIC_RELAXED);
   memset(t->present, 0, sizeof(t->present));
   for (size_t i = 0; i < PM_CACHE_SLOTS; i++) {
     t->cache[i].base = (pm_addr_t)-1;
