@@ -338,7 +338,9 @@ struct walk {
   int scan;
   struct pm_obm_arenas arenas;
   uint64_t *pools_scanned; /* a bit per pool, PM_OBM_MAX_POOLS per arena */
-  size_t last_arena;
+  /* The arena last looked up (in_arena()): [last_lo, last_lo + last_size). */
+  pm_addr_t last_lo;
+  uint64_t last_size;       /* 0 until one is */
   struct pm_addr_set cands; /* blocks' objects not reached when scanned */
   pm_addr_t *gclinks;       /* GC links from an arena to outside */
   size_t ngclinks, gclinks_cap;
@@ -2252,10 +2254,7 @@ pointer_like(struct walk *w, uint64_t v)
 static inline int
 in_last_arena(const struct walk *w, pm_addr_t addr)
 {
-  const struct pm_obm_arenas *a = &w->arenas;
-
-  return w->last_arena < a->n
-         && addr - a->v[w->last_arena].address < a->g.arena_size;
+  return addr - w->last_lo < w->last_size;
 }
 
 /* Whether addr lies in one of the allocator's arenas. */
@@ -2268,7 +2267,8 @@ in_arena(struct walk *w, pm_addr_t addr)
     return 1;
   if ((i = pm__obmalloc_arena_of(&w->arenas, addr)) < 0)
     return 0;
-  w->last_arena = (size_t)i;
+  w->last_lo = w->arenas.v[i].address;
+  w->last_size = w->arenas.g.arena_size;
   return 1;
 }
 
@@ -2494,22 +2494,25 @@ todo_by_words(struct walk *w, const uint64_t *seenw, const uint64_t *mask,
                      <= 32,
                  "k = j / m exact");
   for (uint32_t wi = 0; wi * 64 < limit; wi++) {
-    uint64_t todo = mask[wi] & ~seenw[wi];
+    uint64_t todo = mask[wi] & ~seenw[wi], s1 = 0, s2 = 0;
+    /* Bit b of s1 (s2): the seen bit of the start 16 (32) bytes after b. */
+    const uint64_t next = (wi + 1) * 64 < limit ? seenw[wi + 1] : 0;
+    if (starts & START_BIT(1))
+      s1 = seenw[wi] >> START_STEP | next << (64 - START_STEP);
+    if (starts & START_BIT(2))
+      s2 = seenw[wi] >> 2 * START_STEP | next << (64 - 2 * START_STEP);
     if ((wi + 1) * 64 > limit)
       todo &= ((uint64_t)1 << (limit % 64)) - 1;
     for (; todo; todo &= todo - 1) {
-      const uint32_t p = wi * 64 + (uint32_t)__builtin_ctzll(todo);
-      const uint32_t k = ((p - p0) * recip) >> 17;
-      uint64_t seen = 0;
+      const unsigned b = (unsigned)__builtin_ctzll(todo);
+      const uint32_t k = ((wi * 64 + b - p0) * recip) >> 17;
       if (!(u->used[k / 64] >> (k % 64) & 1))
         continue;
-      for (unsigned j = 1; j < 3; j++) {
-        uint32_t q = p + j * START_STEP;
-        if (starts & START_BIT(j))
-          seen |= (seenw[q >> 6] >> (q & 63) & 1) * START_BIT(j);
-      }
       __builtin_prefetch(mem + u->first + (size_t)k * u->size + pad);
-      w->scan_todo[n++] = k | (uint32_t)seen << 16;
+      w->scan_todo[n++] = k
+                          | (uint32_t)((s1 >> b & 1) * START_BIT(1)
+                                       | (s2 >> b & 1) * START_BIT(2))
+                                << 16;
     }
   }
   return n;

@@ -452,18 +452,6 @@ pm__object_presize(struct pm_python *py, const struct pm_type_info *ti,
   return n;
 }
 
-int
-pm__refcnt_live(const struct pm_python *py, uint64_t refcnt)
-{
-  /* 3.14 keeps flags in the top 16 bits and an overflow count below them. */
-  if (PM_PY_AT_LEAST(py, 3, 14))
-    return (uint32_t)refcnt != 0;
-  /* 3.12 and 3.13: immortal objects hold UINT_MAX (or more). */
-  if (PM_PY_AT_LEAST(py, 3, 12))
-    return refcnt != 0 && (int64_t)refcnt > 0;
-  return (int64_t)refcnt > 0;
-}
-
 static int
 dict_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
             uint64_t *size)

@@ -136,7 +136,18 @@ int pm__object_inline_size(struct pm_python *py, const struct pm_type_info *ti,
  * in py's version: positive (or immortal).  Objects parked on the
  * interpreter's free lists have a count of 0.
  */
-int pm__refcnt_live(const struct pm_python *py, uint64_t refcnt);
+static inline int
+pm__refcnt_live(const struct pm_python *py, uint64_t refcnt)
+{
+  /*
+   * 3.14 keeps flags in the top 16 bits and an overflow count below them;
+   * 3.12 and 3.13's immortal objects hold UINT_MAX (or more), and a count
+   * read as negative is no object's before them either.
+   */
+  if (PM_PY_AT_LEAST(py, 3, 14))
+    return (uint32_t)refcnt != 0;
+  return (int64_t)refcnt > 0;
+}
 
 /*
  * Copies the str object at str into buf as UTF-8, NUL-terminated and cut
