@@ -17,23 +17,13 @@ amap_grow(struct pm_addr_map *m)
   struct pm_addr_map n
       = { .cap = ncap, .shift = 64 - (unsigned)__builtin_ctzll(ncap) };
 
-  if (!(n.keys = calloc(ncap, sizeof(*n.keys))))
+  if (!(n.v = calloc(ncap, sizeof(*n.v))))
     return -ENOMEM;
-  if (!(n.vals = malloc(ncap * sizeof(*n.vals)))) {
-    free(n.keys);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < m->cap; i++) {
-    size_t j;
-    if (!m->keys[i])
-      continue;
-    j = pm__amap_slot(&n, m->keys[i]);
-    n.keys[j] = m->keys[i];
-    n.vals[j] = m->vals[i];
-  }
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->v[i].key)
+      n.v[pm__amap_slot(&n, m->v[i].key)] = m->v[i];
   n.used = m->used;
-  free(m->keys);
-  free(m->vals);
+  free(m->v);
   *m = n;
   return 0;
 }
@@ -58,10 +48,10 @@ pm__amap_add(struct pm_addr_map *m, pm_addr_t a, uint64_t val)
   if ((err = pm__amap_reserve(m)))
     return err;
   i = pm__amap_slot(m, a);
-  if (m->keys[i] == a)
+  if (m->v[i].key == a)
     return 0;
-  m->keys[i] = a;
-  m->vals[i] = val;
+  m->v[i].key = a;
+  m->v[i].val = val;
   m->used++;
   return 1;
 }
@@ -69,8 +59,7 @@ pm__amap_add(struct pm_addr_map *m, pm_addr_t a, uint64_t val)
 void
 pm__amap_free(struct pm_addr_map *m)
 {
-  free(m->keys);
-  free(m->vals);
+  free(m->v);
   memset(m, 0, sizeof(*m));
 }
 

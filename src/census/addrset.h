@@ -28,9 +28,17 @@ pm__hash_addr(pm_addr_t a)
 
 /* ---- a map: target address -> 64-bit value ------------------------------ */
 
-/* Open addressing, at most 3/4 full; the key 0 marks an empty slot. */
+/*
+ * Open addressing, at most 3/4 full; the key 0 marks an empty slot.  A
+ * key and its value side by side: a lookup in a big map (the owners of a
+ * heap's dicts) costs one miss, not two.
+ */
+struct pm_amap_slot {
+  uint64_t key, val;
+};
+
 struct pm_addr_map {
-  uint64_t *keys, *vals;
+  struct pm_amap_slot *v;
   size_t cap, used;
   unsigned shift; /* 64 - log2(cap): the hash bits that pick a slot */
 };
@@ -40,7 +48,7 @@ pm__amap_slot(const struct pm_addr_map *m, pm_addr_t a)
 {
   size_t mask = m->cap - 1, i = (size_t)(pm__hash_addr(a) >> m->shift);
 
-  while (m->keys[i] && m->keys[i] != a)
+  while (m->v[i].key && m->v[i].key != a)
     i = (i + 1) & mask;
   return i;
 }
@@ -54,7 +62,7 @@ pm__amap_find(const struct pm_addr_map *m, pm_addr_t a)
   if (!m->cap || !a)
     return NULL;
   i = pm__amap_slot(m, a);
-  return m->keys[i] == a ? &m->vals[i] : NULL;
+  return m->v[i].key == a ? &m->v[i].val : NULL;
 }
 
 /* The value of a, or 0 when absent: for maps that store no 0. */

@@ -2051,12 +2051,12 @@ par_merge(struct walk *w)
    */
   for (size_t i = 0; i < o->owners.cap; i++) {
     int64_t t;
-    if (!o->owners.keys[i])
+    if (!o->owners.v[i].key)
       continue;
-    t = type_lookup(w, type_at(o, o->owners.vals[i] - 1)->addr);
+    t = type_lookup(w, type_at(o, o->owners.v[i].val - 1)->addr);
     if (t < 0)
       return (int)t;
-    o->owners.vals[i] = (uint64_t)t + 1;
+    o->owners.v[i].val = (uint64_t)t + 1;
   }
   w->oowners = o->owners;
   memset(&o->owners, 0, sizeof(o->owners));
