@@ -173,7 +173,9 @@ enum phase {
 static const char *const phase_names[]
     = { "roots", "gc lists", "gc lists", "blocks" };
 
-#define HOT_TYPES 64        /* a cache in front of type_index */
+#define HOT_TYPES 64 /* a cache in front of type_index */
+#define NO_TYPES 64  /* words known to be no type: chance_type() */
+#define NO_TYPE_SLOT(type) (((type) >> 4) & (NO_TYPES - 1))
 #define PROGRESS_EVERY 8192 /* objects between looks at the clock */
 #define PROGRESS_SECONDS 0.1
 
@@ -352,6 +354,7 @@ struct walk {
   uint64_t start_masks[PM_OBM_NCLASSES][PM_OBM_POOL_WORDS];
   uint32_t start_masks_made; /* bit c: start_masks[c] is made */
   uint64_t bad_pools;
+  pm_addr_t no_types[NO_TYPES]; /* words found to be no type's address */
 
   struct pm_name_index names; /* kind name -> index in c->kinds */
   size_t kinds_cap;
@@ -2313,8 +2316,10 @@ plausible(struct walk *w, pm_addr_t block, unsigned size, const uint64_t *words,
     return 0;
   else if ((i = type_lookup(w, type)) < 0)
     return (int)i;
-  if (!type_at(w, (size_t)i)->valid)
+  if (!type_at(w, (size_t)i)->valid) {
+    w->no_types[NO_TYPE_SLOT(type)] = type; /* see chance_type() */
     return 0;
+  }
   ti = &type_at(w, (size_t)i)->info;
   if (pm__object_presize(w->py, ti, obj) != off || pointer_like(w, refcnt))
     return 0;
@@ -2387,8 +2392,10 @@ gc_link(struct walk *w, pm_addr_t obj, const unsigned char *bytes, unsigned off,
 /*
  * Whether a block (bytes) may hold an object at one of its starts (those
  * in starts, see START_BIT()) by its type word alone: plausible()'s first
- * test, inline.  Most unreached blocks are an object's items, keys or
- * values, whose words are small or point into the arena, and end here.
+ * test, inline, and whether that word was found to be no type before.
+ * Most unreached blocks are an object's items, keys or values, whose
+ * words are small, point into the arena, or are the same few pointers (a
+ * small dict's keys table holds its first key where a type would be).
  */
 static inline int
 chance_type(const struct walk *w, const unsigned char *bytes, uint64_t starts)
@@ -2400,7 +2407,7 @@ chance_type(const struct walk *w, const unsigned char *bytes, uint64_t starts)
     if (!(starts & START_BIT(j)))
       continue;
     memcpy(&type, bytes + 16 * j + at, 8);
-    if (may_be_type(w, type))
+    if (may_be_type(w, type) && w->no_types[NO_TYPE_SLOT(type)] != type)
       return 1;
   }
   return 0;
