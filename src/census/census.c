@@ -2479,11 +2479,9 @@ start_mask(struct walk *w, const struct pm_obm_pool_used *u, unsigned pad)
  * blocks with no object seen at their start cost a step (the GC objects,
  * whose head comes first, the unreached, and the free blocks).  seenw:
  * the pool's seen bits (its first granule is bit 0 of seenw[0]); mask:
- * start_mask().  Block k of the pool starts p0 + k m granules in, and
- * k = j / m for j = p - p0 is (j ceil(2^17 / m)) >> 17: exact for j <
- * 2^12 granules (a pool of 64 KiB) and m <= 32 (a block of 512 bytes),
- * since the error, under j / 2^17 < 1/32, never reaches the next integer.
- * Returns how many blocks it put in w->scan_todo.
+ * start_mask().  Block k of the pool starts p0 + k m granules in: k is
+ * (p - p0) / m by pm__obm_recip().  Returns how many blocks it put in
+ * w->scan_todo.
  */
 static uint32_t
 todo_by_words(struct walk *w, const uint64_t *seenw, const uint64_t *mask,
@@ -2493,13 +2491,12 @@ todo_by_words(struct walk *w, const uint64_t *seenw, const uint64_t *mask,
   const uint32_t p0 = (u->first + pad) >> PM_SET_GRANULE_BITS;
   const uint32_t m = u->size >> PM_SET_GRANULE_BITS;
   const uint32_t limit = p0 + u->nblocks * m;
-  const uint32_t recip = (((uint32_t)1 << 17) + m - 1) / m;
+  const uint32_t recip = pm__obm_recip(m);
   uint32_t n = 0;
 
-  _Static_assert(PM_OBM_POOL_WORDS * 64 <= 1 << 12, "k = j / m exact");
-  _Static_assert(PM_OBM_NCLASSES * PM_OBM_ALIGNMENT >> PM_SET_GRANULE_BITS
-                     <= 32,
-                 "k = j / m exact");
+  _Static_assert(PM_OBM_POOL_WORDS * 64 <= 1 << 12 && PM_SET_GRANULE_BITS == 4
+                     && PM_OBM_NCLASSES * PM_OBM_ALIGNMENT <= 512,
+                 "pm__obm_recip() is exact for these");
   for (uint32_t wi = 0; wi * 64 < limit; wi++) {
     uint64_t todo = mask[wi] & ~seenw[wi], s1 = 0, s2 = 0;
     /* Bit b of s1 (s2): the seen bit of the start 16 (32) bytes after b. */
@@ -2512,7 +2509,7 @@ todo_by_words(struct walk *w, const uint64_t *seenw, const uint64_t *mask,
       todo &= ((uint64_t)1 << (limit % 64)) - 1;
     for (; todo; todo &= todo - 1) {
       const unsigned b = (unsigned)__builtin_ctzll(todo);
-      const uint32_t k = ((wi * 64 + b - p0) * recip) >> 17;
+      const uint32_t k = ((wi * 64 + b - p0) * recip) >> PM_OBM_RECIP_SHIFT;
       if (!(u->used[k / 64] >> (k % 64) & 1))
         continue;
       __builtin_prefetch(mem + u->first + (size_t)k * u->size + pad);

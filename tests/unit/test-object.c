@@ -353,6 +353,29 @@ START_TEST(test_dict_subclass)
 }
 END_TEST
 
+/*
+ * A keys header read once serves the next read of it (a dict's size, then
+ * its referents) while the target's cache holds what it read, not after.
+ */
+START_TEST(test_dict_keys_memo)
+{
+  pm_addr_t key = ascii("a"), value = ascii("b");
+  pm_addr_t d = dict(3, 1, 1, &key, &value), k = 0;
+  struct pm_dict_keys dk;
+
+  ck_assert_int_eq(pm__py_read_u64(&py, d + (pm_addr_t)L->dict_keys, &k), 0);
+  ck_assert_int_eq(pm__dict_keys_read(&py, k, &dk), 0);
+  ck_assert_int_eq(dk.nentries, 1);
+  fake_put(&f, k, L->dictkeys_nentries, 2);
+  ck_assert_int_eq(pm__dict_keys_read(&py, k, &dk), 0);
+  ck_assert_int_eq(dk.nentries, 1);
+  ck_assert_int_eq(pm_target_pause(py.t), 0);
+  ck_assert_int_eq(pm__dict_keys_read(&py, k, &dk), 0);
+  ck_assert_int_eq(dk.nentries, 2);
+  ck_assert_int_eq(pm_target_resume(py.t), 0);
+}
+END_TEST
+
 START_TEST(test_dict_get_str)
 {
   pm_addr_t keys[] = { ascii("__module__"), ascii("__doc__"), ascii("x") };
@@ -904,6 +927,7 @@ object_suite(void)
   tcase_add_test(tc, test_long_name_cut_utf8);
   tcase_add_test(tc, test_dict_subclass);
   tcase_add_test(tc, test_dict_get_str);
+  tcase_add_test(tc, test_dict_keys_memo);
   tcase_add_test(tc, test_garbage_type);
   tcase_add_test(tc, test_garbage_type_fields);
   suite_add_tcase(s, tc);

@@ -170,6 +170,15 @@ check_figures(const struct pm_allocator *a)
   ck_assert_uint_eq(s->total, 1 << 20);
 }
 
+/* The block of a granule by a multiply, for every granule and block size. */
+START_TEST(test_recip)
+{
+  for (uint32_t m = 1; m <= PM_OBM_NCLASSES * PM_OBM_ALIGNMENT / 16; m++)
+    for (uint32_t j = 0; j < PM_OBM_POOL_WORDS * 64; j++)
+      ck_assert_uint_eq((j * pm__obm_recip(m)) >> PM_OBM_RECIP_SHIFT, j / m);
+}
+END_TEST
+
 START_TEST(test_figures)
 {
   struct pm_allocator a;
@@ -435,6 +444,7 @@ obmalloc_suite(void)
 
   tc = tcase_create("3.12");
   tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_recip);
   tcase_add_test(tc, test_figures);
   tcase_add_test(tc, test_in_arena);
   tcase_add_test(tc, test_foreach_block);
@@ -451,6 +461,7 @@ obmalloc_suite(void)
 
   tc = tcase_create("3.13");
   tcase_add_checked_fixture(tc, setup_313, teardown);
+  tcase_add_test(tc, test_recip);
   tcase_add_test(tc, test_figures);
   tcase_add_test(tc, test_foreach_block);
   suite_add_tcase(s, tc);

@@ -567,6 +567,38 @@ START_TEST(test_pause_drops_cache)
 }
 END_TEST
 
+/*
+ * The epoch a reader keeps cached facts under (pm_python's keys memo)
+ * changes whenever the cache forgets, and no two caches share one.
+ */
+START_TEST(test_epoch)
+{
+  struct pm_target_ops ops = fake_target_ops;
+  struct pm_target *c = NULL, *u = NULL;
+  uint64_t e = pm__target_epoch(t);
+
+  check_read(0x10050100, 8);
+  ck_assert_uint_eq(pm__target_epoch(t), e);
+  ck_assert_int_eq(pm_target_pause(t), 0);
+  ck_assert_uint_ne(pm__target_epoch(t), e);
+  e = pm__target_epoch(t);
+  check_read(0x10050100, 8);
+  ck_assert_uint_eq(pm__target_epoch(t), e);
+  pm__target_cache_size(t, PM_TARGET_CACHE_MAX / 4);
+  ck_assert_uint_ne(pm__target_epoch(t), e);
+  e = pm__target_epoch(t);
+  ck_assert_int_eq(pm_target_resume(t), 0);
+  ck_assert_uint_ne(pm__target_epoch(t), e);
+  ops.concurrent = 1;
+  ck_assert_int_eq(pm__target_new(&u, &ops, &f, 4242), 0);
+  ck_assert_int_eq(pm__target_clone(u, &c), 0);
+  ck_assert_uint_ne(pm__target_epoch(u), pm__target_epoch(t));
+  ck_assert_uint_ne(pm__target_epoch(c), pm__target_epoch(u));
+  pm_target_free(c);
+  pm_target_free(u);
+}
+END_TEST
+
 START_TEST(test_pause_refreshes_maps)
 {
   unsigned char buf[8];
@@ -664,6 +696,7 @@ target_suite(void)
   tcase_add_test(tc, test_overflow);
   tcase_add_test(tc, test_backend_error);
   tcase_add_test(tc, test_cancel);
+  tcase_add_test(tc, test_epoch);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("cache");
