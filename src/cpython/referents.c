@@ -17,6 +17,7 @@
 #define MAX_BASE_DEPTH 256
 /* Bytes read at once when walking an array of pointers. */
 #define CHUNK 4096
+#define SMALL_ARRAY 256 /* bytes: visit_array() without a loop */
 /* collections.deque blocks: leftlink, BLOCKLEN (64) items, rightlink. */
 #define DEQUE_BLOCKLEN 64
 /* _PyInterpreterFrame.owner values (Include/internal/pycore_frame.h). */
@@ -89,18 +90,16 @@ fields(struct pm_python *py, pm_addr_t obj, const struct named_field *f,
  * inside its stride; reads in chunks.  tagged: 3.14 stack references
  * (pm__stackref()).  A run visitor gets each chunk's items at once.
  */
-static int
-visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
-            unsigned stride, unsigned off, int tagged, const struct visitor *v,
-            enum pm_ref_how how)
+static __attribute__((noinline)) int
+visit_array_chunks(struct pm_python *py, pm_addr_t addr, uint64_t count,
+                   unsigned stride, unsigned off, int tagged,
+                   const struct visitor *v, enum pm_ref_how how)
 {
   uint64_t index = 0;
   uint64_t buf[CHUNK / 8];
   uint64_t per = CHUNK / stride;
   int err;
 
-  if (stride < 8 || stride % 8 || off + 8 > stride)
-    return PM_ECORRUPT;
   while (count > 0) {
     uint64_t n = count < per ? count : per;
     if ((err = pm__py_read(py, addr, buf, (size_t)(n * stride))))
@@ -123,6 +122,30 @@ visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
     addr += n * stride;
   }
   return 0;
+}
+
+/*
+ * visit_array_chunks() for the small arrays most are (a pair's items, a
+ * small dict's entries), read at once into a small frame, and handed to a
+ * run visitor with no loop.
+ */
+static int
+visit_array(struct pm_python *py, pm_addr_t addr, uint64_t count,
+            unsigned stride, unsigned off, int tagged, const struct visitor *v,
+            enum pm_ref_how how)
+{
+  uint64_t buf[SMALL_ARRAY / 8];
+  int err;
+
+  if (stride < 8 || stride % 8 || off + 8 > stride)
+    return PM_ECORRUPT;
+  if (!v->runs || tagged || count > SMALL_ARRAY / stride)
+    return visit_array_chunks(py, addr, count, stride, off, tagged, v, how);
+  if (!count)
+    return 0;
+  if ((err = pm__py_read(py, addr, buf, (size_t)(count * stride))))
+    return pm__walk_soft(err);
+  return v->runs(v->arg, buf + off / 8, (size_t)count, stride / 8);
 }
 
 /*
