@@ -2238,16 +2238,6 @@ sort_gc_leftovers(struct walk *w)
   return drain(w);
 }
 
-/*
- * A refcount that is the address of mapped memory is a pointer: the block
- * holds an array of them (a list's items, say), not an object header.
- */
-static int
-pointer_like(struct walk *w, uint64_t v)
-{
-  return v >= MIN_POINTER && pm_maps_find(pm_target_maps(w->py->t), v);
-}
-
 /* ---- scanning the arenas ------------------------------------------------- */
 
 /*
@@ -2258,6 +2248,18 @@ static inline int
 in_last_arena(const struct walk *w, pm_addr_t addr)
 {
   return addr - w->last_lo < w->last_size;
+}
+
+/*
+ * A refcount that is the address of mapped memory is a pointer: the block
+ * holds an array of them (a list's items, say), not an object header.
+ */
+static int
+pointer_like(struct walk *w, uint64_t v)
+{
+  /* The arena last looked up is mapped: most pointers of a block are in it. */
+  return v >= MIN_POINTER
+         && (in_last_arena(w, v) || pm_maps_find(pm_target_maps(w->py->t), v));
 }
 
 /* Whether addr lies in one of the allocator's arenas. */
@@ -2309,7 +2311,9 @@ plausible(struct walk *w, pm_addr_t block, unsigned size, const uint64_t *words,
 
   if (!may_be_type(w, type) || !pm__refcnt_live(w->py, refcnt))
     return 0;
-  idx = (uint32_t)pm__amap_get(&w->type_index, type);
+  idx = type == w->last_addr && w->last_e
+            ? (uint32_t)w->last_type + 1
+            : (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx)
     i = idx - 1;
   else if (in_arena(w, type) || pointer_like(w, refcnt))

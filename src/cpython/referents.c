@@ -665,6 +665,13 @@ dict_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 
   if ((err = pm__dict_read(py, obj, &k, &values)))
     return pm__walk_soft(err);
+  /*
+   * Entries of a key and a value (str keys): for a visitor of runs, one
+   * run of both (nentries is at most 2/3 of 2^40 slots: 2 n cannot wrap).
+   */
+  if (v->runs && !values && k.value_off == k.key_off + 8 && k.entry_size == 16)
+    return visit_array(py, k.entries + k.key_off, 2 * (uint64_t)k.nentries, 8,
+                       0, 0, v, PM_REF_KEY);
   if ((err = visit_array(py, k.entries, (uint64_t)k.nentries, k.entry_size,
                          k.key_off, 0, v, PM_REF_KEY)))
     return err;
