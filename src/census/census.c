@@ -292,6 +292,8 @@ struct walk {
   struct pm_python *py;
   unsigned flags;
   enum phase phase;
+  /* ob_refcnt's and ob_type's word in an object's first 16 bytes. */
+  unsigned refcnt_word, type_word;
 
   struct type_entry **types; /* blocks of TYPE_BLOCK entries */
   size_t ntypes, blocks_cap;
@@ -1031,9 +1033,9 @@ check_head(struct walk *w, pm_addr_t ref, const uint64_t *head, uint64_t *bits,
 {
   int err;
 
-  if (!pm__refcnt_live(w->py, head[w->py->L->object_refcnt / 8]))
+  if (!pm__refcnt_live(w->py, head[w->refcnt_word]))
     return 0;
-  if ((err = valid_type(w, head[w->py->L->object_type / 8], t, e)) <= 0)
+  if ((err = valid_type(w, head[w->type_word], t, e)) <= 0)
     return err;
   /* The bitmap found by the caller is still the one (type_lookup adds none). */
   if (bits)
@@ -1429,7 +1431,7 @@ handle(struct walk *w, uint64_t item)
     head = pm__target_view_fast(w->py->t, obj, sizeof(h), HEAD_BYTES, &n);
   }
   if (item & CHECKED) {
-    if ((err = valid_type(w, h[w->py->L->object_type / 8], &t, &e)) <= 0)
+    if ((err = valid_type(w, h[w->type_word], &t, &e)) <= 0)
       return err;
   } else {
     if ((err = check_head(w, obj, h, bits, g, &t, &e)) <= 0)
@@ -1945,6 +1947,8 @@ par_prepare(struct walk *w)
   }
   o->py = &o->py_own;
   o->flags = w->flags;
+  o->refcnt_word = w->refcnt_word;
+  o->type_word = w->type_word;
   o->phase = PHASE_ROOTS;
   o->scan = w->scan;
   o->arenas = w->arenas; /* shared, read only */
@@ -2727,10 +2731,10 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
    * The type must have been found as an object (by either walker of phase
    * A: this one may not have looked it up yet).
    */
-  if (!pm__set_has(&w->seen, head[L->object_type / 8])
-      || !pm__refcnt_live(w->py, head[L->object_refcnt / 8]))
+  if (!pm__set_has(&w->seen, head[w->type_word])
+      || !pm__refcnt_live(w->py, head[w->refcnt_word]))
     return 0;
-  if ((t = type_lookup(w, head[L->object_type / 8])) < 0)
+  if ((t = type_lookup(w, head[w->type_word])) < 0)
     return (int)t;
   if (!(e = type_at(w, (size_t)t))->valid)
     return 0;
@@ -3099,6 +3103,14 @@ pm_census_take_progress(struct pm_census *c, struct pm_python *py,
   w->c = c;
   w->py = py;
   w->flags = flags;
+  /* A head is read as two words: the layouts all say so, checked here. */
+  if (py->L->object_refcnt % 8 || (uint64_t)py->L->object_refcnt >= 16
+      || py->L->object_type % 8 || (uint64_t)py->L->object_type >= 16) {
+    free(w);
+    return PM_EOFFSETS;
+  }
+  w->refcnt_word = (unsigned)(py->L->object_refcnt / 8);
+  w->type_word = (unsigned)(py->L->object_type / 8);
   w->progress = fn;
   w->progress_arg = arg;
   w->until_clock = PROGRESS_EVERY;
