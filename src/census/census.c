@@ -72,6 +72,11 @@ struct type_entry {
   uint8_t leaf;    /* its instances refer to no object but their type */
   uint8_t by_head; /* pm__object_sizeof_head() serves its sizer */
   /*
+   * How count_object() sizes its instances without a call, once the type
+   * is offered and its kind known: FAST_NONE until then, and for dicts.
+   */
+  uint8_t fast;
+  /*
    * For object.__sizeof__ (PM_SIZE_DEFAULT): the size of an instance with
    * its pre-header, less itemsize times ob_size; -1 for other sizers.
    */
@@ -80,6 +85,8 @@ struct type_entry {
   int64_t presize;
   struct pm_type_info info;
 };
+
+enum { FAST_NONE, FAST_DEFAULT, FAST_HEAD };
 
 #define TYPE_BLOCK_BITS 8
 #define TYPE_BLOCK (1u << TYPE_BLOCK_BITS)
@@ -681,6 +688,21 @@ since(const struct timespec *a, const struct timespec *b)
          + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
+/* The objects counted in c's kinds so far, and their bytes. */
+static uint64_t
+counted(const struct pm_census *c, uint64_t *size)
+{
+  uint64_t n = 0, bytes = 0;
+
+  for (size_t i = 0; i < c->nkinds; i++) {
+    n += c->kinds[i].count;
+    bytes += c->kinds[i].size;
+  }
+  if (size)
+    *size = bytes;
+  return n;
+}
+
 static void
 report(struct walk *w, int done)
 {
@@ -695,7 +717,7 @@ report(struct walk *w, int done)
     return;
   w->last_report = now;
   w->reported = 1;
-  p.objects = w->c->count + w->ndicts + w->nodicts;
+  p.objects = counted(w->c, NULL) + w->ndicts + w->nodicts;
   /* The second walker's reads: as it last said, or all once merged. */
   p.bytes_read
       = pm_target_bytes_read(w->py->t) - w->c->bytes_read + w->other_bytes;
@@ -746,7 +768,10 @@ kind_index(struct walk *w, const char *name, int32_t *out)
   return 0;
 }
 
-/* Counts one object of size bytes in kind k; garbage: it is unreachable. */
+/*
+ * Counts one object of size bytes in kind k; garbage: it is unreachable.
+ * The census's totals are the kinds' sums (counted()), made at the end.
+ */
 static inline __attribute__((always_inline)) void
 count(struct walk *w, int32_t k, uint64_t size, int garbage)
 {
@@ -754,8 +779,6 @@ count(struct walk *w, int32_t k, uint64_t size, int garbage)
 
   kind->count++;
   kind->size += size;
-  w->c->count++;
-  w->c->size += size;
   if (garbage) {
     kind->unreachable_count++;
     kind->unreachable_size += size;
@@ -1318,6 +1341,9 @@ count_object_slow(struct walk *w, pm_addr_t obj, uint32_t t,
   }
   if (e->kind < 0 && (err = kind_index(w, e->info.name, &e->kind)))
     return err;
+  e->fast = e->base_size >= 0               ? FAST_DEFAULT
+            : e->by_head && e->presize >= 0 ? FAST_HEAD
+                                            : FAST_NONE;
   count(w, e->kind, size, garbage);
   return 0;
 }
@@ -1339,12 +1365,10 @@ count_object(struct walk *w, pm_addr_t obj, uint32_t t,
 {
   uint64_t size;
 
-  if (!e->offered || e->kind < 0 || e->exact_dict)
-    return count_object_slow(w, obj, t, head, nhead);
-  if (e->base_size >= 0) {
+  if (e->fast == FAST_DEFAULT) {
     if (default_size(w, e, obj, head, nhead, &size))
       return count_object_slow(w, obj, t, head, nhead);
-  } else if (e->by_head && nhead && e->presize >= 0) {
+  } else if (e->fast == FAST_HEAD && nhead) {
     if (pm__object_sizeof_head(w->py, &e->info, obj, head, nhead, &size))
       return count_object_slow(w, obj, t, head, nhead);
     size += (uint64_t)e->presize;
@@ -1821,7 +1845,7 @@ par_poll(struct walk *w)
   if (__atomic_load_n(&p->side[w->id].mail, __ATOMIC_RELAXED)
       && (err = take_mail(w)))
     return err;
-  __atomic_store_n(&p->side[w->id].count, w->c->count + w->ndicts,
+  __atomic_store_n(&p->side[w->id].count, counted(w->c, NULL) + w->ndicts,
                    __ATOMIC_RELAXED);
   __atomic_store_n(&p->side[w->id].bytes, pm_target_bytes_read(w->py->t),
                    __ATOMIC_RELAXED);
@@ -2032,8 +2056,6 @@ par_merge(struct walk *w)
     to->unreachable_count += from->unreachable_count;
     to->unreachable_size += from->unreachable_size;
   }
-  c->count += oc->count;
-  c->size += oc->size;
   c->unreachable_count += oc->unreachable_count;
   c->unreachable_size += oc->unreachable_size;
   c->skipped += oc->skipped;
@@ -3118,6 +3140,7 @@ pm_census_take_progress(struct pm_census *c, struct pm_python *py,
   w->last_report = w->started;
   c->bytes_read = bytes0; /* the base, while the walk runs */
   err = take(w);
+  c->count = counted(c, &c->size);
   c->bytes_read = pm_target_bytes_read(py->t) - bytes0;
   c->bytes_read += w->other_bytes;
   if (fn)
