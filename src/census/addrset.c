@@ -105,8 +105,7 @@ pm__set_add(struct pm_addr_set *s, pm_addr_t a)
     s->chunks[i].key = key;
     s->chunks[i].bits = bits;
     s->used++;
-    s->last_key = key;
-    s->last_bits = bits;
+    s->near[key % PM_SET_NEAR] = s->chunks[i];
   }
   bit = (uint64_t)1 << (g & 63);
   if (bits[g >> 6] & bit)
@@ -137,6 +136,7 @@ take_chunk(struct pm_addr_set *s, uint64_t key, uint64_t **bits)
   j = pm__set_slot(s, key);
   s->chunks[j].key = key;
   s->chunks[j].bits = *bits;
+  s->near[key % PM_SET_NEAR] = s->chunks[j];
   s->used++;
   *bits = NULL;
   return 0;

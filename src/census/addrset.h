@@ -110,15 +110,18 @@ struct pm_set_chunk {
   uint64_t *bits;
 };
 
+#define PM_SET_NEAR 16
+
 struct pm_addr_set {
   struct pm_set_chunk *chunks;
   size_t cap, used;
   /*
-   * The last MiB looked up and its bitmap, a first guess with no load of
-   * the table (bitmaps never move; key 0 is no MiB's).
+   * The MiB looked up lately and their bitmaps (NULL: none yet), by key
+   * modulo PM_SET_NEAR: an answer with no hash or probe of the table
+   * (bitmaps never move, and a new one is put here; key 0 is no MiB's).
+   * A walk works in a MiB and the few its referents lie in.
    */
-  uint64_t last_key;
-  uint64_t *last_bits;
+  struct pm_set_chunk near[PM_SET_NEAR];
 };
 
 static inline size_t
@@ -136,17 +139,17 @@ static inline uint64_t *
 pm__set_bits(struct pm_addr_set *s, pm_addr_t a)
 {
   uint64_t key = (a >> PM_SET_CHUNK_BITS) + 1;
+  struct pm_set_chunk *near = &s->near[key % PM_SET_NEAR];
   size_t i;
 
-  if (key == s->last_key)
-    return s->last_bits;
+  if (key == near->key)
+    return near->bits;
   if (!s->cap)
     return NULL;
   i = pm__set_slot(s, key);
-  if (!s->chunks[i].key)
-    return NULL;
-  s->last_key = key;
-  return s->last_bits = s->chunks[i].bits;
+  near->key = key;
+  near->bits = s->chunks[i].key ? s->chunks[i].bits : NULL;
+  return near->bits;
 }
 
 /* a's granule in its MiB's bitmap: bit g & 63 of word g >> 6. */

@@ -87,6 +87,37 @@ END_TEST
  * A MiB's bits go from one walker's set to the other's (a MiB given): a
  * copy, taken as the other's bitmap or or-ed into the one it has.
  */
+/*
+ * A MiB looked up before it has a bitmap is remembered as empty, and then
+ * a bitmap made or taken for it is found: the first guesses (near) follow
+ * every change, also for MiB that share a guess's place.
+ */
+START_TEST(test_set_near)
+{
+  struct pm_addr_set a = { 0 }, b = { 0 };
+  const pm_addr_t base = 0x7f0000000000ull, far = PM_SET_NEAR * MIB;
+  uint64_t *bits;
+
+  ck_assert_int_eq(pm__set_add(&a, base), 1);
+  ck_assert(!pm__set_has(&a, base + MIB + STEP));
+  ck_assert_int_eq(pm__set_add(&a, base + MIB + STEP), 1);
+  ck_assert(pm__set_has(&a, base + MIB + STEP));
+  ck_assert(!pm__set_has(&a, base + far));
+  ck_assert(pm__set_has(&a, base));
+  ck_assert(!pm__set_has(&a, base + far));
+  ck_assert_ptr_nonnull(bits = pm__set_copy_bits(&a, base));
+  ck_assert_int_eq(pm__set_take_bits(&a, base + far, bits), 0);
+  ck_assert(pm__set_has(&a, base + far));
+  ck_assert(pm__set_has(&a, base));
+  ck_assert(!pm__set_has(&b, base));
+  ck_assert_ptr_nonnull(bits = pm__set_copy_bits(&a, base));
+  ck_assert_int_eq(pm__set_take_bits(&b, base, bits), 0);
+  ck_assert(pm__set_has(&b, base));
+  pm__set_free(&a);
+  pm__set_free(&b);
+}
+END_TEST
+
 START_TEST(test_set_take_bits)
 {
   struct pm_addr_set a = { 0 }, b = { 0 };
@@ -143,6 +174,7 @@ main(void)
   tcase_add_test(tc, test_set_merge_empty);
   tcase_add_test(tc, test_set_granule);
   tcase_add_test(tc, test_set_take_bits);
+  tcase_add_test(tc, test_set_near);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_set_tap(sr, "-");
