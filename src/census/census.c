@@ -222,8 +222,12 @@ enum msg {
 #define MSG_FLUSH 4096 /* messages kept before they are handed over */
 #define MSG_SOON 1024  /* messages handed over between batches */
 #define SPIN_NS 50000  /* how long a walker out of work looks for mail */
-/* Each walker's read cache in phase A: together less than one's alone. */
-#define PAR_CACHE (PM_TARGET_CACHE_MAX / 4)
+/*
+ * Each walker's read cache in phase A, together less than one's alone,
+ * and the first walker's after it: the target's by default, so that what
+ * was read before the walk stays (one walker alone has the most).
+ */
+#define PAR_CACHE PM_TARGET_CACHE_DEFAULT
 
 struct mailbox {
   uint64_t *v;
@@ -2033,7 +2037,6 @@ par_end(struct walk *w)
   free(p);
   w->other = NULL;
   w->par = NULL;
-  pm__target_cache_size(w->py->t, PM_TARGET_CACHE_MAX);
 }
 
 /* What the second walker found, made the first's: then it is freed. */
@@ -3035,6 +3038,8 @@ take(struct walk *w)
   w->phase = PHASE_ROOTS;
   if ((err = par_prepare(w)) < 0)
     return err;
+  if (err)
+    pm__target_cache_size(w->py->t, PM_TARGET_CACHE_MAX);
   err = pm__roots_walk(w->py, 0, root_visit, w, &rst);
   w->c->broken_lists += rst.broken_chains;
   w->c->interpreters = rst.interpreters;

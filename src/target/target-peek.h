@@ -236,13 +236,21 @@ pm__target_view_fast(struct pm_target *t, pm_addr_t addr, size_t min,
   return p;
 }
 
-/* The read cache's size at most, and by default. */
+/* The read cache's size at most. */
 #define PM_TARGET_CACHE_MAX ((size_t)16 << 20)
+/*
+ * And by default, until a walk asks for more: the cache is on huge pages
+ * for a big target, and the kernel zeroes each 2 MiB of it on first touch
+ * (0.2 ms): a census's first reads, spread over the whole cache's sets,
+ * zeroed all of it, and then its two walkers used 4 MiB each.
+ */
+#define PM_TARGET_CACHE_DEFAULT (PM_TARGET_CACHE_MAX / 4)
 
 /*
  * Limits t's read cache to bytes (a power of two of its chunks, between one
- * set of four chunks and the 16 MiB it has at most), emptying it when that
- * changes: two walkers at once keep their memory to that of one.
+ * set of four chunks and the 16 MiB it has at most; PM_TARGET_CACHE_DEFAULT
+ * until then), emptying it when that changes: two walkers at once keep
+ * their memory to that of one.
  */
 void pm__target_cache_size(struct pm_target *t, size_t bytes);
 

@@ -48,6 +48,18 @@ budget_reset(struct pm_target *t)
     t->win.budget = READ_BUDGET_MIN;
 }
 
+/* The sets of a cache of bytes: a power of two, from one to all. */
+static size_t
+cache_sets(size_t bytes)
+{
+  size_t sets = 1;
+
+  while (sets < PM_CACHE_SLOTS / PM_CACHE_WAYS
+         && sets * 2 * PM_CACHE_WAYS * PM_CACHE_CHUNK <= bytes)
+    sets *= 2;
+  return sets;
+}
+
 static void
 cache_drop(struct pm_target *t)
 {
@@ -103,7 +115,7 @@ pm__target_new(struct pm_target **out, const struct pm_target_ops *ops,
   t->ctx = ctx;
   t->win.cancel = &never_cancelled;
   t->win.present = t->present;
-  t->set_mask = PM_CACHE_SLOTS / PM_CACHE_WAYS - 1;
+  t->set_mask = cache_sets(PM_TARGET_CACHE_DEFAULT) - 1;
   t->pid = pid;
   pm_maps_init(&t->maps);
   /* The cache is allocated lazily on first use, see slot_fill(). */
@@ -517,11 +529,8 @@ _Static_assert(PM_CACHE_SLOTS *PM_CACHE_CHUNK == PM_TARGET_CACHE_MAX,
 void
 pm__target_cache_size(struct pm_target *t, size_t bytes)
 {
-  size_t sets = 1;
+  size_t sets = cache_sets(bytes);
 
-  while (sets < PM_CACHE_SLOTS / PM_CACHE_WAYS
-         && sets * 2 * PM_CACHE_WAYS * PM_CACHE_CHUNK <= bytes)
-    sets *= 2;
   if (sets - 1 == t->set_mask)
     return;
   /* Slots stay where they are: the sets in use are the first ones. */
@@ -601,7 +610,7 @@ pm__target_clone(struct pm_target *t, struct pm_target **out)
   c->win.present = c->present;
   c->win.budget = c->budget0 = t->win.budget;
   c->origin = t;
-  c->set_mask = PM_CACHE_SLOTS / PM_CACHE_WAYS - 1;
+  c->set_mask = cache_sets(PM_TARGET_CACHE_DEFAULT) - 1;
   c->borrowed = 1;
   cache_drop(c);
   *out = c;

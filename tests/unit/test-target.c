@@ -584,7 +584,7 @@ START_TEST(test_epoch)
   e = pm__target_epoch(t);
   check_read(0x10050100, 8);
   ck_assert_uint_eq(pm__target_epoch(t), e);
-  pm__target_cache_size(t, PM_TARGET_CACHE_MAX / 4);
+  pm__target_cache_size(t, PM_TARGET_CACHE_MAX);
   ck_assert_uint_ne(pm__target_epoch(t), e);
   e = pm__target_epoch(t);
   ck_assert_int_eq(pm_target_resume(t), 0);
