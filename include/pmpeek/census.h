@@ -74,8 +74,9 @@ enum {
                             * from the roots is shared by two */
   PM_CENSUS_GIVE = 8,      /* for the tests: the two walkers split the heap
                             * by MiB and hand each other MiB at every
-                            * turn, not only when one is out of work (the
-                            * census is the same) */
+                            * turn, not only when one is out of work, and
+                            * a type's claimed dicts get a set of their own
+                            * at its first claim (the census is the same) */
 };
 
 enum pm_sort {
