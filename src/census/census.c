@@ -332,7 +332,9 @@ struct walk {
    * Who claimed a dict (claim()), by claimed_key(): the types that claim
    * most, a set of their dicts each; the others in the map of owners
    * (claimed_key -> owner's type index + 1), and the second walker's
-   * there too once merged.
+   * there too once merged.  A claim names the dict of its 64 bytes (no
+   * two share them); a torn dict pointer into a dict's 64 bytes, which
+   * only a damaged heap holds, would name that dict.
    */
   struct owner_set {
     uint32_t type; /* the owner's type index + 1; 0: free */
