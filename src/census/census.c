@@ -331,17 +331,16 @@ struct walk {
   /*
    * Who claimed a dict (claim()), by claimed_key(): the types that claim
    * most, a set of their dicts each; the others in the map of owners
-   * (claimed_key -> owner's type index + 1), and the second walker's
-   * there too once merged.  A claim names the dict of its 64 bytes (no
-   * two share them); a torn dict pointer into a dict's 64 bytes, which
-   * only a damaged heap holds, would name that dict.
+   * (claimed_key -> owner's type index + 1); and the second walker's sets
+   * (after this one's) and map, once merged, as indices of ours.  A claim names
+   * the dict of its 64 bytes (no two share them); a torn dict pointer into a
+   * dict's 64 bytes, which only a damaged heap holds, would name that dict.
    */
   struct owner_set {
     uint32_t type; /* the owner's type index + 1; 0: free */
     struct pm_addr_set set;
-  } owner_sets[OWNER_SETS];
-  struct pm_addr_map owners;
-  struct pm_addr_map oowners; /* the second walker's, as indices of ours */
+  } owner_sets[2 * OWNER_SETS];
+  struct pm_addr_map owners, oowners;
   /*
    * Every dict claimed, as a bit per 64 bytes (claimed_key()): most dicts
    * have no owner, and the bit answers for them from memory the walk is
@@ -827,13 +826,29 @@ type_at(const struct walk *w, size_t idx)
 static int64_t type_lookup_slow(struct walk *w, pm_addr_t type,
                                 struct hot_type *hot);
 
+/* Whether type is the one looked up last (none is before a first look). */
+static inline int
+is_last_type(const struct walk *w, pm_addr_t type)
+{
+  return type == w->last_addr && w->last_e;
+}
+
+/* Notes the type at type (index idx, entry e) as the one looked up last. */
+static inline void
+last_type_is(struct walk *w, pm_addr_t type, size_t idx, struct type_entry *e)
+{
+  w->last_addr = type;
+  w->last_type = idx;
+  w->last_e = e;
+}
+
 static inline int64_t
 type_lookup(struct walk *w, pm_addr_t type)
 {
   struct hot_type *hot;
 
   /* Objects come in runs of one type: try the last one first. */
-  if (type == w->last_addr && w->last_e)
+  if (is_last_type(w, type))
     return (int64_t)w->last_type;
   /*
    * Then the few types a heap is mostly made of, by pairs (in 64 slots of
@@ -843,9 +858,7 @@ type_lookup(struct walk *w, pm_addr_t type)
   hot = &w->hot_types[(pm__hash_addr(type) >> 58) & (HOT_TYPES - 2)];
   for (int i = 0; i < 2; i++) {
     if (hot[i].addr == type && hot[i].e) {
-      w->last_addr = type;
-      w->last_type = hot[i].idx;
-      w->last_e = hot[i].e;
+      last_type_is(w, type, hot[i].idx, hot[i].e);
       return (int64_t)hot[i].idx;
     }
   }
@@ -871,9 +884,7 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
     hot[0].addr = type;
     hot[0].idx = idx - 1;
     hot[0].e = type_at(w, idx - 1);
-    w->last_addr = type;
-    w->last_type = idx - 1;
-    w->last_e = hot[0].e;
+    last_type_is(w, type, idx - 1, hot[0].e);
     return idx - 1;
   }
   if (w->ntypes % TYPE_BLOCK == 0) {
@@ -923,9 +934,7 @@ type_lookup_slow(struct walk *w, pm_addr_t type, struct hot_type *hot)
   }
   if ((err = pm__amap_add(&w->type_index, type, (uint32_t)w->ntypes)) < 0)
     return err;
-  w->last_addr = type;
-  w->last_type = w->ntypes - 1;
-  w->last_e = e;
+  last_type_is(w, type, w->ntypes - 1, e);
   return (int64_t)w->ntypes - 1;
 }
 
@@ -990,8 +999,6 @@ flush(struct walk *w)
     to->n = w->nout;
     w->out = v;
     w->out_cap = cap;
-    __atomic_store_n(&p->side[!w->id].mail, 1, __ATOMIC_RELAXED);
-    pthread_cond_broadcast(&p->cond);
   } else if (pm__array_grow((void **)&to->v, &to->cap, sizeof(*to->v),
                             to->n + w->nout)) {
     drop_msgs(w->out, w->nout);
@@ -999,6 +1006,8 @@ flush(struct walk *w)
   } else {
     memcpy(to->v + to->n, w->out, w->nout * sizeof(*w->out));
     to->n += w->nout;
+  }
+  if (!err) {
     __atomic_store_n(&p->side[!w->id].mail, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&p->cond);
   }
@@ -1260,7 +1269,7 @@ owner_of(struct walk *w, pm_addr_t dict)
 
   if (!pm__set_has(&w->claimed, key))
     return 0;
-  for (int i = 0; i < OWNER_SETS; i++)
+  for (int i = 0; i < 2 * OWNER_SETS; i++)
     if (w->owner_sets[i].type && pm__set_has(&w->owner_sets[i].set, key))
       return w->owner_sets[i].type;
   o = (uint32_t)pm__amap_get(&w->owners, key);
@@ -2087,48 +2096,24 @@ par_end(struct walk *w)
 }
 
 /*
- * The second walker's owner sets, made the first's: merged into the set
- * of the same type, taken into a free one, or else their dicts put in
- * the map of its claims (oowners), already the first's.
+ * The second walker's owner sets, made the first's after its own (its
+ * claims were on dicts it owned first: none is in ours), their types as
+ * ours.
  */
 static int
 merge_owner_sets(struct walk *w, struct walk *o)
 {
   for (int i = 0; i < OWNER_SETS; i++) {
-    struct owner_set *from = &o->owner_sets[i], *to = NULL;
-    struct pm_addr_set *s = &from->set;
+    struct owner_set *from = &o->owner_sets[i];
     int64_t t;
-    int err;
 
     if (!from->type)
       continue;
     if ((t = type_lookup(w, type_at(o, from->type - 1)->addr)) < 0)
       return (int)t;
-    for (int j = 0; j < OWNER_SETS && !to; j++)
-      if (w->owner_sets[j].type == (uint32_t)t + 1)
-        to = &w->owner_sets[j];
-    for (int j = 0; j < OWNER_SETS && !to; j++)
-      if (!w->owner_sets[j].type)
-        (to = &w->owner_sets[j])->type = (uint32_t)t + 1;
-    if (to) {
-      if ((err = pm__set_merge(&to->set, s)))
-        return err;
-      continue;
-    }
-    for (size_t c = 0; c < s->cap; c++) {
-      pm_addr_t base;
-      if (!s->chunks[c].key)
-        continue;
-      base = (s->chunks[c].key - 1) << PM_SET_CHUNK_BITS;
-      for (size_t k = 0; k < PM_SET_WORDS; k++)
-        for (uint64_t b = s->chunks[c].bits[k]; b; b &= b - 1) {
-          pm_addr_t key = base
-                          + (((pm_addr_t)k * 64 + (unsigned)__builtin_ctzll(b))
-                             << PM_SET_GRANULE_BITS);
-          if (pm__amap_add(&w->oowners, key, (uint64_t)t + 1) < 0)
-            return -ENOMEM;
-        }
-    }
+    w->owner_sets[OWNER_SETS + i].type = (uint32_t)t + 1;
+    w->owner_sets[OWNER_SETS + i].set = from->set;
+    memset(&from->set, 0, sizeof(from->set));
   }
   return 0;
 }
@@ -2436,9 +2421,8 @@ plausible(struct walk *w, pm_addr_t block, unsigned size, const uint64_t *words,
 
   if (!may_be_type(w, type) || !pm__refcnt_live(w->py, refcnt))
     return 0;
-  idx = type == w->last_addr && w->last_e
-            ? (uint32_t)w->last_type + 1
-            : (uint32_t)pm__amap_get(&w->type_index, type);
+  idx = is_last_type(w, type) ? (uint32_t)w->last_type + 1
+                              : (uint32_t)pm__amap_get(&w->type_index, type);
   if (idx)
     i = idx - 1;
   else if (in_arena(w, type) || pointer_like(w, refcnt))
@@ -2664,9 +2648,11 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
   /* Py_DEBUG's hooks put 16 bytes before the data and 8 after it. */
   const unsigned pad = w->py->info.debug_build ? 16 : 0;
   const unsigned hooks = pad ? 24 : 0;
-  uint64_t *bits = pm__set_bits(&w->seen, pool), starts;
-  const uint64_t *mask;
-  uint32_t ntodo = 0;
+  /* The seen bits of a MiB where nothing was seen yet. */
+  static const uint64_t nothing[PM_OBM_POOL_WORDS];
+  const uint64_t *bits = pm__set_bits(&w->seen, pool), *mask;
+  uint64_t starts;
+  uint32_t ntodo;
   unsigned size;
   int err;
 
@@ -2677,48 +2663,26 @@ scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
   starts = size >= 48   ? START_BITS
            : size >= 32 ? START_BIT(0) | START_BIT(1)
                         : START_BIT(0);
-  /* The seen bits of a pool are in one bitmap when it lies in one MiB. */
-  if ((pool ^ (pool + u->first + (pm_addr_t)u->nblocks * u->size))
-      >> PM_SET_CHUNK_BITS)
-    bits = NULL;
   /*
    * First the seen bits of every block, which say which blocks' bytes are
    * looked at (the unreached ones, and the GC heads of the reached GC
-   * objects); those bytes are fetched all at once, then looked at.  A
-   * pool aligned to its size, as pymalloc's are, by words of seen bits.
+   * objects), by words of seen bits: those bytes are fetched all at once,
+   * then looked at.  pymalloc's pools lie aligned to their size (so in one
+   * MiB, one bitmap of seen bits), at most 64 KiB, their blocks of 16 to
+   * 512 bytes: a pool said to be otherwise is a bad one.
    */
-  if (bits && (mask = start_mask(w, u, pad))
-      && !(pool & (w->arenas.g.pool_size - 1)))
-    ntodo = todo_by_words(w, bits + (pm__set_granule(pool) >> 6), mask, u, pad,
-                          starts, mem);
-  else
-    for (uint32_t k = 0; k < u->nblocks; k++) {
-      pm_addr_t block;
-      uint64_t seen = 0;
-      size_t g;
-
-      if (!(u->used[k / 64] >> (k % 64) & 1))
-        continue;
-      block = pool + u->first + (pm_addr_t)k * u->size + pad;
-      g = pm__set_granule(block);
-      /* The seen bits of the block's three possible objects at once. */
-      if (bits && (g & 63) + 2 * START_STEP < 64)
-        seen = bits[g >> 6] >> (g & 63) & START_BITS;
-      else
-        for (unsigned j = 0; j < 3; j++)
-          seen |= pm__set_has(&w->seen, block + 16 * j) ? START_BIT(j) : 0;
-      seen &= starts;
-      /* An object at the block's start has no GC head before it. */
-      if (seen & START_BIT(0))
-        continue;
-      __builtin_prefetch(mem + u->first + (size_t)k * u->size + pad);
-      w->scan_todo[ntodo++] = k | (uint32_t)seen << 16;
-    }
+  if (!(mask = start_mask(w, u, pad)) || (pool & (w->arenas.g.pool_size - 1))) {
+    w->bad_pools++;
+    return 0;
+  }
+  ntodo = todo_by_words(w, bits ? bits + (pm__set_granule(pool) >> 6) : nothing,
+                        mask, u, pad, starts, mem);
   for (uint32_t i = 0; i < ntodo; i++) {
     uint32_t k = w->scan_todo[i] & 0xffff;
     unsigned seen = w->scan_todo[i] >> 16;
-    pm_addr_t block = pool + u->first + (pm_addr_t)k * u->size + pad;
-    const unsigned char *bytes = mem + u->first + (size_t)k * u->size + pad;
+    const size_t at = u->first + (size_t)k * u->size + pad;
+    const pm_addr_t block = pool + at;
+    const unsigned char *bytes = mem + at;
 
     if (!seen) {
       if (chance_type(w, bytes, starts)
@@ -3187,7 +3151,7 @@ walk_free(struct walk *w)
   free(w->spare.v);
   pm__set_free(&w->seen);
   pm__set_free(&w->claimed);
-  for (int i = 0; i < OWNER_SETS; i++)
+  for (int i = 0; i < 2 * OWNER_SETS; i++)
     pm__set_free(&w->owner_sets[i].set);
   pm__amap_free(&w->type_index);
   pm__amap_free(&w->owners);

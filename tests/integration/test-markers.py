@@ -413,8 +413,8 @@ def check_serial(tap, args, target, doc):
     heap is one thread's, but for its static objects) and gives only when
     one thread is out of work; that walk also keeps the dicts claimed by
     the first owner types as sets from their first claim (the default
-    walk does so for a type's claims past the 64th), and merges the two
-    threads' sets (the same type's, a free set's, or into the map)."""
+    walk does so for a type's claims past the 64th), and the first thread
+    takes the second one's sets beside its own."""
     for name, var in (('serial', 'PMPEEK_SERIAL'), ('giving', 'PMPEEK_GIVE')):
         cp = run([args.pmpeek, '--json', str(target.pid)],
                  env=dict(os.environ, **{var: '1'}))
