@@ -230,6 +230,7 @@ enum msg {
 #define MSG_FLUSH 4096 /* messages kept before they are handed over */
 #define MSG_SOON 1024  /* messages handed over between batches */
 #define SPIN_NS 50000  /* how long a walker out of work looks for mail */
+#define POLL_REFS 4096 /* referents offered in runs between polls */
 /*
  * Each walker's read cache in phase A, together less than one's alone,
  * and the first walker's after it: the target's by default, so that what
@@ -403,6 +404,7 @@ struct walk {
   uint64_t *out;
   size_t nout, out_cap;
   struct mailbox spare;    /* an inbox's buffer, kept for the next one */
+  size_t poll_in;          /* referents offered in runs before a poll */
   struct pm_python py_own; /* the second walker's model: its own target */
   struct walk *other;      /* the first walker's second one */
   int par_err;             /* the second walker's result */
@@ -1169,15 +1171,28 @@ offer(void *arg, pm_addr_t ref)
   return offer_one(arg, ref);
 }
 
-/* offer() for each of a run of referents (pm_refs_fn), with no call each. */
+static int par_poll(struct walk *w);
+
+/*
+ * offer() for each of a run of referents (pm_refs_fn), with no call each.
+ * A long array comes in runs of a few hundred (visit_array_chunks()): one
+ * of 100 000 items takes milliseconds, during which the other walker,
+ * out of work, would get neither its mail nor any of this one's buckets.
+ * Between runs it gets both, as between batches (drain()).
+ */
 static int
 offer_run(void *arg, const uint64_t *refs, size_t n, size_t stride)
 {
+  struct walk *w = arg;
   int err;
 
   for (size_t i = 0; i < n; i++)
-    if ((err = offer_one(arg, refs[i * stride])))
+    if ((err = offer_one(w, refs[i * stride])))
       return err;
+  if (w->par && (w->poll_in = w->poll_in > n ? w->poll_in - n : 0) == 0) {
+    w->poll_in = POLL_REFS;
+    return par_poll(w);
+  }
   return 0;
 }
 
@@ -1529,7 +1544,6 @@ handle(struct walk *w, uint64_t item)
 }
 
 static int scan_mib(struct walk *w, uint64_t key);
-static int par_poll(struct walk *w);
 
 #define PREFETCH_AHEAD 8
 
@@ -1609,9 +1623,12 @@ drain(struct walk *w)
       q->b[nb].queued = 0;
       /*
        * Its chunks are in the cache now: the pools there, once (a MiB
-       * given away is the other walker's to scan).
+       * given away is the other walker's to scan).  A scan takes up to a
+       * millisecond or two: the other walker gets its mail first.
        */
-      if (w->scan && !q->b[nb].given && (err = scan_mib(w, q->b[nb].key))) {
+      if (w->scan && !q->b[nb].given
+          && ((w->par && (err = par_poll(w)))
+              || (err = scan_mib(w, q->b[nb].key)))) {
         q->cur = 0;
         return err;
       }
@@ -1745,7 +1762,7 @@ give(struct walk *w)
     const struct bucket *b = &q->b[q->heap[i]];
     n += !b->swept && !b->given && (b->map || b->nodd);
   }
-  if (n < 2)
+  if (!n)
     return 0;
   if (!(v = malloc(n * sizeof(*v))))
     return -ENOMEM;
@@ -1756,7 +1773,7 @@ give(struct walk *w)
       v[n++] = (struct give_item){ b->key, q->heap[i] };
   }
   qsort(v, n, sizeof(*v), by_key_down);
-  for (size_t i = 0; i < n / 2 && !err; i++)
+  for (size_t i = 0; i < (n + 1) / 2 && !err; i++)
     err = give_bucket(w, v[i].nb);
   free(v);
   memset(w->recent, 0, sizeof(w->recent)); /* see moved() */
