@@ -15,8 +15,9 @@
  * by C state).
  *
  * The queue of objects to process is kept in buckets of one MiB of
- * address space and processed in sweeps in address order: a discovery
- * ahead of the sweep joins it, one behind waits for the next sweep.  A
+ * address space and processed in sweeps down the address space (see
+ * sweep_rank()): a discovery ahead of the sweep (below it) joins it, one
+ * behind waits for the next sweep.  A
  * walk so reads the heap in a few passes through the target's read
  * cache, instead of jumping around it.  Dicts whose owner is not known
  * when they are counted get their kind at the end.
@@ -151,7 +152,7 @@ struct queue {
   size_t nb, b_cap;
   uint32_t *index; /* open addressing: hash(key) -> bucket number + 1 */
   size_t index_cap;
-  uint32_t *heap; /* bucket numbers of this sweep, a min-heap by key */
+  uint32_t *heap; /* bucket numbers of this sweep, a min-heap by rank */
   size_t nheap, heap_cap;
   uint32_t *next; /* bucket numbers for the next sweep */
   size_t nnext, next_cap;
@@ -228,7 +229,7 @@ enum msg {
 };
 #define MSG_MASK 7u
 #define MSG_FLUSH 4096 /* messages kept before they are handed over */
-#define MSG_SOON 1024  /* messages handed over between batches */
+#define MSG_SOON 1024  /* messages handed over at a poll (par_poll()) */
 #define SPIN_NS 50000  /* how long a walker out of work looks for mail */
 #define POLL_REFS 4096 /* referents offered in runs between polls */
 /*
@@ -404,7 +405,7 @@ struct walk {
   uint64_t *out;
   size_t nout, out_cap;
   struct mailbox spare;    /* an inbox's buffer, kept for the next one */
-  size_t poll_in;          /* referents offered in runs before a poll */
+  size_t poll_in;          /* referents to offer before the next poll */
   struct pm_python py_own; /* the second walker's model: its own target */
   struct walk *other;      /* the first walker's second one */
   int par_err;             /* the second walker's result */
@@ -431,6 +432,23 @@ mib_owner(const struct walk *w, pm_addr_t a)
 }
 
 /* ---- the queue: buckets of address space, swept in order ---------------- */
+
+/*
+ * Sweeps go down the address space: a bucket's place in a sweep is its
+ * key's rank, the higher MiB first ("ahead" is below).  pymalloc maps
+ * its arenas from the top down, so that what was made later lies lower:
+ * a container filled after it was made (a module's list of a million
+ * records) lies above its items.  Swept upwards, the MiB of such a list
+ * came last in the sweep, after those of its items, which then waited
+ * for the next sweep (read again, their pools scanned before they were
+ * reached); a walker held up for a few milliseconds (a busy host) made
+ * that happen to the big lists of the benchmark's heap in one run of two.
+ */
+static inline uint64_t
+sweep_rank(uint64_t key)
+{
+  return ~key;
+}
 
 static size_t
 bucket_slot(const struct queue *q, uint64_t key)
@@ -483,7 +501,7 @@ heap_push(struct queue *q, uint32_t nb)
     return -ENOMEM;
   for (i = q->nheap++; i > 0; i = (i - 1) / 2) {
     uint32_t parent = q->heap[(i - 1) / 2];
-    if (q->b[parent].key <= q->b[nb].key)
+    if (sweep_rank(q->b[parent].key) <= sweep_rank(q->b[nb].key))
       break;
     q->heap[i] = parent;
   }
@@ -501,9 +519,11 @@ heap_pop(struct queue *q)
     size_t c = 2 * i + 1;
     if (c >= q->nheap)
       break;
-    if (c + 1 < q->nheap && q->b[q->heap[c + 1]].key < q->b[q->heap[c]].key)
+    if (c + 1 < q->nheap
+        && sweep_rank(q->b[q->heap[c + 1]].key)
+               < sweep_rank(q->b[q->heap[c]].key))
       c++;
-    if (q->b[last].key <= q->b[q->heap[c]].key)
+    if (sweep_rank(q->b[last].key) <= sweep_rank(q->b[q->heap[c]].key))
       break;
     q->heap[i] = q->heap[c];
     i = c;
@@ -540,7 +560,8 @@ static inline int
 listed(const struct queue *q, const struct bucket *b, uint64_t key)
 {
   return b->queued == SWEEP_NOW
-         || (b->queued == SWEEP_NEXT && !(q->cur && key > q->cur));
+         || (b->queued == SWEEP_NEXT
+             && !(q->cur && sweep_rank(key) > sweep_rank(q->cur)));
 }
 
 /* Lists bucket nb (with work) where its work belongs, unless it is there. */
@@ -553,7 +574,7 @@ list_bucket(struct queue *q, uint32_t nb)
   if (listed(q, b, key))
     return 0;
   /* Ahead of the sweep: in this one; behind it (or between sweeps): next. */
-  if (q->cur && key > q->cur) {
+  if (q->cur && sweep_rank(key) > sweep_rank(q->cur)) {
     b->queued = SWEEP_NOW;
     return heap_push(q, nb);
   }
@@ -1175,10 +1196,11 @@ static int par_poll(struct walk *w);
 
 /*
  * offer() for each of a run of referents (pm_refs_fn), with no call each.
- * A long array comes in runs of a few hundred (visit_array_chunks()): one
- * of 100 000 items takes milliseconds, during which the other walker,
- * out of work, would get neither its mail nor any of this one's buckets.
- * Between runs it gets both, as between batches (drain()).
+ * Every POLL_REFS referents (runs of one field each count too) the other
+ * walker gets its mail and, when out of work, some of this one's buckets,
+ * as between batches (drain()): a long array comes in runs of a few
+ * hundred (visit_array_chunks()), and one of 100 000 items takes
+ * milliseconds, during which the other walker would get neither.
  */
 static int
 offer_run(void *arg, const uint64_t *refs, size_t n, size_t stride)
@@ -1550,7 +1572,7 @@ static int scan_mib(struct walk *w, uint64_t key);
 /*
  * Processes the queued work until none is left, in sweeps over the address
  * space: each bucket of a sweep is emptied (what its objects add to it
- * too) before the next one up is taken.  Its objects are taken in address
+ * too) before the next one down is taken.  Its objects are taken in address
  * order, so that the local copies of the target's memory are read ahead
  * by the CPU, not missed one by one.
  */
@@ -1738,17 +1760,19 @@ struct give_item {
 };
 
 static int
-by_key_down(const void *a, const void *b)
+by_rank_down(const void *a, const void *b)
 {
-  uint64_t x = ((const struct give_item *)a)->key,
-           y = ((const struct give_item *)b)->key;
+  uint64_t x = sweep_rank(((const struct give_item *)a)->key),
+           y = sweep_rank(((const struct give_item *)b)->key);
 
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
 /*
- * The other walker is out of work: gives it about half of the buckets of
- * this sweep not swept yet, the last ones (see struct par).  0 or -ENOMEM.
+ * The other walker is out of work: gives it half of the buckets of this
+ * sweep not swept yet, rounded up (a single one too: this walker has the
+ * bucket under way), the last ones of the sweep (see struct par).  0 or
+ * -ENOMEM.
  */
 static int
 give(struct walk *w)
@@ -1772,7 +1796,7 @@ give(struct walk *w)
     if (!b->swept && !b->given && (b->map || b->nodd))
       v[n++] = (struct give_item){ b->key, q->heap[i] };
   }
-  qsort(v, n, sizeof(*v), by_key_down);
+  qsort(v, n, sizeof(*v), by_rank_down);
   for (size_t i = 0; i < (n + 1) / 2 && !err; i++)
     err = give_bucket(w, v[i].nb);
   free(v);
@@ -1908,8 +1932,9 @@ take_mail(struct walk *w)
 }
 
 /*
- * Between batches: stops when the other walker failed, takes the mail,
- * hands over what is kept for the other, and says how far it got.
+ * Between batches, every POLL_REFS referents offered and before a MiB's
+ * scan: stops when the other walker failed, takes the mail, hands over
+ * what is kept for the other, and says how far it got.
  */
 static int
 par_poll(struct walk *w)
