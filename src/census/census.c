@@ -382,8 +382,7 @@ struct walk {
   unsigned char *pool_buf; /* a pool's bytes when the cache cannot hold it */
   struct pm_obm_pool_used pool_used;          /* the pool being scanned */
   uint32_t scan_todo[PM_OBM_POOL_WORDS * 64]; /* its blocks to look at */
-  /* Per size class: where in a pool its blocks' objects start (start_mask()).
-   */
+  /* Per size class: its blocks' object starts in a pool (start_mask()). */
   uint64_t start_masks[PM_OBM_NCLASSES][PM_OBM_POOL_WORDS];
   uint32_t start_masks_made; /* bit c: start_masks[c] is made */
   uint64_t bad_pools;
@@ -3140,7 +3139,7 @@ take(struct walk *w)
   w->phase = PHASE_ROOTS;
   if ((err = par_prepare(w)) < 0)
     return err;
-  if (err)
+  if (err) /* one walker: the whole read cache is its (see PAR_CACHE) */
     pm__target_cache_size(w->py->t, PM_TARGET_CACHE_MAX);
   err = pm__roots_walk(w->py, 0, root_visit, w, &rst);
   w->c->broken_lists += rst.broken_chains;

@@ -172,15 +172,6 @@ struct pm_obm_pool_used {
 };
 
 /*
- * The allocated blocks of the pool at pool, in arena a->v[arena], whose
- * pool_size bytes the caller copied to mem, with the checks of
- * pm__obmalloc_foreach_block(): an empty pool has none, and one whose
- * header or free list breaks pymalloc's invariants is counted in
- * *bad_pools and has none.  A walker then looks at the blocks it wants in
- * a loop of its own, with no call per block.  Returns 0, or PM_ECORRUPT
- * when pool is not a carved pool of that arena.
- */
-/*
  * j / m for the j-th 16-byte granule past a pool's first block and blocks
  * of m granules: (j * pm__obm_recip(m)) >> PM_OBM_RECIP_SHIFT, with no
  * division per block.  Exact for every j of a pool of 64 KiB (j < 2^12)
@@ -195,6 +186,15 @@ pm__obm_recip(uint32_t m)
   return (((uint32_t)1 << PM_OBM_RECIP_SHIFT) + m - 1) / m;
 }
 
+/*
+ * The allocated blocks of the pool at pool, in arena a->v[arena], whose
+ * pool_size bytes the caller copied to mem, with the checks of
+ * pm__obmalloc_foreach_block(): an empty pool has none, and one whose
+ * header or free list breaks pymalloc's invariants is counted in
+ * *bad_pools and has none.  A walker then looks at the blocks it wants in
+ * a loop of its own, with no call per block.  Returns 0, or PM_ECORRUPT
+ * when pool is not a carved pool of that arena.
+ */
 int pm__obmalloc_pool_used(struct pm_python *py, const struct pm_obm_arenas *a,
                            size_t arena, pm_addr_t pool,
                            const unsigned char *mem,

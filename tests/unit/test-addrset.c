@@ -84,10 +84,6 @@ START_TEST(test_set_granule)
 END_TEST
 
 /*
- * A MiB's bits go from one walker's set to the other's (a MiB given): a
- * copy, taken as the other's bitmap or or-ed into the one it has.
- */
-/*
  * A MiB looked up before it has a bitmap is remembered as empty, and then
  * a bitmap made or taken for it is found: the first guesses (near) follow
  * every change, also for MiB that share a guess's place.
@@ -118,6 +114,10 @@ START_TEST(test_set_near)
 }
 END_TEST
 
+/*
+ * A MiB's bits go from one walker's set to the other's (a MiB given): a
+ * copy, taken as the other's bitmap or or-ed into the one it has.
+ */
 START_TEST(test_set_take_bits)
 {
   struct pm_addr_set a = { 0 }, b = { 0 };
