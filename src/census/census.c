@@ -17,10 +17,10 @@
  * The queue of objects to process is kept in buckets of one MiB of
  * address space and processed in sweeps down the address space (see
  * sweep_rank()): a discovery ahead of the sweep (below it) joins it, one
- * behind waits for the next sweep.  A
- * walk so reads the heap in a few passes through the target's read
- * cache, instead of jumping around it.  Dicts whose owner is not known
- * when they are counted get their kind at the end.
+ * behind waits for the next sweep.  A walk so reads the heap in a few
+ * passes through the target's read cache, instead of jumping around it.
+ * Dicts whose owner is not known when they are counted get their kind at
+ * the end.
  *
  * The heap is not read again for the later phases.  When a bucket is done,
  * the pymalloc pools in its MiB are scanned in place, from the cache: each
@@ -333,10 +333,11 @@ struct walk {
   /*
    * Who claimed a dict (claim()), by claimed_key(): the types that claim
    * most, a set of their dicts each; the others in the map of owners
-   * (claimed_key -> owner's type index + 1); and the second walker's sets
-   * (after this one's) and map, once merged, as indices of ours.  A claim names
-   * the dict of its 64 bytes (no two share them); a torn dict pointer into a
-   * dict's 64 bytes, which only a damaged heap holds, would name that dict.
+   * (claimed_key -> owner's type index + 1); and the second walker's
+   * sets (after this one's) and map, once merged, as indices of ours.  A
+   * claim names the dict of its 64 bytes (no two share them); a torn dict
+   * pointer into a dict's 64 bytes, which only a damaged heap holds, would
+   * name that dict.
    */
   struct owner_set {
     uint32_t type; /* the owner's type index + 1; 0: free */
