@@ -2546,23 +2546,27 @@ gc_link(struct walk *w, pm_addr_t obj, const unsigned char *bytes, unsigned off,
 
 /*
  * Whether a block (bytes) may hold an object at one of its starts (those
- * in starts, see START_BIT()) by its type word alone: plausible()'s first
- * test, inline, and whether that word was found to be no type before.
- * Most unreached blocks are an object's items, keys or values, whose
- * words are small, point into the arena, or are the same few pointers (a
- * small dict's keys table holds its first key where a type would be).
+ * in starts, see START_BIT()) by its head alone: plausible()'s first test,
+ * inline, and whether the type word was found to be no type before.  Most
+ * unreached blocks are an object's items, keys or values, whose words are
+ * small, point into the arena, or are the same few pointers.  A small
+ * dict's keys table holds its first key where a type would be, 32 bytes
+ * in, after its indices where the count would be: those read as negative,
+ * no live count.
  */
 static inline int
 chance_type(const struct walk *w, const unsigned char *bytes, uint64_t starts)
 {
-  const int64_t at = w->py->L->object_type;
+  const int64_t at = w->py->L->object_type, rc = w->py->L->object_refcnt;
 
   for (unsigned j = 0; j < 3; j++) {
-    uint64_t type;
+    uint64_t type, refcnt;
     if (!(starts & START_BIT(j)))
       continue;
     memcpy(&type, bytes + 16 * j + at, 8);
-    if (may_be_type(w, type) && w->no_types[NO_TYPE_SLOT(type)] != type)
+    memcpy(&refcnt, bytes + 16 * j + rc, 8);
+    if (may_be_type(w, type) && w->no_types[NO_TYPE_SLOT(type)] != type
+        && pm__refcnt_live(w->py, refcnt))
       return 1;
   }
   return 0;
