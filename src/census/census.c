@@ -19,8 +19,9 @@
  * sweep_rank()): a discovery ahead of the sweep (below it) joins it, one
  * behind waits for the next sweep.  A walk so reads the heap in a few
  * passes through the target's read cache, instead of jumping around it.
- * Dicts whose owner is not known when they are counted get their kind at
- * the end.
+ * A dict is counted by its owner's claim (heapy's "dict of K"), and with
+ * no owner when none came yet: a later claim moves it.  Those whose claims
+ * the other walker keeps, and the unreachable, get their kind at the end.
  *
  * The heap is not read again for the later phases.  When a bucket is done,
  * the pymalloc pools in its MiB are scanned in place, from the cache: each
@@ -162,7 +163,10 @@ struct queue {
   size_t last;  /* the bucket of the last push */
 };
 
-/* A dict counted before its owner was known: classified at the end. */
+/*
+ * A dict counted while the other walker may hold its claims, or found
+ * unreachable: classified at the end.
+ */
 struct dict_item {
   pm_addr_t obj; /* | 1 when it is unreachable */
   uint64_t size;
@@ -350,10 +354,17 @@ struct walk {
    * near, not from a random slot of a map as big as the dicts owned.
    */
   struct pm_addr_set claimed;
+  /*
+   * The dicts counted as "dict (no owner)" (no_owner_kind) when no claim
+   * was in yet, by claimed_key(): a later first claim moves one (see
+   * claim()).  Only this walker's claims can come for them.
+   */
+  struct pm_addr_set unowned;
+  int32_t no_owner_kind;
   struct queue q;
   uint32_t batch[BATCH + 64]; /* the items being processed (take_batch()) */
   pm_addr_t recent[RECENT];   /* pointers offered lately, by hash */
-  struct dict_item *dicts;    /* dicts whose owner was not known yet */
+  struct dict_item *dicts;    /* dicts classified at the end */
   size_t ndicts, dicts_cap;
   struct dict_item *odicts; /* the second walker's, taken as they are */
   size_t nodicts;
@@ -1273,6 +1284,46 @@ owner_set(struct walk *w, uint32_t owner, const struct type_entry *e)
   return free_set && free_set->type ? free_set : NULL;
 }
 
+static int count_dict(struct walk *w, pm_addr_t obj, uint64_t size,
+                      int garbage);
+static int object_size(struct walk *w, const struct type_entry *e,
+                       pm_addr_t obj, const unsigned char *head, size_t nhead,
+                       uint64_t *size);
+
+/*
+ * The first claim on dict, which was counted with no owner: moved to its
+ * owner's kind, its size found again (from the same bytes, as the target
+ * is stopped; a live one's may have changed, and what is taken away is
+ * never more than the kind holds).  Rare: an owner's dict is mostly found
+ * from it, after its claim.
+ */
+static int
+claim_late(struct walk *w, pm_addr_t dict)
+{
+  struct pm_kind *k;
+  uint64_t size;
+  int64_t t;
+  int err;
+
+  if ((t = type_lookup(w, w->py->types[PM_T_DICT])) < 0)
+    return (int)t;
+  if (!type_at(w, (size_t)t)->valid)
+    return 0;
+  if ((err = object_size(w, type_at(w, (size_t)t), dict, NULL, 0, &size)))
+    return pm__walk_fatal(err) ? err : 0;
+  if (w->no_owner_kind < 0
+      && (err = kind_index(w, "dict (no owner)", &w->no_owner_kind)))
+    return err;
+  k = &w->c->kinds[w->no_owner_kind];
+  if (!k->count)
+    return 0;
+  if (size > k->size)
+    size = k->size;
+  k->count--;
+  k->size -= size;
+  return count_dict(w, dict, size, 0);
+}
+
 /* Notes the type at index owner as the first to claim dict. */
 static int
 claim(struct walk *w, pm_addr_t dict, uint32_t owner)
@@ -1291,10 +1342,15 @@ claim(struct walk *w, pm_addr_t dict, uint32_t owner)
   /* The first claim names the dict: one the second walker took stays. */
   if ((err = pm__set_add(&w->claimed, key)) <= 0)
     return err;
-  if ((set = owner_set(w, owner, e)))
-    return pm__set_add(&set->set, key) < 0 ? -ENOMEM : 0;
-  e->claims++;
-  return pm__amap_add(&w->owners, key, owner + 1) < 0 ? -ENOMEM : 0;
+  if ((set = owner_set(w, owner, e))) {
+    if (pm__set_add(&set->set, key) < 0)
+      return -ENOMEM;
+  } else {
+    e->claims++;
+    if (pm__amap_add(&w->owners, key, owner + 1) < 0)
+      return -ENOMEM;
+  }
+  return pm__set_has(&w->unowned, key) ? claim_late(w, dict) : 0;
 }
 
 /* The owner's type index + 1 of dict, or 0. */
@@ -1329,7 +1385,11 @@ offer_static_dict(struct walk *w, pm_addr_t type, uint32_t owner)
   return 0;
 }
 
-/* Counts the exact dict obj by its owner, or keeps it for the end. */
+/*
+ * Counts the exact dict obj by its owner; with none yet, as one with no
+ * owner when its claims come to this walker (claim() moves it if one
+ * comes), else keeps it for the end.
+ */
 static int
 count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
 {
@@ -1338,6 +1398,16 @@ count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
   char name[PM_KIND_NAME_MAX + 16];
   int err;
 
+  if (!owner && !garbage && !(obj & 7)
+      && (!w->par || first_owner(w->unit_shift, obj) == w->id)) {
+    if (w->no_owner_kind < 0
+        && (err = kind_index(w, "dict (no owner)", &w->no_owner_kind)))
+      return err;
+    if (pm__set_add(&w->unowned, claimed_key(obj)) < 0)
+      return -ENOMEM;
+    count(w, w->no_owner_kind, size, 0);
+    return 0;
+  }
   if (!owner) {
     if (pm__array_grow((void **)&w->dicts, &w->dicts_cap, sizeof(*w->dicts),
                        w->ndicts + 1))
@@ -1390,6 +1460,31 @@ default_size(struct walk *w, const struct type_entry *e, pm_addr_t obj,
   return err;
 }
 
+/*
+ * The size of obj, of the type of entry e, whose first nhead bytes are at
+ * head (NULL and 0 when the caller has none): 0 or an error.
+ */
+static int
+object_size(struct walk *w, const struct type_entry *e, pm_addr_t obj,
+            const unsigned char *head, size_t nhead, uint64_t *size)
+{
+  int64_t r;
+  int err;
+
+  if (e->base_size >= 0)
+    return default_size(w, e, obj, head, nhead, size);
+  if (e->presize < 0)
+    return pm__object_size(w->py, &e->info, obj, size);
+  /* From the bytes in hand when they do (a str's, an int's...). */
+  r = e->by_head && nhead
+          ? pm__object_sizeof_head(w->py, &e->info, obj, head, nhead, size)
+          : 1;
+  err = r > 0 ? pm__object_sizeof(w->py, &e->info, obj, size) : (int)r;
+  if (!err)
+    *size += (uint64_t)e->presize;
+  return err;
+}
+
 /* count_object() past its fast path. */
 static __attribute__((noinline)) int
 count_object_slow(struct walk *w, pm_addr_t obj, uint32_t t,
@@ -1401,20 +1496,7 @@ count_object_slow(struct walk *w, pm_addr_t obj, uint32_t t,
   int err;
 
   tick(w);
-  if (e->base_size >= 0) {
-    err = default_size(w, e, obj, head, nhead, &size);
-  } else if (e->presize >= 0) {
-    /* From the bytes in hand when they do (a str's, an int's...). */
-    int64_t r
-        = e->by_head && nhead
-              ? pm__object_sizeof_head(w->py, &e->info, obj, head, nhead, &size)
-              : 1;
-    err = r > 0 ? pm__object_sizeof(w->py, &e->info, obj, &size) : (int)r;
-    if (!err)
-      size += (uint64_t)e->presize;
-  } else {
-    err = pm__object_size(w->py, &e->info, obj, &size);
-  }
+  err = object_size(w, e, obj, head, nhead, &size);
   /*
    * Every object refers to its type; each type is offered once, after the
    * size: the offer may read (a metatype met for the first time), and head
@@ -2076,6 +2158,7 @@ par_prepare(struct walk *w)
   o->refcnt_word = w->refcnt_word;
   o->type_word = w->type_word;
   o->phase = PHASE_ROOTS;
+  o->no_owner_kind = -1;
   o->scan = w->scan;
   o->arenas = w->arenas; /* shared, read only */
   o->statics = w->statics;
@@ -2196,6 +2279,7 @@ par_merge(struct walk *w)
   w->bad_pools += o->bad_pools;
   if ((err = pm__set_merge(&w->seen, &o->seen))
       || (err = pm__set_merge(&w->claimed, &o->claimed))
+      || (err = pm__set_merge(&w->unowned, &o->unowned))
       || (err = pm__set_merge(&w->cands, &o->cands)))
     return err;
   /*
@@ -3052,8 +3136,7 @@ read_static_dicts(struct walk *w)
 
 /* Gives the dicts kept for the end (n at v) their heapy kind. */
 static int
-classify_dicts(struct walk *w, const struct dict_item *v, size_t n,
-               int32_t *no_owner)
+classify_dicts(struct walk *w, const struct dict_item *v, size_t n)
 {
   int err;
 
@@ -3066,9 +3149,10 @@ classify_dicts(struct walk *w, const struct dict_item *v, size_t n,
         return err;
       continue;
     }
-    if (*no_owner < 0 && (err = kind_index(w, "dict (no owner)", no_owner)))
+    if (w->no_owner_kind < 0
+        && (err = kind_index(w, "dict (no owner)", &w->no_owner_kind)))
       return err;
-    count(w, *no_owner, v[i].size, garbage);
+    count(w, w->no_owner_kind, v[i].size, garbage);
   }
   return 0;
 }
@@ -3178,13 +3262,10 @@ take(struct walk *w)
   w->c->blocks_walked = w->scan;
   if ((err = drain(w)))
     return err;
-  {
-    int32_t no_owner = -1;
-    if ((err = classify_dicts(w, w->dicts, w->ndicts, &no_owner))
-        || (err = classify_dicts(w, w->odicts, w->nodicts, &no_owner)))
-      return err;
-    w->ndicts = w->nodicts = 0;
-  }
+  if ((err = classify_dicts(w, w->dicts, w->ndicts))
+      || (err = classify_dicts(w, w->odicts, w->nodicts)))
+    return err;
+  w->ndicts = w->nodicts = 0;
   return 0;
 }
 
@@ -3197,6 +3278,7 @@ walk_free(struct walk *w)
   free(w->spare.v);
   pm__set_free(&w->seen);
   pm__set_free(&w->claimed);
+  pm__set_free(&w->unowned);
   for (int i = 0; i < 2 * OWNER_SETS; i++)
     pm__set_free(&w->owner_sets[i].set);
   pm__amap_free(&w->type_index);
@@ -3248,6 +3330,7 @@ pm_census_take_progress(struct pm_census *c, struct pm_python *py,
   w->type_word = (unsigned)(py->L->object_type / 8);
   w->progress = fn;
   w->progress_arg = arg;
+  w->no_owner_kind = -1;
   w->until_clock = PROGRESS_EVERY;
   clock_gettime(CLOCK_MONOTONIC, &w->started);
   w->last_report = w->started;
