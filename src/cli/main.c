@@ -731,8 +731,10 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   if (!err) {
     struct pm_cli_progress progress;
     pm_cli_progress_init(&progress);
-    err = pm_census_take_progress(&s->census, py, census_flags(o),
-                                  pm_cli_progress_show, &progress);
+    /* No terminal, no progress: the walk need not look at the clock. */
+    err = pm_census_take_progress(
+        &s->census, py, census_flags(o),
+        progress.enabled ? pm_cli_progress_show : NULL, &progress);
   }
   if (!err && o->allocator) {
     /* PMPEEK_NO_SYMBOLS=1: find 3.8-3.11's state as if stripped (tests). */
