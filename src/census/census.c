@@ -357,7 +357,8 @@ struct walk {
   /*
    * The dicts counted as "dict (no owner)" (no_owner_kind) when no claim
    * was in yet, by claimed_key(): a later first claim moves one (see
-   * claim()).  Only this walker's claims can come for them.
+   * claim()).  Their claims all come to this walker, their MiB's first
+   * owner; after the merge the first walker holds both walkers' sets.
    */
   struct pm_addr_set unowned;
   int32_t no_owner_kind;
@@ -1295,17 +1296,23 @@ static int object_size(struct walk *w, const struct type_entry *e,
  * owner's kind, its size found again (from the same bytes, as the target
  * is stopped; a live one's may have changed, and what is taken away is
  * never more than the kind holds).  Rare: an owner's dict is mostly found
- * from it, after its claim.
+ * from it, after its claim.  A pointer torn into a dict's 64 bytes, or a
+ * dict that no longer reads, moves nothing: it stays with no owner.
  */
 static int
 claim_late(struct walk *w, pm_addr_t dict)
 {
+  const pm_addr_t dict_type = w->py->types[PM_T_DICT];
   struct pm_kind *k;
-  uint64_t size;
+  uint64_t head[2], size;
   int64_t t;
   int err;
 
-  if ((t = type_lookup(w, w->py->types[PM_T_DICT])) < 0)
+  if ((err = pm__target_read_fast(w->py->t, dict, head, sizeof(head))))
+    return pm__walk_fatal(err) ? err : 0;
+  if (head[w->type_word] != dict_type)
+    return 0;
+  if ((t = type_lookup(w, dict_type)) < 0)
     return (int)t;
   if (!type_at(w, (size_t)t)->valid)
     return 0;
@@ -1324,7 +1331,10 @@ claim_late(struct walk *w, pm_addr_t dict)
   return count_dict(w, dict, size, 0);
 }
 
-/* Notes the type at index owner as the first to claim dict. */
+/*
+ * Notes the type at index owner as the first to claim dict, and moves
+ * dict to its kind when it was counted with no owner before.
+ */
 static int
 claim(struct walk *w, pm_addr_t dict, uint32_t owner)
 {
@@ -1418,9 +1428,9 @@ count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
     return 0;
   }
   /*
-   * The first owner to claim a dict names it, and claims come before the
-   * dict is counted or not at all, so counting it now or at the end gives
-   * the same kind.
+   * The first owner to claim a dict names it: a claim that comes after the
+   * dict was counted with no owner moves it (claim_late()), so its kind is
+   * its first claimant's whenever the claim comes.
    */
   e = type_at(w, owner - 1);
   if (e->dict_kind < 0) {
@@ -3134,6 +3144,24 @@ read_static_dicts(struct walk *w)
   return 0;
 }
 
+/*
+ * Drops the kinds left with no object: "dict (no owner)" when every dict
+ * counted in it was moved to its owner's kind later.
+ */
+static void
+drop_empty_kinds(struct pm_census *c)
+{
+  size_t n = 0;
+
+  for (size_t i = 0; i < c->nkinds; i++) {
+    if (c->kinds[i].count)
+      c->kinds[n++] = c->kinds[i];
+    else
+      free(c->kinds[i].name);
+  }
+  c->nkinds = n;
+}
+
 /* Gives the dicts kept for the end (n at v) their heapy kind. */
 static int
 classify_dicts(struct walk *w, const struct dict_item *v, size_t n)
@@ -3266,6 +3294,7 @@ take(struct walk *w)
       || (err = classify_dicts(w, w->odicts, w->nodicts)))
     return err;
   w->ndicts = w->nodicts = 0;
+  drop_empty_kinds(w->c);
   return 0;
 }
 
