@@ -1287,6 +1287,15 @@ owner_set(struct walk *w, uint32_t owner, const struct type_entry *e)
 
 static int count_dict(struct walk *w, pm_addr_t obj, uint64_t size,
                       int garbage);
+
+/* Makes w->no_owner_kind the index of "dict (no owner)".  0 or an error. */
+static int
+no_owner_kind(struct walk *w)
+{
+  return w->no_owner_kind < 0
+             ? kind_index(w, "dict (no owner)", &w->no_owner_kind)
+             : 0;
+}
 static int object_size(struct walk *w, const struct type_entry *e,
                        pm_addr_t obj, const unsigned char *head, size_t nhead,
                        uint64_t *size);
@@ -1318,8 +1327,7 @@ claim_late(struct walk *w, pm_addr_t dict)
     return 0;
   if ((err = object_size(w, type_at(w, (size_t)t), dict, NULL, 0, &size)))
     return pm__walk_fatal(err) ? err : 0;
-  if (w->no_owner_kind < 0
-      && (err = kind_index(w, "dict (no owner)", &w->no_owner_kind)))
+  if ((err = no_owner_kind(w)))
     return err;
   k = &w->c->kinds[w->no_owner_kind];
   if (!k->count)
@@ -1408,10 +1416,9 @@ count_dict(struct walk *w, pm_addr_t obj, uint64_t size, int garbage)
   char name[PM_KIND_NAME_MAX + 16];
   int err;
 
-  if (!owner && !garbage && !(obj & 7)
+  if (!owner && !garbage
       && (!w->par || first_owner(w->unit_shift, obj) == w->id)) {
-    if (w->no_owner_kind < 0
-        && (err = kind_index(w, "dict (no owner)", &w->no_owner_kind)))
+    if ((err = no_owner_kind(w)))
       return err;
     if (pm__set_add(&w->unowned, claimed_key(obj)) < 0)
       return -ENOMEM;
@@ -3177,8 +3184,7 @@ classify_dicts(struct walk *w, const struct dict_item *v, size_t n)
         return err;
       continue;
     }
-    if (w->no_owner_kind < 0
-        && (err = kind_index(w, "dict (no owner)", &w->no_owner_kind)))
+    if ((err = no_owner_kind(w)))
       return err;
     count(w, w->no_owner_kind, v[i].size, garbage);
   }
