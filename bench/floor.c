@@ -164,7 +164,7 @@ calibrate(long pid, const struct range *maps, long nmaps, unsigned char *buf)
     }
   for (kib = CHUNK_KIB_MIN, k = 0; kib <= CHUNK_KIB_MAX; kib *= 2, k++)
     if (best[k] < best[pick])
-      pick = (long)k;
+      pick = k;
   return (long)CHUNK_KIB_MIN << pick;
 }
 
