@@ -43,7 +43,8 @@ void pm_time_rfc3339(const struct timespec *ts, char *buf, size_t len);
 
 /*
  * Writes s to f as one JSON document (see docs/snapshot-format.md), kinds
- * in the census's order, followed by a newline.  Returns 0, -ENOMEM or -EIO.
+ * in the census's order, followed by a newline.  Returns 0, -ENOMEM, or
+ * the write's -errno (-EIO when it left none).
  */
 int pm_snapshot_write_json(const struct pm_snapshot *s, FILE *f);
 
@@ -153,7 +154,8 @@ int pm_report_write_html(const struct pm_snapshot *const *snaps, size_t n,
  * and times of s (its census and allocator are not written), the threads
  * of stacks with their frames (and native frames where unwound) when
  * stacks is not NULL, and the paths and referrer groups of refs when it is
- * not NULL.  Returns 0, -ENOMEM or -EIO.
+ * not NULL.  Returns 0, -ENOMEM, or the write's -errno (-EIO when it
+ * left none).
  */
 int pm_inspect_write_json(const struct pm_snapshot *s,
                           const struct pm_stacks *stacks,

@@ -16,6 +16,13 @@
 /* Prints "pmpeek: " and the message, one line on stderr. */
 void pm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Ends the output written to f (standard output): flushes it, and when
+ * err (what writing it returned) or the flush failed, says so in one
+ * line.  Returns 0, or PM_EXIT_OTHER.
+ */
+int pm_cli_output_end(FILE *f, int err);
+
 /* Parses a whole positive number up to max; -1 when it is not one. */
 int pm_cli_parse_count(const char *s, size_t max, size_t *out);
 

@@ -73,7 +73,7 @@ pm_cli_diff(int argc, char **argv)
   struct pm_snapshot_doc *old = NULL, *new = NULL;
   struct pm_diff d;
   size_t top = DEFAULT_TOP;
-  int json = 0, c, status;
+  int json = 0, c, status, err = 0;
 
   optind = 1;
   opterr = 0;
@@ -116,12 +116,11 @@ pm_cli_diff(int argc, char **argv)
     goto out;
   }
   if (json)
-    status = pm_diff_write_json(&d, stdout) ? PM_EXIT_OTHER : 0;
+    err = pm_diff_write_json(&d, stdout);
   else
     pm_cli_print_diff(stdout, &d, top, pm_cli_bold(stdout), 0);
   pm_diff_release(&d);
-  if (fflush(stdout) != 0)
-    status = PM_EXIT_OTHER;
+  status = pm_cli_output_end(stdout, err);
 out:
   pm_snapshot_doc_free(old);
   pm_snapshot_doc_free(new);

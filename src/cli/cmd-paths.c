@@ -234,12 +234,11 @@ pm_cli_inspect_print(const struct pm_cli_inspect *in,
                      const struct pm_cli_inspect_opts *o,
                      const struct pm_snapshot *src, FILE *f)
 {
-  int status = 0;
+  int status, err = 0;
 
   if (o->json) {
-    if (pm_inspect_write_json(src, o->threads ? &in->stacks : NULL,
-                              in->have_refs ? &in->refs : NULL, f))
-      status = PM_EXIT_OTHER;
+    err = pm_inspect_write_json(src, o->threads ? &in->stacks : NULL,
+                                in->have_refs ? &in->refs : NULL, f);
   } else {
     if (o->threads)
       print_threads(f, &in->stacks, src->python_version, o->native);
@@ -248,9 +247,7 @@ pm_cli_inspect_print(const struct pm_cli_inspect *in,
     if (in->have_refs)
       print_referrers(f, &in->refs, pm_cli_bold(f));
   }
-  if (fflush(f) != 0)
-    status = PM_EXIT_OTHER;
-  if (status)
+  if ((status = pm_cli_output_end(f, err)))
     return status;
   if (o->threads && o->native) {
     size_t n = 0;

@@ -885,13 +885,13 @@ run_once(const struct options *o, struct pm_target *t)
   if (o->output && !status)
     status = save_json(&s.snap, o->output);
   if (!status) {
+    int err = 0;
     switch (o->format) {
     case FORMAT_JSON:
-      status = pm_snapshot_write_json(&s.snap, stdout) ? PM_EXIT_OTHER : 0;
+      err = pm_snapshot_write_json(&s.snap, stdout);
       break;
     case FORMAT_OPENMETRICS:
-      status
-          = pm_snapshot_write_openmetrics(&s.snap, stdout) ? PM_EXIT_OTHER : 0;
+      err = pm_snapshot_write_openmetrics(&s.snap, stdout);
       break;
     case FORMAT_TABLE:
       pm_cli_print_table_ex(stdout, &s.census, o->top, pm_cli_bold(stdout),
@@ -903,8 +903,7 @@ run_once(const struct options *o, struct pm_target *t)
                 (int)o->pid, s.snap.pause_seconds * 1000);
       break;
     }
-    if (fflush(stdout) != 0)
-      status = PM_EXIT_OTHER;
+    status = pm_cli_output_end(stdout, err);
   }
   if (!status)
     status = partial_warning(&s.census);

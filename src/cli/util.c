@@ -25,6 +25,18 @@ pm_cli_error(const char *fmt, ...)
 }
 
 int
+pm_cli_output_end(FILE *f, int err)
+{
+  /* A write that failed before the flush leaves only the error flag. */
+  if ((fflush(f) != 0 || ferror(f)) && !err)
+    err = errno > 0 ? -errno : -EIO;
+  if (!err)
+    return 0;
+  pm_cli_error("cannot write the output: %s", pm_strerror(err));
+  return PM_EXIT_OTHER;
+}
+
+int
 pm_cli_parse_count(const char *s, size_t max, size_t *out)
 {
   char *end;

@@ -9,6 +9,7 @@
 
 #include "cpython/object.h"
 #include "pmpeek/error.h"
+#include "utf8.h"
 
 /* Deep enough for any real class hierarchy; a loop in tp_base ends here. */
 #define MAX_BASE_DEPTH 256
@@ -243,36 +244,43 @@ type_name(struct pm_python *py, pm_addr_t type, uint64_t flags, char *buf,
 {
   const struct pm_layout *L = py->L;
   char module[PM_KIND_NAME_MAX], qualname[PM_KIND_NAME_MAX];
+  char name[PM_KIND_NAME_MAX];
   uint64_t p, dict, modobj;
   int err;
 
   if (!(flags & PM_TPFLAGS_HEAPTYPE)) {
-    char raw[PM_KIND_NAME_MAX];
     /* tp_name is "module.name" for static types outside builtins. */
     if ((err = pm__py_read_u64(py, type + L->type_name, &p)))
       return err;
-    memset(raw, 0, sizeof(raw));
-    for (size_t i = 0; i + 1 < sizeof(raw); i++) {
-      if ((err = pm__py_read(py, p + i, &raw[i], 1)))
+    memset(name, 0, sizeof(name));
+    for (size_t i = 0; i + 1 < sizeof(name); i++) {
+      if ((err = pm__py_read(py, p + i, &name[i], 1)))
         return err;
-      if (!raw[i])
+      if (!name[i])
         break;
     }
-    snprintf(buf, len, "%s", raw);
-    return 0;
+    if (strlen(name) + 1 == sizeof(name))
+      utf8_trim(name);
+  } else {
+    if ((err = pm__py_read_u64(py, type + L->heaptype_qualname, &p))
+        || (err = pm__str_read(py, p, qualname, sizeof(qualname))))
+      return err;
+    strcpy(module, "?");
+    if (pm__py_read_u64(py, type + L->type_dict, &dict) == 0 && dict
+        && pm__dict_get_str(py, dict, "__module__", &modobj) == 0 && modobj)
+      pm__str_read(py, modobj, module, sizeof(module));
+    /* A name longer than a row is cut, never an error. */
+    if (strcmp(module, "builtins") == 0)
+      (void)(snprintf(name, sizeof(name), "%s", qualname) < 0);
+    else if (snprintf(name, sizeof(name), "%s.%s", module, qualname)
+             >= (int)sizeof(name))
+      utf8_trim(name);
   }
-  if ((err = pm__py_read_u64(py, type + L->heaptype_qualname, &p))
-      || (err = pm__str_read(py, p, qualname, sizeof(qualname))))
-    return err;
-  strcpy(module, "?");
-  if (pm__py_read_u64(py, type + L->type_dict, &dict) == 0 && dict
-      && pm__dict_get_str(py, dict, "__module__", &modobj) == 0 && modobj)
-    pm__str_read(py, modobj, module, sizeof(module));
-  /* A name longer than a row is cut, never an error. */
-  if (strcmp(module, "builtins") == 0)
-    (void)(snprintf(buf, len, "%s", qualname) < 0);
-  else if (snprintf(buf, len, "%s.%s", module, qualname) >= (int)len)
-    utf8_trim(buf);
+  /*
+   * A static type's tp_name is bytes, and a str may hold a lone surrogate:
+   * the kind is valid UTF-8 for every output that needs it (JSON).
+   */
+  pm__utf8_clean(buf, len, name);
   return 0;
 }
 

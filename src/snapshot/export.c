@@ -10,6 +10,8 @@
 
 #include "pmpeek/allocator.h"
 #include "pmpeek/snapshot.h"
+#include "snapshot/json-out.h"
+#include "utf8.h"
 
 /* Writes s with tabs and newlines made spaces: one TSV field. */
 static void
@@ -36,18 +38,28 @@ pm_snapshot_write_series(const struct pm_snapshot *s, size_t top, FILE *f)
   return ferror(f) ? -EIO : 0;
 }
 
-/* A label value as OpenMetrics escapes it: \\, \" and \n. */
+/*
+ * A label value as OpenMetrics escapes it: \\, \" and \n; a byte that is
+ * not UTF-8 (an executable's path may hold one) as the text \xNN, as
+ * pm__utf8_clean() writes it, its backslash escaped.
+ */
 static void
 label_value(FILE *f, const char *s)
 {
+  size_t n;
+
   fputc('"', f);
   for (; s && *s; s++) {
     if (*s == '\\' || *s == '"')
       fputc('\\', f), fputc(*s, f);
     else if (*s == '\n')
       fputs("\\n", f);
-    else
+    else if ((unsigned char)*s < 0x80)
       fputc(*s, f);
+    else if ((n = pm__utf8_char((const unsigned char *)s)))
+      fwrite(s, 1, n, f), s += n - 1;
+    else
+      fprintf(f, "\\\\x%02x", (unsigned char)*s);
   }
   fputc('"', f);
 }
@@ -138,6 +150,7 @@ pm_snapshot_write_openmetrics(const struct pm_snapshot *s, FILE *f)
 {
   const struct pm_census *c = s->census;
 
+  errno = 0;
   gauge_head(f, "pmpeek_objects", NULL,
              "Objects of a kind in the target process.");
   for (size_t i = 0; i < c->nkinds; i++)
@@ -160,5 +173,5 @@ pm_snapshot_write_openmetrics(const struct pm_snapshot *s, FILE *f)
   if (s->allocator)
     allocator_metrics(f, s, s->allocator);
   fputs("# EOF\n", f);
-  return ferror(f) ? -EIO : 0;
+  return pm__write_status(f);
 }

@@ -15,8 +15,13 @@
  */
 int pm__json_put(json_t *obj, const char *key, json_t *value);
 
-/* A JSON string of s, or null when s is NULL. */
-json_t *pm__json_str_or_null(const char *s);
+/*
+ * A JSON string of s, or null when s is NULL.  Text that is not UTF-8
+ * (names and paths from the target or the file system, which JSON cannot
+ * hold as they are) has its stray bytes written as "\xNN"
+ * (pm__utf8_clean()).  NULL when out of memory.
+ */
+json_t *pm__json_text(const char *s);
 
 /*
  * Adds the members every document about one snapshot starts with to root:
@@ -28,8 +33,15 @@ int pm__json_head(json_t *root, const struct pm_snapshot *s, const char *format,
                   int version);
 
 /*
+ * What became of the writes to f since errno was set to 0: 0 when f took
+ * them all, else the failed write's -errno (-EIO when it left none).
+ */
+int pm__write_status(FILE *f);
+
+/*
  * Writes root to f, indented, reals to 6 digits, with a newline; root is
- * left to the caller.  Returns 0 or -EIO.
+ * left to the caller.  Returns 0, or the write's -errno (-EIO when it left
+ * none).
  */
 int pm__json_dump(const json_t *root, FILE *f);
 

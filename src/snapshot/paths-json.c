@@ -60,8 +60,8 @@ frame_json(const void *item)
   json_t *o = json_object();
   int bad = !o;
 
-  bad |= pm__json_put(o, "function", json_string(f->function));
-  bad |= pm__json_put(o, "file", json_string(f->file));
+  bad |= pm__json_put(o, "function", pm__json_text(f->function));
+  bad |= pm__json_put(o, "file", pm__json_text(f->file));
   bad |= pm__json_put(o, "line", int_or_null(f->line, f->line >= 0));
   bad |= pm__json_put(o, "first_line",
                       int_or_null(f->firstline, f->firstline >= 0));
@@ -77,10 +77,10 @@ native_frame_json(const void *item)
   int bad = !o;
 
   bad |= pm__json_put(o, "address", address(f->ip));
-  bad |= pm__json_put(o, "symbol", pm__json_str_or_null(f->symbol));
+  bad |= pm__json_put(o, "symbol", pm__json_text(f->symbol));
   bad |= pm__json_put(o, "offset",
                       int_or_null((int64_t)f->offset, f->symbol != NULL));
-  bad |= pm__json_put(o, "file", pm__json_str_or_null(f->file));
+  bad |= pm__json_put(o, "file", pm__json_text(f->file));
   if (f->py_first >= 0) {
     /* Indices into the thread's "frames": the ones this call runs. */
     py = json_array();
@@ -103,7 +103,7 @@ thread_json(const void *item)
   bad |= pm__json_put(o, "thread_id", json_integer((json_int_t)th->thread_id));
   bad |= pm__json_put(o, "native_id",
                       int_or_null((int64_t)th->native_id, th->native_id != 0));
-  bad |= pm__json_put(o, "name", pm__json_str_or_null(th->name));
+  bad |= pm__json_put(o, "name", pm__json_text(th->name));
   bad |= pm__json_put(o, "interpreter",
                       json_integer((json_int_t)th->interp_id));
   bad |= pm__json_put(o, "holds_gil",
@@ -149,12 +149,12 @@ step_json(const void *item)
   json_t *o = json_object();
   int bad = !o;
 
-  bad |= pm__json_put(o, "kind", json_string(s->kind));
-  bad |= pm__json_put(o, "label", json_string(s->label));
+  bad |= pm__json_put(o, "kind", pm__json_text(s->kind));
+  bad |= pm__json_put(o, "label", pm__json_text(s->label));
   bad |= pm__json_put(o, "address", address(s->address));
   bad |= pm__json_put(o, "edge", json_string(edge_names[s->edge]));
   if (s->name)
-    bad |= pm__json_put(o, "name", json_string(s->name));
+    bad |= pm__json_put(o, "name", pm__json_text(s->name));
   if (s->index >= 0)
     bad |= pm__json_put(o, "index", json_integer((json_int_t)s->index));
   return done(o, bad);
@@ -173,21 +173,21 @@ path_json(const void *item)
   bad |= pm__json_put(o, "root", json_string(root_names[p->root]));
   bad |= pm__json_put(o, "reachable",
                       json_boolean(p->root != PM_PATH_UNREACHABLE));
-  bad |= pm__json_put(o, "text", json_string(p->text));
+  bad |= pm__json_put(o, "text", pm__json_text(p->text));
   if (thread) {
     bad |= pm__json_put(o, "thread_id", json_integer((json_int_t)p->thread_id));
     bad |= pm__json_put(o, "native_id",
                         int_or_null((int64_t)p->native_id, p->native_id != 0));
-    bad |= pm__json_put(o, "thread_name", pm__json_str_or_null(p->thread_name));
+    bad |= pm__json_put(o, "thread_name", pm__json_text(p->thread_name));
   }
   if (p->function) {
-    bad |= pm__json_put(o, "function", json_string(p->function));
-    bad |= pm__json_put(o, "file", pm__json_str_or_null(p->file));
+    bad |= pm__json_put(o, "function", pm__json_text(p->function));
+    bad |= pm__json_put(o, "file", pm__json_text(p->file));
     bad |= pm__json_put(o, "line", int_or_null(p->line, p->line >= 0));
     bad |= pm__json_put(o, "depth", json_integer(p->depth));
   }
   if (p->local)
-    bad |= pm__json_put(o, "local", json_string(p->local));
+    bad |= pm__json_put(o, "local", pm__json_text(p->local));
   bad |= pm__json_put(
       o, "steps", array_of(p->steps, p->nsteps, sizeof(*p->steps), step_json));
   return done(o, bad);
@@ -201,7 +201,7 @@ group_json(const void *item)
   int bad = !e || !kinds;
 
   for (size_t k = 0; k < g->nkinds && !bad; k++)
-    bad |= json_array_append_new(kinds, json_string(g->kinds[k]));
+    bad |= json_array_append_new(kinds, pm__json_text(g->kinds[k]));
   bad |= pm__json_put(e, "referrers", kinds);
   bad |= pm__json_put(e, "count", json_integer((json_int_t)g->count));
   bad |= pm__json_put(e, "size", json_integer((json_int_t)g->size));
@@ -214,7 +214,7 @@ referrers_json(const struct pm_referrers *r)
   json_t *o = json_object();
   int bad = !o;
 
-  bad |= pm__json_put(o, "kind", json_string(r->kind));
+  bad |= pm__json_put(o, "kind", pm__json_text(r->kind));
   bad |= pm__json_put(o, "count", json_integer((json_int_t)r->count));
   bad |= pm__json_put(o, "size", json_integer((json_int_t)r->size));
   bad |= pm__json_put(o, "reachable", json_integer((json_int_t)r->reachable));

@@ -43,7 +43,7 @@ snapshot_json(const struct pm_snapshot *s)
   for (size_t i = 0; i < c->nkinds && !bad; i++) {
     json_t *k = json_object();
     bad |= !k;
-    bad |= pm__json_put(k, "kind", json_string(c->kinds[i].name));
+    bad |= pm__json_put(k, "kind", pm__json_text(c->kinds[i].name));
     bad |= pm__json_put(k, "count",
                         json_integer((json_int_t)c->kinds[i].count));
     bad |= pm__json_put(k, "size", json_integer((json_int_t)c->kinds[i].size));

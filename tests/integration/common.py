@@ -132,10 +132,11 @@ def run(argv, timeout=RUN_TIMEOUT, **kw):
     None when it could not start or did not end in time (stderr says
     which), so that a hang or a missing program fails a check, not the
     driver."""
+    opts = dict(stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                timeout=timeout)
+    opts.update(kw)  # stdout to a file, say, with capture_output=False
     try:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True,
-                              timeout=timeout, **kw)
+        return subprocess.run(argv, **opts)
     except subprocess.TimeoutExpired:
         why = 'timed out after %.0f s' % timeout
     except OSError as e:

@@ -199,6 +199,14 @@ def process_cases(t, pm, py, tmp):
         t.case('unwritable --record path', ['--record', path, str(tg.pid)],
                EXIT_OTHER, r"^pmpeek: cannot write '%s'" % re.escape(path),
                tg.pid, RUNNING)
+        # Standard output that takes nothing: one line that says so.
+        for fmt in ('json', 'openmetrics'):
+            with open('/dev/full', 'w') as full:
+                cp = run([t.pm, '--format', fmt, str(tg.pid)], stdout=full,
+                         stderr=subprocess.PIPE, capture_output=False)
+            t.check('standard output full (%s)' % fmt, cp, EXIT_OTHER,
+                    r'^pmpeek: cannot write the output: No space left on '
+                    r'device$', tg.pid, RUNNING)
 
         # Signals while the target is held paused (PMPEEK_HOLD_PAUSE).
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -247,6 +255,37 @@ def process_cases(t, pm, py, tmp):
                     r'permission denied' % tg.pid, tg.pid, RUNNING)
         else:
             tap.skip_test('unprivileged user', 'needs root and setpriv')
+    finally:
+        stop(tg)
+
+    # A class name that is not UTF-8 (a lone surrogate in __qualname__):
+    # JSON cannot hold it as it is, and once made pmpeek --json exit 9 with
+    # nothing said.  The target writes how many it holds and the name as
+    # the census spells it (bytes that are not UTF-8 as \xNN).
+    truth = os.path.join(tmp, 'odd-name.json')
+    tg = start_code(py, sleeper(
+        'import gc, json\n'
+        'class C: pass\n'
+        'C.__qualname__ = "odd\\udc80name"\n'
+        'keep = [C() for _ in range(37)]\n'
+        'name = (C.__module__ + "." + C.__qualname__).encode(\n'
+        '    "utf-8", "surrogatepass").decode("utf-8", "backslashreplace")\n'
+        'n = sum(1 for o in gc.get_objects() if type(o) is C)\n'
+        'json.dump({"kind": name, "count": n}, open(%r, "w"))\n' % truth))
+    try:
+        with open(truth) as f:
+            want = json.load(f)
+        cp = run([pm, '--json', str(tg.pid)])
+        t.check('class name not UTF-8: status 0', cp, EXIT_OK, None, tg.pid,
+                RUNNING)
+        try:
+            got = {k['kind']: k['count']
+                   for k in json.loads(cp.stdout)['kinds']}.get(want['kind'])
+        except ValueError:
+            got = None
+        tap.check(got == want['count'] == 37,
+                  'class name not UTF-8: %r counted %s, the target holds %d'
+                  % (want['kind'], got, want['count']))
     finally:
         stop(tg)
 

@@ -4,9 +4,10 @@
 
 Usage: check-layers.py SOURCE_ROOT
 
-Layers, bottom up: error.[ch]/types.h/array.[ch], elf, target, cpython, census,
-snapshot, unwind, cli.  Each file under src/<layer>/ and each public header
-include/pmpeek/<name>.h may include only headers of its own layer or below.
+Layers, bottom up: error.[ch]/types.h/array.[ch]/utf8.[ch], elf, target,
+cpython, census, snapshot, unwind, cli.  Each file under src/<layer>/ and
+each public header include/pmpeek/<name>.h may include only headers of its
+own layer or below.
 Prints one line per offending #include and 'N passed, N failed' (one count
 per file), and exits 1 when a file fails.
 """
@@ -39,6 +40,8 @@ SRC_TOP = {
     "array.c": "base",
     "array.h": "base",
     "error.c": "base",
+    "utf8.c": "base",
+    "utf8.h": "base",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')

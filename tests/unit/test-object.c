@@ -341,6 +341,26 @@ START_TEST(test_long_name_cut_utf8)
 }
 END_TEST
 
+START_TEST(test_static_type_name_not_utf8)
+{
+  /* A tp_name is bytes: a stray one is written \xNN, as JSON needs. */
+  pm_addr_t t = static_type("m.w\x8d\xc3(b\xe9", 0, 16, 0, OBJECT);
+
+  ck_assert_str_eq(type_info(t).name, "m.w\\x8d\\xc3(b\\xe9");
+}
+END_TEST
+
+START_TEST(test_heap_type_surrogate)
+{
+  /* class X: ...; X.__qualname__ = 'bad\udc80' (a lone surrogate) */
+  static const uint32_t bad[] = { 'b', 'a', 'd', 0xdc80 };
+  pm_addr_t t = heap_type("mymod", "x", 0x5610, 24, OBJECT);
+
+  fake_put(&f, t, L->heaptype_qualname, compact(2, bad, 4));
+  ck_assert_str_eq(type_info(t).name, "mymod.bad\\xed\\xb2\\x80");
+}
+END_TEST
+
 START_TEST(test_dict_subclass)
 {
   /* class D(dict): pass -- sized as a dict */
@@ -924,6 +944,8 @@ object_suite(void)
   tcase_add_test(tc, test_heap_type_builtins);
   tcase_add_test(tc, test_heap_type_no_module);
   tcase_add_test(tc, test_heap_type_non_ascii);
+  tcase_add_test(tc, test_static_type_name_not_utf8);
+  tcase_add_test(tc, test_heap_type_surrogate);
   tcase_add_test(tc, test_long_name_cut_utf8);
   tcase_add_test(tc, test_dict_subclass);
   tcase_add_test(tc, test_dict_get_str);

@@ -345,6 +345,56 @@ START_TEST(test_kind_names_escaped)
 }
 END_TEST
 
+START_TEST(test_text_not_utf8)
+{
+  /*
+   * Text from the target or the file system need not be UTF-8, which JSON
+   * cannot hold: written, with each stray byte as \xNN.
+   */
+  struct pm_kind k[] = {
+    { "m.w\x8d"
+      "apper",
+      1, 10, 0, 0 },
+    { "cut\xc3", 2, 20, 0, 0 },
+    { "surrogate\xed\xb2\x80.ok\xc3\xa9", 3, 30, 0, 0 },
+  };
+  struct pm_census c = { .kinds = k, .nkinds = 3, .count = 6, .size = 60 };
+  json_t *arr;
+
+  snap.census = &c;
+  snap.executable = "/opt/py\xff/bin/python";
+  arr = field(write_and_parse(), "kinds");
+  ck_assert_uint_eq(json_array_size(arr), 3);
+  ck_assert_str_eq(str_field(json_array_get(arr, 0), "kind"), "m.w\\x8dapper");
+  ck_assert_str_eq(str_field(json_array_get(arr, 1), "kind"), "cut\\xc3");
+  ck_assert_str_eq(str_field(json_array_get(arr, 2), "kind"),
+                   "surrogate\\xed\\xb2\\x80.ok\xc3\xa9");
+  ck_assert_str_eq(str_field(field(doc, "source"), "executable"),
+                   "/opt/py\\xff/bin/python");
+}
+END_TEST
+
+START_TEST(test_openmetrics_labels)
+{
+  /* Label values are UTF-8 too: a stray byte is the text \xNN. */
+  struct pm_kind k[] = { { "caf\xc3\xa9.\"q\"", 1, 10, 0, 0 } };
+  struct pm_census c = { .kinds = k, .nkinds = 1, .count = 1, .size = 10 };
+  FILE *f;
+
+  snap.census = &c;
+  snap.executable = "/opt/py\xff/bin";
+  free(text);
+  f = open_memstream(&text, &textlen);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(pm_snapshot_write_openmetrics(&snap, f), 0);
+  ck_assert_int_eq(fclose(f), 0);
+  ck_assert_ptr_nonnull(
+      strstr(text, "pmpeek_objects{pid=\"18672\",executable=\"/opt/py"
+                   "\\\\xff/bin\",kind=\"caf\xc3\xa9.\\\"q\\\"\"} 1\n"));
+  ck_assert_ptr_null(strchr(text, '\xff'));
+}
+END_TEST
+
 START_TEST(test_empty_census)
 {
   struct pm_census c;
@@ -380,7 +430,8 @@ START_TEST(test_write_error)
   FILE *f = fopen("/dev/null", "r");
 
   ck_assert_ptr_nonnull(f);
-  ck_assert_int_eq(pm_snapshot_write_json(&snap, f), -EIO);
+  /* The write's own reason: the stream is not open for writing. */
+  ck_assert_int_eq(pm_snapshot_write_json(&snap, f), -EBADF);
   fclose(f);
 }
 END_TEST
@@ -407,6 +458,8 @@ snapshot_suite(void)
   tcase_add_test(tc, test_unreachable);
   tcase_add_test(tc, test_kinds_order_kept);
   tcase_add_test(tc, test_kind_names_escaped);
+  tcase_add_test(tc, test_text_not_utf8);
+  tcase_add_test(tc, test_openmetrics_labels);
   tcase_add_test(tc, test_empty_census);
   tcase_add_test(tc, test_big_numbers);
   tcase_add_test(tc, test_write_error);

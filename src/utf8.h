@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* utf8.h -- text from the target made valid UTF-8, for every layer */
+#ifndef PM_UTF8_H
+#define PM_UTF8_H
+
+#include <stddef.h>
+
+/*
+ * The length (1 to 4) of the well-formed UTF-8 character that s starts
+ * with, or 0 when it starts with none (a stray continuation byte, an
+ * overlong form, a surrogate, a code point past U+10FFFF, a sequence cut
+ * short, or the NUL that ends s).  Reads no byte past a NUL.
+ */
+size_t pm__utf8_char(const unsigned char *s);
+
+/*
+ * Copies the NUL-terminated s into buf (len bytes, at least 1) as valid
+ * UTF-8: each byte that starts no well-formed character is written as the
+ * four characters "\xNN" (NN its value in hex), as Python's
+ * backslashreplace does.  A name the target holds need not be UTF-8: a
+ * static type's tp_name is bytes, a str may hold a lone surrogate, a
+ * damaged core anything.  Cut before a character or escape that would not
+ * fit; buf always ends with a NUL.  Returns 1 when s was copied whole and
+ * unchanged, 0 when it was changed or cut.  4 * strlen(s) + 1 bytes always
+ * hold the whole of it.
+ */
+int pm__utf8_clean(char *buf, size_t len, const char *s);
+
+#endif
