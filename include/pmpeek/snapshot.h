@@ -95,7 +95,10 @@ void pm_diff_release(struct pm_diff *d);
 /* Seconds from old's taken_at to new's. */
 double pm_diff_seconds(const struct pm_diff *d);
 
-/* Writes d as a "pmpeek-diff" JSON document (docs/snapshot-format.md). */
+/*
+ * Writes d as a "pmpeek-diff" JSON document (docs/snapshot-format.md).
+ * Returns 0, -ENOMEM, or the write's -errno (-EIO when it left none).
+ */
 int pm_diff_write_json(const struct pm_diff *d, FILE *f);
 
 /*

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pmpeek/snapshot.h"
+#include "snapshot/json-out.h"
 
 static int
 by_name(const void *a, const void *b)
@@ -156,8 +157,8 @@ pm_diff_write_json(const struct pm_diff *d, FILE *f)
                    side(d->new), "seconds", pm_diff_seconds(d), "kinds", kinds);
   if (!root)
     return -ENOMEM;
-  if (json_dumpf(root, f, JSON_INDENT(2)) != 0 || fputc('\n', f) == EOF)
-    err = -EIO;
+  /* Seconds to the millisecond, however many digits that takes. */
+  err = pm__json_dump(root, f, 0);
   json_decref(root);
   return err;
 }

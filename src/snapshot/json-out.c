@@ -73,10 +73,10 @@ pm__write_status(FILE *f)
 }
 
 int
-pm__json_dump(const json_t *root, FILE *f)
+pm__json_dump(const json_t *root, FILE *f, int precision)
 {
   errno = 0;
-  if (json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) != 0)
+  if (json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(precision)) != 0)
     return errno > 0 ? -errno : -EIO;
   fputc('\n', f);
   return pm__write_status(f);

@@ -39,10 +39,10 @@ int pm__json_head(json_t *root, const struct pm_snapshot *s, const char *format,
 int pm__write_status(FILE *f);
 
 /*
- * Writes root to f, indented, reals to 6 digits, with a newline; root is
- * left to the caller.  Returns 0, or the write's -errno (-EIO when it left
- * none).
+ * Writes root to f, indented, with a newline; root is left to the caller.
+ * precision: the digits of reals (0: as many as they need).  Returns 0, or
+ * the write's -errno (-EIO when it left none).
  */
-int pm__json_dump(const json_t *root, FILE *f);
+int pm__json_dump(const json_t *root, FILE *f, int precision);
 
 #endif

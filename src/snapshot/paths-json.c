@@ -251,7 +251,7 @@ pm_inspect_write_json(const struct pm_snapshot *s,
     json_decref(root);
     return -ENOMEM;
   }
-  err = pm__json_dump(root, f);
+  err = pm__json_dump(root, f, 6);
   json_decref(root);
   return err;
 }

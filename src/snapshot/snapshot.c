@@ -78,7 +78,7 @@ pm_snapshot_write_json(const struct pm_snapshot *s, FILE *f)
 
   if (!root)
     return -ENOMEM;
-  err = pm__json_dump(root, f);
+  err = pm__json_dump(root, f, 6);
   json_decref(root);
   return err;
 }

@@ -407,6 +407,11 @@ def snapshot_cases(t, tmp):
     t.case('diff: snapshot with a malformed field', ['diff', good, nokinds],
            EXIT_USAGE, r"^pmpeek: cannot use snapshot '%s': missing or "
                        r"malformed field" % q(nokinds))
+    with open('/dev/full', 'w') as full:
+        cp = run([t.pm, 'diff', '--json', good, good], stdout=full,
+                 stderr=subprocess.PIPE, capture_output=False)
+    t.check('diff: standard output full', cp, EXIT_OTHER,
+            r'^pmpeek: cannot write the output: No space left on device$')
 
 
 def valid_cases(t, pm, py, tmp):
