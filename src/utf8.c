@@ -2,11 +2,13 @@
 /* utf8.c -- text from the target made valid UTF-8, for every layer */
 #include <config.h>
 
+#include <stdio.h>
 #include <string.h>
 
+#include "pmpeek/error.h"
 #include "utf8.h"
 
-/* Whether c is a continuation byte within [lo, hi] (10xxxxxx at most). */
+/* Whether c is in [lo, hi], a part of the continuation bytes 0x80-0xbf. */
 static int
 cont(unsigned char c, unsigned char lo, unsigned char hi)
 {
@@ -69,4 +71,57 @@ pm__utf8_clean(char *buf, size_t len, const char *s)
   }
   buf[pos] = '\0';
   return same && !*p;
+}
+
+int
+pm__utf8_put(char *buf, size_t len, size_t *pos, uint32_t c)
+{
+  char tmp[8];
+  size_t n;
+
+  if (c < 0x80)
+    tmp[0] = (char)c, n = 1;
+  else if (c < 0x800)
+    tmp[0] = (char)(0xc0 | (c >> 6)), tmp[1] = (char)(0x80 | (c & 0x3f)), n = 2;
+  else if (c >= 0xd800 && c <= 0xdfff)
+    n = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", (unsigned)c);
+  else if (c < 0x10000)
+    tmp[0] = (char)(0xe0 | (c >> 12)),
+    tmp[1] = (char)(0x80 | ((c >> 6) & 0x3f)),
+    tmp[2] = (char)(0x80 | (c & 0x3f)), n = 3;
+  else if (c < 0x110000)
+    tmp[0] = (char)(0xf0 | (c >> 18)),
+    tmp[1] = (char)(0x80 | ((c >> 12) & 0x3f)),
+    tmp[2] = (char)(0x80 | ((c >> 6) & 0x3f)),
+    tmp[3] = (char)(0x80 | (c & 0x3f)), n = 4;
+  else
+    return PM_ECORRUPT;
+  if (*pos + n >= len)
+    return 1; /* full */
+  memcpy(buf + *pos, tmp, n);
+  *pos += n;
+  return 0;
+}
+
+void
+pm__utf8_trim(char *s)
+{
+  size_t n = strlen(s), i = n, need;
+  unsigned char lead;
+
+  while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+    i--;
+  if (i == 0)
+    return;
+  lead = (unsigned char)s[i - 1];
+  if (lead >= 0xf0)
+    need = 4;
+  else if (lead >= 0xe0)
+    need = 3;
+  else if (lead >= 0xc0)
+    need = 2;
+  else
+    need = 1;
+  if (n - (i - 1) < need)
+    s[i - 1] = '\0';
 }

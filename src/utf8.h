@@ -4,6 +4,7 @@
 #define PM_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * The length (1 to 4) of the well-formed UTF-8 character that s starts
@@ -17,13 +18,25 @@ size_t pm__utf8_char(const unsigned char *s);
  * Copies the NUL-terminated s into buf (len bytes, at least 1) as valid
  * UTF-8: each byte that starts no well-formed character is written as the
  * four characters "\xNN" (NN its value in hex), as Python's
- * backslashreplace does.  A name the target holds need not be UTF-8: a
- * static type's tp_name is bytes, a str may hold a lone surrogate, a
- * damaged core anything.  Cut before a character or escape that would not
- * fit; buf always ends with a NUL.  Returns 1 when s was copied whole and
- * unchanged, 0 when it was changed or cut.  4 * strlen(s) + 1 bytes always
+ * backslashreplace writes a byte it cannot decode.  A name the target holds
+ * need not be UTF-8: a static type's tp_name is bytes, a str may hold a lone
+ * surrogate, a damaged core anything.  Cut before a character or escape that
+ * would not fit; buf always ends with a NUL.  Returns 1 when s was copied whole
+ * and unchanged, 0 when it was changed or cut.  4 * strlen(s) + 1 bytes always
  * hold the whole of it.
  */
 int pm__utf8_clean(char *buf, size_t len, const char *s);
+
+/*
+ * Appends the code point c to buf (len bytes) at *pos as UTF-8, leaving
+ * room for a NUL: 0, 1 when it does not fit (nothing written), or
+ * PM_ECORRUPT past U+10FFFF.  A lone surrogate (U+D800 to U+DFFF, which a
+ * str may hold and UTF-8 may not) is written as the six characters
+ * "\uXXXX", as Python's backslashreplace writes it.
+ */
+int pm__utf8_put(char *buf, size_t len, size_t *pos, uint32_t c);
+
+/* Drops an incomplete UTF-8 sequence left at the end of s by a cut. */
+void pm__utf8_trim(char *s);
 
 #endif

@@ -136,7 +136,8 @@ int pm_snapshot_write_series(const struct pm_snapshot *s, size_t top, FILE *f);
 
 /*
  * Writes s as OpenMetrics text: per-kind counts and sizes, labelled with
- * the pid and executable, plus totals, ending in "# EOF".
+ * the pid and executable, plus totals, ending in "# EOF".  Returns 0, or
+ * the write's -errno (-EIO when it left none).
  */
 int pm_snapshot_write_openmetrics(const struct pm_snapshot *s, FILE *f);
 

@@ -18,8 +18,9 @@ void pm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Ends the output written to f (standard output): flushes it, and when
- * err (what writing it returned) or the flush failed, says so in one
- * line.  Returns 0, or PM_EXIT_OTHER.
+ * err (what writing it returned) or the flush failed, says so in one line
+ * (not for a closed pipe: the reader had enough).  Returns 0, or
+ * PM_EXIT_OTHER.
  */
 int pm_cli_output_end(FILE *f, int err);
 

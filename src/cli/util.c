@@ -27,12 +27,16 @@ pm_cli_error(const char *fmt, ...)
 int
 pm_cli_output_end(FILE *f, int err)
 {
-  /* A write that failed before the flush leaves only the error flag. */
-  if ((fflush(f) != 0 || ferror(f)) && !err)
+  if (!err && fflush(f) != 0)
     err = errno > 0 ? -errno : -EIO;
+  /* A write that failed before the flush left the flag, not its errno. */
+  if (!err && ferror(f))
+    err = -EIO;
   if (!err)
     return 0;
-  pm_cli_error("cannot write the output: %s", pm_strerror(err));
+  /* A reader that has read enough (pmpeek PID | head) wants no word. */
+  if (err != -EPIPE)
+    pm_cli_error("cannot write the output: %s", pm_strerror(err));
   return PM_EXIT_OTHER;
 }
 

@@ -20,55 +20,6 @@
 /* Entries pm__dict_get_str() compares before it gives up. */
 #define MAX_DICT_SEARCH 4096
 
-static int
-utf8_put(char *buf, size_t len, size_t *pos, uint32_t c)
-{
-  unsigned char tmp[4];
-  size_t n;
-
-  if (c < 0x80)
-    tmp[0] = (unsigned char)c, n = 1;
-  else if (c < 0x800)
-    tmp[0] = 0xc0 | (c >> 6), tmp[1] = 0x80 | (c & 0x3f), n = 2;
-  else if (c < 0x10000)
-    tmp[0] = 0xe0 | (c >> 12), tmp[1] = 0x80 | ((c >> 6) & 0x3f),
-    tmp[2] = 0x80 | (c & 0x3f), n = 3;
-  else if (c < 0x110000)
-    tmp[0] = 0xf0 | (c >> 18), tmp[1] = 0x80 | ((c >> 12) & 0x3f),
-    tmp[2] = 0x80 | ((c >> 6) & 0x3f), tmp[3] = 0x80 | (c & 0x3f), n = 4;
-  else
-    return PM_ECORRUPT;
-  if (*pos + n >= len)
-    return 1; /* full */
-  memcpy(buf + *pos, tmp, n);
-  *pos += n;
-  return 0;
-}
-
-/* Drops an incomplete UTF-8 sequence left at the end of s by a cut. */
-static void
-utf8_trim(char *s)
-{
-  size_t n = strlen(s), i = n, need;
-  unsigned char lead;
-
-  while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
-    i--;
-  if (i == 0)
-    return;
-  lead = (unsigned char)s[i - 1];
-  if (lead >= 0xf0)
-    need = 4;
-  else if (lead >= 0xe0)
-    need = 3;
-  else if (lead >= 0xc0)
-    need = 2;
-  else
-    need = 1;
-  if (n - (i - 1) < need)
-    s[i - 1] = '\0';
-}
-
 struct str_shape {
   int64_t length;
   unsigned kind; /* 1, 2 or 4 bytes per character */
@@ -104,9 +55,11 @@ pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len)
       c = (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8;
     else
       memcpy(&c, raw + 4 * i, 4);
-    err = utf8_put(buf, len, &pos, c);
-    if (err < 0)
+    err = pm__utf8_put(buf, len, &pos, c);
+    if (err < 0) {
+      buf[pos] = '\0'; /* what was read: the caller may use it */
       return err;
+    }
     if (err > 0)
       break;
   }
@@ -260,21 +213,22 @@ type_name(struct pm_python *py, pm_addr_t type, uint64_t flags, char *buf,
         break;
     }
     if (strlen(name) + 1 == sizeof(name))
-      utf8_trim(name);
+      pm__utf8_trim(name);
   } else {
     if ((err = pm__py_read_u64(py, type + L->heaptype_qualname, &p))
         || (err = pm__str_read(py, p, qualname, sizeof(qualname))))
       return err;
     strcpy(module, "?");
     if (pm__py_read_u64(py, type + L->type_dict, &dict) == 0 && dict
-        && pm__dict_get_str(py, dict, "__module__", &modobj) == 0 && modobj)
-      pm__str_read(py, modobj, module, sizeof(module));
+        && pm__dict_get_str(py, dict, "__module__", &modobj) == 0 && modobj
+        && pm__str_read(py, modobj, module, sizeof(module)) != 0)
+      strcpy(module, "?");
     /* A name longer than a row is cut, never an error. */
     if (strcmp(module, "builtins") == 0)
       (void)(snprintf(name, sizeof(name), "%s", qualname) < 0);
     else if (snprintf(name, sizeof(name), "%s.%s", module, qualname)
              >= (int)sizeof(name))
-      utf8_trim(name);
+      pm__utf8_trim(name);
   }
   /*
    * A static type's tp_name is bytes, and a str may hold a lone surrogate:

@@ -150,8 +150,10 @@ pm__refcnt_live(const struct pm_python *py, uint64_t refcnt)
 }
 
 /*
- * Copies the str object at str into buf as UTF-8, NUL-terminated and cut
- * at len - 1 bytes.  PM_ECORRUPT when it is not a plausible str.
+ * Copies the str object at str into buf as UTF-8 (a lone surrogate as the
+ * text \uXXXX: see pm__utf8_put()), cut at len - 1 bytes.  PM_ECORRUPT
+ * when it is not a plausible str.  buf is NUL-terminated whatever the
+ * result (len > 0).
  */
 int pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len);
 

@@ -157,7 +157,7 @@ pm_diff_write_json(const struct pm_diff *d, FILE *f)
                    side(d->new), "seconds", pm_diff_seconds(d), "kinds", kinds);
   if (!root)
     return -ENOMEM;
-  /* Seconds to the millisecond, however many digits that takes. */
+  /* Seconds to the millisecond: every digit a double holds. */
   err = pm__json_dump(root, f, 0);
   json_decref(root);
   return err;

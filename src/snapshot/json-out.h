@@ -33,14 +33,16 @@ int pm__json_head(json_t *root, const struct pm_snapshot *s, const char *format,
                   int version);
 
 /*
- * What became of the writes to f since errno was set to 0: 0 when f took
- * them all, else the failed write's -errno (-EIO when it left none).
+ * 0 when f took all that was written to it, else the failed write's
+ * -errno: the caller sets errno to 0 before its writes, so that a flag
+ * set by a failure before them reads as -EIO.
  */
 int pm__write_status(FILE *f);
 
 /*
  * Writes root to f, indented, with a newline; root is left to the caller.
- * precision: the digits of reals (0: as many as they need).  Returns 0, or
+ * precision: the significant digits of reals (0: jansson's 17, which
+ * read back as the same double).  Returns 0, or
  * the write's -errno (-EIO when it left none).
  */
 int pm__json_dump(const json_t *root, FILE *f, int precision);

@@ -260,8 +260,8 @@ def process_cases(t, pm, py, tmp):
 
     # A class name that is not UTF-8 (a lone surrogate in __qualname__):
     # JSON cannot hold it as it is, and once made pmpeek --json exit 9 with
-    # nothing said.  The target writes how many it holds and the name as
-    # the census spells it (bytes that are not UTF-8 as \xNN).
+    # nothing said.  The target writes how many it holds and its name as
+    # Python's backslashreplace spells it, as the census must.
     truth = os.path.join(tmp, 'odd-name.json')
     tg = start_code(py, sleeper(
         'import gc, json\n'
@@ -269,7 +269,7 @@ def process_cases(t, pm, py, tmp):
         'C.__qualname__ = "odd\\udc80name"\n'
         'keep = [C() for _ in range(37)]\n'
         'name = (C.__module__ + "." + C.__qualname__).encode(\n'
-        '    "utf-8", "surrogatepass").decode("utf-8", "backslashreplace")\n'
+        '    "utf-8", "backslashreplace").decode("utf-8")\n'
         'n = sum(1 for o in gc.get_objects() if type(o) is C)\n'
         'json.dump({"kind": name, "count": n}, open(%r, "w"))\n' % truth))
     try:

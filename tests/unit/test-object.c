@@ -357,7 +357,20 @@ START_TEST(test_heap_type_surrogate)
   pm_addr_t t = heap_type("mymod", "x", 0x5610, 24, OBJECT);
 
   fake_put(&f, t, L->heaptype_qualname, compact(2, bad, 4));
-  ck_assert_str_eq(type_info(t).name, "mymod.bad\\xed\\xb2\\x80");
+  /* As Python's backslashreplace writes it: UTF-8 cannot hold it. */
+  ck_assert_str_eq(type_info(t).name, "mymod.bad\\udc80");
+}
+END_TEST
+
+START_TEST(test_heap_type_module_corrupt)
+{
+  /* A __module__ whose text cannot be read: "?", nothing of it kept. */
+  static const uint32_t bad[] = { 'a', 'b', 0x110000 };
+  pm_addr_t t = heap_type("x", "Q", 0x5610, 24, OBJECT);
+  pm_addr_t key = ascii("__module__"), value = compact(4, bad, 3);
+
+  fake_put(&f, t, L->type_dict, dict(3, 1, 1, &key, &value));
+  ck_assert_str_eq(type_info(t).name, "?.Q");
 }
 END_TEST
 
@@ -946,6 +959,7 @@ object_suite(void)
   tcase_add_test(tc, test_heap_type_non_ascii);
   tcase_add_test(tc, test_static_type_name_not_utf8);
   tcase_add_test(tc, test_heap_type_surrogate);
+  tcase_add_test(tc, test_heap_type_module_corrupt);
   tcase_add_test(tc, test_long_name_cut_utf8);
   tcase_add_test(tc, test_dict_subclass);
   tcase_add_test(tc, test_dict_get_str);

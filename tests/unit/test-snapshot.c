@@ -428,10 +428,12 @@ END_TEST
 START_TEST(test_write_error)
 {
   FILE *f = fopen("/dev/null", "r");
+  int err;
 
   ck_assert_ptr_nonnull(f);
-  /* The write's own reason: the stream is not open for writing. */
-  ck_assert_int_eq(pm_snapshot_write_json(&snap, f), -EBADF);
+  /* The write's own reason (glibc's: not open for writing), else -EIO. */
+  err = pm_snapshot_write_json(&snap, f);
+  ck_assert_msg(err == -EBADF || err == -EIO, "got %d", err);
   fclose(f);
 }
 END_TEST

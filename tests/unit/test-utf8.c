@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* test-utf8.c -- pm__utf8_char() and pm__utf8_clean() */
+/* test-utf8.c -- src/utf8.c: telling, cleaning and writing UTF-8 */
 #include <config.h>
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pmpeek/error.h"
 #include "utf8.h"
 
 static size_t
@@ -117,6 +118,74 @@ START_TEST(test_clean_worst_case_fits)
 }
 END_TEST
 
+/* The code points cp[0..n) put into a buffer of len bytes. */
+static int
+put_all(char *buf, size_t len, const uint32_t *cp, size_t n)
+{
+  size_t pos = 0;
+  int err = 0;
+
+  for (size_t i = 0; i < n && !err; i++)
+    err = pm__utf8_put(buf, len, &pos, cp[i]);
+  buf[pos] = '\0';
+  return err;
+}
+
+START_TEST(test_put)
+{
+  static const uint32_t cp[] = { 'a', 0xe9, 0x20ac, 0x1f600 };
+  char buf[32];
+
+  ck_assert_int_eq(put_all(buf, sizeof(buf), cp, 4), 0);
+  ck_assert_str_eq(buf, "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+}
+END_TEST
+
+START_TEST(test_put_surrogate)
+{
+  /* UTF-8 may not hold one: written as Python's backslashreplace does. */
+  static const uint32_t cp[] = { 'x', 0xd800, 0xdfff, 'y' };
+  char buf[32];
+
+  ck_assert_int_eq(put_all(buf, sizeof(buf), cp, 4), 0);
+  ck_assert_str_eq(buf, "x\\ud800\\udfffy");
+}
+END_TEST
+
+START_TEST(test_put_limits)
+{
+  static const uint32_t past[] = { 'a', 0x110000 }, euro[] = { 'a', 0x20ac };
+  char buf[8];
+
+  ck_assert_int_eq(put_all(buf, sizeof(buf), past, 2), PM_ECORRUPT);
+  ck_assert_str_eq(buf, "a");
+  /* A character that does not fit before the NUL is not written. */
+  ck_assert_int_eq(put_all(buf, 4, euro, 2), 1);
+  ck_assert_str_eq(buf, "a");
+  ck_assert_int_eq(put_all(buf, 5, euro, 2), 0);
+  ck_assert_str_eq(buf, "a\xe2\x82\xac");
+}
+END_TEST
+
+START_TEST(test_trim)
+{
+  char s[16];
+
+  strcpy(s, "ab\xe2\x82");
+  pm__utf8_trim(s);
+  ck_assert_str_eq(s, "ab");
+  strcpy(s, "ab\xe2\x82\xac");
+  pm__utf8_trim(s);
+  ck_assert_str_eq(s, "ab\xe2\x82\xac");
+  strcpy(s, "\xf0\x9f\x98");
+  pm__utf8_trim(s);
+  ck_assert_str_eq(s, "");
+  strcpy(s, "abc");
+  pm__utf8_trim(s);
+  ck_assert_str_eq(s, "abc");
+}
+END_TEST
+
 static Suite *
 utf8_suite(void)
 {
@@ -129,6 +198,10 @@ utf8_suite(void)
   tcase_add_test(tc, test_clean_escapes);
   tcase_add_test(tc, test_clean_cut);
   tcase_add_test(tc, test_clean_worst_case_fits);
+  tcase_add_test(tc, test_put);
+  tcase_add_test(tc, test_put_surrogate);
+  tcase_add_test(tc, test_put_limits);
+  tcase_add_test(tc, test_trim);
   suite_add_tcase(s, tc);
   return s;
 }
