@@ -38,10 +38,10 @@
  * (docs/performance.md).
  */
 #define CHUNK_KIB_MIN 16
-#define CHUNK_KIB_MAX 512
+#define NCHUNKS 6 /* 16, 32, ... 512 KiB */
+#define CHUNK_KIB_MAX (CHUNK_KIB_MIN << (NCHUNKS - 1))
 #define CALIBRATE_MIB 64
 #define PAGE 4096
-#define NCHUNKS 6 /* 16, 32, ... 512 KiB */
 
 struct range {
   unsigned long long lo, hi;
@@ -148,21 +148,20 @@ static long
 calibrate(long pid, const struct range *maps, long nmaps, unsigned char *buf)
 {
   double best[NCHUNKS], took;
-  long kib;
   size_t k, pick = 0;
 
   for (k = 0; k < NCHUNKS; k++)
     best[k] = 1e30;
   for (int round = 0; round < 2; round++)
-    for (kib = CHUNK_KIB_MIN, k = 0; kib <= CHUNK_KIB_MAX; kib *= 2, k++) {
-      if (copy(pid, maps, nmaps, buf, (size_t)kib << 10,
+    for (k = 0; k < NCHUNKS; k++) {
+      if (copy(pid, maps, nmaps, buf, (size_t)CHUNK_KIB_MIN << (k + 10),
                (uint64_t)CALIBRATE_MIB << 20, &took)
           < 0)
         return 0;
       if (took < best[k])
         best[k] = took;
     }
-  for (kib = CHUNK_KIB_MIN, k = 0; kib <= CHUNK_KIB_MAX; kib *= 2, k++)
+  for (k = 0; k < NCHUNKS; k++)
     if (best[k] < best[pick])
       pick = k;
   return (long)CHUNK_KIB_MIN << pick;

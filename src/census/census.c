@@ -1287,6 +1287,9 @@ owner_set(struct walk *w, uint32_t owner, const struct type_entry *e)
 
 static int count_dict(struct walk *w, pm_addr_t obj, uint64_t size,
                       int garbage);
+static int object_size(struct walk *w, const struct type_entry *e,
+                       pm_addr_t obj, const unsigned char *head, size_t nhead,
+                       uint64_t *size);
 
 /* Makes w->no_owner_kind the index of "dict (no owner)".  0 or an error. */
 static int
@@ -1296,9 +1299,6 @@ no_owner_kind(struct walk *w)
              ? kind_index(w, "dict (no owner)", &w->no_owner_kind)
              : 0;
 }
-static int object_size(struct walk *w, const struct type_entry *e,
-                       pm_addr_t obj, const unsigned char *head, size_t nhead,
-                       uint64_t *size);
 
 /*
  * The first claim on dict, which was counted with no owner: moved to its

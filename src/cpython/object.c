@@ -55,16 +55,12 @@ pm__str_read(struct pm_python *py, pm_addr_t str, char *buf, size_t len)
       c = (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8;
     else
       memcpy(&c, raw + 4 * i, 4);
-    err = pm__utf8_put(buf, len, &pos, c);
-    if (err < 0) {
-      buf[pos] = '\0'; /* what was read: the caller may use it */
-      return err;
-    }
-    if (err > 0)
+    /* Full (1) ends the text; past U+10FFFF ends it as corrupt. */
+    if ((err = pm__utf8_put(buf, len, &pos, c)))
       break;
   }
   buf[pos] = '\0';
-  return 0;
+  return err < 0 ? err : 0;
 }
 
 int

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* json-out.c -- what the JSON documents pmpeek writes have in common */
+/* json-out.c -- what the documents pmpeek writes have in common */
 #include <config.h>
 
 #include <errno.h>

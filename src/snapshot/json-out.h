@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* json-out.h -- what the JSON documents pmpeek writes have in common */
+/* json-out.h -- what the documents pmpeek writes have in common */
 #ifndef PM_JSON_OUT_H
 #define PM_JSON_OUT_H
 
