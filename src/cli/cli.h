@@ -13,8 +13,27 @@
 #define PM_EXIT_USAGE 2
 #define PM_EXIT_OTHER 9
 
-/* Prints "pmpeek: " and the message, one line on stderr. */
+/*
+ * Prints "pmpeek: " and the message, one line on stderr, its control
+ * characters escaped as pm_cli_text() does; cut at 1 KiB.
+ */
 void pm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Writes s, a text that came from the target or from a file (a kind's or a
+ * function's name, a key, a path), to f as a terminal may show it: each
+ * control character (C0, DEL, C1), whose escape sequences could move the
+ * cursor, rewrite the screen or retitle the window, and each byte that
+ * starts no well-formed UTF-8 character, as "\xNN", a byte at a time.  The
+ * JSON outputs keep the text as it is.
+ */
+void pm_cli_text(FILE *f, const char *s);
+
+/* How many characters pm_cli_text() writes for s. */
+size_t pm_cli_text_width(const char *s);
+
+/* pm_cli_text(), then spaces up to width characters. */
+void pm_cli_text_pad(FILE *f, const char *s, size_t width);
 
 /*
  * Ends the output written to f (standard output): flushes it, and when

@@ -51,10 +51,11 @@ pm_cli_print_diff(FILE *f, const struct pm_diff *d, size_t top, int bold,
                                                                : "";
     fprintf(f,
             "%10" PRIu64 " %10" PRIu64 " %+10" PRId64 " %10" PRIu64
-            " %10" PRIu64 " %+10" PRId64 " %s%s\n",
+            " %10" PRIu64 " %+10" PRId64 " ",
             r->count_old, r->count_new, (int64_t)(r->count_new - r->count_old),
-            r->size_old, r->size_new, (int64_t)(r->size_new - r->size_old),
-            r->kind, mark);
+            r->size_old, r->size_new, (int64_t)(r->size_new - r->size_old));
+    pm_cli_text(f, r->kind);
+    fprintf(f, "%s\n", mark);
   }
   if (rows < nrows)
     fprintf(f, "<%zu more rows. Use --top N or --all.>\n", nrows - rows);

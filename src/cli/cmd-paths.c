@@ -58,10 +58,13 @@ pm_cli_inspect_take(struct pm_cli_inspect *in,
 static void
 print_py_frame(FILE *f, const struct pm_py_frame *fr)
 {
+  fputs("    ", f);
+  pm_cli_text(f, fr->function);
+  fputs(" (", f);
+  pm_cli_text(f, fr->file);
   if (fr->line >= 0)
-    fprintf(f, "    %s (%s:%d)\n", fr->function, fr->file, fr->line);
-  else
-    fprintf(f, "    %s (%s)\n", fr->function, fr->file);
+    fprintf(f, ":%d", fr->line);
+  fputs(")\n", f);
 }
 
 static const char *
@@ -75,12 +78,17 @@ static void
 print_native_frame(FILE *f, const struct pm_native_frame *nf)
 {
   fprintf(f, "    [native] ");
-  if (nf->symbol)
-    fprintf(f, "%s+0x%" PRIx64, nf->symbol, nf->offset);
-  else
+  if (nf->symbol) {
+    pm_cli_text(f, nf->symbol);
+    fprintf(f, "+0x%" PRIx64, nf->offset);
+  } else {
     fprintf(f, "0x%" PRIx64, nf->ip);
-  if (nf->file)
-    fprintf(f, " (%s)", base_name(nf->file));
+  }
+  if (nf->file) {
+    fputs(" (", f);
+    pm_cli_text(f, base_name(nf->file));
+    fputc(')', f);
+  }
   fputc('\n', f);
 }
 
@@ -90,8 +98,11 @@ print_thread(FILE *f, const struct pm_py_thread *th, int native)
   size_t shown = 0;
 
   fprintf(f, "Thread %" PRIu64, th->native_id ? th->native_id : th->thread_id);
-  if (th->name)
-    fprintf(f, " (%s)", th->name);
+  if (th->name) {
+    fputs(" (", f);
+    pm_cli_text(f, th->name);
+    fputc(')', f);
+  }
   fprintf(f, ", ident 0x%" PRIx64, th->thread_id);
   if (th->interp_id)
     fprintf(f, ", interpreter %" PRId64, th->interp_id);
@@ -134,7 +145,9 @@ print_threads(FILE *f, const struct pm_stacks *s, const char *version,
 
   for (size_t i = 0; i < s->nthreads; i++)
     holder |= s->threads[i].gil == PM_GIL_HELD;
-  fprintf(f, "Python %s: %zu thread%s; %s.\n\n", version, s->nthreads,
+  fputs("Python ", f);
+  pm_cli_text(f, version);
+  fprintf(f, ": %zu thread%s; %s.\n\n", s->nthreads,
           s->nthreads == 1 ? "" : "s",
           holder ? "one holds the GIL"
           : s->nthreads && s->threads[0].gil == PM_GIL_UNKNOWN
@@ -149,39 +162,45 @@ print_threads(FILE *f, const struct pm_stacks *s, const char *version,
 
 /* ---- --referrers -------------------------------------------------------- */
 
-static int
-width_of(const struct pm_path *p, size_t cap)
+/* The widest of a path's labels (kinds when kinds), at most cap. */
+static size_t
+width_of(const struct pm_path *p, int kinds, size_t cap)
 {
   size_t w = 0;
 
   for (size_t i = 0; i < p->nsteps; i++) {
-    size_t n = strlen(p->steps[i].label);
+    size_t n = pm_cli_text_width(kinds ? p->steps[i].kind : p->steps[i].label);
     if (n > w)
       w = n;
   }
-  return (int)(w < cap ? w : cap);
+  return w < cap ? w : cap;
 }
 
 static void
 print_path(FILE *f, size_t i, const struct pm_path *p)
 {
-  int w = width_of(p, 48), kw = 0;
+  size_t w = width_of(p, 0, 48), kw = width_of(p, 1, 40);
 
-  for (size_t k = 0; k < p->nsteps; k++)
-    if ((int)strlen(p->steps[k].kind) > kw)
-      kw = (int)strlen(p->steps[k].kind);
-  if (kw > 40)
-    kw = 40;
   fprintf(f, "%3zu. at 0x%" PRIx64 ", %" PRIu64 " bytes%s:\n", i + 1, p->object,
           p->size,
           p->root == PM_PATH_UNREACHABLE ? ", no root reaches it" : "");
-  fprintf(f, "     %s\n", p->text);
-  if (p->function)
-    fprintf(f, "     (in %s, %s line %d)\n", p->function,
-            p->file ? p->file : "?", p->line);
-  for (size_t k = 0; k < p->nsteps; k++)
-    fprintf(f, "       %-*s  %-*s  0x%" PRIx64 "\n", w, p->steps[k].label, kw,
-            p->steps[k].kind, p->steps[k].address);
+  fputs("     ", f);
+  pm_cli_text(f, p->text);
+  fputc('\n', f);
+  if (p->function) {
+    fputs("     (in ", f);
+    pm_cli_text(f, p->function);
+    fputs(", ", f);
+    pm_cli_text(f, p->file ? p->file : "?");
+    fprintf(f, " line %d)\n", p->line);
+  }
+  for (size_t k = 0; k < p->nsteps; k++) {
+    fputs("       ", f);
+    pm_cli_text_pad(f, p->steps[k].label, w);
+    fputs("  ", f);
+    pm_cli_text_pad(f, p->steps[k].kind, kw);
+    fprintf(f, "  0x%" PRIx64 "\n", p->steps[k].address);
+  }
 }
 
 static void
@@ -205,8 +224,11 @@ print_groups(FILE *f, const struct pm_referrers *r, int bold)
             r->size ? (unsigned)(cum * 100 / r->size) : 0);
     if (!g->nkinds)
       fprintf(f, "<none found>");
-    for (size_t k = 0; k < g->nkinds; k++)
-      fprintf(f, "%s%s", k ? ", " : "", g->kinds[k]);
+    for (size_t k = 0; k < g->nkinds; k++) {
+      if (k)
+        fputs(", ", f);
+      pm_cli_text(f, g->kinds[k]);
+    }
     fputc('\n', f);
   }
 }
@@ -214,10 +236,12 @@ print_groups(FILE *f, const struct pm_referrers *r, int bold)
 static void
 print_referrers(FILE *f, const struct pm_referrers *r, int bold)
 {
+  fprintf(f, "%s%" PRIu64 " object%s of kind ", bold ? "\033[1m" : "", r->count,
+          r->count == 1 ? "" : "s");
+  pm_cli_text(f, r->kind);
   fprintf(f,
-          "%s%" PRIu64 " object%s of kind %s, %" PRIu64 " bytes; %" PRIu64
-          " reachable from a root (%" PRIu64 " objects walked).%s\n",
-          bold ? "\033[1m" : "", r->count, r->count == 1 ? "" : "s", r->kind,
+          ", %" PRIu64 " bytes; %" PRIu64 " reachable from a root (%" PRIu64
+          " objects walked).%s\n",
           r->size, r->reachable, r->objects, bold ? "\033[0m" : "");
   if (!r->count)
     return;

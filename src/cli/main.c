@@ -1080,10 +1080,13 @@ run_interval(const struct options *o, struct pm_target *t)
       printf("Leak suspects (count grew in each of the last %zu "
              "snapshots):\n",
              o->suspect_after);
-      for (size_t i = 0; i < nsus; i++)
-        printf("  %s: %llu -> %llu (%+.1f/min)\n", sus[i].kind,
+      for (size_t i = 0; i < nsus; i++) {
+        fputs("  ", stdout);
+        pm_cli_text(stdout, sus[i].kind);
+        printf(": %llu -> %llu (%+.1f/min)\n",
                (unsigned long long)sus[i].count_first,
                (unsigned long long)sus[i].count_last, sus[i].per_minute);
+      }
     }
     free(sus);
     printf("\n");

@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 
+#include "cli/cli.h"
 #include "cli/table.h"
 
 /* Whole percent, rounded down as heapy does; 0 of an empty total is 0. */
@@ -40,7 +41,8 @@ pm_cli_print_table_ex(FILE *f, const struct pm_census *c, size_t top, int bold,
             percent(cumulative, c->size));
     if (unreachable)
       fprintf(f, "%7" PRIu64 " ", k->unreachable_count);
-    fprintf(f, "%s\n", k->name);
+    pm_cli_text(f, k->name);
+    fputc('\n', f);
   }
   if (rows < c->nkinds)
     fprintf(f, "<%zu more rows. Use --top N or --all.>\n", c->nkinds - rows);

@@ -11,16 +11,77 @@
 
 #include "cli/cli.h"
 #include "pmpeek/error.h"
+#include "utf8.h"
+
+/*
+ * The length of the character s starts with, and in *shown whether a
+ * terminal may have it as it is: not a control character (C0, DEL, or C1,
+ * which a terminal may take as the start of an escape sequence as well),
+ * and well-formed UTF-8 (a stray byte 0x80 to 0x9f is a C1 control to a
+ * terminal in an 8-bit mode).
+ */
+static size_t
+char_at(const char *s, int *shown)
+{
+  const unsigned char *u = (const unsigned char *)s;
+  size_t n = pm__utf8_char(u);
+
+  *shown = n > 0 && u[0] >= 0x20 && u[0] != 0x7f
+           && !(n == 2 && u[0] == 0xc2 && u[1] < 0xa0);
+  return n ? n : 1;
+}
+
+size_t
+pm_cli_text_width(const char *s)
+{
+  size_t w = 0;
+  int shown;
+
+  while (*s) {
+    size_t n = char_at(s, &shown);
+    w += shown ? 1 : 4 * n;
+    s += n;
+  }
+  return w;
+}
+
+void
+pm_cli_text(FILE *f, const char *s)
+{
+  int shown;
+
+  while (*s) {
+    size_t n = char_at(s, &shown);
+    if (shown)
+      fwrite(s, 1, n, f);
+    else
+      for (size_t i = 0; i < n; i++)
+        fprintf(f, "\\x%02x", (unsigned char)s[i]);
+    s += n;
+  }
+}
+
+void
+pm_cli_text_pad(FILE *f, const char *s, size_t width)
+{
+  pm_cli_text(f, s);
+  for (size_t w = pm_cli_text_width(s); w < width; w++)
+    fputc(' ', f);
+}
 
 void
 pm_cli_error(const char *fmt, ...)
 {
+  char buf[1024];
   va_list ap;
 
-  fputs("pmpeek: ", stderr);
+  /* Names in a message may come from the target, or a file it wrote. */
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  (void)(vsnprintf(buf, sizeof(buf), fmt, ap) < 0);
   va_end(ap);
+  pm__utf8_trim(buf);
+  fputs("pmpeek: ", stderr);
+  pm_cli_text(stderr, buf);
   fputc('\n', stderr);
 }
 

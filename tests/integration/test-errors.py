@@ -289,6 +289,62 @@ def process_cases(t, pm, py, tmp):
     finally:
         stop(tg)
 
+    # Control characters in a class name and a key (what the target holds
+    # is untrusted): the table and the paths show them as \\xNN, never as
+    # escape sequences a terminal would act on; --json keeps the name as it
+    # is.  The target writes its name and how many it holds.
+    truth = os.path.join(tmp, 'ctl-name.json')
+    tg = start_code(py, sleeper(
+        'import gc, json\n'
+        'class C: pass\n'
+        'C.__qualname__ = "ctl\\x1b[2J\\x1b]0;t\\x07\\x9bname"\n'
+        'keep = {"key\\x1b[31m": [C() for _ in range(29)]}\n'
+        'n = sum(1 for o in gc.get_objects() if type(o) is C)\n'
+        'json.dump({"kind": C.__module__ + "." + C.__qualname__,\n'
+        '           "count": n}, open(%r, "w"))\n' % truth))
+    try:
+        with open(truth) as f:
+            want = json.load(f)
+        shown = ''.join(c if ' ' <= c < '\x7f' or c > '\x9f'
+                        else ''.join('\\x%02x' % b for b in c.encode())
+                        for c in want['kind'])
+        ctl = re.compile('[\x00-\x09\x0b-\x1f\x7f-\x9f]')
+        cp = run([pm, '--all', str(tg.pid)])
+        t.check('control characters in a class name: status 0', cp, EXIT_OK,
+                r'^pmpeek: process %d was paused for [0-9.]+ ms$' % tg.pid,
+                tg.pid, RUNNING)
+        rows = [ln.split() for ln in cp.stdout.splitlines()
+                if ln.endswith(' ' + shown)]
+        tap.check(len(rows) == 1 and rows[0][1] == str(want['count']) == '29'
+                  and not ctl.search(cp.stdout),
+                  'control characters in a class name: %r shown escaped, '
+                  'counted %s, the target holds %d'
+                  % (shown, rows[0][1] if rows else None, want['count']))
+        cp = run([pm, '--json', str(tg.pid)])
+        try:
+            got = {k['kind']: k['count']
+                   for k in json.loads(cp.stdout)['kinds']}.get(want['kind'])
+        except ValueError:
+            got = None
+        tap.check(got == want['count'],
+                  'control characters in a class name: --json keeps %r, '
+                  'counted %s' % (want['kind'], got))
+        cp = run([pm, '--referrers', want['kind'], '--samples', '1',
+                  str(tg.pid)])
+        t.check('control characters in paths: status 0', cp, EXIT_OK, None,
+                tg.pid, RUNNING)
+        tap.check(not ctl.search(cp.stdout)
+                  and "['key\\x1b[31m']" in cp.stdout
+                  and ('kind ' + shown + ',') in cp.stdout,
+                  'control characters in paths: the key and the kind shown '
+                  'escaped')
+        cp = run([pm, '--referrers', want['kind'] + 'x', str(tg.pid)])
+        t.check('control characters in an error: status 1', cp, 1,
+                r"^pmpeek: no object of kind '__main__\.ctl\\x1b\[2J.*' "
+                r"found$", tg.pid, RUNNING)
+    finally:
+        stop(tg)
+
     # The target dies while paused: status 7.
     tg = start_code(py, sleeper())
     p, _ = held(pm, tg.pid, 2)
@@ -407,6 +463,20 @@ def snapshot_cases(t, tmp):
     t.case('diff: snapshot with a malformed field', ['diff', good, nokinds],
            EXIT_USAGE, r"^pmpeek: cannot use snapshot '%s': missing or "
                        r"malformed field" % q(nokinds))
+    # A snapshot file is anybody's: its kind names reach the terminal
+    # escaped.
+    ctl = write(os.path.join(tmp, 'ctl.json'), snapshot_doc(
+        kinds=[{'kind': 'str', 'count': 1, 'size': 10},
+               {'kind': 'x\x1b]0;t\x07\x1b[2J', 'count': 4, 'size': 99}]))
+    cp = run([t.pm, 'diff', good, ctl])
+    t.check('diff: control characters in a kind: status 0', cp, EXIT_OK,
+            None)
+    tap.check(re.search(r'^ +0 +4 +\+4 +0 +99 +\+99 '
+                        r'x\\x1b\]0;t\\x07\\x1b\[2J \(new\)$',
+                        cp.stdout, re.M)
+              and not re.search('[\x00-\x09\x0b-\x1f\x7f]', cp.stdout),
+              'diff: control characters in a kind shown escaped',
+              cp.stdout)
     with open('/dev/full', 'w') as full:
         cp = run([t.pm, 'diff', '--json', good, good], stdout=full,
                  stderr=subprocess.PIPE, capture_output=False)

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/table.h"
 
 /* heapy's two header lines, for a census of `objects` and `bytes`. */
@@ -228,6 +230,80 @@ START_TEST(test_many_rows)
 }
 END_TEST
 
+/*
+ * Kind names come from the target: a control character in one must not
+ * reach a terminal as it is, where ESC [ 2 J clears the screen and
+ * ESC ] 0 ; ... BEL retitles the window.  Well-formed UTF-8 passes.
+ */
+START_TEST(test_control_names)
+{
+  static struct pm_kind odd[] = {
+    { "evil\x1b[2Jx\x1b]0;t\x07", 3, 600, 0, 0 },
+    { "tab\tnl\ndel\x7f", 2, 300, 0, 0 },
+    /* U+009B (CSI, a C1 control), a stray byte 0x9b, then U+00E9, U+2192 */
+    { "c1\xc2\x9b"
+      "stray\x9b"
+      "caf\xc3\xa9\xe2\x86\x92",
+      1, 100, 0, 0 },
+  };
+  struct pm_census c = { .kinds = odd, .nkinds = 3, .count = 6, .size = 1000 };
+
+  pm_cli_print_table(out, &c, 0, 0);
+  ck_assert_str_eq(
+      printed(),
+      HEAD("6", "1000") "     0      3  50      600  60       600  60 "
+                        "evil\\x1b[2Jx\\x1b]0;t\\x07\n"
+                        "     1      2  33      300  30       900  90 "
+                        "tab\\x09nl\\x0adel\\x7f\n"
+                        "     2      1  16      100  10      1000 100 "
+                        "c1\\xc2\\x9bstray\\x9b"
+                        "caf\xc3\xa9\xe2\x86\x92\n");
+}
+END_TEST
+
+START_TEST(test_text_width)
+{
+  ck_assert_uint_eq(pm_cli_text_width(""), 0);
+  ck_assert_uint_eq(pm_cli_text_width("abc"), 3);
+  /* One character each: U+00E9, U+2192, U+1F600. */
+  ck_assert_uint_eq(pm_cli_text_width("\xc3\xa9\xe2\x86\x92\xf0\x9f\x98\x80"),
+                    3);
+  ck_assert_uint_eq(pm_cli_text_width("a\x1b"
+                                      "b"),
+                    6);
+  ck_assert_uint_eq(pm_cli_text_width("\xc2\x85"), 8);
+  /* A sequence cut short is two stray bytes. */
+  ck_assert_uint_eq(pm_cli_text_width("\xe2\x86"), 8);
+  pm_cli_text_pad(out, "\xc3\xa9\x1b", 8);
+  fputc('|', out);
+  pm_cli_text_pad(out, "toolong", 3);
+  fputc('|', out);
+  ck_assert_str_eq(printed(), "\xc3\xa9\\x1b   |toolong|");
+}
+END_TEST
+
+/* An error message names a kind or a path, maybe the target's: escaped. */
+START_TEST(test_error_escaped)
+{
+  FILE *tmp = tmpfile();
+  char got[256] = "";
+  size_t n;
+
+  ck_assert_ptr_nonnull(tmp);
+  fflush(stderr);
+  ck_assert_int_ge(dup2(fileno(tmp), 2), 0);
+  pm_cli_error("no object of kind '%s' found", "a\x1b[2Jb\xff");
+  fflush(stderr);
+  rewind(tmp);
+  n = fread(got, 1, sizeof(got) - 1, tmp);
+  got[n] = '\0';
+  ck_assert_str_eq(got, "pmpeek: no object of kind 'a\\x1b[2Jb\\xff' found\n");
+  fclose(tmp);
+  fclose(out);
+  out = NULL;
+}
+END_TEST
+
 static Suite *
 table_suite(void)
 {
@@ -247,6 +323,9 @@ table_suite(void)
   tcase_add_test(tc, test_wide_numbers);
   tcase_add_test(tc, test_zero_total);
   tcase_add_test(tc, test_many_rows);
+  tcase_add_test(tc, test_control_names);
+  tcase_add_test(tc, test_text_width);
+  tcase_add_test(tc, test_error_escaped);
   suite_add_tcase(s, tc);
   return s;
 }
