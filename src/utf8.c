@@ -125,3 +125,21 @@ pm__utf8_trim(char *s)
   if (n - (i - 1) < need)
     s[i - 1] = '\0';
 }
+
+size_t
+pm__utf8_shown(const char *s, int *shown)
+{
+  const unsigned char *u = (const unsigned char *)s;
+  size_t n = pm__utf8_char(u);
+
+  *shown = n > 0 && u[0] >= 0x20 && u[0] != 0x7f
+           && !(n == 2 && u[0] == 0xc2 && u[1] < 0xa0);
+  return n ? n : 1;
+}
+
+void
+pm__utf8_write_hex(FILE *f, const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    fprintf(f, "\\x%02x", (unsigned char)s[i]);
+}

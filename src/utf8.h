@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * The length (1 to 4) of the well-formed UTF-8 character that s starts
@@ -35,6 +36,19 @@ int pm__utf8_clean(char *buf, size_t len, const char *s);
  * "\uXXXX", as Python's backslashreplace writes it.
  */
 int pm__utf8_put(char *buf, size_t len, size_t *pos, uint32_t c);
+
+/*
+ * For text a person reads (a terminal, a page): the length of the
+ * character that the non-empty s starts with, 1 for a byte that starts no
+ * well-formed character, and in *shown whether it may be shown as it is:
+ * not a control character (C0, DEL, or C1, which a terminal may take as
+ * the start of an escape sequence) and well-formed (a stray byte 0x80 to
+ * 0x9f is a C1 control to a terminal in an 8-bit mode).
+ */
+size_t pm__utf8_shown(const char *s, int *shown);
+
+/* Writes the n bytes at s to f as "\xNN" each (NN in hex). */
+void pm__utf8_write_hex(FILE *f, const char *s, size_t n);
 
 /* Drops an incomplete UTF-8 sequence left at the end of s by a cut. */
 void pm__utf8_trim(char *s);

@@ -13,24 +13,6 @@
 #include "pmpeek/error.h"
 #include "utf8.h"
 
-/*
- * The length of the character s starts with, and in *shown whether a
- * terminal may have it as it is: not a control character (C0, DEL, or C1,
- * which a terminal may take as the start of an escape sequence as well),
- * and well-formed UTF-8 (a stray byte 0x80 to 0x9f is a C1 control to a
- * terminal in an 8-bit mode).
- */
-static size_t
-char_at(const char *s, int *shown)
-{
-  const unsigned char *u = (const unsigned char *)s;
-  size_t n = pm__utf8_char(u);
-
-  *shown = n > 0 && u[0] >= 0x20 && u[0] != 0x7f
-           && !(n == 2 && u[0] == 0xc2 && u[1] < 0xa0);
-  return n ? n : 1;
-}
-
 size_t
 pm_cli_text_width(const char *s)
 {
@@ -38,7 +20,7 @@ pm_cli_text_width(const char *s)
   int shown;
 
   while (*s) {
-    size_t n = char_at(s, &shown);
+    size_t n = pm__utf8_shown(s, &shown);
     w += shown ? 1 : 4 * n;
     s += n;
   }
@@ -51,12 +33,11 @@ pm_cli_text(FILE *f, const char *s)
   int shown;
 
   while (*s) {
-    size_t n = char_at(s, &shown);
+    size_t n = pm__utf8_shown(s, &shown);
     if (shown)
       fwrite(s, 1, n, f);
     else
-      for (size_t i = 0; i < n; i++)
-        fprintf(f, "\\x%02x", (unsigned char)s[i]);
+      pm__utf8_write_hex(f, s, n);
     s += n;
   }
 }

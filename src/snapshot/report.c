@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pmpeek/snapshot.h"
+#include "utf8.h"
 
 #define CHART_W 900
 #define CHART_H 360
@@ -21,26 +22,30 @@ static const char *const palette[] = {
   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 };
 
+/*
+ * s as HTML text; a control character, which HTML may not hold, and a
+ * byte that is not UTF-8 (a snapshot file is anybody's) as "\\xNN".
+ */
 static void
 html_text(FILE *f, const char *s)
 {
-  for (; *s; s++) {
-    switch (*s) {
-    case '<':
+  int shown;
+
+  while (*s) {
+    size_t n = pm__utf8_shown(s, &shown);
+    if (!shown)
+      pm__utf8_write_hex(f, s, n);
+    else if (*s == '<')
       fputs("&lt;", f);
-      break;
-    case '>':
+    else if (*s == '>')
       fputs("&gt;", f);
-      break;
-    case '&':
+    else if (*s == '&')
       fputs("&amp;", f);
-      break;
-    case '"':
+    else if (*s == '"')
       fputs("&quot;", f);
-      break;
-    default:
-      fputc(*s, f);
-    }
+    else
+      fwrite(s, 1, n, f);
+    s += n;
   }
 }
 

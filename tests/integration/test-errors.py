@@ -467,7 +467,8 @@ def snapshot_cases(t, tmp):
     # escaped.
     ctl = write(os.path.join(tmp, 'ctl.json'), snapshot_doc(
         kinds=[{'kind': 'str', 'count': 1, 'size': 10},
-               {'kind': 'x\x1b]0;t\x07\x1b[2J', 'count': 4, 'size': 99}]))
+               {'kind': 'x\x1b]0;t\x07\x1b[2J', 'count': 4, 'size': 99},
+               {'kind': '<i>\x9b', 'count': 1, 'size': 1}]))
     cp = run([t.pm, 'diff', good, ctl])
     t.check('diff: control characters in a kind: status 0', cp, EXIT_OK,
             None)
@@ -477,6 +478,14 @@ def snapshot_cases(t, tmp):
               and not re.search('[\x00-\x09\x0b-\x1f\x7f]', cp.stdout),
               'diff: control characters in a kind shown escaped',
               cp.stdout)
+    cp = run([t.pm, 'report', good, ctl])
+    t.check('report: control characters in a kind: status 0', cp, EXIT_OK,
+            None)
+    tap.check('x\\x1b]0;t\\x07\\x1b[2J' in cp.stdout
+              and '&lt;i&gt;\\xc2\\x9b' in cp.stdout
+              and not re.search('[\x00-\x09\x0b-\x1f\x7f-\x9f]',
+                                cp.stdout),
+              'report: control characters in a kind written as \\xNN')
     with open('/dev/full', 'w') as full:
         cp = run([t.pm, 'diff', '--json', good, good], stdout=full,
                  stderr=subprocess.PIPE, capture_output=False)

@@ -186,6 +186,47 @@ START_TEST(test_trim)
 }
 END_TEST
 
+/* What a terminal or a page may show as it is, a character at a time. */
+START_TEST(test_shown)
+{
+  static const struct {
+    const char *s;
+    size_t n;
+    int shown;
+  } cases[] = {
+    { "a", 1, 1 },
+    { " ", 1, 1 },
+    { "\x1b[", 1, 0 },
+    { "\t", 1, 0 },
+    { "\x7f", 1, 0 },
+    { "\xc2\x9b", 2, 0 }, /* U+009B, CSI */
+    { "\xc2\x80", 2, 0 }, /* U+0080 */
+    { "\xc2\xa0", 2, 1 }, /* U+00A0, the first after C1 */
+    { "\xe2\x86\x92", 3, 1 },
+    { "\xf0\x9f\x98\x80", 4, 1 },
+    { "\x9b", 1, 0 },         /* a stray byte */
+    { "\xe2\x86", 1, 0 },     /* cut short: a byte at a time */
+    { "\xed\xa0\x80", 1, 0 }, /* a surrogate */
+  };
+  char out[64];
+  size_t len = 0;
+  FILE *f;
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    int shown = -1;
+    ck_assert_uint_eq(pm__utf8_shown(cases[i].s, &shown), cases[i].n);
+    ck_assert_int_eq(shown, cases[i].shown);
+  }
+  f = fmemopen(out, sizeof(out), "w");
+  ck_assert_ptr_nonnull(f);
+  pm__utf8_write_hex(f, "\x1b\xc2\x9b", 3);
+  len = (size_t)ftell(f);
+  fclose(f);
+  out[len] = '\0';
+  ck_assert_str_eq(out, "\\x1b\\xc2\\x9b");
+}
+END_TEST
+
 static Suite *
 utf8_suite(void)
 {
@@ -202,6 +243,7 @@ utf8_suite(void)
   tcase_add_test(tc, test_put_surrogate);
   tcase_add_test(tc, test_put_limits);
   tcase_add_test(tc, test_trim);
+  tcase_add_test(tc, test_shown);
   suite_add_tcase(s, tc);
   return s;
 }
