@@ -36,6 +36,12 @@ size_t pm_cli_text_width(const char *s);
 void pm_cli_text_pad(FILE *f, const char *s, size_t width);
 
 /*
+ * Flushes f after writes that returned err: err when it is one, else the
+ * flush's -errno, -EIO for an earlier failed write, or 0.
+ */
+int pm_cli_flush(FILE *f, int err);
+
+/*
  * Ends the output written to f (standard output): flushes it, and when
  * err (what writing it returned) or the flush failed, says so in one line
  * (not for a closed pipe: the reader had enough).  Returns 0, or

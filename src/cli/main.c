@@ -990,7 +990,7 @@ run_interval(const struct options *o, struct pm_target *t)
   struct shot first, prev, cur;
   FILE *series = NULL;
   size_t n = 0;
-  int status = 0, prev_is_first = 0, any_partial = 0;
+  int status = 0, prev_is_first = 0, any_partial = 0, err;
 
   if (!trend) {
     pm_cli_error("out of memory");
@@ -1064,9 +1064,9 @@ run_interval(const struct options *o, struct pm_target *t)
     if (o->output && (status = save_json(latest, o->output)))
       break;
     if (series
-        && (pm_snapshot_write_series(latest, o->top, series)
-            || fflush(series))) {
-      pm_cli_error("cannot write '%s'", o->series);
+        && (err = pm_cli_flush(
+                series, pm_snapshot_write_series(latest, o->top, series)))) {
+      pm_cli_error("cannot write '%s': %s", o->series, pm_strerror(err));
       status = PM_EXIT_OTHER;
       break;
     }
@@ -1090,7 +1090,9 @@ run_interval(const struct options *o, struct pm_target *t)
     }
     free(sus);
     printf("\n");
-    fflush(stdout);
+    /* A reader that went away (| head) ends the run: no more pauses. */
+    if ((status = pm_cli_output_end(stdout, 0)))
+      break;
   }
   if (n > 0)
     pm_census_release(&first.census);

@@ -67,14 +67,20 @@ pm_cli_error(const char *fmt, ...)
 }
 
 int
-pm_cli_output_end(FILE *f, int err)
+pm_cli_flush(FILE *f, int err)
 {
   if (!err && fflush(f) != 0)
     err = errno > 0 ? -errno : -EIO;
   /* A write that failed before the flush left the flag, not its errno. */
   if (!err && ferror(f))
     err = -EIO;
-  if (!err)
+  return err;
+}
+
+int
+pm_cli_output_end(FILE *f, int err)
+{
+  if (!(err = pm_cli_flush(f, err)))
     return 0;
   /* A reader that has read enough (pmpeek PID | head) wants no word. */
   if (err != -EPIPE)

@@ -208,6 +208,38 @@ def process_cases(t, pm, py, tmp):
                     r'^pmpeek: cannot write the output: No space left on '
                     r'device$', tg.pid, RUNNING)
 
+        # Periodic mode whose output cannot be written: it ends after the
+        # first snapshot it cannot print, instead of pausing the target on
+        # for nothing (it once ran until a signal).  No --count: only the
+        # error can end it, within 30 s.
+        with open('/dev/full', 'w') as full:
+            cp = run([t.pm, '--interval', '0.05', str(tg.pid)], timeout=30,
+                     stdout=full, stderr=subprocess.PIPE,
+                     capture_output=False)
+        t.check('periodic mode, standard output full', cp, EXIT_OTHER,
+                r'^pmpeek: cannot write the output: No space left on '
+                r'device$', tg.pid, RUNNING)
+        cp = run([t.pm, '--interval', '0.05', '--series', '/dev/full',
+                  str(tg.pid)], timeout=30, stdout=subprocess.DEVNULL,
+                 stderr=subprocess.PIPE, capture_output=False)
+        t.check('periodic mode, --series file full', cp, EXIT_OTHER,
+                r"^pmpeek: cannot write '/dev/full': No space left on "
+                r"device$", tg.pid, RUNNING)
+        # A reader that had enough (pmpeek PID -i 1 | head -1): no word.
+        p = subprocess.Popen([t.pm, '--interval', '0.05', str(tg.pid)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        first = p.stdout.readline()
+        p.stdout.close()
+        try:
+            err = p.communicate(timeout=30)[1]
+        except subprocess.TimeoutExpired:
+            p.kill()
+            err = p.communicate()[1] + '(did not end)'
+        cp = subprocess.CompletedProcess(p.args, p.returncode, '', err)
+        t.check('periodic mode, reader gone after %r' % first[:20], cp,
+                EXIT_OTHER, None, tg.pid, RUNNING)
+
         # Signals while the target is held paused (PMPEEK_HOLD_PAUSE).
         for sig in (signal.SIGINT, signal.SIGTERM):
             p, st = held(pm, tg.pid, 30)
