@@ -94,7 +94,7 @@ pm_cli_diff(int argc, char **argv)
       break;
     case 'h':
       usage(stdout);
-      return 0;
+      return pm_cli_output_end(stdout, 0);
     case ':':
       pm_cli_error("option '%s' needs a value", argv[optind - 1]);
       return PM_EXIT_USAGE;

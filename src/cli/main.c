@@ -367,10 +367,10 @@ parse_options(int argc, char **argv, struct options *o)
       break;
     case 'h':
       usage(stdout);
-      exit(0);
+      exit(pm_cli_output_end(stdout, 0));
     case 'V':
       printf("pmpeek %s\n", PM_VERSION);
-      exit(0);
+      exit(pm_cli_output_end(stdout, 0));
     case ':':
       pm_cli_error("option '%s' needs a value", argv[optind - 1]);
       return EXIT_USAGE;

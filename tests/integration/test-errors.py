@@ -168,6 +168,24 @@ def usage_cases(t):
                                         r'files'),
     ]:
         t.case('usage: pmpeek %s' % ' '.join(args), args, EXIT_USAGE, pat)
+    # Help and version go to standard output: one that takes nothing is
+    # an error, as for any output.
+    for args, want in [(['--help'], 'usage: pmpeek'),
+                       (['--version'], 'pmpeek '),
+                       (['diff', '--help'], 'usage: pmpeek diff'),
+                       (['report', '--help'], 'usage: pmpeek report')]:
+        cp = run([t.pm] + args)
+        tap.check(cp.returncode == EXIT_OK and cp.stdout.startswith(want)
+                  and not cp.stderr,
+                  'pmpeek %s: status 0, %r...' % (' '.join(args), want),
+                  'status %s, stdout %r, stderr %r'
+                  % (cp.returncode, cp.stdout[:40], cp.stderr))
+        with open('/dev/full', 'w') as full:
+            cp = run([t.pm] + args, stdout=full, stderr=subprocess.PIPE,
+                     capture_output=False)
+        t.check('pmpeek %s, standard output full' % ' '.join(args), cp,
+                EXIT_OTHER, r'^pmpeek: cannot write the output: No space '
+                r'left on device$')
 
 
 def process_cases(t, pm, py, tmp):
