@@ -1016,6 +1016,13 @@ run_interval(const struct options *o, struct pm_target *t)
       nap(o->interval);
     if (interrupted)
       break;
+    /* Not "during the walk": the snapshots taken stand. */
+    if (n > 0 && pm_target_gone(t)) {
+      pm_cli_error("process %d exited; stopped after %zu snapshot%s",
+                   (int)o->pid, n, n == 1 ? "" : "s");
+      status = pm_exit_status(PM_EGONE);
+      break;
+    }
     if ((status = take_snapshot(o, t, &cur)))
       break;
     n++;
