@@ -136,7 +136,7 @@ usage(FILE *f)
       "\n"
       "Exit status: 0 ok, 1 partial result, 2 usage or bad snapshot file,\n"
       "3 no such process, 4 permission denied, 5 not a Python process,\n"
-      "6 unsupported Python, 7 target exited during the walk, 8 unreadable\n"
+      "6 unsupported Python, 7 target exited while watched, 8 unreadable\n"
       "target memory or corrupt core, 9 other error, 10 core files missing\n"
       "or different on disk, 130 interrupted.  See pmpeek(1).\n",
       f);
