@@ -71,12 +71,15 @@ enum {
                             * on the GC lists, as referents and in frames,
                             * which is what an in-process census sees */
   PM_CENSUS_SERIAL = 4,    /* one thread: by default a live target's walk
-                            * from the roots is shared by two */
+                            * from the roots is shared by two, unless its
+                            * heap is small (less than 8 MiB of arenas) */
   PM_CENSUS_GIVE = 8,      /* for the tests: the two walkers split the heap
                             * by MiB and hand each other MiB at every
                             * turn, not only when one is out of work, and
                             * a type's claimed dicts get a set of their own
                             * at its first claim (the census is the same) */
+  PM_CENSUS_PARALLEL = 16, /* for the tests: two threads, even for a small
+                            * heap */
 };
 
 enum pm_sort {

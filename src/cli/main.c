@@ -653,8 +653,9 @@ hold_for_tests(void)
 /*
  * The census options; PMPEEK_NO_BLOCKS=1 leaves out the allocator's blocks,
  * so that tests can compare with what an in-process census sees,
- * PMPEEK_SERIAL=1 keeps the walk on one thread, and PMPEEK_GIVE=1 makes
- * its two walkers hand each other work at every turn.
+ * PMPEEK_SERIAL=1 keeps the walk on one thread, PMPEEK_SERIAL=0 puts it on
+ * two even for a small heap, and PMPEEK_GIVE=1 makes its two walkers hand
+ * each other work at every turn.
  */
 static unsigned
 census_flags(const struct options *o)
@@ -664,6 +665,7 @@ census_flags(const struct options *o)
 
   return o->census_flags | (nb && *nb == '1' ? PM_CENSUS_NO_BLOCKS : 0)
          | (se && *se == '1' ? PM_CENSUS_SERIAL : 0)
+         | (se && *se == '0' ? PM_CENSUS_PARALLEL : 0)
          | (gv && *gv == '1' ? PM_CENSUS_GIVE : 0);
 }
 

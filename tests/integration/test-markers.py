@@ -15,9 +15,10 @@ check every marker kind's count and size are exactly equal to the truth
 hold, "dict of" kinds), plus the structure of both outputs and that pmpeek
 leaves the target in the run state it found it in.  In the live scenario
 `pmpeek --by type` must also count the same objects, every dict as "dict",
-and the walk on one thread (PMPEEK_SERIAL=1) must find exactly what the
-default two-thread walk found, and so must a two-thread walk whose threads
-hand each other parts of the heap at every turn (PMPEEK_GIVE=1).
+and the default walk (on one thread for a heap as small as the fixture's),
+the walk on one thread (PMPEEK_SERIAL=1), the walk on two threads even so
+(PMPEEK_SERIAL=0) and a two-thread walk whose threads hand each other parts
+of the heap at every turn (PMPEEK_GIVE=1) must find exactly the same.
 
 --whole-heap (live scenario): every kind with over 100 objects must be
 within 1 % (count and size) of the fixture's census.  That census sees what
@@ -406,18 +407,21 @@ def check_whole_heap(tap, args, target, doc):
 
 def check_serial(tap, args, target, doc):
     """The walk on one thread (PMPEEK_SERIAL=1) is exact on the markers
-    too, and finds what the default walk, shared by two threads, found:
-    every kind, count and size.  So does a two-thread walk whose threads
-    split the heap by MiB and hand each other MiB of it at every turn
-    (PMPEEK_GIVE=1), where the default walk splits it by 64 MiB (a small
-    heap is one thread's, but for its static objects) and gives only when
-    one thread is out of work; that walk also keeps the dicts claimed by
-    the first owner types as sets from their first claim (the default
-    walk does so for a type's claims past the 64th), and the first thread
+    too, and finds what the default walk found (on one thread too for a
+    heap under 8 MiB of arenas, as the fixture's): every kind, count and
+    size.  So does the walk on two threads (PMPEEK_SERIAL=0), which
+    splits the heap by 64 MiB (a small heap is one thread's, but for its
+    static objects) and gives only when one thread is out of work; and a
+    two-thread walk whose threads split the heap by MiB and hand each other
+    MiB of it at every turn (PMPEEK_GIVE=1), which also keeps the dicts
+    claimed by the first owner types as sets from their first claim (the
+    others do so for a type's claims past the 64th), and the first thread
     takes the second one's sets beside its own."""
-    for name, var in (('serial', 'PMPEEK_SERIAL'), ('giving', 'PMPEEK_GIVE')):
+    for name, var, val in (('serial', 'PMPEEK_SERIAL', '1'),
+                           ('two-thread', 'PMPEEK_SERIAL', '0'),
+                           ('giving', 'PMPEEK_GIVE', '1')):
         cp = run([args.pmpeek, '--json', str(target.pid)],
-                 env=dict(os.environ, **{var: '1'}))
+                 env=dict(os.environ, **{var: val}))
         if not check_exit(tap, cp, name) or doc is None:
             continue
         other = parse_json(tap, cp.stdout, '%s: stdout is JSON' % name)
@@ -425,7 +429,7 @@ def check_serial(tap, args, target, doc):
             continue
         check_markers(tap, kinds_by_name(other), target.truth, name)
         tap.equal(other.get('objects'), doc.get('objects'),
-                  '%s walk: the same totals as the two-thread walk' % name)
+                  '%s walk: the same totals as the default walk' % name)
         a, b = kinds_by_name(other), kinds_by_name(doc)
         differ = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
         tap.check(not differ,
