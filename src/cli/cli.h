@@ -15,7 +15,7 @@
 
 /*
  * Prints "pmpeek: " and the message, one line on stderr, its control
- * characters escaped as pm_cli_text() does; cut at 1 KiB.
+ * characters escaped as pm_cli_text() does; cut at 8 KiB.
  */
 void pm_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

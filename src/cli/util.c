@@ -53,7 +53,7 @@ pm_cli_text_pad(FILE *f, const char *s, size_t width)
 void
 pm_cli_error(const char *fmt, ...)
 {
-  char buf[1024];
+  char buf[8192];
   va_list ap;
 
   /* Names in a message may come from the target, or a file it wrote. */
