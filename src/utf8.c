@@ -138,8 +138,25 @@ pm__utf8_shown(const char *s, int *shown)
 }
 
 void
-pm__utf8_write_hex(FILE *f, const char *s, size_t n)
+pm__utf8_write_shown(FILE *f, const char *s, int html)
 {
-  for (size_t i = 0; i < n; i++)
-    fprintf(f, "\\x%02x", (unsigned char)s[i]);
+  int shown;
+
+  while (*s) {
+    size_t n = pm__utf8_shown(s, &shown);
+    if (!shown)
+      for (size_t i = 0; i < n; i++)
+        fprintf(f, "\\x%02x", (unsigned char)s[i]);
+    else if (html && *s == '<')
+      fputs("&lt;", f);
+    else if (html && *s == '>')
+      fputs("&gt;", f);
+    else if (html && *s == '&')
+      fputs("&amp;", f);
+    else if (html && *s == '"')
+      fputs("&quot;", f);
+    else
+      fwrite(s, 1, n, f);
+    s += n;
+  }
 }

@@ -47,8 +47,12 @@ int pm__utf8_put(char *buf, size_t len, size_t *pos, uint32_t c);
  */
 size_t pm__utf8_shown(const char *s, int *shown);
 
-/* Writes the n bytes at s to f as "\xNN" each (NN in hex). */
-void pm__utf8_write_hex(FILE *f, const char *s, size_t n);
+/*
+ * Writes s to f for a person to read: what pm__utf8_shown() lets through as
+ * it is, the bytes of anything else as "\xNN" each (NN in hex); and, when
+ * html, <, >, & and " as HTML's entities.
+ */
+void pm__utf8_write_shown(FILE *f, const char *s, int html);
 
 /* Drops an incomplete UTF-8 sequence left at the end of s by a cut. */
 void pm__utf8_trim(char *s);

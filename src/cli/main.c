@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -985,6 +986,18 @@ print_changes(const char *title, const struct pm_snapshot *a,
   pm_diff_release(&d);
 }
 
+/*
+ * Whether the reader of standard output went away (a pipe whose other end
+ * is closed): known before the next pause, not from the write after it.
+ */
+static int
+reader_gone(void)
+{
+  struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 static int
 run_interval(const struct options *o, struct pm_target *t)
 {
@@ -1018,6 +1031,10 @@ run_interval(const struct options *o, struct pm_target *t)
       nap(o->interval);
     if (interrupted)
       break;
+    if (n > 0 && reader_gone()) {
+      status = PM_EXIT_OTHER; /* as for a write to it: without a word */
+      break;
+    }
     /* Not "during the walk": the snapshots taken stand. */
     if (n > 0 && pm_target_gone(t)) {
       pm_cli_error("process %d exited; stopped after %zu snapshot%s",

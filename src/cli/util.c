@@ -30,16 +30,7 @@ pm_cli_text_width(const char *s)
 void
 pm_cli_text(FILE *f, const char *s)
 {
-  int shown;
-
-  while (*s) {
-    size_t n = pm__utf8_shown(s, &shown);
-    if (shown)
-      fwrite(s, 1, n, f);
-    else
-      pm__utf8_write_hex(f, s, n);
-    s += n;
-  }
+  pm__utf8_write_shown(f, s, 0);
 }
 
 void
@@ -55,12 +46,16 @@ pm_cli_error(const char *fmt, ...)
 {
   char buf[8192];
   va_list ap;
+  int n;
 
   /* Names in a message may come from the target, or a file it wrote. */
   va_start(ap, fmt);
-  (void)(vsnprintf(buf, sizeof(buf), fmt, ap) < 0);
+  n = vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
-  pm__utf8_trim(buf);
+  if (n < 0)
+    buf[0] = '\0';
+  else if ((size_t)n >= sizeof(buf))
+    pm__utf8_trim(buf); /* cut: not in the middle of a character */
   fputs("pmpeek: ", stderr);
   pm_cli_text(stderr, buf);
   fputc('\n', stderr);
@@ -69,7 +64,11 @@ pm_cli_error(const char *fmt, ...)
 int
 pm_cli_flush(FILE *f, int err)
 {
-  if (!err && fflush(f) != 0)
+  /*
+   * A writer that saw the error flag says -EIO; the flush, which tries
+   * the buffer again, says why (no space, a pipe closed).
+   */
+  if (fflush(f) != 0 && (!err || err == -EIO))
     err = errno > 0 ? -errno : -EIO;
   /* A write that failed before the flush left the flag, not its errno. */
   if (!err && ferror(f))

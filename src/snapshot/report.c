@@ -29,24 +29,7 @@ static const char *const palette[] = {
 static void
 html_text(FILE *f, const char *s)
 {
-  int shown;
-
-  while (*s) {
-    size_t n = pm__utf8_shown(s, &shown);
-    if (!shown)
-      pm__utf8_write_hex(f, s, n);
-    else if (*s == '<')
-      fputs("&lt;", f);
-    else if (*s == '>')
-      fputs("&gt;", f);
-    else if (*s == '&')
-      fputs("&amp;", f);
-    else if (*s == '"')
-      fputs("&quot;", f);
-    else
-      fwrite(s, 1, n, f);
-    s += n;
-  }
+  pm__utf8_write_shown(f, s, 1);
 }
 
 static uint64_t

@@ -282,23 +282,66 @@ START_TEST(test_text_width)
 }
 END_TEST
 
-/* An error message names a kind or a path, maybe the target's: escaped. */
-START_TEST(test_error_escaped)
+/* What pm_cli_error() writes for the message made of fmt and arg. */
+static char *
+error_text(const char *fmt, const char *arg)
 {
   FILE *tmp = tmpfile();
-  char got[256] = "";
+  int saved = dup(2);
+  char *got = calloc(1, 16384);
   size_t n;
 
   ck_assert_ptr_nonnull(tmp);
+  ck_assert_ptr_nonnull(got);
+  ck_assert_int_ge(saved, 0);
   fflush(stderr);
   ck_assert_int_ge(dup2(fileno(tmp), 2), 0);
-  pm_cli_error("no object of kind '%s' found", "a\x1b[2Jb\xff");
+  pm_cli_error(fmt, arg);
   fflush(stderr);
+  ck_assert_int_ge(dup2(saved, 2), 0);
+  close(saved);
   rewind(tmp);
-  n = fread(got, 1, sizeof(got) - 1, tmp);
+  n = fread(got, 1, 16383, tmp);
   got[n] = '\0';
-  ck_assert_str_eq(got, "pmpeek: no object of kind 'a\\x1b[2Jb\\xff' found\n");
   fclose(tmp);
+  return got;
+}
+
+/* An error message names a kind or a path, maybe the target's: escaped. */
+START_TEST(test_error_escaped)
+{
+  char *got = error_text("no object of kind '%s' found", "a\x1b[2Jb\xff");
+
+  ck_assert_str_eq(got, "pmpeek: no object of kind 'a\\x1b[2Jb\\xff' found\n");
+  free(got);
+  /* A stray lead byte at the end is shown, not taken for a cut. */
+  got = error_text("%s", "end\xc3");
+  ck_assert_str_eq(got, "pmpeek: end\\xc3\n");
+  free(got);
+  fclose(out);
+  out = NULL;
+}
+END_TEST
+
+/* A message past 8 KiB is cut between two characters, not inside one. */
+START_TEST(test_error_cut)
+{
+  char *name = malloc(2 * 5000 + 1), *got;
+  size_t n;
+
+  ck_assert_ptr_nonnull(name);
+  for (int i = 0; i < 5000; i++)
+    memcpy(name + 2 * i, "\xc3\xa9", 2);
+  name[2 * 5000] = '\0';
+  got = error_text("%s", name);
+  n = strlen(got);
+  ck_assert_uint_gt(n, 8000);
+  ck_assert_uint_lt(n, 8192 + 8);
+  ck_assert_ptr_null(strstr(got, "\\x"));
+  ck_assert_int_eq(got[n - 1], '\n');
+  ck_assert_int_eq((unsigned char)got[n - 2], 0xa9);
+  free(got);
+  free(name);
   fclose(out);
   out = NULL;
 }
@@ -326,6 +369,7 @@ table_suite(void)
   tcase_add_test(tc, test_control_names);
   tcase_add_test(tc, test_text_width);
   tcase_add_test(tc, test_error_escaped);
+  tcase_add_test(tc, test_error_cut);
   suite_add_tcase(s, tc);
   return s;
 }

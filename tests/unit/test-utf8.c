@@ -219,11 +219,11 @@ START_TEST(test_shown)
   }
   f = fmemopen(out, sizeof(out), "w");
   ck_assert_ptr_nonnull(f);
-  pm__utf8_write_hex(f, "\x1b\xc2\x9b", 3);
+  pm__utf8_write_shown(f, "a\x1b\xc2\x9b<\xe2\x86\x92", 1);
   len = (size_t)ftell(f);
   fclose(f);
   out[len] = '\0';
-  ck_assert_str_eq(out, "\\x1b\\xc2\\x9b");
+  ck_assert_str_eq(out, "a\\x1b\\xc2\\x9b&lt;\xe2\x86\x92");
 }
 END_TEST
 
