@@ -121,6 +121,37 @@ def small_core():
     return (eh + ph + notes).ljust(off_data, b'\0') + b'\x42' * 4096
 
 
+def odd_class(py, tmp, tag, qualname, count, extra=''):
+    """A target holding count instances of a class whose __qualname__ is
+    the Python literal qualname (in the list keep; extra may move them),
+    and what it wrote of it: the kind's name as pmpeek spells it (UTF-8,
+    what UTF-8 cannot hold as backslashreplace writes it) and how many
+    instances gc.get_objects() sees."""
+    truth = os.path.join(tmp, tag + '.json')
+    tg = start_code(py, sleeper(
+        'import gc, json\n'
+        'class C: pass\n'
+        'C.__qualname__ = %s\n'
+        'keep = [C() for _ in range(%d)]\n'
+        '%s'
+        'name = (C.__module__ + "." + C.__qualname__).encode(\n'
+        '    "utf-8", "backslashreplace").decode("utf-8")\n'
+        'n = sum(1 for o in gc.get_objects() if type(o) is C)\n'
+        'json.dump({"kind": name, "count": n}, open(%r, "w"))\n'
+        % (qualname, count, extra, truth)))
+    with open(truth) as f:
+        return tg, json.load(f)
+
+
+def json_count(cp, kind):
+    """The count of kind in pmpeek --json's output, or None."""
+    try:
+        return {k['kind']: k['count']
+                for k in json.loads(cp.stdout)['kinds']}.get(kind)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def snapshot_doc(**over):
     d = {'format': 'pmpeek-snapshot', 'format_version': 1,
          'taken_at': '2026-11-21T14:00:00.000Z',
@@ -338,29 +369,13 @@ def process_cases(t, pm, py, tmp):
 
     # A class name that is not UTF-8 (a lone surrogate in __qualname__):
     # JSON cannot hold it as it is, and once made pmpeek --json exit 9 with
-    # nothing said.  The target writes how many it holds and its name as
-    # Python's backslashreplace spells it, as the census must.
-    truth = os.path.join(tmp, 'odd-name.json')
-    tg = start_code(py, sleeper(
-        'import gc, json\n'
-        'class C: pass\n'
-        'C.__qualname__ = "odd\\udc80name"\n'
-        'keep = [C() for _ in range(37)]\n'
-        'name = (C.__module__ + "." + C.__qualname__).encode(\n'
-        '    "utf-8", "backslashreplace").decode("utf-8")\n'
-        'n = sum(1 for o in gc.get_objects() if type(o) is C)\n'
-        'json.dump({"kind": name, "count": n}, open(%r, "w"))\n' % truth))
+    # nothing said.  The census must spell it as the target does.
+    tg, want = odd_class(py, tmp, 'odd-name', '"odd\\udc80name"', 37)
     try:
-        with open(truth) as f:
-            want = json.load(f)
         cp = run([pm, '--json', str(tg.pid)])
         t.check('class name not UTF-8: status 0', cp, EXIT_OK, None, tg.pid,
                 RUNNING)
-        try:
-            got = {k['kind']: k['count']
-                   for k in json.loads(cp.stdout)['kinds']}.get(want['kind'])
-        except ValueError:
-            got = None
+        got = json_count(cp, want['kind'])
         tap.check(got == want['count'] == 37,
                   'class name not UTF-8: %r counted %s, the target holds %d'
                   % (want['kind'], got, want['count']))
@@ -370,19 +385,11 @@ def process_cases(t, pm, py, tmp):
     # Control characters in a class name and a key (what the target holds
     # is untrusted): the table and the paths show them as \\xNN, never as
     # escape sequences a terminal would act on; --json keeps the name as it
-    # is.  The target writes its name and how many it holds.
-    truth = os.path.join(tmp, 'ctl-name.json')
-    tg = start_code(py, sleeper(
-        'import gc, json\n'
-        'class C: pass\n'
-        'C.__qualname__ = "ctl\\x1b[2J\\x1b]0;t\\x07\\x9bname"\n'
-        'keep = {"key\\x1b[31m": [C() for _ in range(29)]}\n'
-        'n = sum(1 for o in gc.get_objects() if type(o) is C)\n'
-        'json.dump({"kind": C.__module__ + "." + C.__qualname__,\n'
-        '           "count": n}, open(%r, "w"))\n' % truth))
+    # is.
+    tg, want = odd_class(py, tmp, 'ctl-name',
+                         '"ctl\\x1b[2J\\x1b]0;t\\x07\\x9bname"', 29,
+                         'keep = {"key\\x1b[31m": keep}\n')
     try:
-        with open(truth) as f:
-            want = json.load(f)
         shown = ''.join(c if ' ' <= c < '\x7f' or c > '\x9f'
                         else ''.join('\\x%02x' % b for b in c.encode())
                         for c in want['kind'])
@@ -398,12 +405,7 @@ def process_cases(t, pm, py, tmp):
                   'control characters in a class name: %r shown escaped, '
                   'counted %s, the target holds %d'
                   % (shown, rows[0][1] if rows else None, want['count']))
-        cp = run([pm, '--json', str(tg.pid)])
-        try:
-            got = {k['kind']: k['count']
-                   for k in json.loads(cp.stdout)['kinds']}.get(want['kind'])
-        except ValueError:
-            got = None
+        got = json_count(run([pm, '--json', str(tg.pid)]), want['kind'])
         tap.check(got == want['count'],
                   'control characters in a class name: --json keeps %r, '
                   'counted %s' % (want['kind'], got))
