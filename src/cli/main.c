@@ -1116,7 +1116,10 @@ run_interval(const struct options *o, struct pm_target *t)
     }
     free(sus);
     printf("\n");
-    /* A reader that went away (| head) ends the run: no more pauses. */
+    /*
+     * Output that cannot be written ends the run: a full disk, a reader
+     * gone during this round (one gone since is seen before the pause).
+     */
     if ((status = pm_cli_output_end(stdout, 0)))
       break;
   }
