@@ -239,10 +239,11 @@ pm__target_view_fast(struct pm_target *t, pm_addr_t addr, size_t min,
 /* The read cache's size at most. */
 #define PM_TARGET_CACHE_MAX ((size_t)16 << 20)
 /*
- * And by default, until a walk asks for more: the cache is on huge pages
- * for a big target, and the kernel zeroes each 2 MiB of it on first touch
- * (0.2 ms): a census's first reads, spread over the whole cache's sets,
- * zeroed all of it, and then its two walkers used 4 MiB each.
+ * And by default, until a walk asks for more: the cache is on huge pages,
+ * and the kernel zeroes each 2 MiB of it on first touch (0.2 ms): a
+ * census's first reads, spread over the whole cache's sets, zeroed all of
+ * it, and then its two walkers used 4 MiB each (one walker of a small
+ * heap never uses more).
  */
 #define PM_TARGET_CACHE_DEFAULT (PM_TARGET_CACHE_MAX / 4)
 

@@ -25,8 +25,6 @@
  */
 #define READ_BUDGET_FACTOR 64
 #define HUGE_PAGE ((size_t)2 << 20)
-/* The readable memory from which the read cache goes on huge pages. */
-#define HUGE_CACHE_MIN ((uint64_t)4 * PM_TARGET_CACHE_MAX)
 #define READ_BUDGET_MIN ((uint64_t)256 << 20)
 
 /* The flag of a target nobody cancels: never NULL keeps a cache hit short. */
@@ -337,18 +335,19 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
     t->win.len2 = 0;
   if (!t->cache_mem) {
     /*
-     * On huge pages where the kernel has them, for a target that fills
-     * the cache: a walk does so within milliseconds, and 4 KiB pages would
-     * cost it a fault each.  A small target touches a few chunks, and the
-     * kernel would zero 2 MiB for each.  Decided once, at the first
-     * fill: the cache stays where it is for the target's life.
+     * On huge pages where the kernel has them: a walk fills the sets in
+     * use (the first ones: see pm__target_cache_size()) within
+     * milliseconds, and 4 KiB pages cost a fault each, more than the
+     * kernel's zeroing of 2 MiB at a time (a fault took about 4 µs on a
+     * KVM guest).  Even the smallest census, one walker in 4 MiB (see
+     * the census's small heaps), zeroes two huge pages (0.4 ms) where it
+     * faulted a thousand small ones in.
      */
     t->cache_mem = aligned_alloc(HUGE_PAGE, PM_CACHE_SLOTS * PM_CACHE_CHUNK);
     if (!t->cache_mem)
       return -ENOMEM;
 #ifdef MADV_HUGEPAGE
-    if (t->readable >= HUGE_CACHE_MIN)
-      madvise(t->cache_mem, PM_CACHE_SLOTS * PM_CACHE_CHUNK, MADV_HUGEPAGE);
+    madvise(t->cache_mem, PM_CACHE_SLOTS * PM_CACHE_CHUNK, MADV_HUGEPAGE);
 #endif
     for (size_t i = 0; i < PM_CACHE_SLOTS; i++)
       t->cache[i].data = t->cache_mem + i * PM_CACHE_CHUNK;
