@@ -3288,9 +3288,10 @@ take(struct walk *w)
     return err;
   /*
    * One walker: the whole read cache is its (see PAR_CACHE); not for a
-   * small heap, whose walk the cache it has holds nearly all of, where a
-   * new size would drop what was read and the pages taken (2.7 µs each
-   * on the AMD guest) cost more than the chunks read again.
+   * small heap, whose walk the cache it has holds nearly all of: a new
+   * size would drop what was read, and the fresh memory of the larger
+   * cache costs more than the chunks read again (the pause 1.04 to 1.22
+   * times as long with it, on huge pages; more on small ones).
    */
   if (err && !small_heap(w))
     pm__target_cache_size(w->py->t, PM_TARGET_CACHE_MAX);
