@@ -130,7 +130,8 @@ int pm_trend_suspects(const struct pm_trend *t, struct pm_suspect **out,
 
 /*
  * Appends to f one tab-separated row per kind among the census's first
- * `top` (all when 0): RFC 3339 time, kind, count, size.
+ * `top` (all when 0): RFC 3339 time, kind, count, size.  Returns 0, or the
+ * write's -errno (-EIO when it left none).
  */
 int pm_snapshot_write_series(const struct pm_snapshot *s, size_t top, FILE *f);
 

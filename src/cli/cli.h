@@ -36,9 +36,8 @@ size_t pm_cli_text_width(const char *s);
 void pm_cli_text_pad(FILE *f, const char *s, size_t width);
 
 /*
- * Flushes f after writes that returned err: the flush's -errno when it
- * fails and err is 0 or -EIO (a writer's "the error flag is set"), else
- * err, -EIO for an earlier failed write, or 0.
+ * Flushes f after writes that returned err: err when it is one, else the
+ * flush's -errno, -EIO for an earlier failed write, or 0.
  */
 int pm_cli_flush(FILE *f, int err);
 

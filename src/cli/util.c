@@ -64,11 +64,7 @@ pm_cli_error(const char *fmt, ...)
 int
 pm_cli_flush(FILE *f, int err)
 {
-  /*
-   * A writer that saw the error flag says -EIO; the flush, which tries
-   * the buffer again, says why (no space, a pipe closed).
-   */
-  if (fflush(f) != 0 && (!err || err == -EIO))
+  if (!err && fflush(f) != 0)
     err = errno > 0 ? -errno : -EIO;
   /* A write that failed before the flush left the flag, not its errno. */
   if (!err && ferror(f))

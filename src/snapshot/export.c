@@ -29,13 +29,14 @@ pm_snapshot_write_series(const struct pm_snapshot *s, size_t top, FILE *f)
   char when[PM_TIME_TEXT_MAX];
 
   pm_time_rfc3339(&s->taken_at, when, sizeof(when));
+  errno = 0;
   for (size_t i = 0; i < rows; i++) {
     fprintf(f, "%s\t", when);
     tsv_field(f, c->kinds[i].name);
     fprintf(f, "\t%llu\t%llu\n", (unsigned long long)c->kinds[i].count,
             (unsigned long long)c->kinds[i].size);
   }
-  return ferror(f) ? -EIO : 0;
+  return pm__write_status(f);
 }
 
 /*
