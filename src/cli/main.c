@@ -726,6 +726,8 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   s->alloc_err = 0;
   memset(&s->snap, 0, sizeof(s->snap));
   taken_at(o, &s->snap.taken_at);
+  /* What the files alone tell is learnt outside the target's pause. */
+  pm_python_prepare(t);
   err = pm_target_pause(t);
   if (!err)
     err = hold_for_tests();
@@ -934,6 +936,7 @@ run_inspect(const struct options *o, struct pm_target *t)
   pm_cli_inspect_init(&in);
   memset(&src, 0, sizeof(src));
   taken_at(o, &src.taken_at);
+  pm_python_prepare(t);
   err = pm_target_pause(t);
   if (!err)
     err = hold_for_tests();

@@ -387,6 +387,20 @@ detect_build(struct found *f)
   return PM_BUILD_DEFAULT;
 }
 
+void
+pm_python_prepare(struct pm_target *t)
+{
+  struct pm_python py = { .t = t };
+  struct found f = { 0 };
+  pm_addr_t runtime;
+
+  /* The file found and both its symbol tables indexed, kept by t. */
+  if (find_runtime(&py, &f, &runtime) == 0) {
+    (void)detect_build(&f);
+    pm__elf_free(f.elf);
+  }
+}
+
 int
 pm_python_open(struct pm_python **out, struct pm_target *t,
                struct pm_python_info *seen)

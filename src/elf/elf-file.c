@@ -43,6 +43,7 @@ struct pm_elf {
   pm_elf_note_fn note;
   void *arg;
   struct sym_index dynsym, symtab;
+  unsigned holders; /* pm__elf_free() calls to come */
 };
 
 int
@@ -56,6 +57,7 @@ pm__elf_open(struct pm_elf **out, const char *path)
   e = calloc(1, sizeof(*e));
   if (!e)
     return -ENOMEM;
+  e->holders = 1;
   /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
   e->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (e->fd < 0) {
@@ -87,6 +89,7 @@ pm__elf_open_answers(struct pm_elf **out, pm_elf_ask_fn ask, void *arg)
 
   if (!e)
     return -ENOMEM;
+  e->holders = 1;
   e->fd = -1;
   e->ask = ask;
   e->arg = arg;
@@ -103,10 +106,17 @@ pm__elf_set_note(struct pm_elf *e, pm_elf_note_fn note, void *arg)
   e->arg = arg;
 }
 
+struct pm_elf *
+pm__elf_hold(struct pm_elf *e)
+{
+  e->holders++;
+  return e;
+}
+
 void
 pm__elf_free(struct pm_elf *e)
 {
-  if (!e)
+  if (!e || --e->holders)
     return;
   free(e->dynsym.v);
   free(e->symtab.v);

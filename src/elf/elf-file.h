@@ -59,7 +59,14 @@ int pm__elf_open_answers(struct pm_elf **out, pm_elf_ask_fn ask, void *arg);
 /* From now on tells `note` every question e answers from its file. */
 void pm__elf_set_note(struct pm_elf *e, pm_elf_note_fn note, void *arg);
 
-/* Closes the file.  NULL does nothing. */
+/*
+ * One more holder of e: it stays open, with the symbols it has indexed,
+ * until each holder has called pm__elf_free().  Returns e.  Not for two
+ * threads at once: a lookup may build an index.
+ */
+struct pm_elf *pm__elf_hold(struct pm_elf *e);
+
+/* Lets go of e: the last holder closes the file.  NULL does nothing. */
 void pm__elf_free(struct pm_elf *e);
 
 /* ET_EXEC, ET_DYN or ET_CORE from the ELF header (0 when unknown). */

@@ -51,6 +51,23 @@ struct pm_cache_slot {
 
 struct pm_record;
 
+/*
+ * ELF files a target keeps open once opened (pm__target_elf_open()): the
+ * interpreter's file is asked of at every pause, by more than one layer,
+ * and indexing a libpython's .symtab took 5 ms of a 10 ms pause of a small
+ * process.  Kept, the file is opened and indexed before the first pause
+ * (pm_python_prepare()), and never again.
+ */
+#define PM_TARGET_ELF_KEPT 8
+
+/* A file kept, and the mapping it was opened for. */
+struct pm_elf_kept {
+  pm_addr_t start, end;
+  uint64_t offset, inode;
+  char *path; /* NULL: a free place */
+  struct pm_elf *elf;
+};
+
 struct pm_target {
   /* First: pm__target_window() casts (target-peek.h); budget and cancel. */
   struct pm_target_window win;
@@ -77,6 +94,7 @@ struct pm_target {
   int borrowed;             /* a clone: ops, ctx and maps are its origin's */
   struct pm_target *origin; /* a clone's, charged with its reads when freed */
   uint64_t budget0;         /* a clone's budget when it was made */
+  struct pm_elf_kept elfs[PM_TARGET_ELF_KEPT]; /* not a clone's */
 };
 
 /* Takes ownership of ctx; on failure calls ops->close(ctx). */

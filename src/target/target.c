@@ -179,19 +179,65 @@ pm_target_region_file(const struct pm_target *t, const struct pm_region *r,
   return t->ops->region_file(t->ctx, r, buf, len);
 }
 
+/*
+ * The file kept for r's mapping, or NULL.  A mapping with the same path,
+ * place, file offset and inode maps the same file: a process that mapped
+ * another one there (an exec, a library reloaded) shows another inode or
+ * place.
+ */
+static struct pm_elf_kept *
+elf_kept(struct pm_target *t, const struct pm_region *r)
+{
+  for (size_t i = 0; i < PM_TARGET_ELF_KEPT; i++) {
+    struct pm_elf_kept *k = &t->elfs[i];
+    if (k->path && k->start == r->start && k->end == r->end
+        && k->offset == r->offset && k->inode == r->inode
+        && strcmp(k->path, r->path) == 0)
+      return k;
+  }
+  return NULL;
+}
+
+/* Keeps e for r's mapping while a place is free: else it is not kept. */
+static void
+elf_keep(struct pm_target *t, const struct pm_region *r, struct pm_elf *e)
+{
+  for (size_t i = 0; i < PM_TARGET_ELF_KEPT; i++) {
+    struct pm_elf_kept *k = &t->elfs[i];
+    if (k->path)
+      continue;
+    if (!(k->path = strdup(r->path)))
+      return;
+    k->start = r->start;
+    k->end = r->end;
+    k->offset = r->offset;
+    k->inode = r->inode;
+    k->elf = pm__elf_hold(e);
+    return;
+  }
+}
+
 int
 pm__target_elf_open(struct pm_target *t, const struct pm_region *r,
                     struct pm_elf **out)
 {
+  struct pm_elf_kept *k;
   char path[PATH_MAX];
   int err;
 
   if (!r->path || r->path[0] != '/')
     return -ENOENT;
-  if (t->ops->elf_open)
-    err = t->ops->elf_open(t->ctx, r, out);
-  else if (!(err = t->ops->region_file(t->ctx, r, path, sizeof(path))))
-    err = pm__elf_open(out, path);
+  if (!t->borrowed && (k = elf_kept(t, r))) {
+    *out = pm__elf_hold(k->elf);
+    err = 0;
+  } else {
+    if (t->ops->elf_open)
+      err = t->ops->elf_open(t->ctx, r, out);
+    else if (!(err = t->ops->region_file(t->ctx, r, path, sizeof(path))))
+      err = pm__elf_open(out, path);
+    if (!err && !t->borrowed)
+      elf_keep(t, r, *out);
+  }
   if (!err && t->rec)
     pm__record_elf(t->rec, r->path, *out);
   return err;
@@ -631,6 +677,10 @@ pm_target_free(struct pm_target *t)
     return;
   }
   pm_target_resume(t);
+  for (size_t i = 0; i < PM_TARGET_ELF_KEPT; i++) {
+    pm__elf_free(t->elfs[i].elf);
+    free(t->elfs[i].path);
+  }
   pm__record_free(t->rec);
   t->ops->close(t->ctx);
   pm_maps_release(&t->maps);

@@ -39,6 +39,7 @@ final `N passed, N failed[, N skipped]` line. Exit 0 if everything passed,
 
 import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -437,6 +438,57 @@ def check_serial(tap, args, target, doc):
                   got=[(n, a.get(n), b.get(n)) for n in differ[:5]])
 
 
+STRACE_OPEN_RE = re.compile(r'^\d+\s+openat\([^,]*, "([^"]*)"')
+STRACE_PTRACE_RE = re.compile(r'^\d+\s+ptrace\((PTRACE_SEIZE|PTRACE_DETACH), '
+                              r'(\d+)')
+
+
+def check_files_before_pause(tap, args, target):
+    """The interpreter's files are opened, and their symbols indexed, before
+    the target is paused, once for all the snapshots of a periodic run: the
+    pause holds only what needs the target stopped.  strace shows pmpeek's
+    openat() of the mapped files (/proc/PID/map_files/..., or
+    /proc/PID/root/...) and the ptrace() calls that begin and end each
+    pause (every thread seized, every thread detached)."""
+    if not shutil.which('strace'):
+        tap.skip_test('files opened before the pause', 'no strace')
+        return
+    with tempfile.TemporaryDirectory(prefix='pmpeek-strace-') as d:
+        log = os.path.join(d, 'strace.log')
+        cp = run(['strace', '-f', '-qq', '-e', 'trace=openat,ptrace',
+                  '-e', 'signal=none', '-o', log, args.pmpeek,
+                  '--interval', '0.1', '--count', '3', str(target.pid)])
+        if not check_exit(tap, cp, 'three snapshots under strace'):
+            return
+        with open(log, errors='replace') as f:
+            lines = f.read().splitlines()
+    files = ('/proc/%d/map_files/' % target.pid,
+             '/proc/%d/root/' % target.pid)
+    seized, pauses, opened, inside = set(), 0, [], []
+    for line in lines:
+        m = STRACE_PTRACE_RE.match(line)
+        if m and '= -1' not in line:
+            if m.group(1) == 'PTRACE_SEIZE':
+                pauses += not seized
+                seized.add(m.group(2))
+            else:
+                seized.discard(m.group(2))
+            continue
+        m = STRACE_OPEN_RE.match(line)
+        if m and m.group(1).startswith(files):
+            opened.append((pauses, m.group(1)))
+            if seized:
+                inside.append(m.group(1))
+    tap.equal(pauses, 3, 'under strace: three pauses seen')
+    tap.check(opened, 'under strace: the interpreter\'s file opened',
+              got=len(lines))
+    tap.check(not inside, 'no file opened while the target is paused',
+              got=inside[:3])
+    later = [p for n, p in opened if n > 0]
+    tap.check(not later, 'files opened once, before the first pause',
+              got=later[:3])
+
+
 def check_running(tap, target, when):
     st = wait_state(target.pid, RUNNING, 2.0)
     tap.check(st not in ('T', 't'), 'target not left stopped %s' % when,
@@ -495,6 +547,7 @@ def run_scenario(tap, args, python, scenario):
                 if check_exit(tap, cp, 'by type'):
                     check_by_type(tap, cp, doc)
                 check_serial(tap, args, target, doc)
+                check_files_before_pause(tap, args, target)
                 if args.whole_heap:
                     check_whole_heap(tap, args, target, doc)
                 after('after the whole-heap runs')

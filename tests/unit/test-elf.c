@@ -605,6 +605,44 @@ START_TEST(test_self)
 }
 END_TEST
 
+/* Descriptors open in this process now. */
+static int
+open_fds(void)
+{
+  char path[64];
+  int n = 0;
+
+  for (int fd = 0; fd < 1024; fd++) {
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    n += access(path, F_OK) == 0;
+  }
+  return n;
+}
+
+/* A held file stays open, its symbols answered, until its last holder. */
+START_TEST(test_self_held)
+{
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  int before = open_fds();
+  uint64_t value = 0;
+
+  ck_assert_int_gt(n, 0);
+  path[n] = '\0';
+  ck_assert_int_eq(pm__elf_open(&e, path), 0);
+  ck_assert_int_eq(open_fds(), before + 1);
+  ck_assert_ptr_eq(pm__elf_hold(e), e);
+  ck_assert_ptr_eq(pm__elf_hold(e), e);
+  pm__elf_free(e);
+  pm__elf_free(e);
+  ck_assert_int_eq(open_fds(), before + 1);
+  check_symbol(path, "pm__elf_open", 0);
+  ck_assert_int_eq(pm__elf_symbol(e, "main", &value, NULL), 0);
+  close_elf();
+  ck_assert_int_eq(open_fds(), before);
+}
+END_TEST
+
 static Suite *
 elf_suite(void)
 {
@@ -656,6 +694,7 @@ elf_suite(void)
   tcase_add_test(tc, test_truncated_elf);
   tcase_add_test(tc, test_missing_file);
   tcase_add_test(tc, test_self);
+  tcase_add_test(tc, test_self_held);
   suite_add_tcase(s, tc);
   return s;
 }
