@@ -180,6 +180,46 @@ pm_target_region_file(const struct pm_target *t, const struct pm_region *r,
 }
 
 /*
+ * The cache's memory: on huge pages where the kernel has them.  A walk
+ * fills the sets in use (the first ones: see pm__target_cache_size())
+ * within milliseconds, and 4 KiB pages cost a fault each, more than the
+ * kernel's zeroing of 2 MiB at a time (a fault took about 4 µs on a KVM
+ * guest).  Even the smallest census, one walker in 4 MiB (see the
+ * census's small heaps), zeroes two huge pages (0.4 ms) where it faulted a
+ * thousand small ones in; pm_target_pause() has them zeroed before the
+ * pause (see cache_touch()).
+ */
+static int
+cache_alloc(struct pm_target *t)
+{
+  t->cache_mem = aligned_alloc(HUGE_PAGE, PM_CACHE_SLOTS * PM_CACHE_CHUNK);
+  if (!t->cache_mem)
+    return -ENOMEM;
+#ifdef MADV_HUGEPAGE
+  madvise(t->cache_mem, PM_CACHE_SLOTS * PM_CACHE_CHUNK, MADV_HUGEPAGE);
+#endif
+  for (size_t i = 0; i < PM_CACHE_SLOTS; i++)
+    t->cache[i].data = t->cache_mem + i * PM_CACHE_CHUNK;
+  return 0;
+}
+
+/*
+ * Faults in the memory of the sets in use, so that the kernel zeroes it
+ * before the target is paused rather than during its pause.  A byte a page
+ * is written: what the cache holds is dropped at every pause anyway.
+ */
+static void
+cache_touch(struct pm_target *t)
+{
+  size_t bytes = (size_t)(t->set_mask + 1) * PM_CACHE_WAYS * PM_CACHE_CHUNK;
+
+  if (t->ops->direct || (!t->cache_mem && cache_alloc(t)))
+    return; /* the first read will say -ENOMEM */
+  for (size_t at = 0; at < bytes; at += 4096)
+    ((volatile unsigned char *)t->cache_mem)[at] = 0;
+}
+
+/*
  * The file kept for r's mapping, or NULL.  A mapping with the same path,
  * place, file offset and inode maps the same file: a process that mapped
  * another one there (an exec, a library reloaded) shows another inode or
@@ -260,6 +300,7 @@ pm_target_pause(struct pm_target *t)
   if (t->borrowed)
     return -EINVAL;
   cache_drop(t);
+  cache_touch(t);
   clock_gettime(CLOCK_MONOTONIC, &t->paused_at);
   t->paused = 1;
   err = t->ops->pause(t->ctx);
@@ -379,25 +420,8 @@ slot_fill(struct pm_target *t, struct pm_cache_slot *s, pm_addr_t base,
     t->win.len = 0;
   if (t->win_slot2 == s)
     t->win.len2 = 0;
-  if (!t->cache_mem) {
-    /*
-     * On huge pages where the kernel has them: a walk fills the sets in
-     * use (the first ones: see pm__target_cache_size()) within
-     * milliseconds, and 4 KiB pages cost a fault each, more than the
-     * kernel's zeroing of 2 MiB at a time (a fault took about 4 µs on a
-     * KVM guest).  Even the smallest census, one walker in 4 MiB (see
-     * the census's small heaps), zeroes two huge pages (0.4 ms) where it
-     * faulted a thousand small ones in.
-     */
-    t->cache_mem = aligned_alloc(HUGE_PAGE, PM_CACHE_SLOTS * PM_CACHE_CHUNK);
-    if (!t->cache_mem)
-      return -ENOMEM;
-#ifdef MADV_HUGEPAGE
-    madvise(t->cache_mem, PM_CACHE_SLOTS * PM_CACHE_CHUNK, MADV_HUGEPAGE);
-#endif
-    for (size_t i = 0; i < PM_CACHE_SLOTS; i++)
-      t->cache[i].data = t->cache_mem + i * PM_CACHE_CHUNK;
-  }
+  if (!t->cache_mem && cache_alloc(t))
+    return -ENOMEM;
   /* A slot holds bytes of one region only: [base + from, base + valid). */
   if (s->base != (pm_addr_t)-1)
     t->present[pm__target_present_of(s->base)]--;
