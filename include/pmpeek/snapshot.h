@@ -145,7 +145,9 @@ int pm_snapshot_write_openmetrics(const struct pm_snapshot *s, FILE *f);
 /*
  * Writes a self-contained HTML page (no external resources): a growth
  * chart of the top kinds over the n snapshots, in time order, and the diff
- * table of the first against the last.
+ * table of the first against the last.  Returns 0, -EINVAL when n is 0,
+ * -ENOMEM, or the failed write's -errno (-EIO when it left none); f is not
+ * flushed.
  */
 int pm_report_write_html(const struct pm_snapshot *const *snaps, size_t n,
                          size_t top, FILE *f);

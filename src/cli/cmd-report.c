@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "pmpeek/error.h"
 
 #define DEFAULT_TOP 8
 #define MAX_SNAPSHOTS 100000
@@ -47,7 +48,7 @@ pm_cli_report(int argc, char **argv)
   const char *output = NULL;
   size_t top = DEFAULT_TOP, n = 0;
   FILE *f = stdout;
-  int c, status = 0;
+  int c, err, status = 0;
 
   optind = 1;
   opterr = 0;
@@ -96,8 +97,11 @@ pm_cli_report(int argc, char **argv)
     status = PM_EXIT_OTHER;
     goto out;
   }
-  if (pm_report_write_html(snaps, n, top, f) != 0 || fflush(f) != 0) {
-    pm_cli_error("cannot write '%s'", output ? output : "stdout");
+  err = pm_cli_flush(f, pm_report_write_html(snaps, n, top, f));
+  if (!output)
+    status = pm_cli_output_end(f, err);
+  else if (err) {
+    pm_cli_error("cannot write '%s': %s", output, pm_strerror(err));
     status = PM_EXIT_OTHER;
   }
   if (f != stdout && fclose(f) != 0 && !status) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json-out.h"
 #include "pmpeek/snapshot.h"
 #include "utf8.h"
 
@@ -159,6 +160,7 @@ pm_report_write_html(const struct pm_snapshot *const *snaps, size_t n,
     free(kinds);
     return err;
   }
+  errno = 0; /* see pm__write_status() */
   pm_time_rfc3339(&snaps[0]->taken_at, first_at, sizeof(first_at));
   pm_time_rfc3339(&last->taken_at, last_at, sizeof(last_at));
   fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta "
@@ -191,5 +193,5 @@ pm_report_write_html(const struct pm_snapshot *const *snaps, size_t n,
   fputs("</body>\n</html>\n", f);
   pm_diff_release(&d);
   free(kinds);
-  return ferror(f) ? -EIO : 0;
+  return pm__write_status(f);
 }

@@ -591,6 +591,15 @@ def snapshot_cases(t, tmp):
                  stderr=subprocess.PIPE, capture_output=False)
     t.check('diff: standard output full', cp, EXIT_OTHER,
             r'^pmpeek: cannot write the output: No space left on device$')
+    # The report says why it could not write, as the other writers do.
+    cp = run([t.pm, 'report', '-o', '/dev/full', good])
+    t.check('report -o: file full', cp, EXIT_OTHER,
+            r"^pmpeek: cannot write '/dev/full': No space left on device$")
+    with open('/dev/full', 'w') as full:
+        cp = run([t.pm, 'report', good], stdout=full,
+                 stderr=subprocess.PIPE, capture_output=False)
+    t.check('report: standard output full', cp, EXIT_OTHER,
+            r'^pmpeek: cannot write the output: No space left on device$')
 
 
 def valid_cases(t, pm, py, tmp):
