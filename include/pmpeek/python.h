@@ -39,10 +39,10 @@ int pm_python_open(struct pm_python **out, struct pm_target *t,
  * interpreter in t's mappings as last read, opens it and indexes its
  * symbols.  t keeps the file for the pauses that follow (see
  * pm__target_elf_open()), so that they only look names up.  Reads none of
- * the target's memory.  What fails here is met again, and said, by
- * pm_python_open().
+ * the target's memory.  Returns what pm_python_open() would about the file
+ * (PM_ENOPYTHON, -ENOMEM), which meets it again in the pause and says it.
  */
-void pm_python_prepare(struct pm_target *t);
+int pm_python_prepare(struct pm_target *t);
 
 /* Owned by py; valid until pm_python_free(py). */
 const struct pm_python_info *pm_python_info(const struct pm_python *py);

@@ -29,6 +29,7 @@ struct pm_region {
   pm_addr_t end;
   uint64_t offset;
   uint64_t inode;
+  uint64_t dev; /* the file's device, major << 32 | minor; 0: unknown */
   unsigned prot;
   char *path;
 };

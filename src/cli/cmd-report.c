@@ -98,7 +98,10 @@ pm_cli_report(int argc, char **argv)
     goto out;
   }
   err = pm_cli_flush(f, pm_report_write_html(snaps, n, top, f));
-  if (!output)
+  if (err == -ENOMEM) {
+    pm_cli_error("out of memory");
+    status = PM_EXIT_OTHER;
+  } else if (!output)
     status = pm_cli_output_end(f, err);
   else if (err) {
     pm_cli_error("cannot write '%s': %s", output, pm_strerror(err));

@@ -726,8 +726,11 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   s->alloc_err = 0;
   memset(&s->snap, 0, sizeof(s->snap));
   taken_at(o, &s->snap.taken_at);
-  /* What the files alone tell is learnt outside the target's pause. */
-  pm_python_prepare(t);
+  /*
+   * What the files alone tell is learnt outside the target's pause; a
+   * failure is met again, and said, by pm_python_open().
+   */
+  (void)pm_python_prepare(t);
   err = pm_target_pause(t);
   if (!err)
     err = hold_for_tests();
@@ -936,7 +939,7 @@ run_inspect(const struct options *o, struct pm_target *t)
   pm_cli_inspect_init(&in);
   memset(&src, 0, sizeof(src));
   taken_at(o, &src.taken_at);
-  pm_python_prepare(t);
+  (void)pm_python_prepare(t); /* as take_snapshot() does */
   err = pm_target_pause(t);
   if (!err)
     err = hold_for_tests();

@@ -387,18 +387,24 @@ detect_build(struct found *f)
   return PM_BUILD_DEFAULT;
 }
 
-void
+int
 pm_python_prepare(struct pm_target *t)
 {
   struct pm_python py = { .t = t };
   struct found f = { 0 };
   pm_addr_t runtime;
+  int err;
 
-  /* The file found and both its symbol tables indexed, kept by t. */
-  if (find_runtime(&py, &f, &runtime) == 0) {
-    (void)detect_build(&f);
+  /*
+   * Both tables, whichever the names asked later: a debug build exports
+   * what a release build's .symtab alone holds, and the census asks that
+   * table for the allocator's statics (obmalloc-find.c).
+   */
+  if ((err = find_runtime(&py, &f, &runtime)) == 0) {
+    pm__elf_index(f.elf);
     pm__elf_free(f.elf);
   }
+  return err;
 }
 
 int

@@ -2,6 +2,7 @@
 /* elf-file.c -- symbols, sections and segments of an ELF file, via libelf */
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -116,7 +117,10 @@ pm__elf_hold(struct pm_elf *e)
 void
 pm__elf_free(struct pm_elf *e)
 {
-  if (!e || --e->holders)
+  if (!e)
+    return;
+  assert(e->holders > 0);
+  if (--e->holders)
     return;
   free(e->dynsym.v);
   free(e->symtab.v);
@@ -302,6 +306,18 @@ index_lookup(struct pm_elf *e, Elf64_Word type, struct sym_index *x,
       return 0;
     }
   return PM_ENOSYM;
+}
+
+void
+pm__elf_index(struct pm_elf *e)
+{
+  /* Asks nothing of the file that a recording would keep. */
+  if (e->ask)
+    return;
+  if (!e->dynsym.built)
+    e->dynsym.built = index_build(e, SHT_DYNSYM, &e->dynsym) ? -1 : 1;
+  if (!e->symtab.built)
+    e->symtab.built = index_build(e, SHT_SYMTAB, &e->symtab) ? -1 : 1;
 }
 
 static int

@@ -73,6 +73,13 @@ void pm__elf_free(struct pm_elf *e);
 int pm__elf_type(const struct pm_elf *e);
 
 /*
+ * Indexes both symbol tables now, as the first lookup that needs each
+ * would: for a caller that has time now and little later.  Asks nothing
+ * that a recording keeps (pm__elf_set_note()).
+ */
+void pm__elf_index(struct pm_elf *e);
+
+/*
  * Looks name up in .dynsym, then .symtab: its link-time value and size.
  * Returns PM_ENOSYM when neither table defines it.
  */

@@ -248,6 +248,7 @@ core_refresh_maps(void *ctx, struct pm_maps *maps)
     r->prot = s ? prot_of(s->flags) : PM_PROT_READ;
     r->offset = m ? m->offset + (b[i] - m->start) : 0;
     r->inode = 0;
+    r->dev = 0;
     r->path = NULL;
     if (m && !(r->path = strdup(m->path))) {
       err = -ENOMEM;

@@ -54,6 +54,7 @@ parse_line(const char *line, size_t len, struct pm_region *r)
   r->end = end;
   r->offset = offset;
   r->inode = inode;
+  r->dev = (uint64_t)dev_major << 32 | dev_minor;
   r->prot = (perms[0] == 'r' ? PM_PROT_READ : 0)
             | (perms[1] == 'w' ? PM_PROT_WRITE : 0)
             | (perms[2] == 'x' ? PM_PROT_EXEC : 0)

@@ -138,6 +138,7 @@ parse_region(struct replay_ctx *c, const unsigned char *p, size_t n, char *why,
   r->end = get_u64(p + 8);
   r->offset = get_u64(p + 16);
   r->inode = get_u64(p + 24);
+  r->dev = 0; /* not recorded */
   r->prot = get_u32(p + 32);
   r->path = NULL;
   if (r->end <= r->start || r->prot > 15

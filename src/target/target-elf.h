@@ -13,9 +13,9 @@
  * the file gives is recorded too, so that a replay answers alike.  t keeps
  * what it opened (up to eight files, PM_TARGET_ELF_KEPT; not a clone),
  * with the symbols indexed so far, and hands it out again for the same
- * mapping (path, place, offset, inode) until t is freed.  Let go of each
- * with pm__elf_free(); it does not outlive t.  Returns -ENOENT for an
- * anonymous region or a file the recording does not hold, else what
+ * mapping (path, place, offset, device, inode) until t is freed.  Let go
+ * of each with pm__elf_free(); it does not outlive t.  Returns -ENOENT for
+ * an anonymous region or a file the recording does not hold, else what
  * pm__elf_open() returns.  Main thread only.
  */
 int pm__target_elf_open(struct pm_target *t, const struct pm_region *r,

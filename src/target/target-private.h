@@ -55,15 +55,15 @@ struct pm_record;
  * ELF files a target keeps open once opened (pm__target_elf_open()): the
  * interpreter's file is asked of at every pause, by more than one layer,
  * and indexing a libpython's .symtab took 5 ms of a 10 ms pause of a small
- * process.  Kept, the file is opened and indexed before the first pause
- * (pm_python_prepare()), and never again.
+ * process.  Kept, a file opened and indexed before a pause is only looked
+ * up in it, and in every pause after.
  */
 #define PM_TARGET_ELF_KEPT 8
 
 /* A file kept, and the mapping it was opened for. */
 struct pm_elf_kept {
   pm_addr_t start, end;
-  uint64_t offset, inode;
+  uint64_t offset, inode, dev;
   char *path; /* NULL: a free place */
   struct pm_elf *elf;
 };

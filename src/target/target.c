@@ -221,9 +221,9 @@ cache_touch(struct pm_target *t)
 
 /*
  * The file kept for r's mapping, or NULL.  A mapping with the same path,
- * place, file offset and inode maps the same file: a process that mapped
- * another one there (an exec, a library reloaded) shows another inode or
- * place.
+ * place, file offset, device and inode maps the same file: a process that
+ * mapped another one there (an exec, a library reloaded) shows another
+ * inode or place.
  */
 static struct pm_elf_kept *
 elf_kept(struct pm_target *t, const struct pm_region *r)
@@ -231,7 +231,7 @@ elf_kept(struct pm_target *t, const struct pm_region *r)
   for (size_t i = 0; i < PM_TARGET_ELF_KEPT; i++) {
     struct pm_elf_kept *k = &t->elfs[i];
     if (k->path && k->start == r->start && k->end == r->end
-        && k->offset == r->offset && k->inode == r->inode
+        && k->offset == r->offset && k->inode == r->inode && k->dev == r->dev
         && strcmp(k->path, r->path) == 0)
       return k;
   }
@@ -252,6 +252,7 @@ elf_keep(struct pm_target *t, const struct pm_region *r, struct pm_elf *e)
     k->end = r->end;
     k->offset = r->offset;
     k->inode = r->inode;
+    k->dev = r->dev;
     k->elf = pm__elf_hold(e);
     return;
   }

@@ -4,12 +4,16 @@
 
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake-target.h"
 #include "pmpeek/error.h"
+#include "target/target-elf.h"
 #include "target/target-peek.h"
 
 #define BASE 0x10000000ull
@@ -674,6 +678,96 @@ START_TEST(test_new_fails)
 }
 END_TEST
 
+/* Descriptors open in this process now. */
+static int
+open_fds(void)
+{
+  char path[64];
+  int n = 0;
+
+  for (int fd = 0; fd < 1024; fd++) {
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    n += access(path, F_OK) == 0;
+  }
+  return n;
+}
+
+/*
+ * The ELF files a target opened are kept for the same mapping, across
+ * pauses, up to PM_TARGET_ELF_KEPT of them, and closed with the target.
+ * Every region maps this test's own executable, each at its own place
+ * with its own inode; then the first on another device, the second with
+ * another inode, as after an exec.
+ */
+START_TEST(test_elf_kept)
+{
+  enum { N = PM_TARGET_ELF_KEPT + 2 };
+  static char text[N * (PATH_MAX + 64)], text2[N * (PATH_MAX + 64)];
+  char exe[PATH_MAX];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  struct pm_elf *e[N], *again;
+  const struct pm_maps *m;
+  struct fake_target g;
+  struct pm_target *u;
+  size_t at = 0;
+  int fds;
+
+  ck_assert_int_gt(len, 0);
+  exe[len] = '\0';
+  for (int i = 0, at2 = 0; i < N; i++) {
+    unsigned long long lo = BASE + (unsigned long long)i * 0x1000;
+    at += (size_t)snprintf(text + at, sizeof(text) - at,
+                           "%llx-%llx r--p 00000000 08:01 %d %s\n", lo,
+                           lo + 0x1000, 100 + i, exe);
+    at2 += snprintf(text2 + at2, sizeof(text2) - (size_t)at2,
+                    "%llx-%llx r--p 00000000 08:0%d %d %s\n", lo, lo + 0x1000,
+                    i == 0 ? 2 : 1, i == 1 ? 999 : 100 + i, exe);
+  }
+  fake_init(&g, BASE, (size_t)N * 0x1000, text);
+  u = fake_open(&g);
+  ck_assert_int_eq(pm_target_pause(u), 0);
+  m = pm_target_maps(u);
+  ck_assert_uint_eq(m->n, N);
+  fds = open_fds();
+  for (int i = 0; i < N; i++) {
+    ck_assert_int_eq(pm__target_elf_open(u, &m->v[i], &e[i]), 0);
+    for (int k = 0; k < i; k++)
+      ck_assert_ptr_ne(e[i], e[k]);
+  }
+  /* The first ones again, after a pause: the same files, still open. */
+  ck_assert_int_eq(pm_target_resume(u), 0);
+  ck_assert_int_eq(pm_target_pause(u), 0);
+  m = pm_target_maps(u);
+  for (int i = 0; i < N; i++) {
+    ck_assert_int_eq(pm__target_elf_open(u, &m->v[i], &again), 0);
+    if (i < PM_TARGET_ELF_KEPT)
+      ck_assert_ptr_eq(again, e[i]);
+    else
+      ck_assert_ptr_ne(again, e[i]);
+    pm__elf_free(again);
+  }
+  /* Another file there now: not the one kept. */
+  g.maps_text = text2;
+  ck_assert_int_eq(pm_target_resume(u), 0);
+  ck_assert_int_eq(pm_target_pause(u), 0);
+  m = pm_target_maps(u);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(pm__target_elf_open(u, &m->v[i], &again), 0);
+    if (i < 2)
+      ck_assert_ptr_ne(again, e[i]);
+    else
+      ck_assert_ptr_eq(again, e[i]);
+    pm__elf_free(again);
+  }
+  for (int i = 0; i < N; i++)
+    pm__elf_free(e[i]);
+  ck_assert_int_eq(open_fds(), fds + PM_TARGET_ELF_KEPT);
+  pm_target_free(u);
+  ck_assert_int_eq(open_fds(), fds);
+  fake_release(&g);
+}
+END_TEST
+
 static Suite *
 target_suite(void)
 {
@@ -720,6 +814,7 @@ target_suite(void)
   tcase_add_test(tc, test_region_file);
   tcase_add_test(tc, test_free);
   tcase_add_test(tc, test_new_fails);
+  tcase_add_test(tc, test_elf_kept);
   suite_add_tcase(s, tc);
   return s;
 }
