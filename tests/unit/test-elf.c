@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "elf/elf-file.h"
+#include "open-fds.h"
 #include "pmpeek/error.h"
 
 /*
@@ -604,20 +605,6 @@ START_TEST(test_self)
   close_elf();
 }
 END_TEST
-
-/* Descriptors open in this process now. */
-static int
-open_fds(void)
-{
-  char path[64];
-  int n = 0;
-
-  for (int fd = 0; fd < 1024; fd++) {
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    n += access(path, F_OK) == 0;
-  }
-  return n;
-}
 
 /* A held file stays open, its symbols answered, until its last holder. */
 START_TEST(test_self_held)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fake-target.h"
+#include "open-fds.h"
 #include "pmpeek/error.h"
 #include "target/target-elf.h"
 #include "target/target-peek.h"
@@ -677,20 +678,6 @@ START_TEST(test_new_fails)
   fake_release(&g);
 }
 END_TEST
-
-/* Descriptors open in this process now. */
-static int
-open_fds(void)
-{
-  char path[64];
-  int n = 0;
-
-  for (int fd = 0; fd < 1024; fd++) {
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    n += access(path, F_OK) == 0;
-  }
-  return n;
-}
 
 /*
  * The ELF files a target opened are kept for the same mapping, across
