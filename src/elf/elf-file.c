@@ -284,6 +284,14 @@ index_build(struct pm_elf *e, Elf64_Word type, struct sym_index *x)
   return 0;
 }
 
+/* Builds x once: it is then the index, or marked for searches. */
+static void
+index_ready(struct pm_elf *e, Elf64_Word type, struct sym_index *x)
+{
+  if (!x->built)
+    x->built = index_build(e, type, x) ? -1 : 1;
+}
+
 /* The symbol in x's index, when x has one: 0, PM_ENOSYM, or 1 to search. */
 static int
 index_lookup(struct pm_elf *e, Elf64_Word type, struct sym_index *x,
@@ -291,8 +299,7 @@ index_lookup(struct pm_elf *e, Elf64_Word type, struct sym_index *x,
 {
   uint64_t h;
 
-  if (!x->built)
-    x->built = index_build(e, type, x) ? -1 : 1;
+  index_ready(e, type, x);
   if (x->built < 0)
     return 1;
   if (!x->cap || !*name)
@@ -314,10 +321,8 @@ pm__elf_index(struct pm_elf *e)
   /* Asks nothing of the file that a recording would keep. */
   if (e->ask)
     return;
-  if (!e->dynsym.built)
-    e->dynsym.built = index_build(e, SHT_DYNSYM, &e->dynsym) ? -1 : 1;
-  if (!e->symtab.built)
-    e->symtab.built = index_build(e, SHT_SYMTAB, &e->symtab) ? -1 : 1;
+  index_ready(e, SHT_DYNSYM, &e->dynsym);
+  index_ready(e, SHT_SYMTAB, &e->symtab);
 }
 
 static int
