@@ -60,11 +60,9 @@ struct pm_record;
  */
 #define PM_TARGET_ELF_KEPT 8
 
-/* A file kept, and the mapping it was opened for. */
+/* A file kept, and the mapping it was opened for (its own copy of path). */
 struct pm_elf_kept {
-  pm_addr_t start, end;
-  uint64_t offset, inode, dev;
-  char *path; /* NULL: a free place */
+  struct pm_region r; /* r.path NULL: a free place */
   struct pm_elf *elf;
 };
 

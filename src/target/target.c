@@ -229,11 +229,11 @@ static struct pm_elf_kept *
 elf_kept(struct pm_target *t, const struct pm_region *r)
 {
   for (size_t i = 0; i < PM_TARGET_ELF_KEPT; i++) {
-    struct pm_elf_kept *k = &t->elfs[i];
+    const struct pm_region *k = &t->elfs[i].r;
     if (k->path && k->start == r->start && k->end == r->end
         && k->offset == r->offset && k->inode == r->inode && k->dev == r->dev
         && strcmp(k->path, r->path) == 0)
-      return k;
+      return &t->elfs[i];
   }
   return NULL;
 }
@@ -244,16 +244,11 @@ elf_keep(struct pm_target *t, const struct pm_region *r, struct pm_elf *e)
 {
   for (size_t i = 0; i < PM_TARGET_ELF_KEPT; i++) {
     struct pm_elf_kept *k = &t->elfs[i];
-    if (k->path)
+    if (k->r.path)
       continue;
-    if (!(k->path = strdup(r->path)))
-      return;
-    k->start = r->start;
-    k->end = r->end;
-    k->offset = r->offset;
-    k->inode = r->inode;
-    k->dev = r->dev;
-    k->elf = pm__elf_hold(e);
+    k->r = *r;
+    if ((k->r.path = strdup(r->path)))
+      k->elf = pm__elf_hold(e);
     return;
   }
 }
@@ -704,7 +699,7 @@ pm_target_free(struct pm_target *t)
   pm_target_resume(t);
   for (size_t i = 0; i < PM_TARGET_ELF_KEPT; i++) {
     pm__elf_free(t->elfs[i].elf);
-    free(t->elfs[i].path);
+    free(t->elfs[i].r.path);
   }
   pm__record_free(t->rec);
   t->ops->close(t->ctx);

@@ -143,6 +143,17 @@ def odd_class(py, tmp, tag, qualname, count, extra=''):
         return tg, json.load(f)
 
 
+def to_full(argv, **kw):
+    """argv run with its standard output on /dev/full (every write fails
+    with ENOSPC), its standard error captured."""
+    with open('/dev/full', 'w') as full:
+        return run(argv, stdout=full, stderr=subprocess.PIPE,
+                   capture_output=False, **kw)
+
+
+FULL_RE = r'^pmpeek: cannot write the output: No space left on device$'
+
+
 def json_count(cp, kind):
     """The count of kind in pmpeek --json's output, or None."""
     try:
@@ -211,12 +222,8 @@ def usage_cases(t):
                   'pmpeek %s: status 0, %r...' % (' '.join(args), want),
                   'status %s, stdout %r, stderr %r'
                   % (cp.returncode, cp.stdout[:40], cp.stderr))
-        with open('/dev/full', 'w') as full:
-            cp = run([t.pm] + args, stdout=full, stderr=subprocess.PIPE,
-                     capture_output=False)
-        t.check('pmpeek %s, standard output full' % ' '.join(args), cp,
-                EXIT_OTHER, r'^pmpeek: cannot write the output: No space '
-                r'left on device$')
+        t.check('pmpeek %s, standard output full' % ' '.join(args),
+                to_full([t.pm] + args), EXIT_OTHER, FULL_RE)
 
 
 def process_cases(t, pm, py, tmp):
@@ -250,24 +257,17 @@ def process_cases(t, pm, py, tmp):
                tg.pid, RUNNING)
         # Standard output that takes nothing: one line that says so.
         for fmt in ('json', 'openmetrics'):
-            with open('/dev/full', 'w') as full:
-                cp = run([t.pm, '--format', fmt, str(tg.pid)], stdout=full,
-                         stderr=subprocess.PIPE, capture_output=False)
-            t.check('standard output full (%s)' % fmt, cp, EXIT_OTHER,
-                    r'^pmpeek: cannot write the output: No space left on '
-                    r'device$', tg.pid, RUNNING)
+            t.check('standard output full (%s)' % fmt,
+                    to_full([t.pm, '--format', fmt, str(tg.pid)]),
+                    EXIT_OTHER, FULL_RE, tg.pid, RUNNING)
 
         # Periodic mode whose output cannot be written: it ends after the
         # first snapshot it cannot print, instead of pausing the target on
         # for nothing (it once ran until a signal).  No --count: only the
         # error can end it, within 30 s.
-        with open('/dev/full', 'w') as full:
-            cp = run([t.pm, '--interval', '0.05', str(tg.pid)], timeout=30,
-                     stdout=full, stderr=subprocess.PIPE,
-                     capture_output=False)
-        t.check('periodic mode, standard output full', cp, EXIT_OTHER,
-                r'^pmpeek: cannot write the output: No space left on '
-                r'device$', tg.pid, RUNNING)
+        t.check('periodic mode, standard output full',
+                to_full([t.pm, '--interval', '0.05', str(tg.pid)],
+                        timeout=30), EXIT_OTHER, FULL_RE, tg.pid, RUNNING)
         cp = run([t.pm, '--interval', '0.05', '--series', '/dev/full',
                   str(tg.pid)], timeout=30, stdout=subprocess.DEVNULL,
                  stderr=subprocess.PIPE, capture_output=False)
@@ -586,20 +586,15 @@ def snapshot_cases(t, tmp):
               and not re.search('[\x00-\x09\x0b-\x1f\x7f-\x9f]',
                                 cp.stdout),
               'report: control characters in a kind written as \\xNN')
-    with open('/dev/full', 'w') as full:
-        cp = run([t.pm, 'diff', '--json', good, good], stdout=full,
-                 stderr=subprocess.PIPE, capture_output=False)
-    t.check('diff: standard output full', cp, EXIT_OTHER,
-            r'^pmpeek: cannot write the output: No space left on device$')
+    t.check('diff: standard output full',
+            to_full([t.pm, 'diff', '--json', good, good]), EXIT_OTHER,
+            FULL_RE)
     # The report says why it could not write, as the other writers do.
     cp = run([t.pm, 'report', '-o', '/dev/full', good])
     t.check('report -o: file full', cp, EXIT_OTHER,
             r"^pmpeek: cannot write '/dev/full': No space left on device$")
-    with open('/dev/full', 'w') as full:
-        cp = run([t.pm, 'report', good], stdout=full,
-                 stderr=subprocess.PIPE, capture_output=False)
-    t.check('report: standard output full', cp, EXIT_OTHER,
-            r'^pmpeek: cannot write the output: No space left on device$')
+    t.check('report: standard output full', to_full([t.pm, 'report', good]),
+            EXIT_OTHER, FULL_RE)
 
 
 def valid_cases(t, pm, py, tmp):

@@ -45,9 +45,10 @@ import sys
 import tempfile
 import time
 
-from common import (EXIT_OK, FIXTURES, RUNNING, Fixture, Tap, describe,
-                    driver_parser, for_pythons, parse_json, prefix, proc_state,
-                    run, skip_if_denied, start_driver, wait_state)
+from common import (EXIT_OK, EXIT_PERM, FIXTURES, RUNNING, Fixture, Tap,
+                    describe, driver_parser, for_pythons, parse_json, prefix,
+                    proc_state, run, skip_if_denied, start_driver,
+                    wait_state)
 
 HEADER_RE = re.compile(
     r'^Partition of a set of (\d+) objects\. Total size = (\d+) bytes\.$')
@@ -440,8 +441,7 @@ def check_serial(tap, args, target, doc):
 
 STRACE_OPEN_RE = re.compile(r'^\d+\s+openat\([^,]*, "([^"]*)".*= (\d+)$')
 STRACE_FD_RE = re.compile(r'^\d+\s+(pread64|close)\((\d+),')
-STRACE_PTRACE_RE = re.compile(r'^\d+\s+ptrace\((PTRACE_SEIZE|PTRACE_DETACH), '
-                              r'(\d+)')
+STRACE_PTRACE_RE = re.compile(r'^\d+\s+ptrace\((PTRACE_SEIZE|PTRACE_DETACH),')
 
 
 def interpreter_file_searched(target):
@@ -481,7 +481,7 @@ def check_files_before_pause(tap, args, target):
                   '3', str(target.pid)],
                  env=dict(os.environ, ASAN_OPTIONS=(
                      asan + ':' if asan else '') + 'detect_leaks=0'))
-        if cp.returncode == 4:
+        if cp.returncode == EXIT_PERM:
             # Rights from file capabilities are dropped under strace.
             tap.skip_test('files opened before the pause',
                           'no ptrace rights under strace')
@@ -495,28 +495,28 @@ def check_files_before_pause(tap, args, target):
     # A pause begins at its first seize and ends at its first detach: pmpeek
     # detaches every thread in one loop, opening nothing in between (a
     # thread gone meanwhile is never detached).
-    seized, pauses, opened, inside, fds, read = set(), 0, [], [], {}, 0
+    paused, pauses, opened, inside, fds, read = False, 0, [], [], {}, 0
     for line in lines:
         m = STRACE_PTRACE_RE.match(line)
         if m:
             if m.group(1) == 'PTRACE_DETACH':
-                seized.clear()
+                paused = False
             elif '= -1' not in line:
-                pauses += not seized
-                seized.add(m.group(2))
+                pauses += not paused
+                paused = True
             continue
         m = STRACE_OPEN_RE.match(line)
         if m and m.group(1).startswith(files):
             opened.append((pauses, m.group(1)))
             fds[m.group(2)] = m.group(1)
-            if seized:
+            if paused:
                 inside.append(m.group(1))
             continue
         m = STRACE_FD_RE.match(line)
         if m and m.group(2) in fds:
             if m.group(1) == 'close':
                 del fds[m.group(2)]
-            elif seized:
+            elif paused:
                 read += 1
     tap.equal(pauses, 3, 'under strace: three pauses seen')
     tap.check(opened, 'under strace: the interpreter\'s file opened',
