@@ -3,8 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,42 +25,84 @@ pm_maps_release(struct pm_maps *m)
   pm_maps_init(m);
 }
 
+/*
+ * Reads a number of base 16 or 10 at *p, before end: one digit at least,
+ * no more than fit 64 bits.  A process of thousands of threads has as many
+ * stacks mapped, and its maps are read in every pause: this is several
+ * times faster than sscanf().
+ */
+static int
+number(const char **p, const char *end, unsigned base, uint64_t *out)
+{
+  const char *s = *p;
+  uint64_t v = 0;
+
+  for (; s < end; s++) {
+    unsigned d;
+    if (*s >= '0' && *s <= '9')
+      d = (unsigned)(*s - '0');
+    else if (base == 16 && *s >= 'a' && *s <= 'f')
+      d = (unsigned)(*s - 'a' + 10);
+    else
+      break;
+    if (v > (UINT64_MAX - d) / base)
+      return -EINVAL;
+    v = v * base + d;
+  }
+  if (s == *p)
+    return -EINVAL;
+  *p = s;
+  *out = v;
+  return 0;
+}
+
+/* Consumes the character c at *p. */
+static int
+expect(const char **p, const char *end, char c)
+{
+  if (*p >= end || **p != c)
+    return -EINVAL;
+  (*p)++;
+  return 0;
+}
+
+/* "start-end perms offset major:minor inode   name", the name optional. */
 static int
 parse_line(const char *line, size_t len, struct pm_region *r)
 {
-  char perms[5];
-  unsigned long long start, end, offset, inode;
-  unsigned dev_major, dev_minor;
-  int name_at = 0;
-  char buf[256];
-  size_t head = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+  const char *p = line, *end = line + len, *perms;
+  uint64_t start, end_addr, offset, major, minor, inode;
 
-  /*
-   * The fields before the name fit in buf; the name, which the target
-   * chooses, may be as long as a path gets and is copied from the line.
-   */
-  memcpy(buf, line, head);
-  buf[head] = '\0';
-  if (sscanf(buf, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms,
-             &offset, &dev_major, &dev_minor, &inode, &name_at)
-      < 7)
+  if (number(&p, end, 16, &start) || expect(&p, end, '-')
+      || number(&p, end, 16, &end_addr) || expect(&p, end, ' '))
     return -EINVAL;
-  if (end <= start || strlen(perms) != 4 || !strchr("r-", perms[0])
-      || !strchr("w-", perms[1]) || !strchr("x-", perms[2])
-      || !strchr("ps", perms[3]))
+  perms = p;
+  if (end - p < 5 || !strchr("r-", perms[0]) || !strchr("w-", perms[1])
+      || !strchr("x-", perms[2]) || !strchr("ps", perms[3]))
     return -EINVAL;
+  p += 4;
+  if (expect(&p, end, ' ') || number(&p, end, 16, &offset)
+      || expect(&p, end, ' ') || number(&p, end, 16, &major)
+      || expect(&p, end, ':') || number(&p, end, 16, &minor)
+      || expect(&p, end, ' ') || number(&p, end, 10, &inode))
+    return -EINVAL;
+  if (end_addr <= start || major > UINT32_MAX || minor > UINT32_MAX
+      || (p < end && *p != ' '))
+    return -EINVAL;
+  while (p < end && *p == ' ')
+    p++;
   r->start = start;
-  r->end = end;
+  r->end = end_addr;
   r->offset = offset;
   r->inode = inode;
-  r->dev = (uint64_t)dev_major << 32 | dev_minor;
+  r->dev = major << 32 | minor;
   r->prot = (perms[0] == 'r' ? PM_PROT_READ : 0)
             | (perms[1] == 'w' ? PM_PROT_WRITE : 0)
             | (perms[2] == 'x' ? PM_PROT_EXEC : 0)
             | (perms[3] == 's' ? PM_PROT_SHARED : 0);
   r->path = NULL;
-  if (name_at > 0 && (size_t)name_at < len) {
-    r->path = strndup(line + name_at, len - (size_t)name_at);
+  if (p < end) {
+    r->path = strndup(p, (size_t)(end - p));
     if (!r->path)
       return -ENOMEM;
   }

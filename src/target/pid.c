@@ -25,6 +25,7 @@
 struct task {
   pid_t tid;
   int seized;
+  int waiting;       /* asked to stop, its stop not seen yet */
   int resend_signal; /* a signal we intercepted in its delivery stop */
 };
 
@@ -36,6 +37,8 @@ struct pid_ctx {
   pthread_mutex_t mem_lock; /* mem_fd's opening */
   struct task *tasks;
   size_t ntasks, cap;
+  uint32_t *index; /* open addressing: tid -> its task's position + 1 */
+  size_t index_cap;
 };
 
 /* Bounds how long a thread may take to report its stop. */
@@ -202,13 +205,46 @@ pid_region_file(void *ctx, const struct pm_region *r, char *buf, size_t len)
   return 0;
 }
 
-static struct task *
-task_find(struct pid_ctx *c, pid_t tid)
+/* The slot of tid in c->index: where it is, or the empty one it would take. */
+static size_t
+index_slot(const struct pid_ctx *c, pid_t tid)
 {
+  size_t mask = c->index_cap - 1, i = ((uint32_t)tid * 2654435761u) & mask;
+
+  while (c->index[i] && c->tasks[c->index[i] - 1].tid != tid)
+    i = (i + 1) & mask;
+  return i;
+}
+
+/*
+ * Whether tid is among c->tasks.  Each listing of the threads asks it for
+ * every thread: a hash index, not a scan, keeps a process of thousands of
+ * threads from costing millions of compares.
+ */
+static int
+task_known(const struct pid_ctx *c, pid_t tid)
+{
+  return c->index_cap && c->index[index_slot(c, tid)];
+}
+
+/* Makes room in the index for one more task: twice the tasks, at least. */
+static int
+index_reserve(struct pid_ctx *c)
+{
+  size_t ncap = c->index_cap ? 2 * c->index_cap : 64;
+  uint32_t *old = c->index, *ni;
+
+  if (2 * (c->ntasks + 1) <= c->index_cap)
+    return 0;
+  ni = calloc(ncap, sizeof(*ni));
+  if (!ni)
+    return -ENOMEM;
+  c->index = ni;
+  c->index_cap = ncap;
   for (size_t i = 0; i < c->ntasks; i++)
-    if (c->tasks[i].tid == tid)
-      return &c->tasks[i];
-  return NULL;
+    c->index[index_slot(c, c->tasks[i].tid)] = (uint32_t)i + 1;
+  free(old);
+  return 0;
 }
 
 static long long
@@ -220,15 +256,14 @@ now_ns(void)
 }
 
 /*
- * Waits for tid's stop after PTRACE_INTERRUPT.  A signal that arrived first
- * shows up as a delivery stop: it is kept and handed back at detach, so the
- * target loses nothing.
+ * Looks once for t's stop after PTRACE_INTERRUPT: 1 when it stopped or went
+ * away (t->seized cleared then), 0 when not yet, or an error.  A signal that
+ * arrived first shows up as a delivery stop: it is kept and handed back at
+ * detach, so the target loses nothing.
  */
 static int
-wait_stop(struct task *t)
+poll_stop(struct task *t)
 {
-  long long deadline = now_ns() + STOP_TIMEOUT_NS;
-
   for (;;) {
     int status;
     pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
@@ -238,22 +273,19 @@ wait_stop(struct task *t)
         continue;
       return -errno;
     }
-    if (r == t->tid) {
-      if (WIFEXITED(status) || WIFSIGNALED(status))
-        return -ESRCH;
-      if (WIFSTOPPED(status)) {
-        int event = status >> 16;
-        int sig = WSTOPSIG(status);
-        if (event == 0 && sig != SIGTRAP)
-          t->resend_signal = sig;
-        return 0;
-      }
-      continue;
+    if (r != t->tid)
+      return 0;
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      t->seized = 0;
+      return 1;
     }
-    if (now_ns() > deadline)
-      return -ETIMEDOUT;
-    struct timespec ts = { 0, 50000 };
-    nanosleep(&ts, NULL);
+    if (WIFSTOPPED(status)) {
+      int event = status >> 16;
+      int sig = WSTOPSIG(status);
+      if (event == 0 && sig != SIGTRAP)
+        t->resend_signal = sig;
+      return 1;
+    }
   }
 }
 
@@ -286,11 +318,15 @@ proc_state(pid_t pid)
   return task_state(pid, pid);
 }
 
+/*
+ * Seizes tid and asks it to stop, without waiting: the threads of a
+ * listing stop together, not one after another (a thread takes tens of
+ * microseconds to stop, and a process may have thousands).
+ */
 static int
 seize_one(struct pid_ctx *c, pid_t tid)
 {
   struct task *t;
-  int err;
 
   if (c->ntasks == c->cap) {
     size_t ncap = c->cap ? c->cap * 2 : 16;
@@ -303,24 +339,65 @@ seize_one(struct pid_ctx *c, pid_t tid)
     c->tasks = nt;
     c->cap = ncap;
   }
+  if (index_reserve(c) < 0)
+    return -ENOMEM;
   t = &c->tasks[c->ntasks];
   memset(t, 0, sizeof(*t));
   t->tid = tid;
   if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0)
     return errno == ESRCH ? 0 : -errno; /* a thread that just exited */
   t->seized = 1;
+  c->index[index_slot(c, tid)] = (uint32_t)c->ntasks + 1;
   c->ntasks++;
-  if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
-    return errno == ESRCH ? 0 : -errno;
-  err = wait_stop(t);
-  if (err == -ESRCH) {
-    t->seized = 0;
-    return 0;
+  if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+    /* Gone already: its exit is reaped by waiting for it. */
+    if (errno != ESRCH)
+      return -errno;
   }
-  /* A thread in uninterruptible sleep (a vfork parent, say) cannot stop. */
-  if (err == -ETIMEDOUT && task_state(c->pid, tid) == 'D')
-    return PM_ESTUCK;
-  return err;
+  t->waiting = 1;
+  return 0;
+}
+
+/*
+ * Waits for the stops of tasks[from..], asked for by seize_one(), with one
+ * deadline for all.  Every one is waited for even after an error, since
+ * only a stopped thread can be detached.
+ */
+static int
+wait_stops(struct pid_ctx *c, size_t from)
+{
+  long long deadline = now_ns() + STOP_TIMEOUT_NS;
+  int first = 0;
+
+  for (;;) {
+    size_t left = 0;
+
+    for (size_t i = from; i < c->ntasks; i++) {
+      struct task *t = &c->tasks[i];
+      int r;
+      if (!t->waiting)
+        continue;
+      r = poll_stop(t);
+      if (r == 0) {
+        left++;
+        continue;
+      }
+      t->waiting = 0;
+      if (r < 0 && !first)
+        first = r;
+    }
+    if (!left)
+      return first;
+    if (now_ns() > deadline) {
+      /* A thread in uninterruptible sleep (a vfork parent, say) cannot stop. */
+      for (size_t i = from; i < c->ntasks; i++)
+        if (c->tasks[i].waiting && task_state(c->pid, c->tasks[i].tid) == 'D')
+          return PM_ESTUCK;
+      return first ? first : -ETIMEDOUT;
+    }
+    struct timespec ts = { 0, 50000 };
+    nanosleep(&ts, NULL);
+  }
 }
 
 static int
@@ -335,21 +412,23 @@ pid_pause(void *ctx)
   for (int round = 0; round < ATTACH_ROUNDS; round++) {
     DIR *d = opendir(path);
     struct dirent *de;
-    int added = 0, err = 0;
+    size_t from = c->ntasks;
+    int added = 0, err = 0, werr;
 
     if (!d)
       return errno == ENOENT ? -ESRCH : -errno;
     while (!err && (de = readdir(d))) {
       char *end;
       long tid = strtol(de->d_name, &end, 10);
-      if (*end || tid <= 0 || task_find(c, (pid_t)tid))
+      if (*end || tid <= 0 || task_known(c, (pid_t)tid))
         continue;
       err = seize_one(c, (pid_t)tid);
       added++;
     }
     closedir(d);
-    if (err)
-      return err;
+    werr = wait_stops(c, from);
+    if (err || werr)
+      return err ? err : werr;
     if (!added)
       return c->ntasks ? 0 : -ESRCH;
   }
@@ -378,6 +457,8 @@ pid_resume(void *ctx)
     t->seized = 0;
   }
   c->ntasks = 0;
+  if (c->index)
+    memset(c->index, 0, c->index_cap * sizeof(*c->index));
   return first;
 }
 
@@ -398,6 +479,7 @@ pid_close(void *ctx)
     close(c->mem_fd);
   pthread_mutex_destroy(&c->mem_lock);
   free(c->tasks);
+  free(c->index);
   free(c);
 }
 

@@ -402,11 +402,37 @@ def wait_asleep(pid, timeout):
         time.sleep(0.01)
 
 
+def held_threads(pid, want=RUNNING):
+    """The threads of pid that are traced, or in a state not in want, as
+    (tid, state, tracer); [] when pid is gone.  pmpeek stops and lets go
+    every thread, not only the main one."""
+    try:
+        tids = sorted(int(t) for t in os.listdir('/proc/%d/task' % pid))
+    except OSError:
+        return []
+    held = []
+    for tid in tids:
+        path = '/proc/%d/task/%d/' % (pid, tid)
+        try:
+            with open(path + 'stat') as f:
+                state = f.read().rsplit(')', 1)[1].split()[0]
+            with open(path + 'status') as f:
+                who = [int(line.split()[1]) for line in f
+                       if line.startswith('TracerPid:')][0]
+        except (OSError, IndexError):
+            continue  # a thread that ended meanwhile
+        if state not in want or who != 0:
+            held.append((tid, state, who))
+    return held
+
+
 def running_untraced(pid, timeout=5.0):
-    """True once pid runs (is not stopped) and nobody traces it."""
+    """True once pid and every thread of it run (none stopped) and nobody
+    traces any of them."""
     deadline = time.monotonic() + timeout
     while True:
-        if proc_state(pid) in RUNNING and tracer(pid) == 0:
+        if proc_state(pid) in RUNNING and tracer(pid) == 0 and \
+                not held_threads(pid):
             return True
         if time.monotonic() >= deadline:
             return False

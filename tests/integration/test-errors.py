@@ -31,7 +31,8 @@ import time
 
 from common import (EXIT_CORRUPT, EXIT_FILES, EXIT_GONE, EXIT_INTERRUPTED,
                     EXIT_NOPROC, EXIT_NOPYTHON, EXIT_OK, EXIT_OTHER, EXIT_PERM,
-                    EXIT_USAGE, RUNNING, Tap, gcore, one_line, run,
+                    EXIT_USAGE, RUNNING, Tap, gcore, held_threads, one_line,
+                    run,
                     running_untraced, sleeper, start_code, start_driver, stop,
                     tracer, wait_state, write)
 
@@ -87,6 +88,10 @@ class Table(object):
                 ok = False
                 diag += '\ntarget %d is still traced by %d' % (
                     target, tracer(target))
+            elif held_threads(target, want + ('D',)):
+                ok = False
+                diag += '\nthreads of %d held (tid, state, tracer): %r' % (
+                    target, held_threads(target, want + ('D',))[:5])
         if not running_untraced(self.bystander.pid, 3.0):
             ok = False
             diag += '\nthe bystander %d is not running untraced' % \
@@ -619,6 +624,8 @@ def valid_cases(t, pm, py, tmp):
     finally:
         stop(tg)
 
+    many_threads_case(t, py, tmp)
+
     # A deleted executable: the kernel still maps it, under " (deleted)".
     copy = shutil.copy(py, os.path.join(tmp, 'python-deleted'))
     tg = start_code(copy, sleeper())
@@ -661,6 +668,65 @@ def valid_cases(t, pm, py, tmp):
             stop(p)
     else:
         tap.skip_test('another mount namespace', 'needs root and unshare')
+
+
+MANY_THREADS = 300
+
+
+def many_threads_case(t, py, tmp):
+    """Hundreds of threads, and threads that start and end all the while:
+    each snapshot must stop every one (the census sees each waiting thread
+    of the target's own list) and let every one go, between the snapshots
+    of a periodic run too."""
+    idents = os.path.join(tmp, 'threads')
+    code = ('import threading\n'
+            'ev = threading.Event()\n'
+            'ts = [threading.Thread(target=ev.wait, daemon=True)\n'
+            '      for _ in range(%d)]\n'
+            'for x in ts: x.start()\n'
+            'def churn():\n'
+            '    while True:\n'
+            '        cs = [threading.Thread(target=len, args=((),))\n'
+            '              for _ in range(8)]\n'
+            '        for c in cs: c.start()\n'
+            '        for c in cs: c.join()\n'
+            'threading.Thread(target=churn, daemon=True).start()\n'
+            'with open(%r, "w") as f:\n'
+            '    f.write(" ".join(str(x.native_id) for x in ts))\n'
+            % (MANY_THREADS, idents))
+    tg = start_code(py, sleeper(code))
+    try:
+        with open(idents) as f:
+            want = set(int(x) for x in f.read().split())
+        for i in range(3):
+            proc = run([t.pm, '--threads', '--json', str(tg.pid)])
+            if not t.check('%d threads, more starting and ending: --threads '
+                           '(run %d)' % (MANY_THREADS, i + 1), proc, EXIT_OK,
+                           None, tg.pid, RUNNING):
+                break
+            got = set(x['native_id'] for x in json.loads(proc.stdout)[
+                'threads'])
+            tap.check(want <= got, '%d threads: each waiting thread is '
+                      'seen (run %d)' % (MANY_THREADS, i + 1),
+                      'missing %r' % sorted(want - got)[:10])
+        # Between the snapshots of one pmpeek, nothing may stay held.
+        p = subprocess.Popen([t.pm, '--interval', '1', '--count', '3',
+                              '--top', '1', str(tg.pid)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        try:
+            first = p.stdout.readline()
+            time.sleep(0.3)
+            between = held_threads(tg.pid)
+            out, err = p.communicate(timeout=60)
+        finally:
+            stop(p)
+        tap.check(first.startswith('== snapshot 1') and p.returncode == 0 and
+                  not between, '%d threads: none held between two snapshots'
+                  % MANY_THREADS, 'status %s, first line %r, held %r, '
+                  'stderr %r' % (p.returncode, first, between[:5], err))
+    finally:
+        stop(tg)
 
 
 def stuck_case(t, pm, holder):

@@ -5,7 +5,9 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pmpeek/target.h"
 
@@ -126,6 +128,54 @@ START_TEST(test_spaces_and_deleted)
 }
 END_TEST
 
+/*
+ * This process's own maps, against sscanf() field by field: what the kernel
+ * writes here, not only what the tests above spell out.
+ */
+START_TEST(test_self_maps)
+{
+  FILE *f = fopen("/proc/self/maps", "r");
+  char text[1 << 16], line[4096];
+  size_t len = 0, i = 0;
+
+  ck_assert_ptr_nonnull(f);
+  len = fread(text, 1, sizeof(text) - 1, f);
+  fclose(f);
+  ck_assert_uint_lt(len, sizeof(text) - 1);
+  text[len] = '\0';
+  ck_assert_int_eq(pm_maps_parse(&m, text), 0);
+  ck_assert_uint_gt(m.n, 5);
+  f = fmemopen(text, len, "r");
+  ck_assert_ptr_nonnull(f);
+  while (fgets(line, sizeof(line), f)) {
+    unsigned long long start, end, offset, inode;
+    unsigned major, minor;
+    char perms[5];
+    int at = 0;
+    size_t n = strcspn(line, "\n");
+
+    line[n] = '\0';
+    ck_assert_int_eq(sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start,
+                            &end, perms, &offset, &major, &minor, &inode, &at),
+                     7);
+    ck_assert_uint_lt(i, m.n);
+    ck_assert_uint_eq(m.v[i].start, start);
+    ck_assert_uint_eq(m.v[i].end, end);
+    ck_assert_uint_eq(m.v[i].offset, offset);
+    ck_assert_uint_eq(m.v[i].dev, (uint64_t)major << 32 | minor);
+    ck_assert_uint_eq(m.v[i].inode, inode);
+    ck_assert_uint_eq(!!(m.v[i].prot & PM_PROT_WRITE), perms[1] == 'w');
+    if (at > 0 && (size_t)at < n)
+      ck_assert_str_eq(m.v[i].path, line + at);
+    else
+      ck_assert_ptr_null(m.v[i].path);
+    i++;
+  }
+  fclose(f);
+  ck_assert_uint_eq(i, m.n);
+}
+END_TEST
+
 START_TEST(test_no_trailing_newline)
 {
   ck_assert_int_eq(pm_maps_parse(&m, "1000-2000 r--p 00000000 00:00 0 [heap]"),
@@ -212,6 +262,11 @@ static const char *const malformed[] = {
   "1000-2000 r--pp 00000000 00:00 0\n", /* long perms */
   "1000-2000 rzxq 00000000 00:00 0\n",  /* not r/w/x/s/p/- */
   "1000-2000 r--p 00000000 00:00 0\nnot a line\n",
+  "10000000000000000-20000000000000000 r--p 00000000 00:00 0\n", /* > 64 b */
+  "1000-2000 r--p 00000000 00:00 0x /lib\n",       /* junk after the inode */
+  "1000-2000 r--p 00000000 100000000:00 0 /lib\n", /* device over 32 bits */
+  "1000-2000 r--p 00000000 00-00 0 /lib\n",
+  "1000-2000 r--p 00000000 00:00 99999999999999999999 /lib\n",
 };
 
 START_TEST(test_malformed)
@@ -315,6 +370,7 @@ maps_suite(void)
   tcase_add_test(tc, test_init_release);
   tcase_add_test(tc, test_real_maps);
   tcase_add_test(tc, test_anonymous);
+  tcase_add_test(tc, test_self_maps);
   tcase_add_test(tc, test_pseudo_names);
   tcase_add_test(tc, test_spaces_and_deleted);
   tcase_add_test(tc, test_no_trailing_newline);
