@@ -99,6 +99,20 @@ int pm_allocator_take(struct pm_allocator *a, struct pm_python *py,
                       unsigned flags);
 
 /*
+ * Does before a pause what pm_allocator_take() would do inside it from the
+ * interpreter's file alone: for 3.8-3.11 without the allocator's symbols
+ * (or with PM_ALLOCATOR_NO_SYMBOLS), searches the code for the globals
+ * that hold the arena table and the counters, and leaves what it found
+ * with the file that t keeps (all of .text read and scanned: 15 to 20 ms
+ * of the pause when done inside it).  The version is the file's
+ * (Py_Version).  Reads none of the target's memory, so a recording holds
+ * only what the pause read.  Returns 0, PM_ENOPYTHON, PM_ENOSYM when the
+ * code holds no such globals, or -ENOMEM; the pause meets any of them
+ * again and says it.
+ */
+int pm_allocator_prepare(struct pm_target *t, unsigned flags);
+
+/*
  * Non-zero when arenas or pools were skipped, or a counter of state [0]
  * is unknown.
  */

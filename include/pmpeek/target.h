@@ -172,8 +172,9 @@ int pm_target_record_write(struct pm_target *t, FILE *f);
  * the walk sees one consistent state, and re-reads its mappings.  Threads
  * that were already stopped stay stopped after pm_target_resume().
  * Returns -EPERM when ptrace is not allowed, -ESRCH when the target is gone,
- * -ETIMEDOUT when a thread did not stop within 2 s, PM_ESTUCK when that
- * thread is in uninterruptible sleep (state D); a thread that did not stop
+ * -ETIMEDOUT when a thread did not stop within 2 s (the threads are asked
+ * together and given 2 s together), PM_ESTUCK when a thread that did not
+ * is in uninterruptible sleep (state D); a thread that did not stop
  * stays traced until the process that called this exits.  With
  * PM_TARGET_NO_PAUSE, or for a core, it does nothing and returns 0.
  */

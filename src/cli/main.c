@@ -709,6 +709,15 @@ struct shot {
   char version[32];
 };
 
+/* PMPEEK_NO_SYMBOLS=1: find 3.8-3.11's state as if stripped (tests). */
+static unsigned
+allocator_flags(void)
+{
+  const char *ns = getenv("PMPEEK_NO_SYMBOLS");
+
+  return ns && *ns == '1' ? PM_ALLOCATOR_NO_SYMBOLS : 0;
+}
+
 /*
  * Pauses the target, walks it, and lets it go again before anything else,
  * since the pause is the target's outage.  On error prints the one-line
@@ -731,6 +740,8 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
    * failure is met again, and said, by pm_python_open().
    */
   (void)pm_python_prepare(t);
+  if (o->allocator)
+    (void)pm_allocator_prepare(t, allocator_flags());
   err = pm_target_pause(t);
   if (!err)
     err = hold_for_tests();
@@ -745,10 +756,7 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
         progress.enabled ? pm_cli_progress_show : NULL, &progress);
   }
   if (!err && o->allocator) {
-    /* PMPEEK_NO_SYMBOLS=1: find 3.8-3.11's state as if stripped (tests). */
-    const char *ns = getenv("PMPEEK_NO_SYMBOLS");
-    s->alloc_err = pm_allocator_take(
-        &s->alloc, py, ns && *ns == '1' ? PM_ALLOCATOR_NO_SYMBOLS : 0);
+    s->alloc_err = pm_allocator_take(&s->alloc, py, allocator_flags());
     if (s->alloc_err == PM_EGONE || s->alloc_err == PM_EINTR)
       err = s->alloc_err;
   }

@@ -237,6 +237,7 @@ struct ref {
   int load; /* a plain mov into a register */
 };
 
+/* .text as read for a search, and the references found in it so far. */
 struct code {
   unsigned char *text;
   uint64_t lo, hi;   /* .text, link-time */
@@ -244,6 +245,25 @@ struct code {
   int exec;          /* ET_EXEC: absolute 32-bit addresses occur */
   struct ref *refs;
   size_t nrefs;
+};
+
+#define NLABELS 4
+
+/*
+ * What the code says, which holds for as long as the file is open: found
+ * once, kept with the file (pm__elf_set_derived()), so that a pause only
+ * reads the globals' values.  pm__obmalloc_prepare() finds it before the
+ * pause.
+ */
+struct code_facts {
+  struct ref *refs; /* the functions' first, then the labels' window */
+  size_t nrefs;
+  size_t nfunc; /* how many are the functions' */
+  int funcs;    /* the functions read */
+  int searched; /* .text searched for the labels: sites, the window */
+  /* PM_ENOSYM for good (no .text, say) for each part; memory may return. */
+  int funcs_err, search_err;
+  uint64_t sites[NLABELS];
 };
 
 /*
@@ -332,14 +352,14 @@ string_refs(const struct code *c, const uint64_t *strs, uint64_t *sites,
  * else the first one before the next label.  0 when there is none.
  */
 static uint64_t
-label_value(const struct code *c, uint64_t prev, uint64_t site, uint64_t next,
-            const uint64_t *exclude, int nexclude)
+label_value(const struct code_facts *f, uint64_t prev, uint64_t site,
+            uint64_t next, const uint64_t *exclude, int nexclude)
 {
   uint64_t best = 0, best_site = 0;
 
   for (int pass = 0; pass < 2 && !best; pass++)
-    for (size_t i = 0; i < c->nrefs; i++) {
-      const struct ref *r = &c->refs[i];
+    for (size_t i = 0; i < f->nrefs; i++) {
+      const struct ref *r = &f->refs[i];
       int skip = 0;
 
       if (r->width != 8 || !r->load)
@@ -374,10 +394,7 @@ read_text(struct binary *b, struct code *c)
   c->exec = pm__elf_type(b->elf) == ET_EXEC;
   /* Only what is read of it is touched: see text_range(). */
   c->text = malloc(size);
-  c->refs = malloc(sizeof(*c->refs) * MAX_REFS);
-  if (!c->text || !c->refs)
-    return -ENOMEM;
-  return 0;
+  return c->text ? 0 : -ENOMEM;
 }
 
 /*
@@ -404,7 +421,7 @@ static const char *const labels[] = {
   "# arenas highwater mark",
   "# arenas allocated current",
 };
-#define NLABELS (sizeof(labels) / sizeof(labels[0]))
+_Static_assert(sizeof(labels) / sizeof(labels[0]) == NLABELS, "NLABELS");
 
 /*
  * Picks ntimes_arena_allocated and narenas_highwater from the loads next
@@ -414,10 +431,11 @@ static const char *const labels[] = {
  * Otherwise both stay unknown.
  */
 static int
-find_counters(struct pm_python *py, const struct code *c, uint64_t bias,
-              const uint64_t *sites, const uint64_t *exclude, int nexclude,
-              uint32_t used, struct pm_obm_state *st)
+find_counters(struct pm_python *py, const struct code_facts *f, uint64_t bias,
+              const uint64_t *exclude, int nexclude, uint32_t used,
+              struct pm_obm_state *st)
 {
+  const uint64_t *sites = f->sites;
   uint64_t total, reclaimed, high;
   int64_t vt = -1, vh = -1;
   int err;
@@ -425,9 +443,9 @@ find_counters(struct pm_python *py, const struct code *c, uint64_t bias,
   if (!sites[0] || !sites[1] || !sites[2] || !sites[3]
       || !(sites[0] < sites[1] && sites[1] < sites[2] && sites[2] < sites[3]))
     return 0;
-  total = label_value(c, sites[0] - 64, sites[0], sites[1], exclude, nexclude);
-  reclaimed = label_value(c, sites[0], sites[1], sites[2], exclude, nexclude);
-  high = label_value(c, sites[1], sites[2], sites[3], exclude, nexclude);
+  total = label_value(f, sites[0] - 64, sites[0], sites[1], exclude, nexclude);
+  reclaimed = label_value(f, sites[0], sites[1], sites[2], exclude, nexclude);
+  high = label_value(f, sites[1], sites[2], sites[3], exclude, nexclude);
   if (!total || !high || total == high || reclaimed != total)
     return 0;
   if ((err = read_counter(py, total + bias, &vt))
@@ -455,39 +473,39 @@ struct table_pick {
  * fatal read error.
  */
 static int
-pick_table(struct pm_python *py, const struct binary *b, const struct code *c,
-           const struct pm_obm_geometry *g, struct pm_obm_state *st,
-           struct table_pick *p)
+pick_table(struct pm_python *py, const struct binary *b, const struct ref *refs,
+           size_t nrefs, const struct pm_obm_geometry *g,
+           struct pm_obm_state *st, struct table_pick *p)
 {
   int err = 0;
 
   memset(p, 0, sizeof(*p));
-  for (size_t i = 0; i < c->nrefs; i++) {
+  for (size_t i = 0; i < nrefs; i++) {
     uint64_t arenas;
     int dup = 0;
 
-    if (c->refs[i].width != 8)
+    if (refs[i].width != 8)
       continue;
     for (size_t k = 0; k < i; k++)
-      dup |= c->refs[k].target == c->refs[i].target;
+      dup |= refs[k].target == refs[i].target;
     if (dup)
       continue;
-    err = pm__py_read_u64(py, c->refs[i].target + b->bias, &arenas);
+    err = pm__py_read_u64(py, refs[i].target + b->bias, &arenas);
     if (err && pm__walk_fatal(err))
       return err;
     if (err || !arenas || arenas % 8)
       continue;
-    for (size_t j = 0; j < c->nrefs; j++) {
+    for (size_t j = 0; j < nrefs; j++) {
       uint32_t m, u;
       int mdup = 0;
 
-      if (c->refs[j].width != 4)
+      if (refs[j].width != 4)
         continue;
       for (size_t k = 0; k < j; k++)
-        mdup |= c->refs[k].target == c->refs[j].target;
+        mdup |= refs[k].target == refs[j].target;
       if (mdup)
         continue;
-      err = pm__py_read(py, c->refs[j].target + b->bias, &m, 4);
+      err = pm__py_read(py, refs[j].target + b->bias, &m, 4);
       if (err && pm__walk_fatal(err))
         return err;
       if (err || m < 16 || (m & (m - 1)) || m > PM_OBM_MAX_ARENAS)
@@ -504,30 +522,57 @@ pick_table(struct pm_python *py, const struct binary *b, const struct code *c,
       p->found = 1;
       st->arenas = arenas;
       st->maxarenas = m;
-      p->a_word = c->refs[i].target;
-      p->m_word = c->refs[j].target;
+      p->a_word = refs[i].target;
+      p->m_word = refs[j].target;
       p->used = u;
     }
   }
   return 0;
 }
 
+static void
+facts_free(void *p)
+{
+  struct code_facts *f = p;
+
+  if (f)
+    free(f->refs);
+  free(f);
+}
+
+/*
+ * The facts of b's code, kept with its file: the two functions' references
+ * always, the search of all .text for the printer's labels (several MB
+ * read and scanned) when `search`.  Each part is found once per file.
+ */
 static int
-find_by_code(struct pm_python *py, struct binary *b, unsigned flags,
-             struct pm_obm_state *st)
+code_facts(struct binary *b, int search, struct code_facts **out)
 {
   static const char *const funcs[]
       = { "_Py_GetAllocatedBlocks", "_PyObject_DebugMallocStats" };
+  struct code_facts *f = pm__elf_derived(b->elf);
   struct code c = { 0 };
-  struct pm_obm_geometry g;
-  struct table_pick pick;
-  uint64_t sites[NLABELS] = { 0 }, strs[NLABELS] = { 0 };
+  uint64_t strs[NLABELS] = { 0 };
   int err;
 
-  pm__obmalloc_geometry(py, &g);
+  if (!f) {
+    f = calloc(1, sizeof(*f));
+    if (!f || !(f->refs = malloc(sizeof(*f->refs) * MAX_REFS))) {
+      facts_free(f);
+      return -ENOMEM;
+    }
+    pm__elf_set_derived(b->elf, f, facts_free);
+  }
+  *out = f;
+  if (f->funcs_err || (f->funcs && !search))
+    return f->funcs_err;
+  if (f->funcs && (f->searched || f->search_err))
+    return f->search_err;
   if ((err = read_text(b, &c)))
     goto out;
-  for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
+  c.refs = f->refs;
+  c.nrefs = f->nrefs;
+  for (size_t i = 0; !f->funcs && i < sizeof(funcs) / sizeof(funcs[0]); i++) {
     uint64_t at, size;
     if (pm__elf_symbol(b->elf, funcs[i], &at, &size) == 0 && size < 65536) {
       /* collect_refs() looks one byte before the range (a REX prefix). */
@@ -536,17 +581,12 @@ find_by_code(struct pm_python *py, struct binary *b, unsigned flags,
       collect_refs(&c, at, at + size);
     }
   }
-  /*
-   * Without the counters, the functions that walk the arenas usually name
-   * the table alone: the search of all .text for the printer's labels is
-   * for when they do not.
-   */
-  if ((flags & PM_OBM_NO_COUNTERS) && c.nrefs) {
-    if ((err = pick_table(py, b, &c, &g, st, &pick)) && pm__walk_fatal(err))
-      goto out;
-    if (!err && pick.found)
-      goto out;
+  if (!f->funcs) {
+    f->nfunc = c.nrefs;
+    f->funcs = 1;
   }
+  if (!search)
+    goto out;
   if ((err = text_range(b, &c, c.lo, c.hi)))
     goto out;
   for (size_t i = 0; i < NLABELS; i++)
@@ -554,19 +594,110 @@ find_by_code(struct pm_python *py, struct binary *b, unsigned flags,
     if (pm__elf_find_bytes(b->elf, labels[i], strlen(labels[i]) + 1, &strs[i])
         != 0)
       strs[i] = 0;
-  string_refs(&c, strs, sites, NLABELS);
-  if (sites[0])
-    collect_refs(&c, sites[0] - LOOP_WINDOW, sites[NLABELS - 1] + 64);
-  if ((err = pick_table(py, b, &c, &g, st, &pick)))
-    goto out;
-  err = pick.found ? 0 : PM_ENOSYM;
-  if (!err && !(flags & PM_OBM_NO_COUNTERS)) {
-    uint64_t exclude[2] = { pick.a_word, pick.m_word };
-    err = find_counters(py, &c, b->bias, sites, exclude, 2, pick.used, st);
-  }
+  string_refs(&c, strs, f->sites, NLABELS);
+  if (f->sites[0])
+    collect_refs(&c, f->sites[0] - LOOP_WINDOW, f->sites[NLABELS - 1] + 64);
+  f->searched = 1;
 out:
+  if (c.refs)
+    f->nrefs = c.nrefs;
   free(c.text);
-  free(c.refs);
+  /* What the file lacks it will lack next time; memory may come back. */
+  if (err == PM_ENOSYM)
+    *(f->funcs ? &f->search_err : &f->funcs_err) = err;
+  return err;
+}
+
+/* Whether refs hold an 8-byte and a 4-byte global: pick_table()'s pairs. */
+static int
+may_pair(const struct ref *refs, size_t n)
+{
+  int w8 = 0, w4 = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    w8 |= refs[i].width == 8;
+    w4 |= refs[i].width == 4;
+  }
+  return w8 && w4;
+}
+
+static int
+find_by_code(struct pm_python *py, struct binary *b, unsigned flags,
+             struct pm_obm_state *st)
+{
+  struct code_facts *f;
+  struct pm_obm_geometry g;
+  struct table_pick pick;
+  int err;
+
+  pm__obmalloc_geometry(py, &g);
+  /*
+   * Without the counters, the functions that walk the arenas usually name
+   * the table alone: the search of all .text for the printer's labels is
+   * for when they do not.
+   */
+  if (flags & PM_OBM_NO_COUNTERS) {
+    if ((err = code_facts(b, 0, &f)))
+      return err;
+    if (f->nfunc) {
+      err = pick_table(py, b, f->refs, f->nfunc, &g, st, &pick);
+      if (err && pm__walk_fatal(err))
+        return err;
+      if (!err && pick.found)
+        return 0;
+    }
+  }
+  if ((err = code_facts(b, 1, &f))
+      || (err = pick_table(py, b, f->refs, f->nrefs, &g, st, &pick)))
+    return err;
+  if (!pick.found)
+    return PM_ENOSYM;
+  if (!(flags & PM_OBM_NO_COUNTERS)) {
+    uint64_t exclude[2] = { pick.a_word, pick.m_word };
+    return find_counters(py, f, b->bias, exclude, 2, pick.used, st);
+  }
+  return 0;
+}
+
+/*
+ * Whether the file says it is 3.12 or later: the state hangs off the
+ * interpreter there.  Py_Version (3.11+, const) is read from the file, not
+ * the target, which may be running.
+ */
+static int
+file_from_3_12(struct binary *b)
+{
+  uint64_t at, size, hex = 0;
+
+  if (pm__elf_symbol(b->elf, "Py_Version", &at, &size) != 0 || size != 8
+      || pm__elf_read_vaddr(b->elf, at, &hex, 8) != 0)
+    return 0;
+  return (hex >> 24) == 3 && ((hex >> 16) & 0xff) >= 12;
+}
+
+int
+pm__obmalloc_prepare(struct pm_python *py, unsigned flags)
+{
+  struct binary b = { 0 };
+  struct code_facts *f;
+  uint64_t at;
+  int err;
+
+  if ((err = binary_open(py, &b)))
+    return err;
+  if (!file_from_3_12(&b)
+      && ((flags & PM_OBM_NO_SYMBOLS) || local_symbol(&b, "arenas", &at)
+          || local_symbol(&b, "maxarenas", &at))) {
+    err = code_facts(&b, !(flags & PM_OBM_NO_COUNTERS), &f);
+    /*
+     * Functions with no 8-byte and 4-byte global to pair cannot name the
+     * table (3.8's _Py_GetAllocatedBlocks returns a counter): the pause
+     * would search all of .text, so search it now.
+     */
+    if (!err && !f->searched && !may_pair(f->refs, f->nfunc))
+      err = code_facts(&b, 1, &f);
+  }
+  pm__elf_free(b.elf);
   return err;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cpython/obmalloc.h"
+#include "cpython/python-private.h"
 #include "pmpeek/allocator.h"
 #include "pmpeek/error.h"
 
@@ -664,6 +665,13 @@ pm_allocator_init(struct pm_allocator *a)
   memset(a, 0, sizeof(*a));
   a->memory.rss = a->memory.arenas_resident = PM_UNKNOWN;
   a->memory.free_in_arenas = a->memory.outside_arenas = PM_UNKNOWN;
+}
+
+int
+pm_allocator_prepare(struct pm_target *t, unsigned flags)
+{
+  return pm__python_prepare(
+      t, (flags & PM_ALLOCATOR_NO_SYMBOLS) ? PM_OBM_NO_SYMBOLS : 0);
 }
 
 int

@@ -119,6 +119,20 @@ int pm__obmalloc_find(struct pm_python *py, unsigned flags,
                       struct pm_obm_state *out, int max, int *n,
                       enum pm_obm_source *source);
 
+/*
+ * Does before a pause what pm__obmalloc_find() would do inside it from the
+ * interpreter's file alone: for a file whose symbols do not name the 3.8 to
+ * 3.11 globals (or with PM_OBM_NO_SYMBOLS), searches its code for the
+ * references to them, and keeps what it found with the file (the target
+ * keeps the file).  With PM_OBM_NO_COUNTERS only the two functions that
+ * walk the arenas are read; else all of .text is searched, as for the
+ * counters.  py needs only its target and binary (pm__python_prepare()):
+ * the file's Py_Version tells 3.12+, which need no search.  Reads none of
+ * the target's memory.  Returns 0, PM_ENOSYM, an error of the file's
+ * (PM_EELF), or -ENOMEM.
+ */
+int pm__obmalloc_prepare(struct pm_python *py, unsigned flags);
+
 /* The constants for py's version. */
 void pm__obmalloc_geometry(const struct pm_python *py,
                            struct pm_obm_geometry *g);

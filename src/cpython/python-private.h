@@ -85,6 +85,14 @@ struct pm_python {
 };
 
 /*
+ * pm_python_prepare() and pm_allocator_prepare(): finds and indexes the
+ * interpreter's file in t's mappings, then pm__obmalloc_prepare(obm_flags)
+ * on it.  Reads none of the target's memory.  Returns 0, what finding the
+ * file met (PM_ENOPYTHON, -ENOMEM), or what the search met.
+ */
+int pm__python_prepare(struct pm_target *t, unsigned obm_flags);
+
+/*
  * Errors that end a whole walk.  Anything else means one pointer we
  * followed was torn or garbage, which costs only that object or list.
  * PM_ELIMIT: the target's read budget is spent (pm_target_read()), so

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpython/obmalloc.h"
 #include "cpython/python-private.h"
 #include "elf/elf-file.h"
 #include "pmpeek/error.h"
@@ -388,7 +389,7 @@ detect_build(struct found *f)
 }
 
 int
-pm_python_prepare(struct pm_target *t)
+pm__python_prepare(struct pm_target *t, unsigned obm_flags)
 {
   struct pm_python py = { .t = t };
   struct found f = { 0 };
@@ -400,11 +401,26 @@ pm_python_prepare(struct pm_target *t)
    * what a release build's .symtab alone holds, and the census asks that
    * table for the allocator's statics (obmalloc-find.c).
    */
-  if ((err = find_runtime(&py, &f, &runtime)) == 0) {
-    pm__elf_index(f.elf);
-    pm__elf_free(f.elf);
-  }
+  if ((err = find_runtime(&py, &f, &runtime)) != 0)
+    return err;
+  pm__elf_index(f.elf);
+  /* 3.8-3.11 stripped: the census asks the code for the arena table. */
+  if (!(py.binary = strdup(f.region->path)))
+    err = -ENOMEM;
+  else
+    err = pm__obmalloc_prepare(&py, obm_flags);
+  free(py.binary);
+  pm__elf_free(f.elf);
   return err;
+}
+
+int
+pm_python_prepare(struct pm_target *t)
+{
+  int err = pm__python_prepare(t, PM_OBM_NO_COUNTERS);
+
+  /* Without the arena table's globals the pause searches as before. */
+  return err == PM_ENOSYM || err == PM_EELF ? 0 : err;
 }
 
 int

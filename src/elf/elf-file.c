@@ -45,6 +45,8 @@ struct pm_elf {
   void *arg;
   struct sym_index dynsym, symtab;
   unsigned holders; /* pm__elf_free() calls to come */
+  void *derived;    /* an upper layer's findings: pm__elf_set_derived() */
+  void (*derived_free)(void *);
 };
 
 int
@@ -122,6 +124,8 @@ pm__elf_free(struct pm_elf *e)
   assert(e->holders > 0);
   if (--e->holders)
     return;
+  if (e->derived_free)
+    e->derived_free(e->derived);
   free(e->dynsym.v);
   free(e->symtab.v);
   if (e->elf)
@@ -129,6 +133,21 @@ pm__elf_free(struct pm_elf *e)
   if (e->fd >= 0)
     close(e->fd);
   free(e);
+}
+
+void *
+pm__elf_derived(const struct pm_elf *e)
+{
+  return e->derived;
+}
+
+void
+pm__elf_set_derived(struct pm_elf *e, void *derived, void (*free_fn)(void *))
+{
+  if (e->derived_free)
+    e->derived_free(e->derived);
+  e->derived = derived;
+  e->derived_free = free_fn;
 }
 
 /*

@@ -69,6 +69,20 @@ struct pm_elf *pm__elf_hold(struct pm_elf *e);
 /* Lets go of e: the last holder closes the file.  NULL does nothing. */
 void pm__elf_free(struct pm_elf *e);
 
+/*
+ * What an upper layer found in e's contents and keeps with it, since it
+ * holds for as long as e stays open (a target keeps its files across
+ * pauses): NULL until pm__elf_set_derived().  One slot, for one user.
+ */
+void *pm__elf_derived(const struct pm_elf *e);
+
+/*
+ * Keeps derived with e, freed by free_fn (when not NULL) once e is closed
+ * or another replaces it.
+ */
+void pm__elf_set_derived(struct pm_elf *e, void *derived,
+                         void (*free_fn)(void *));
+
 /* ET_EXEC, ET_DYN or ET_CORE from the ELF header (0 when unknown). */
 int pm__elf_type(const struct pm_elf *e);
 

@@ -41,7 +41,7 @@ struct pid_ctx {
   size_t index_cap;
 };
 
-/* Bounds how long a thread may take to report its stop. */
+/* Bounds how long the threads of a listing may take to report their stops. */
 #define STOP_TIMEOUT_NS (2 * 1000000000LL)
 /* Rounds of re-listing tasks, for threads created while we attach. */
 #define ATTACH_ROUNDS 16
@@ -271,7 +271,11 @@ poll_stop(struct task *t)
     if (r < 0) {
       if (errno == EINTR)
         continue;
-      return -errno;
+      if (errno != ECHILD)
+        return -errno;
+      /* Seized, yet not ours: it died and was released, nothing to wait. */
+      t->seized = 0;
+      return 1;
     }
     if (r != t->tid)
       return 0;
@@ -344,16 +348,24 @@ seize_one(struct pid_ctx *c, pid_t tid)
   t = &c->tasks[c->ntasks];
   memset(t, 0, sizeof(*t));
   t->tid = tid;
-  if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0)
-    return errno == ESRCH ? 0 : -errno; /* a thread that just exited */
+  if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+    int e = errno;
+    char st;
+    /* A thread that just exited: ESRCH, or EPERM once it is exiting. */
+    if (e == ESRCH)
+      return 0;
+    st = e == EPERM ? task_state(c->pid, tid) : 'R';
+    return st == 0 || st == 'Z' || st == 'X' ? 0 : -e;
+  }
   t->seized = 1;
   c->index[index_slot(c, tid)] = (uint32_t)c->ntasks + 1;
   c->ntasks++;
-  if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
-    /* Gone already: its exit is reaped by waiting for it. */
-    if (errno != ESRCH)
-      return -errno;
-  }
+  /*
+   * A failure means it died since the seize (a dead thread has no signal
+   * state to interrupt): waiting reaps it.  A live one the wait would
+   * time out on, and the pause fails as it would have.
+   */
+  (void)ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
   t->waiting = 1;
   return 0;
 }

@@ -402,10 +402,11 @@ def wait_asleep(pid, timeout):
         time.sleep(0.01)
 
 
-def held_threads(pid, want=RUNNING):
-    """The threads of pid that are traced, or in a state not in want, as
-    (tid, state, tracer); [] when pid is gone.  pmpeek stops and lets go
-    every thread, not only the main one."""
+def held_threads(pid, want=RUNNING, tracer_ok=0):
+    """The threads of pid that are traced by another than tracer_ok, or in a
+    state not in want, as (tid, state, tracer); [] when pid is gone; those
+    ending (Z, X) are left out.  pmpeek stops and lets go every thread, not
+    only the main one."""
     try:
         tids = sorted(int(t) for t in os.listdir('/proc/%d/task' % pid))
     except OSError:
@@ -421,7 +422,9 @@ def held_threads(pid, want=RUNNING):
                        if line.startswith('TracerPid:')][0]
         except (OSError, IndexError):
             continue  # a thread that ended meanwhile
-        if state not in want or who != 0:
+        if state in ('Z', 'X'):
+            continue  # one that is ending
+        if state not in want or who != tracer_ok:
             held.append((tid, state, who))
     return held
 

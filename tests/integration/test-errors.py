@@ -675,9 +675,10 @@ MANY_THREADS = 300
 
 def many_threads_case(t, py, tmp):
     """Hundreds of threads, and threads that start and end all the while:
-    each snapshot must stop every one (the census sees each waiting thread
-    of the target's own list) and let every one go, between the snapshots
-    of a periodic run too."""
+    each snapshot must stop every one (all are stopped and traced while the
+    pause is held; --threads lists each waiting thread of the target's own
+    list) and let every one go, between the snapshots of a periodic run
+    too."""
     idents = os.path.join(tmp, 'threads')
     code = ('import threading\n'
             'ev = threading.Event()\n'
@@ -706,9 +707,23 @@ def many_threads_case(t, py, tmp):
                 break
             got = set(x['native_id'] for x in json.loads(proc.stdout)[
                 'threads'])
-            tap.check(want <= got, '%d threads: each waiting thread is '
-                      'seen (run %d)' % (MANY_THREADS, i + 1),
+            tap.check(want <= got, '%d threads: --threads lists each '
+                      'waiting thread (run %d)' % (MANY_THREADS, i + 1),
                       'missing %r' % sorted(want - got)[:10])
+        # While the pause is held, every thread is stopped and traced by
+        # pmpeek: none was missed while the others stopped.
+        p, st = held(t.pm, tg.pid, 2)
+        try:
+            during = held_threads(tg.pid, ('t',), p.pid)
+            nthreads = len(os.listdir('/proc/%d/task' % tg.pid))
+            out, err = p.communicate(timeout=60)
+        finally:
+            stop(p)
+        tap.check(st == 't' and not during and p.returncode == 0,
+                  '%d threads: all %d stopped and traced in the pause'
+                  % (MANY_THREADS, nthreads), 'state %r, status %s, not '
+                  'stopped (tid, state, tracer) %r, stderr %r'
+                  % (st, p.returncode, during[:5], err))
         # Between the snapshots of one pmpeek, nothing may stay held.
         p = subprocess.Popen([t.pm, '--interval', '1', '--count', '3',
                               '--top', '1', str(tg.pid)],

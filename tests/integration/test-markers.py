@@ -444,50 +444,29 @@ STRACE_FD_RE = re.compile(r'^\d+\s+(pread64|close)\((\d+),')
 STRACE_PTRACE_RE = re.compile(r'^\d+\s+ptrace\((PTRACE_SEIZE|PTRACE_DETACH),')
 
 
-def interpreter_file_searched(target):
-    """Whether pmpeek reads the interpreter's file during a pause: only to
-    search 3.8-3.11's code for the allocator's state, when the file (a
-    libpython, else the executable) has no .symtab to name it."""
-    if tuple(target.truth['version']) >= (3, 12):
-        return False
-    path = '/proc/%d/exe' % target.pid
-    with open('/proc/%d/maps' % target.pid) as f:
-        for line in f:
-            name = line.split(None, 5)[5:]
-            if name and '/libpython' in name[0]:
-                path = name[0].strip()
-                break
-    cp = run(['readelf', '-S', '-W', path])
-    return cp.returncode != 0 or ' .symtab ' not in cp.stdout
-
-
-def check_files_before_pause(tap, args, target):
-    """The interpreter's files are opened, and their symbols indexed, before
-    the target is paused, once for all the snapshots of a periodic run: the
-    pause holds only what needs the target stopped.  strace shows pmpeek's
-    openat() of the mapped files (/proc/PID/map_files/..., or
+def strace_files(tap, args, target, extra, env):
+    """Runs pmpeek with extra arguments under strace and follows its
+    openat() of the target's mapped files (/proc/PID/map_files/..., or
     /proc/PID/root/...), its pread64() of them, and the ptrace() calls that
-    begin and end each pause."""
-    if not shutil.which('strace') or not shutil.which('readelf'):
-        tap.skip_test('files opened before the pause', 'no strace or readelf')
-        return
+    begin and end each pause.  Returns (pauses, [(pauses before, path)
+    opened], [paths opened in a pause], preads in a pause, lines), or None
+    when it could not run (a skip or a failure said)."""
     with tempfile.TemporaryDirectory(prefix='pmpeek-strace-') as d:
         log = os.path.join(d, 'strace.log')
         # LeakSanitizer cannot run under a tracer; the other runs check.
         asan = os.environ.get('ASAN_OPTIONS', '')
         cp = run(['strace', '-f', '-qq', '-e',
                   'trace=openat,pread64,close,ptrace', '-e', 'signal=none',
-                  '-o', log, args.pmpeek, '--interval', '0.1', '--count',
-                  '3', str(target.pid)],
+                  '-o', log, args.pmpeek] + extra + [str(target.pid)],
                  env=dict(os.environ, ASAN_OPTIONS=(
-                     asan + ':' if asan else '') + 'detect_leaks=0'))
+                     asan + ':' if asan else '') + 'detect_leaks=0', **env))
         if cp.returncode == EXIT_PERM:
             # Rights from file capabilities are dropped under strace.
             tap.skip_test('files opened before the pause',
                           'no ptrace rights under strace')
-            return
-        if not check_exit(tap, cp, 'three snapshots under strace'):
-            return
+            return None
+        if not check_exit(tap, cp, '%s under strace' % ' '.join(extra)):
+            return None
         with open(log, errors='replace') as f:
             lines = f.read().splitlines()
     files = ('/proc/%d/map_files/' % target.pid,
@@ -518,6 +497,25 @@ def check_files_before_pause(tap, args, target):
                 del fds[m.group(2)]
             elif paused:
                 read += 1
+    return pauses, opened, inside, read, lines
+
+
+def check_files_before_pause(tap, args, target):
+    """The interpreter's files are opened, their symbols indexed and, for
+    3.8-3.11 files that do not name the allocator's globals, their code
+    searched for them, before the target is paused, once for all the
+    snapshots of a periodic run: the pause holds only what needs the target
+    stopped.  Then the same for --allocator, its state found as in a
+    stripped file (PMPEEK_NO_SYMBOLS), which searches all of .text on every
+    interpreter up to 3.11."""
+    if not shutil.which('strace'):
+        tap.skip_test('files opened before the pause', 'no strace')
+        return
+    got = strace_files(tap, args, target, ['--interval', '0.1', '--count',
+                                           '3'], {})
+    if got is None:
+        return
+    pauses, opened, inside, read, lines = got
     tap.equal(pauses, 3, 'under strace: three pauses seen')
     tap.check(opened, 'under strace: the interpreter\'s file opened',
               got=len(lines))
@@ -526,11 +524,16 @@ def check_files_before_pause(tap, args, target):
     later = [p for n, p in opened if n > 0]
     tap.check(not later, 'files opened once, before the first pause',
               got=later[:3])
-    if interpreter_file_searched(target):
-        tap.diag('%d reads of the file in the pauses: its code searched'
-                 % read)
-    else:
-        tap.equal(read, 0, 'the files not read while the target is paused')
+    tap.equal(read, 0, 'the files not read while the target is paused')
+    got = strace_files(tap, args, target, ['--allocator'],
+                       {'PMPEEK_NO_SYMBOLS': '1'})
+    if got is None:
+        return
+    pauses, opened, inside, read, lines = got
+    tap.equal(pauses, 1, '--allocator under strace: one pause seen')
+    tap.check(not inside and not read, '--allocator, its state found as in a '
+              'stripped file: the files not opened or read in the pause',
+              got='%d opened, %d reads' % (len(inside), read))
 
 
 def check_running(tap, target, when):

@@ -630,6 +630,39 @@ START_TEST(test_self_held)
 }
 END_TEST
 
+static int derived_freed;
+
+static void
+count_free(void *p)
+{
+  derived_freed += *(int *)p;
+}
+
+/* What an upper layer keeps with a file lives as long as the file. */
+START_TEST(test_derived)
+{
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  int one = 1, ten = 10;
+
+  ck_assert_int_gt(n, 0);
+  path[n] = '\0';
+  derived_freed = 0;
+  ck_assert_int_eq(pm__elf_open(&e, path), 0);
+  ck_assert_ptr_null(pm__elf_derived(e));
+  pm__elf_set_derived(e, &one, count_free);
+  ck_assert_ptr_eq(pm__elf_derived(e), &one);
+  pm__elf_set_derived(e, &ten, count_free); /* the one it replaces goes */
+  ck_assert_int_eq(derived_freed, 1);
+  ck_assert_ptr_eq(pm__elf_hold(e), e);
+  pm__elf_free(e); /* another holder remains */
+  ck_assert_int_eq(derived_freed, 1);
+  ck_assert_ptr_eq(pm__elf_derived(e), &ten);
+  close_elf();
+  ck_assert_int_eq(derived_freed, 11);
+}
+END_TEST
+
 static Suite *
 elf_suite(void)
 {
@@ -682,6 +715,7 @@ elf_suite(void)
   tcase_add_test(tc, test_missing_file);
   tcase_add_test(tc, test_self);
   tcase_add_test(tc, test_self_held);
+  tcase_add_test(tc, test_derived);
   suite_add_tcase(s, tc);
   return s;
 }
