@@ -325,7 +325,10 @@ proc_state(pid_t pid)
 /*
  * Seizes tid and asks it to stop, without waiting: the threads of a
  * listing stop together, not one after another (a thread takes tens of
- * microseconds to stop, and a process may have thousands).
+ * microseconds to stop, and a process may have thousands).  Returns 1 when
+ * seized, 0 when the thread is gone or ending (kept as known, so that a
+ * leader that ended before the others is not asked again and again), or
+ * an error.
  */
 static int
 seize_one(struct pid_ctx *c, pid_t tid)
@@ -350,16 +353,17 @@ seize_one(struct pid_ctx *c, pid_t tid)
   t->tid = tid;
   if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
     int e = errno;
-    char st;
-    /* A thread that just exited: ESRCH, or EPERM once it is exiting. */
-    if (e == ESRCH)
-      return 0;
-    st = e == EPERM ? task_state(c->pid, tid) : 'R';
-    return st == 0 || st == 'Z' || st == 'X' ? 0 : -e;
+    /* A thread that exited: ESRCH, or EPERM once it is ending (a zombie). */
+    char st = e == EPERM ? task_state(c->pid, tid) : 0;
+    if (e != ESRCH && st != 0 && st != 'Z' && st != 'X')
+      return -e;
+  } else {
+    t->seized = 1;
   }
-  t->seized = 1;
   c->index[index_slot(c, tid)] = (uint32_t)c->ntasks + 1;
   c->ntasks++;
+  if (!t->seized)
+    return 0;
   /*
    * A failure means it died since the seize (a dead thread has no signal
    * state to interrupt): waiting reaps it.  A live one the wait would
@@ -367,7 +371,7 @@ seize_one(struct pid_ctx *c, pid_t tid)
    */
   (void)ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
   t->waiting = 1;
-  return 0;
+  return 1;
 }
 
 /*
@@ -432,17 +436,24 @@ pid_pause(void *ctx)
     while (!err && (de = readdir(d))) {
       char *end;
       long tid = strtol(de->d_name, &end, 10);
+      int r;
       if (*end || tid <= 0 || task_known(c, (pid_t)tid))
         continue;
-      err = seize_one(c, (pid_t)tid);
-      added++;
+      r = seize_one(c, (pid_t)tid);
+      if (r < 0)
+        err = r;
+      added += r > 0;
     }
     closedir(d);
     werr = wait_stops(c, from);
     if (err || werr)
       return err ? err : werr;
-    if (!added)
-      return c->ntasks ? 0 : -ESRCH;
+    if (!added) {
+      for (size_t i = 0; i < c->ntasks; i++)
+        if (c->tasks[i].seized)
+          return 0;
+      return -ESRCH;
+    }
   }
   /* Threads keep appearing faster than we can stop them. */
   return PM_ELIMIT;
