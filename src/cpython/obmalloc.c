@@ -670,8 +670,10 @@ pm_allocator_init(struct pm_allocator *a)
 int
 pm_allocator_prepare(struct pm_target *t, unsigned flags)
 {
-  return pm__python_prepare(
-      t, (flags & PM_ALLOCATOR_NO_SYMBOLS) ? PM_OBM_NO_SYMBOLS : 0);
+  unsigned obm = (flags & PM_ALLOCATOR_NO_SYMBOLS) ? PM_OBM_NO_SYMBOLS : 0;
+  int obm_err, err = pm__python_prepare(t, obm, &obm_err);
+
+  return err ? err : obm_err;
 }
 
 int

@@ -87,10 +87,10 @@ struct pm_python {
 /*
  * pm_python_prepare() and pm_allocator_prepare(): finds and indexes the
  * interpreter's file in t's mappings, then pm__obmalloc_prepare(obm_flags)
- * on it.  Reads none of the target's memory.  Returns 0, what finding the
- * file met (PM_ENOPYTHON, -ENOMEM), or what the search met.
+ * on it, whose result goes to *obm_err.  Reads none of the target's
+ * memory.  Returns 0 or what finding the file met (PM_ENOPYTHON, -ENOMEM).
  */
-int pm__python_prepare(struct pm_target *t, unsigned obm_flags);
+int pm__python_prepare(struct pm_target *t, unsigned obm_flags, int *obm_err);
 
 /*
  * Errors that end a whole walk.  Anything else means one pointer we

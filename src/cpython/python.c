@@ -389,7 +389,7 @@ detect_build(struct found *f)
 }
 
 int
-pm__python_prepare(struct pm_target *t, unsigned obm_flags)
+pm__python_prepare(struct pm_target *t, unsigned obm_flags, int *obm_err)
 {
   struct pm_python py = { .t = t };
   struct found f = { 0 };
@@ -401,6 +401,7 @@ pm__python_prepare(struct pm_target *t, unsigned obm_flags)
    * what a release build's .symtab alone holds, and the census asks that
    * table for the allocator's statics (obmalloc-find.c).
    */
+  *obm_err = 0;
   if ((err = find_runtime(&py, &f, &runtime)) != 0)
     return err;
   pm__elf_index(f.elf);
@@ -408,7 +409,7 @@ pm__python_prepare(struct pm_target *t, unsigned obm_flags)
   if (!(py.binary = strdup(f.region->path)))
     err = -ENOMEM;
   else
-    err = pm__obmalloc_prepare(&py, obm_flags);
+    *obm_err = pm__obmalloc_prepare(&py, obm_flags);
   free(py.binary);
   pm__elf_free(f.elf);
   return err;
@@ -417,10 +418,10 @@ pm__python_prepare(struct pm_target *t, unsigned obm_flags)
 int
 pm_python_prepare(struct pm_target *t)
 {
-  int err = pm__python_prepare(t, PM_OBM_NO_COUNTERS);
+  int obm_err;
 
-  /* Without the arena table's globals the pause searches as before. */
-  return err == PM_ENOSYM || err == PM_EELF ? 0 : err;
+  /* Without the arena table the census does without, in the pause too. */
+  return pm__python_prepare(t, PM_OBM_NO_COUNTERS, &obm_err);
 }
 
 int
