@@ -322,6 +322,13 @@ proc_state(pid_t pid)
   return task_state(pid, pid);
 }
 
+/* A state letter of a task that has no memory left to read, or none. */
+static int
+state_gone(char s)
+{
+  return s == 0 || s == 'Z' || s == 'X';
+}
+
 /*
  * Seizes tid and asks it to stop, without waiting: the threads of a
  * listing stop together, not one after another (a thread takes tens of
@@ -354,8 +361,7 @@ seize_one(struct pid_ctx *c, pid_t tid)
   if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
     int e = errno;
     /* A thread that exited: ESRCH, or EPERM once it is ending (a zombie). */
-    char st = e == EPERM ? task_state(c->pid, tid) : 0;
-    if (e != ESRCH && st != 0 && st != 'Z' && st != 'X')
+    if (e != ESRCH && !(e == EPERM && state_gone(task_state(c->pid, tid))))
       return -e;
   } else {
     t->seized = 1;
@@ -488,8 +494,7 @@ pid_resume(void *ctx)
 static int
 pid_gone(void *ctx)
 {
-  char s = proc_state(((struct pid_ctx *)ctx)->pid);
-  return s == 0 || s == 'Z' || s == 'X';
+  return state_gone(proc_state(((struct pid_ctx *)ctx)->pid));
 }
 
 static void
@@ -526,14 +531,12 @@ pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
   struct pm_target *t;
   char path[64], exe[PATH_MAX];
   ssize_t n;
-  char state;
   int err;
 
   if (pid <= 0)
     return -ESRCH;
   /* A zombie has no memory left: to us it is as gone as a reaped one. */
-  state = proc_state(pid);
-  if (state == 0 || state == 'Z' || state == 'X')
+  if (state_gone(proc_state(pid)))
     return -ESRCH;
   c = calloc(1, sizeof(*c));
   if (!c)
