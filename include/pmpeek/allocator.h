@@ -104,7 +104,8 @@ int pm_allocator_take(struct pm_allocator *a, struct pm_python *py,
  * (or with PM_ALLOCATOR_NO_SYMBOLS), searches the code for the globals
  * that hold the arena table and the counters, and leaves what it found
  * with the file that t keeps (all of .text read and scanned: 15 to 20 ms
- * of the pause when done inside it).  The version is the file's
+ * of the pause when done inside it).  Does all pm_python_prepare() does
+ * besides, so that one of the two is enough.  The version is the file's
  * (Py_Version).  Reads none of the target's memory, so a recording holds
  * only what the pause read.  Returns 0, PM_ENOPYTHON, PM_ENOSYM when the
  * code holds no such globals, or -ENOMEM; the pause meets any of them

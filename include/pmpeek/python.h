@@ -40,10 +40,10 @@ int pm_python_open(struct pm_python **out, struct pm_target *t,
  * symbols, and, when its symbols do not name 3.8-3.11's allocator state,
  * searches the two functions that walk the arenas for the globals that
  * do.  t keeps the file, and what was found in it, for the pauses that
- * follow (see
- * pm__target_elf_open()), so that they only look names up.  Reads none of
- * the target's memory.  Returns what pm_python_open() would about the file
- * (PM_ENOPYTHON, -ENOMEM), which meets it again in the pause and says it.
+ * follow (see pm__target_elf_open()), so that they only look names up.
+ * Reads none of the target's memory.  Returns what pm_python_open() would
+ * about the file (PM_ENOPYTHON, -ENOMEM), which meets it again in the
+ * pause and says it.
  */
 int pm_python_prepare(struct pm_target *t);
 

@@ -737,11 +737,13 @@ take_snapshot(const struct options *o, struct pm_target *t, struct shot *s)
   taken_at(o, &s->snap.taken_at);
   /*
    * What the files alone tell is learnt outside the target's pause; a
-   * failure is met again, and said, by pm_python_open().
+   * failure is met again, and said, by pm_python_open().  The allocator's
+   * prepare does all the census's does, and searches more.
    */
-  (void)pm_python_prepare(t);
   if (o->allocator)
     (void)pm_allocator_prepare(t, allocator_flags());
+  else
+    (void)pm_python_prepare(t);
   err = pm_target_pause(t);
   if (!err)
     err = hold_for_tests();

@@ -396,16 +396,16 @@ pm__python_prepare(struct pm_target *t, unsigned obm_flags, int *obm_err)
   pm_addr_t runtime;
   int err;
 
+  *obm_err = 0;
+  if ((err = find_runtime(&py, &f, &runtime)) != 0)
+    return err;
   /*
    * Both tables, whichever the names asked later: a debug build exports
    * what a release build's .symtab alone holds, and the census asks that
    * table for the allocator's statics (obmalloc-find.c).
    */
-  *obm_err = 0;
-  if ((err = find_runtime(&py, &f, &runtime)) != 0)
-    return err;
   pm__elf_index(f.elf);
-  /* 3.8-3.11 stripped: the census asks the code for the arena table. */
+  /* Where the statics are not named, the code that uses them is read. */
   if (!(py.binary = strdup(f.region->path)))
     err = -ENOMEM;
   else

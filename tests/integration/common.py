@@ -434,8 +434,8 @@ def running_untraced(pid, timeout=5.0):
     traces any of them."""
     deadline = time.monotonic() + timeout
     while True:
-        if proc_state(pid) in RUNNING and tracer(pid) == 0 and \
-                not held_threads(pid):
+        # held_threads() looks at the main thread too, once pid exists.
+        if proc_state(pid) in RUNNING and not held_threads(pid):
             return True
         if time.monotonic() >= deadline:
             return False

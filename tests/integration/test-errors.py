@@ -32,9 +32,8 @@ import time
 from common import (EXIT_CORRUPT, EXIT_FILES, EXIT_GONE, EXIT_INTERRUPTED,
                     EXIT_NOPROC, EXIT_NOPYTHON, EXIT_OK, EXIT_OTHER, EXIT_PERM,
                     EXIT_USAGE, RUNNING, Tap, gcore, held_threads, one_line,
-                    run,
-                    running_untraced, sleeper, start_code, start_driver, stop,
-                    tracer, wait_state, write)
+                    run, running_untraced, sleeper, start_code, start_driver,
+                    stop, tracer, wait_state, write)
 
 tap = Tap(count_skips=True)
 STOPPED = ('T',)
@@ -84,14 +83,13 @@ class Table(object):
                 ok = False
                 diag += '\ntarget %d is in state %r, want one of %r' % (
                     target, got, want)
-            elif tracer(target) not in (0, None):
-                ok = False
-                diag += '\ntarget %d is still traced by %d' % (
-                    target, tracer(target))
-            elif held_threads(target, want + ('D',)):
-                ok = False
-                diag += '\nthreads of %d held (tid, state, tracer): %r' % (
-                    target, held_threads(target, want + ('D',))[:5])
+            else:
+                # Every thread, the main one too: none stopped or traced.
+                held = held_threads(target, want + ('D',))
+                if held:
+                    ok = False
+                    diag += '\nthreads of %d held (tid, state, tracer): %r' \
+                        % (target, held[:5])
         if not running_untraced(self.bystander.pid, 3.0):
             ok = False
             diag += '\nthe bystander %d is not running untraced' % \
