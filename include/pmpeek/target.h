@@ -230,6 +230,20 @@ int pm_target_gone(const struct pm_target *t);
 pid_t pm_target_pid(const struct pm_target *t);
 
 /*
+ * The task of a live target whose /proc files (maps, mem) describe its
+ * memory: its pid, or a live thread of it when its main thread has ended
+ * before the others.  pm_target_pid() for a core.
+ */
+pid_t pm_target_task(const struct pm_target *t);
+
+/*
+ * Non-zero when tid, a thread of a live target, has ended (is gone or a
+ * zombie, as a main thread that ended before the others is).  0 for a
+ * core.
+ */
+int pm_target_thread_ended(const struct pm_target *t, pid_t tid);
+
+/*
  * The executable's path as the target names it (/proc/PID/exe), or NULL.
  * Owned by t.
  */

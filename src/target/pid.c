@@ -31,6 +31,13 @@ struct task {
 
 struct pid_ctx {
   pid_t pid;
+  /*
+   * The task whose memory and /proc files are read: pid, or a live thread
+   * of it once its main thread has ended before the others (a zombie
+   * leader has no memory, maps or exe of its own).  Changed only while
+   * no read runs: at open and at a pause.
+   */
+  pid_t mm;
   unsigned flags;
   int mem_fd;       /* /proc/PID/mem, opened on first need */
   int use_vm_readv; /* read and written atomically: reads may be concurrent */
@@ -64,7 +71,7 @@ read_mem_file(struct pid_ctx *c, pm_addr_t addr, void *buf, size_t len)
   pthread_mutex_lock(&c->mem_lock);
   if (c->mem_fd < 0) {
     char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/mem", (int)c->pid);
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)c->mm);
     /* Read-only: pmpeek never writes to the target. */
     c->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
     if (c->mem_fd < 0)
@@ -82,7 +89,7 @@ read_mem_file(struct pid_ctx *c, pm_addr_t addr, void *buf, size_t len)
       return errno == EIO ? -EFAULT : errno_of_read(errno);
     }
     if (n == 0)
-      return kill(c->pid, 0) < 0 && errno == ESRCH ? PM_EGONE : -EFAULT;
+      return kill(c->mm, 0) < 0 && errno == ESRCH ? PM_EGONE : -EFAULT;
     out += n, addr += (pm_addr_t)n, len -= (size_t)n;
   }
   return 0;
@@ -97,7 +104,7 @@ pid_read(void *ctx, pm_addr_t addr, void *buf, size_t len)
   while (__atomic_load_n(&c->use_vm_readv, __ATOMIC_RELAXED) && len > 0) {
     struct iovec local = { out, len };
     struct iovec remote = { (void *)(uintptr_t)addr, len };
-    ssize_t n = process_vm_readv(c->pid, &local, 1, &remote, 1, 0);
+    ssize_t n = process_vm_readv(c->mm, &local, 1, &remote, 1, 0);
 
     if (n < 0) {
       if (errno == EINTR)
@@ -169,7 +176,7 @@ pid_refresh_maps(void *ctx, struct pm_maps *maps)
   char path[64], *text = NULL;
   int err;
 
-  snprintf(path, sizeof(path), "/proc/%d/maps", (int)c->pid);
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)c->mm);
   err = slurp(path, &text);
   if (err == -ENOENT)
     return -ESRCH;
@@ -189,13 +196,13 @@ pid_region_file(void *ctx, const struct pm_region *r, char *buf, size_t len)
   int n;
 
   /* map_files reaches deleted files; it needs CAP_SYS_ADMIN on some kernels. */
-  n = snprintf(buf, len, "/proc/%d/map_files/%llx-%llx", (int)c->pid,
+  n = snprintf(buf, len, "/proc/%d/map_files/%llx-%llx", (int)c->mm,
                (unsigned long long)r->start, (unsigned long long)r->end);
   if (n < 0 || (size_t)n >= len)
     return -ENAMETOOLONG;
   if (access(buf, R_OK) == 0)
     return 0;
-  n = snprintf(buf, len, "/proc/%d/root%s", (int)c->pid, r->path);
+  n = snprintf(buf, len, "/proc/%d/root%s", (int)c->mm, r->path);
   if (n < 0 || (size_t)n >= len)
     return -ENAMETOOLONG;
   /* A deleted file keeps its old name plus " (deleted)" in maps. */
@@ -217,14 +224,16 @@ index_slot(const struct pid_ctx *c, pid_t tid)
 }
 
 /*
- * Whether tid is among c->tasks.  Each listing of the threads asks it for
+ * tid's entry in c->tasks, or NULL.  Each listing of the threads asks for
  * every thread: a hash index, not a scan, keeps a process of thousands of
  * threads from costing millions of compares.
  */
-static int
-task_known(const struct pid_ctx *c, pid_t tid)
+static struct task *
+task_of(const struct pid_ctx *c, pid_t tid)
 {
-  return c->index_cap && c->index[index_slot(c, tid)];
+  uint32_t i = c->index_cap ? c->index[index_slot(c, tid)] : 0;
+
+  return i ? &c->tasks[i - 1] : NULL;
 }
 
 /* Makes room in the index for one more task: twice the tasks, at least. */
@@ -327,6 +336,34 @@ static int
 state_gone(char s)
 {
   return s == 0 || s == 'Z' || s == 'X';
+}
+
+/*
+ * A live task of pid's (its main thread first), or 0 when none is: a
+ * process whose main thread ended before the others lives on in them.
+ */
+static pid_t
+live_task(pid_t pid)
+{
+  char path[64];
+  struct dirent *de;
+  pid_t found = 0;
+  DIR *d;
+
+  if (!state_gone(proc_state(pid)))
+    return pid;
+  snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+  if (!(d = opendir(path)))
+    return 0;
+  while (!found && (de = readdir(d))) {
+    char *end;
+    long tid = strtol(de->d_name, &end, 10);
+    if (!*end && tid > 0 && tid <= INT_MAX
+        && !state_gone(task_state(pid, (pid_t)tid)))
+      found = (pid_t)tid;
+  }
+  closedir(d);
+  return found;
 }
 
 /*
@@ -443,7 +480,7 @@ pid_pause(void *ctx)
       char *end;
       long tid = strtol(de->d_name, &end, 10);
       int r;
-      if (*end || tid <= 0 || task_known(c, (pid_t)tid))
+      if (*end || tid <= 0 || task_of(c, (pid_t)tid))
         continue;
       r = seize_one(c, (pid_t)tid);
       if (r < 0)
@@ -455,9 +492,20 @@ pid_pause(void *ctx)
     if (err || werr)
       return err ? err : werr;
     if (!added) {
+      /*
+       * Reads go through the main thread, or one we stopped when it has
+       * ended: a stopped thread cannot end but with all of them (SIGKILL).
+       */
+      struct task *lead = task_of(c, c->pid);
+      if (lead && lead->seized) {
+        c->mm = c->pid;
+        return 0;
+      }
       for (size_t i = 0; i < c->ntasks; i++)
-        if (c->tasks[i].seized)
+        if (c->tasks[i].seized) {
+          c->mm = c->tasks[i].tid;
           return 0;
+        }
       return -ESRCH;
     }
   }
@@ -494,7 +542,7 @@ pid_resume(void *ctx)
 static int
 pid_gone(void *ctx)
 {
-  return state_gone(proc_state(((struct pid_ctx *)ctx)->pid));
+  return !live_task(((struct pid_ctx *)ctx)->pid);
 }
 
 static void
@@ -533,15 +581,18 @@ pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
   ssize_t n;
   int err;
 
+  pid_t mm;
+
   if (pid <= 0)
     return -ESRCH;
   /* A zombie has no memory left: to us it is as gone as a reaped one. */
-  if (state_gone(proc_state(pid)))
+  if (!(mm = live_task(pid)))
     return -ESRCH;
   c = calloc(1, sizeof(*c));
   if (!c)
     return -ENOMEM;
   c->pid = pid;
+  c->mm = mm;
   c->flags = flags;
   c->mem_fd = -1;
   pthread_mutex_init(&c->mem_lock, NULL);
@@ -549,7 +600,7 @@ pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
   err = pm__target_new(&t, &pid_target_ops, c, pid);
   if (err)
     return err;
-  snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+  snprintf(path, sizeof(path), "/proc/%d/exe", (int)mm);
   n = readlink(path, exe, sizeof(exe) - 1);
   if (n > 0) {
     exe[n] = '\0';
@@ -559,11 +610,27 @@ pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
   return 0;
 }
 
-/* The live backend only: a core keeps no page residency. */
+/* The live backend's state, or NULL (a core keeps no page residency). */
 static struct pid_ctx *
-live_ctx(struct pm_target *t)
+live_ctx(const struct pm_target *t)
 {
   return t->ops == &pid_target_ops ? t->ctx : NULL;
+}
+
+pid_t
+pm_target_task(const struct pm_target *t)
+{
+  const struct pid_ctx *c = live_ctx(t);
+
+  return c ? c->mm : pm_target_pid(t);
+}
+
+int
+pm_target_thread_ended(const struct pm_target *t, pid_t tid)
+{
+  const struct pid_ctx *c = live_ctx(t);
+
+  return c && state_gone(task_state(c->pid, tid));
 }
 
 int
@@ -581,7 +648,7 @@ pm_target_rss(struct pm_target *t, uint64_t *bytes)
     char path[64], *text, *p;
     unsigned long long kb;
 
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)c->pid, files[i]);
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)c->mm, files[i]);
     err = slurp(path, &text);
     if (err == -ENOENT && i == 0)
       continue;
@@ -651,7 +718,7 @@ pm_target_resident(struct pm_target *t, pm_addr_t addr, uint64_t len,
   if (addr + len < addr)
     return -EINVAL;
   zero = zero_pfn();
-  snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)c->pid);
+  snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)c->mm);
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? -ESRCH : -errno;

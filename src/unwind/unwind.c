@@ -135,7 +135,7 @@ unwind_thread(struct pm_target *t, unw_addr_space_t as, Dwfl *d,
     return -ENOMEM;
   if ((ret = unw_init_remote(&cursor, as, ui)) < 0) {
     _UPT_destroy(ui);
-    return -EIO;
+    return pm_target_thread_ended(t, (pid_t)th->native_id) ? -ESRCH : -EIO;
   }
   do {
     struct pm_native_frame *f;
@@ -181,7 +181,7 @@ pm_unwind_stacks(struct pm_stacks *s, struct pm_target *t)
   if (!(as = unw_create_addr_space(&_UPT_accessors, 0)))
     return -ENOMEM;
   /* Without it, libunwind's names are still there. */
-  d = symbols_open(pm_target_pid(t));
+  d = symbols_open(pm_target_task(t));
   unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
   for (size_t i = 0; i < s->nthreads && !err; i++) {
     struct pm_py_thread *th = &s->threads[i];

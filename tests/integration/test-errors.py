@@ -623,6 +623,7 @@ def valid_cases(t, pm, py, tmp):
         stop(tg)
 
     many_threads_case(t, py, tmp)
+    ended_main_case(t, py, tmp)
 
     # A deleted executable: the kernel still maps it, under " (deleted)".
     copy = shutil.copy(py, os.path.join(tmp, 'python-deleted'))
@@ -738,6 +739,70 @@ def many_threads_case(t, py, tmp):
                   not between, '%d threads: none held between two snapshots'
                   % MANY_THREADS, 'status %s, first line %r, held %r, '
                   'stderr %r' % (p.returncode, first, between[:5], err))
+    finally:
+        stop(tg)
+
+
+def ended_main_case(t, py, tmp):
+    """A process whose main thread ended (exit(2), not exit_group(2)) while
+    another runs on: a zombie main thread with no memory of its own, in a
+    live process.  It must be read whole through the live thread, once and
+    in a periodic run, and be let go; its main thread has no native stack
+    to unwind, and --threads says why."""
+    truth = os.path.join(tmp, 'ended-main.json')
+    code = ('import ctypes, gc, json, sys, threading, time\n'
+            'class EndedMain: pass\n'
+            'keep = [EndedMain() for _ in range(777)]\n'
+            'threading.Thread(target=lambda: time.sleep(1e6),\n'
+            '                 daemon=True).start()\n'
+            'with open(%r, "w") as f:\n'
+            '    json.dump({"kind": EndedMain.__module__ + ".EndedMain",\n'
+            '               "count": sum(1 for o in gc.get_objects()\n'
+            '                            if type(o) is EndedMain),\n'
+            '               "main": threading.main_thread().ident}, f)\n'
+            'sys.stdout.write("ready\\n")\n'
+            'sys.stdout.flush()\n'
+            'ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: this thread only\n'
+            % truth)
+    tg = start_code(py, code)
+    try:
+        with open(truth) as f:
+            want = json.load(f)
+        if wait_state(tg.pid, ('Z',), 5.0) != 'Z':
+            tap.check(False, 'a process whose main thread ended',
+                      'its main thread did not end')
+            return
+        name = 'a process whose main thread ended'
+        proc = run([t.pm, '--json', str(tg.pid)])
+        t.check(name, proc, EXIT_OK, None)
+        tap.check(json_count(proc, want['kind']) == want['count'],
+                  name + ': read through its live thread, the census full',
+                  'want %d of %s, got %r' % (want['count'], want['kind'],
+                                             json_count(proc, want['kind'])))
+        proc = run([t.pm, '--interval', '0.2', '--count', '2', '--top', '1',
+                    str(tg.pid)])
+        t.check(name + ': a periodic run', proc, EXIT_OK, None)
+        tap.check(proc.stdout.count('== snapshot ') == 2,
+                  name + ': both snapshots of the periodic run', proc.stdout)
+        proc = run([t.pm, '--threads', '--native', '--json', str(tg.pid)])
+        if proc.returncode == EXIT_USAGE and 'built without' in proc.stderr:
+            tap.skip_test(name + ': --native', 'pmpeek has no libunwind')
+        else:
+            # No stack for a thread is a partial result (status 1).
+            t.check(name + ': --threads --native', proc, 1,
+                    r'^pmpeek: warning: no native stack for 1 thread$')
+            threads = {x['thread_id']: x for x in json.loads(
+                proc.stdout or '{"threads": []}')['threads']}
+            main = threads.pop(want['main'], {})
+            tap.check(main.get('native_error') == 'No such process' and
+                      len(threads) == 1 and
+                      all(x.get('native') for x in threads.values()),
+                      name + ': --native unwinds the live thread, says the '
+                      'main one has ended', repr((main, threads)))
+        tap.check(not held_threads(tg.pid) and wait_state(tg.pid, ('Z',),
+                                                          0.0) == 'Z',
+                  name + ': its live thread runs on, traced by nobody',
+                  repr(held_threads(tg.pid)))
     finally:
         stop(tg)
 
