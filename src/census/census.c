@@ -393,6 +393,8 @@ struct walk {
    * once each, in place, for candidates and for GC links that leave them.
    */
   int scan;
+  /* Bytes of the debug hooks before a block's data (16), or 0. */
+  unsigned hooks_pad;
   struct pm_obm_arenas arenas;
   uint64_t *pools_scanned; /* a bit per pool, PM_OBM_MAX_POOLS per arena */
   /* The arena last looked up (in_arena()): [last_lo, last_lo + last_size). */
@@ -2201,6 +2203,7 @@ par_prepare(struct walk *w)
   o->phase = PHASE_ROOTS;
   o->no_owner_kind = -1;
   o->scan = w->scan;
+  o->hooks_pad = w->hooks_pad;
   o->arenas = w->arenas; /* shared, read only */
   o->statics = w->statics;
   o->nstatics = w->nstatics;
@@ -2816,8 +2819,8 @@ static int
 scan_blocks(struct walk *w, pm_addr_t pool, const unsigned char *mem,
             const struct pm_obm_pool_used *u)
 {
-  /* Py_DEBUG's hooks put 16 bytes before the data and 8 after it. */
-  const unsigned pad = w->py->info.debug_build ? 16 : 0;
+  /* The debug hooks put 16 bytes before the data and 8 after it. */
+  const unsigned pad = w->hooks_pad;
   const unsigned hooks = pad ? 24 : 0;
   /* The seen bits of a MiB where nothing was seen yet. */
   static const uint64_t nothing[PM_OBM_POOL_WORDS];
@@ -3270,11 +3273,19 @@ take(struct walk *w)
   if ((err = read_static_dicts(w)))
     return err;
   if (!(w->flags & PM_CENSUS_NO_BLOCKS)) {
+    /*
+     * Py_DEBUG's default is the debug hooks, but the blocks tell: any
+     * build takes PYTHONMALLOC=debug (or -X dev), a debug one =pymalloc.
+     */
+    int hooks = w->py->info.debug_build;
     /* Without the allocator's state the blocks are lost, not the census. */
     err = pm__obmalloc_arenas(w->py, &w->arenas);
     if (err && pm__walk_fatal(err))
       return err;
+    if (!err && (err = pm__obmalloc_debug_hooks(w->py, &w->arenas, &hooks)))
+      return err;
     if (!err) {
+      w->hooks_pad = hooks ? 16 : 0;
       w->scan = 1;
       w->pools_scanned
           = calloc(w->arenas.n ? w->arenas.n : 1, sizeof(*w->pools_scanned));

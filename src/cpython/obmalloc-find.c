@@ -646,6 +646,15 @@ find_by_code(struct pm_python *py, struct binary *b, unsigned flags,
       if (!err && pick.found)
         return 0;
     }
+    /*
+     * Functions that may name the table but name none that holds (no
+     * pymalloc: PYTHONMALLOC=malloc) do not start the search of all .text
+     * here, in the pause: pm__obmalloc_prepare() did it before the pause
+     * where the functions could not name it.  The census goes without
+     * the blocks then.
+     */
+    if (!f->searched && may_pair(f->refs, f->nfunc))
+      return PM_ENOSYM;
   }
   if ((err = code_facts(b, 1, &f))
       || (err = pick_table(py, b, f->refs, f->nrefs, &g, st, &pick)))

@@ -463,6 +463,7 @@ pm__obmalloc_arenas(struct pm_python *py, struct pm_obm_arenas *out)
       a->first_pool = used[k].first_pool;
       a->pool_address = used[k].pool_address;
       a->index = used[k].index;
+      a->nfreepools = used[k].nfreepools;
     }
     free(used);
   }
@@ -538,6 +539,91 @@ pm__obmalloc_pool_used(struct pm_python *py, const struct pm_obm_arenas *a,
     out->nblocks = 0;
   *bad_pools += w.bad_pools;
   return 0;
+}
+
+/* Whether an allocated block bears the debug hooks' mark (see below). */
+static int
+hooks_mark(const unsigned char *b)
+{
+  static const unsigned char forbidden[7]
+      = { 0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd };
+
+  return (b[8] == 'm' || b[8] == 'o') && !memcmp(b + 9, forbidden, 7);
+}
+
+/*
+ * Looks at the allocated blocks of arena i's pools for the hooks' mark
+ * (see pm__obmalloc_debug_hooks()), adding to *seen and *marked, while
+ * *pools, the pools read, is under PM_OBM_HOOKS_POOLS.
+ */
+static int
+hooks_in_arena(struct pm_python *py, const struct pm_obm_arenas *a, size_t i,
+               unsigned char *mem, struct pm_obm_pool_used *u, unsigned *pools,
+               unsigned *seen, unsigned *marked)
+{
+  const struct pm_obm_arena *ar = &a->v[i];
+  const uint32_t ps = a->g.pool_size;
+  uint64_t bad = 0;
+
+  for (pm_addr_t pool = ar->first_pool;
+       pool < ar->pool_address && *pools < PM_OBM_HOOKS_POOLS
+       && *seen < PM_OBM_HOOKS_SAMPLE;
+       pool += ps) {
+    int err = pm__target_read_fast(py->t, pool, mem, ps);
+    ++*pools;
+    if (err) {
+      if (pm__walk_fatal(err))
+        return err;
+      continue;
+    }
+    /* A wrapped block holds the hooks' 24 bytes and some data. */
+    if (pm__obmalloc_pool_used(py, a, i, pool, mem, u, &bad) || u->size < 32)
+      continue;
+    for (uint32_t k = 0; k < u->nblocks && *seen < PM_OBM_HOOKS_SAMPLE; k++)
+      if (u->used[k / 64] >> (k % 64) & 1) {
+        ++*seen;
+        *marked += hooks_mark(mem + u->first + (size_t)k * u->size);
+      }
+  }
+  return 0;
+}
+
+int
+pm__obmalloc_debug_hooks(struct pm_python *py, const struct pm_obm_arenas *a,
+                         int *hooks)
+{
+  struct pm_obm_pool_used *u = malloc(sizeof(*u));
+  unsigned char *mem = malloc(a->g.pool_size ? a->g.pool_size : 1);
+  unsigned seen = 0, marked = 0, pools = 0;
+  size_t fullest = 0;
+  int err = 0;
+
+  if (!u || !mem) {
+    free(u);
+    free(mem);
+    return -ENOMEM;
+  }
+  /*
+   * The arena with the fewest free pools first: the lowest ones may hold
+   * nothing but pools emptied since.  Then the others, while the budget
+   * of pools lasts.
+   */
+  for (size_t i = 1; i < a->n; i++)
+    if (a->v[i].nfreepools < a->v[fullest].nfreepools)
+      fullest = i;
+  if (a->n)
+    err = hooks_in_arena(py, a, fullest, mem, u, &pools, &seen, &marked);
+  for (size_t i = 0; !err && i < a->n && pools < PM_OBM_HOOKS_POOLS
+                     && seen < PM_OBM_HOOKS_SAMPLE;
+       i++)
+    if (i != fullest)
+      err = hooks_in_arena(py, a, i, mem, u, &pools, &seen, &marked);
+  /* A thread stopped in the allocator may leave a block half written. */
+  if (!err && seen >= 8)
+    *hooks = marked * 10 >= seen * 9;
+  free(u);
+  free(mem);
+  return err;
 }
 
 /* -- statistics ------------------------------------------------------- */

@@ -152,6 +152,7 @@ struct pm_obm_arena {
   pm_addr_t first_pool;   /* address rounded up to a pool boundary */
   pm_addr_t pool_address; /* the first pool never carved: pools below it */
   uint32_t index;         /* its slot in its state's table */
+  uint32_t nfreepools;    /* its pools not in use (empty or not carved) */
 };
 
 /* Every used arena of every allocator state, sorted by address. */
@@ -213,5 +214,24 @@ int pm__obmalloc_pool_used(struct pm_python *py, const struct pm_obm_arenas *a,
                            size_t arena, pm_addr_t pool,
                            const unsigned char *mem,
                            struct pm_obm_pool_used *out, uint64_t *bad_pools);
+
+/*
+ * Whether the debug hooks (PYTHONMALLOC=debug or -X dev, and a Py_DEBUG
+ * build's default) wrap pymalloc, told by the blocks themselves: the
+ * build does not tell (a release build takes PYTHONMALLOC=debug, a debug
+ * one PYTHONMALLOC=pymalloc).  A wrapped block begins with the size asked
+ * for and its domain's letter ('m' or 'o') followed by seven
+ * PYMEM_FORBIDDENBYTE (0xFD), its data 16 bytes in, and 8 more such bytes
+ * after the data.  Reads carved pools of a, the fullest arena's first, at
+ * most PM_OBM_HOOKS_POOLS, until PM_OBM_HOOKS_SAMPLE allocated blocks are
+ * seen.
+ * Sets *hooks to 1 when nine in ten or more bear the mark, to 0 when fewer
+ * do, and leaves it as it is when the pools hold too few blocks to tell.
+ * Returns 0, or a fatal read error or -ENOMEM.
+ */
+#define PM_OBM_HOOKS_POOLS 16
+#define PM_OBM_HOOKS_SAMPLE 64
+int pm__obmalloc_debug_hooks(struct pm_python *py,
+                             const struct pm_obm_arenas *a, int *hooks);
 
 #endif

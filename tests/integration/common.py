@@ -267,8 +267,9 @@ class Fixture(object):
     stdout and stderr go to a file, for the diagnostics."""
 
     def __init__(self, python, workdir, script, out, options=(),
-                 preexec_fn=child_setup):
+                 preexec_fn=child_setup, env=None):
         self.workdir = workdir
+        self.env = env
         self.argv = [python, '-S', str(FIXTURES / script)] + list(options)
         self.fifo = os.path.join(workdir, 'ready.fifo')
         self.out_path = os.path.join(workdir, out)
@@ -294,7 +295,8 @@ class Fixture(object):
                 self.proc = subprocess.Popen(
                     self.argv + [self.fifo, self.out_path], cwd=self.workdir,
                     stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                    preexec_fn=self.preexec_fn, start_new_session=True)
+                    preexec_fn=self.preexec_fn, start_new_session=True,
+                    env=self.env)
             why = wait_ready(rfd, self.proc, READY_TIMEOUT)
         finally:
             os.close(rfd)

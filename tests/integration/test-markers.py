@@ -5,7 +5,7 @@
 Usage:
   test-markers.py --pmpeek PATH --python PYTHON [--python PYTHON ...]
                   [--label NAME] [--live] [--stopped-target] [--no-pause]
-                  [--whole-heap]
+                  [--whole-heap] [--allocators]
 
 For each PYTHON, start the markers fixture (FIFO-synced, `-S`), read the
 truth it computed in the target (its own census of the whole heap: see
@@ -31,6 +31,13 @@ Scenarios (default: --live only; give several flags to run several):
   --live            target running (sleeping) while pmpeek attaches
   --stopped-target  target SIGSTOPped first; it must still be stopped after
   --no-pause        pmpeek --no-pause (target idle, so still exact)
+  --allocators      two more: the target run with the other setting of
+                    pymalloc's debug hooks (PYTHONMALLOC=debug on a release
+                    build, =pymalloc on a debug one), whose 16 bytes before
+                    every block's data the census must see from the blocks;
+                    and with no pymalloc at all (PYTHONMALLOC=malloc), where
+                    the census must not search the interpreter's code in
+                    the pause for a state that is not there
 
 Output: `ok N - desc` / `not ok N - desc` lines with `#` diagnostics and a
 final `N passed, N failed[, N skipped]` line. Exit 0 if everything passed,
@@ -500,14 +507,15 @@ def strace_files(tap, args, target, extra, env):
     return pauses, opened, inside, read, lines
 
 
-def check_files_before_pause(tap, args, target):
+def check_files_before_pause(tap, args, target, allocator=True):
     """The interpreter's files are opened, their symbols indexed and, for
     3.8-3.11 files that do not name the allocator's globals, their code
     searched for them, before the target is paused, once for all the
     snapshots of a periodic run: the pause holds only what needs the target
     stopped.  Then the same for --allocator, its state found as in a
     stripped file (PMPEEK_NO_SYMBOLS), which searches all of .text on every
-    interpreter up to 3.11."""
+    interpreter up to 3.11 (not with allocator false: under
+    PYTHONMALLOC=malloc there is no state to find)."""
     if not shutil.which('strace'):
         tap.skip_test('files opened before the pause', 'no strace')
         return
@@ -525,6 +533,8 @@ def check_files_before_pause(tap, args, target):
     tap.check(not later, 'files opened once, before the first pause',
               got=later[:3])
     tap.equal(read, 0, 'the files not read while the target is paused')
+    if not allocator:
+        return
     got = strace_files(tap, args, target, ['--allocator'],
                        {'PMPEEK_NO_SYMBOLS': '1'})
     if got is None:
@@ -554,16 +564,37 @@ def check_still_stopped(tap, target, when):
     tap.check(ok, 'target still stopped (T) %s' % when, expected='T', got=st)
 
 
+def debug_build(python):
+    """Whether python is a Py_DEBUG build (its allocator has the debug
+    hooks by default)."""
+    cp = run([python, '-S', '-c',
+              'import sys; print(hasattr(sys, "gettotalrefcount"))'])
+    return cp.stdout.strip() == 'True'
+
+
+def scenario_env(python, scenario):
+    """The fixture's environment in scenario, None for pmpeek's own."""
+    if scenario == 'hooks':
+        flip = 'pymalloc' if debug_build(python) else 'debug'
+        return dict(os.environ, PYTHONMALLOC=flip)
+    if scenario == 'malloc':
+        return dict(os.environ, PYTHONMALLOC='malloc')
+    return None
+
+
 def run_scenario(tap, args, python, scenario):
     with tempfile.TemporaryDirectory(prefix='pmpeek-markers-') as workdir:
-        target = Fixture(python, workdir, 'markers.py', 'truth.json')
+        target = Fixture(python, workdir, 'markers.py', 'truth.json',
+                         env=scenario_env(python, scenario))
         try:
             why = target.start()
             if not tap.check(why is None, 'fixture ready', why):
                 return
             truth = target.truth
-            tap.diag('target pid %d, python %s, scenario %s'
-                     % (target.pid, truth['version_string'], scenario))
+            tap.diag('target pid %d, python %s, scenario %s%s'
+                     % (target.pid, truth['version_string'], scenario,
+                        ' (PYTHONMALLOC=%s)' % target.env['PYTHONMALLOC']
+                        if target.env else ''))
             tap.equal(truth.get('pid'), target.pid, 'truth written by target')
 
             extra = []
@@ -598,6 +629,10 @@ def run_scenario(tap, args, python, scenario):
                 if args.whole_heap:
                     check_whole_heap(tap, args, target, doc)
                 after('after the whole-heap runs')
+            elif scenario == 'malloc':
+                # No state to find: none searched for in the pauses.
+                check_files_before_pause(tap, args, target, allocator=False)
+                after('after the runs under strace')
 
             cp = run([args.pmpeek, '--all'] + extra + [str(target.pid)])
             if check_exit(tap, cp, 'table'):
@@ -622,6 +657,9 @@ def main():
     ap.add_argument('--whole-heap', action='store_true',
                     help='also compare every kind of over 100 objects with '
                          'the fixture\'s census (live scenario)')
+    ap.add_argument('--allocators', action='store_true',
+                    help='also run the target with the other setting of '
+                         'the debug hooks, and with PYTHONMALLOC=malloc')
     args = ap.parse_args()
 
     scenarios = []
@@ -633,6 +671,8 @@ def main():
         scenarios.append('nopause')
     if not scenarios:
         scenarios = ['live']
+    if args.allocators:
+        scenarios += ['hooks', 'malloc']
 
     tap = Tap()
     status = start_driver(args.pmpeek)

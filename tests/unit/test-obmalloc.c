@@ -304,6 +304,53 @@ START_TEST(test_arenas)
 }
 END_TEST
 
+/* Writes the debug hooks' mark into the block at b, or zeros. */
+static void
+put_mark(pm_addr_t b, int on)
+{
+  static const unsigned char mark[8]
+      = { 'o', 0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd };
+
+  if (on)
+    memcpy(fake_at(&f, b + 8, 8), mark, 8);
+  else
+    memset(fake_at(&f, b + 8, 8), 0, 8);
+}
+
+/*
+ * The hooks are told by the blocks, nine in ten marked, not by the build:
+ * pool 1's block of 512 bytes and, when `more`, twelve of 80 in pool 2,
+ * the first `marked` of them bearing the mark (pool 0's blocks of 16 are
+ * too small for the hooks and not looked at).
+ */
+START_TEST(test_debug_hooks)
+{
+  static const struct {
+    int more;
+    unsigned marked;
+    int before, after;
+  } cases[] = {
+    { 1, 0, 1, 0 },  { 1, 13, 0, 1 }, { 1, 12, 0, 1 }, /* one half made */
+    { 1, 11, 1, 0 }, { 0, 1, 0, 0 },  { 0, 0, 1, 1 },  /* too few */
+  };
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct pm_obm_arenas a;
+    int hooks = cases[i].before;
+
+    pool(POOL(2), cases[i].more ? 12 : 0, 4, cases[i].more ? 12 : 1, NULL, 0);
+    put_mark(POOL(1) + OH, cases[i].marked > 0);
+    for (unsigned k = 0; k < 12; k++)
+      put_mark(POOL(2) + OH + k * 80, k + 1 < cases[i].marked);
+    changed();
+    ck_assert_int_eq(pm__obmalloc_arenas(&py, &a), 0);
+    ck_assert_int_eq(pm__obmalloc_debug_hooks(&py, &a, &hooks), 0);
+    ck_assert_msg(hooks == cases[i].after, "case %zu: hooks %d", i, hooks);
+    pm__obmalloc_arenas_release(&a);
+  }
+}
+END_TEST
+
 START_TEST(test_foreach_stops)
 {
   struct seen s = { 0 };
@@ -450,6 +497,7 @@ obmalloc_suite(void)
   tcase_add_test(tc, test_foreach_block);
   tcase_add_test(tc, test_foreach_block_bytes);
   tcase_add_test(tc, test_arenas);
+  tcase_add_test(tc, test_debug_hooks);
   tcase_add_test(tc, test_foreach_stops);
   tcase_add_test(tc, test_foreach_free_cycle);
   tcase_add_test(tc, test_bad_pool_header);
