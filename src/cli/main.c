@@ -2,6 +2,7 @@
 /* main.c -- pmpeek's command line: one snapshot, or one every interval */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -458,21 +459,42 @@ check_inspect(struct options *o)
   return 0;
 }
 
-/* Why ptrace may be refused, for the permission-denied message. */
-static void
-explain_eperm(pid_t pid, char *buf, size_t len)
+/* The tracer of pid/task/tid, or 0. */
+static long
+tracer_of(pid_t pid, const char *tid)
 {
-  char path[64], line[256];
-  FILE *f;
+  char path[PATH_MAX], line[256];
   long tracer = 0;
-  int scope = -1;
+  FILE *f;
 
-  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+  snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, tid);
   if ((f = fopen(path, "re"))) {
     while (fgets(line, sizeof(line), f))
       if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
         break;
     fclose(f);
+  }
+  return tracer;
+}
+
+/* Why ptrace may be refused, for the permission-denied message. */
+static void
+explain_eperm(pid_t pid, char *buf, size_t len)
+{
+  char path[64];
+  struct dirent *de;
+  long tracer = 0;
+  int scope = -1;
+  DIR *d;
+  FILE *f;
+
+  /* Any thread's: the main one may have ended before the traced one. */
+  snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+  if ((d = opendir(path))) {
+    while (tracer <= 0 && (de = readdir(d)))
+      if (de->d_name[0] != '.')
+        tracer = tracer_of(pid, de->d_name);
+    closedir(d);
   }
   if (tracer > 0) {
     snprintf(buf, len, "it is already traced by process %ld", tracer);

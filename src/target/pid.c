@@ -465,8 +465,18 @@ pid_pause(void *ctx)
   struct pid_ctx *c = ctx;
   char path[64];
 
-  if (c->flags & PM_TARGET_NO_PAUSE)
+  /*
+   * Unstopped, the thread read through may end at any time: it is chosen
+   * again for each snapshot, at least (one that ends during a walk fails
+   * that walk, as with anything else --no-pause reads).
+   */
+  if (c->flags & PM_TARGET_NO_PAUSE) {
+    pid_t mm = live_task(c->pid);
+    if (!mm)
+      return -ESRCH;
+    c->mm = mm;
     return 0;
+  }
   snprintf(path, sizeof(path), "/proc/%d/task", (int)c->pid);
   for (int round = 0; round < ATTACH_ROUNDS; round++) {
     DIR *d = opendir(path);

@@ -747,32 +747,49 @@ def ended_main_case(t, py, tmp):
     """A process whose main thread ended (exit(2), not exit_group(2)) while
     another runs on: a zombie main thread with no memory of its own, in a
     live process.  It must be read whole through the live thread, once and
-    in a periodic run, and be let go; its main thread has no native stack
-    to unwind, and --threads says why."""
+    in a periodic run (the main thread ending between two --no-pause
+    snapshots too), and be let go; its main thread has no native stack to
+    unwind, and --threads says why; a tracer of the live thread is named
+    when pmpeek cannot attach."""
     truth = os.path.join(tmp, 'ended-main.json')
-    code = ('import ctypes, gc, json, sys, threading, time\n'
+    code = ('import ctypes, gc, json, signal, sys, threading, time\n'
             'class EndedMain: pass\n'
             'keep = [EndedMain() for _ in range(777)]\n'
-            'threading.Thread(target=lambda: time.sleep(1e6),\n'
-            '                 daemon=True).start()\n'
+            'w = threading.Thread(target=lambda: time.sleep(1e6), daemon=1)\n'
+            'w.start()\n'
+            'def end(*args):\n'
+            '    ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: this thread\n'
+            'signal.signal(signal.SIGUSR1, end)\n'
             'with open(%r, "w") as f:\n'
             '    json.dump({"kind": EndedMain.__module__ + ".EndedMain",\n'
             '               "count": sum(1 for o in gc.get_objects()\n'
             '                            if type(o) is EndedMain),\n'
-            '               "main": threading.main_thread().ident}, f)\n'
-            'sys.stdout.write("ready\\n")\n'
-            'sys.stdout.flush()\n'
-            'ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: this thread only\n'
+            '               "main": threading.main_thread().ident,\n'
+            '               "worker": w.native_id}, f)\n'
             % truth)
-    tg = start_code(py, code)
+    tg = start_code(py, sleeper(code))
+    name = 'a process whose main thread ended'
     try:
         with open(truth) as f:
             want = json.load(f)
-        if wait_state(tg.pid, ('Z',), 5.0) != 'Z':
-            tap.check(False, 'a process whose main thread ended',
-                      'its main thread did not end')
+        # The main thread ends between two snapshots that do not stop it.
+        p = subprocess.Popen([t.pm, '--no-pause', '--interval', '1',
+                              '--count', '3', '--top', '1', str(tg.pid)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        try:
+            first = p.stdout.readline()
+            os.kill(tg.pid, signal.SIGUSR1)
+            ended = wait_state(tg.pid, ('Z',), 5.0) == 'Z'
+            out, err = p.communicate(timeout=60)
+        finally:
+            stop(p)
+        if not tap.check(ended, name, 'its main thread did not end'):
             return
-        name = 'a process whose main thread ended'
+        tap.check(p.returncode == 0 and (first + out).count('== snapshot ')
+                  == 3, name + ' between two --no-pause snapshots: all three '
+                  'taken', 'status %s, stdout %r, stderr %r'
+                  % (p.returncode, first + out, err))
         proc = run([t.pm, '--json', str(tg.pid)])
         t.check(name, proc, EXIT_OK, None)
         tap.check(json_count(proc, want['kind']) == want['count'],
@@ -803,6 +820,22 @@ def ended_main_case(t, py, tmp):
                                                           0.0) == 'Z',
                   name + ': its live thread runs on, traced by nobody',
                   repr(held_threads(tg.pid)))
+        if shutil.which('strace') and want['worker']:
+            tr = subprocess.Popen(['strace', '-p', str(want['worker']), '-o',
+                                   os.devnull], stderr=subprocess.DEVNULL)
+            end = time.time() + 10
+            while tracer(want['worker']) != tr.pid and time.time() < end:
+                time.sleep(0.05)
+            proc = run([t.pm, str(tg.pid)])
+            tr.terminate()
+            tr.wait()
+            t.check(name + ': its live thread already traced', proc,
+                    EXIT_PERM, r'^pmpeek: cannot attach to process %d: '
+                    r'permission denied: it is already traced by process %d$'
+                    % (tg.pid, tr.pid))
+        else:
+            tap.skip_test(name + ': its live thread already traced',
+                          'no strace, or no native id')
     finally:
         stop(tg)
 
