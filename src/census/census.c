@@ -2777,7 +2777,16 @@ todo_by_words(struct walk *w, const uint64_t *seenw, const uint64_t *mask,
 {
   const uint32_t p0 = (u->first + pad) >> PM_SET_GRANULE_BITS;
   const uint32_t m = u->size >> PM_SET_GRANULE_BITS;
-  const uint32_t limit = p0 + u->nblocks * m;
+  /*
+   * The pool's granules, at most: with the debug hooks' pad the last
+   * block's end, past its data, can be 16 bytes beyond the pool (3.8 and
+   * 3.9's pools of 4 KiB, blocks of 176 or 368 bytes), and so the seen
+   * bits read past its MiB's.
+   */
+  const uint32_t pool_granules = w->arenas.g.pool_size >> PM_SET_GRANULE_BITS;
+  const uint32_t limit = p0 + u->nblocks * m < pool_granules
+                             ? p0 + u->nblocks * m
+                             : pool_granules;
   const uint32_t recip = pm__obm_recip(m);
   uint32_t n = 0;
 
