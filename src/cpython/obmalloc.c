@@ -604,20 +604,21 @@ pm__obmalloc_debug_hooks(struct pm_python *py, const struct pm_obm_arenas *a,
     return -ENOMEM;
   }
   /*
-   * The arena with the fewest free pools first: the lowest ones may hold
-   * nothing but pools emptied since.  Then the others, while the budget
-   * of pools lasts.
+   * The arena with the fewest free pools first (in the first one's turn):
+   * the lowest ones may hold nothing but pools emptied since.  Then the
+   * others, while the budget of pools lasts.
    */
   for (size_t i = 1; i < a->n; i++)
     if (a->v[i].nfreepools < a->v[fullest].nfreepools)
       fullest = i;
-  if (a->n)
-    err = hooks_in_arena(py, a, fullest, mem, u, &pools, &seen, &marked);
-  for (size_t i = 0; !err && i < a->n && pools < PM_OBM_HOOKS_POOLS
+  for (size_t j = 0; !err && j < a->n && pools < PM_OBM_HOOKS_POOLS
                      && seen < PM_OBM_HOOKS_SAMPLE;
-       i++)
-    if (i != fullest)
-      err = hooks_in_arena(py, a, i, mem, u, &pools, &seen, &marked);
+       j++)
+    err = hooks_in_arena(py, a,
+                         j == 0         ? fullest
+                         : j == fullest ? 0
+                                        : j,
+                         mem, u, &pools, &seen, &marked);
   /* A thread stopped in the allocator may leave a block half written. */
   if (!err && seen >= 8)
     *hooks = marked * 10 >= seen * 9;

@@ -338,6 +338,16 @@ state_gone(char s)
   return s == 0 || s == 'Z' || s == 'X';
 }
 
+/* The thread id an entry of /proc/PID/task names, or 0 ("." and ".."). */
+static pid_t
+task_tid(const struct dirent *de)
+{
+  char *end;
+  long tid = strtol(de->d_name, &end, 10);
+
+  return !*end && tid > 0 && tid <= INT_MAX ? (pid_t)tid : 0;
+}
+
 /*
  * A live task of pid's (its main thread first), or 0 when none is: a
  * process whose main thread ended before the others lives on in them.
@@ -356,11 +366,9 @@ live_task(pid_t pid)
   if (!(d = opendir(path)))
     return 0;
   while (!found && (de = readdir(d))) {
-    char *end;
-    long tid = strtol(de->d_name, &end, 10);
-    if (!*end && tid > 0 && tid <= INT_MAX
-        && !state_gone(task_state(pid, (pid_t)tid)))
-      found = (pid_t)tid;
+    pid_t tid = task_tid(de);
+    if (tid && !state_gone(task_state(pid, tid)))
+      found = tid;
   }
   closedir(d);
   return found;
@@ -487,12 +495,11 @@ pid_pause(void *ctx)
     if (!d)
       return errno == ENOENT ? -ESRCH : -errno;
     while (!err && (de = readdir(d))) {
-      char *end;
-      long tid = strtol(de->d_name, &end, 10);
+      pid_t tid = task_tid(de);
       int r;
-      if (*end || tid <= 0 || task_of(c, (pid_t)tid))
+      if (!tid || task_of(c, tid))
         continue;
-      r = seize_one(c, (pid_t)tid);
+      r = seize_one(c, tid);
       if (r < 0)
         err = r;
       added += r > 0;
@@ -589,9 +596,8 @@ pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
   struct pm_target *t;
   char path[64], exe[PATH_MAX];
   ssize_t n;
-  int err;
-
   pid_t mm;
+  int err;
 
   if (pid <= 0)
     return -ESRCH;
