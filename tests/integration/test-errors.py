@@ -713,7 +713,13 @@ def many_threads_case(t, py, tmp):
         # pmpeek: none was missed while the others stopped.
         p, st = held(t.pm, tg.pid, 2)
         try:
+            # The main thread stops first: the others may still be on their
+            # way to their stops (R) when it is seen stopped.
+            end = time.monotonic() + 1.5
             during = held_threads(tg.pid, ('t',), p.pid)
+            while during and time.monotonic() < end:
+                time.sleep(0.02)
+                during = held_threads(tg.pid, ('t',), p.pid)
             nthreads = len(os.listdir('/proc/%d/task' % tg.pid))
             out, err = p.communicate(timeout=60)
         finally:
