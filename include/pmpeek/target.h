@@ -64,7 +64,8 @@ enum {
 
 /*
  * Opens the live process pid: checks it exists and reads its mappings, but
- * does not stop it.  Returns -ESRCH (no such process), -EPERM/-EACCES, or
+ * does not stop it.  A thread's id opens its process: pm_target_pid() is
+ * then the process's.  Returns -ESRCH (no such process), -EPERM/-EACCES, or
  * -ENOMEM; *out is set only on success.
  */
 int pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags);

@@ -1246,6 +1246,11 @@ main(int argc, char **argv)
   }
   if (err)
     return report(err, &o, NULL, NULL);
+  if (!o.core && pm_target_pid(t) != o.pid) {
+    pm_cli_error("%d is a thread of process %d: reading the process",
+                 (int)o.pid, (int)pm_target_pid(t));
+    o.pid = pm_target_pid(t);
+  }
   if (o.record && (err = pm_target_record_start(t))) {
     pm_cli_error("cannot record: %s", pm_strerror(err));
     pm_target_free(t);

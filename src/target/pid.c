@@ -375,6 +375,26 @@ live_task(pid_t pid)
 }
 
 /*
+ * The process that the task tid belongs to (its Tgid), or tid when /proc
+ * does not say: a thread's id, as top -H or a log shows it, names its
+ * process, whose pid is what the snapshot and the messages must name.
+ */
+static pid_t
+thread_group(pid_t tid)
+{
+  char path[64], *status, *at;
+  long tgid = 0;
+
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+  if (slurp(path, &status))
+    return tid;
+  if ((at = strstr(status, "\nTgid:")))
+    tgid = strtol(at + 6, NULL, 10);
+  free(status);
+  return tgid > 0 && tgid <= INT_MAX ? (pid_t)tgid : tid;
+}
+
+/*
  * Seizes tid and asks it to stop, without waiting: the threads of a
  * listing stop together, not one after another (a thread takes tens of
  * microseconds to stop, and a process may have thousands).  Returns 1 when
@@ -601,6 +621,7 @@ pm_target_open_pid(struct pm_target **out, pid_t pid, unsigned flags)
 
   if (pid <= 0)
     return -ESRCH;
+  pid = thread_group(pid);
   /* A zombie has no memory left: to us it is as gone as a reaped one. */
   if (!(mm = live_task(pid)))
     return -ESRCH;

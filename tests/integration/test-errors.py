@@ -624,6 +624,7 @@ def valid_cases(t, pm, py, tmp):
 
     many_threads_case(t, py, tmp)
     ended_main_case(t, py, tmp)
+    thread_id_case(t, py, tmp)
 
     # A deleted executable: the kernel still maps it, under " (deleted)".
     copy = shutil.copy(py, os.path.join(tmp, 'python-deleted'))
@@ -842,6 +843,51 @@ def ended_main_case(t, py, tmp):
         else:
             tap.skip_test(name + ': its live thread already traced',
                           'no strace, or no native id')
+    finally:
+        stop(tg)
+
+
+def thread_id_case(t, py, tmp):
+    """A thread's id given for the process (as top -H shows it): pmpeek says
+    whose thread it is and reads the whole process, named by its pid in the
+    snapshot and in every message; the thread and the process run on."""
+    truth = os.path.join(tmp, 'thread-id.json')
+    code = ('import gc, json, threading, time\n'
+            'class ByThread: pass\n'
+            'keep = [ByThread() for _ in range(555)]\n'
+            'w = threading.Thread(target=lambda: time.sleep(1e6), daemon=1)\n'
+            'w.start()\n'
+            'with open(%r, "w") as f:\n'
+            '    json.dump({"kind": ByThread.__module__ + ".ByThread",\n'
+            '               "count": sum(1 for o in gc.get_objects()\n'
+            '                            if type(o) is ByThread),\n'
+            '               "worker": w.native_id}, f)\n' % truth)
+    tg = start_code(py, sleeper(code))
+    name = "a thread's id for its process"
+    try:
+        with open(truth) as f:
+            want = json.load(f)
+        tid, pid = want['worker'], tg.pid
+        note = r'^pmpeek: %d is a thread of process %d: reading the process$' \
+            % (tid, pid)
+        proc = run([t.pm, '--json', str(tid)])
+        t.check(name, proc, EXIT_OK, note, pid, ('S', 'R'))
+        doc = json.loads(proc.stdout or '{}')
+        tap.check(doc.get('source', {}).get('pid') == pid and
+                  json_count(proc, want['kind']) == want['count'],
+                  name + ': the snapshot names the process, its census full',
+                  'want pid %d and %d of %s, got %r and %r' % (
+                      pid, want['count'], want['kind'],
+                      doc.get('source', {}).get('pid'),
+                      json_count(proc, want['kind'])))
+        proc = run([t.pm, '--top', '1', str(tid)])
+        lines = proc.stderr.splitlines()
+        tap.check(proc.returncode == EXIT_OK and len(lines) == 2 and
+                  re.match(note, lines[0]) and
+                  re.match(r'^pmpeek: process %d was paused for ' % pid,
+                           lines[1]),
+                  name + ': the pause names the process',
+                  'status %s, stderr %r' % (proc.returncode, proc.stderr))
     finally:
         stop(tg)
 
