@@ -21,6 +21,7 @@ sys.path and their `from common import ...` finds this file.
 
 import argparse
 import datetime
+import glob
 import json
 import os
 import re
@@ -212,6 +213,39 @@ def gcore(pid, prefix):
     path = '%s.%d' % (prefix, pid)
     return (path if cp.returncode == 0 and os.path.isfile(path)
             else None), cp
+
+
+def kernel_core_glob(workdir, pid):
+    """Where the kernel will write the core of pid started in workdir, as a
+    glob, or (None, why) when core_pattern does not give a file."""
+    try:
+        with open('/proc/sys/kernel/core_pattern') as f:
+            pattern = f.read().strip()
+    except OSError as e:
+        return None, 'cannot read core_pattern: %s' % e
+    if not pattern or pattern.startswith('|'):
+        return None, ('core_pattern pipes cores to %r; not changing it'
+                      % pattern)
+    try:
+        with open('/proc/sys/kernel/core_uses_pid') as f:
+            uses_pid = f.read().strip() == '1'
+    except OSError:
+        uses_pid = False
+    out, i = '', 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == '%' and i + 1 < len(pattern):
+            spec = pattern[i + 1]
+            out += '%' if spec == '%' else str(pid) if spec == 'p' else '*'
+            i += 2
+            continue
+        out += glob.escape(c)
+        i += 1
+    if uses_pid and '%p' not in pattern:
+        out += '.%d' % pid
+    if not out.startswith('/'):
+        out = os.path.join(glob.escape(workdir), out)
+    return out, None
 
 
 def write(path, data):

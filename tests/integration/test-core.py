@@ -42,9 +42,9 @@ import time
 
 from common import (EXIT_CORRUPT, EXIT_FILES, EXIT_NOPYTHON, EXIT_USAGE, SKIP,
                     Fixture, Tap, child_setup, describe, driver_parser,
-                    for_pythons, gcore, kinds_of, one_line, parse_json, prefix,
-                    proc_state, run, skip_if_denied, start_driver, stop,
-                    taken_ms, write)
+                    for_pythons, gcore, kernel_core_glob, kinds_of, one_line,
+                    parse_json, prefix, proc_state, run, skip_if_denied,
+                    start_driver, stop, taken_ms, write)
 
 
 def core_child_setup():
@@ -172,39 +172,6 @@ def check_table(tap, pmpeek, core_path, doc, what):
 
 
 # --- cores ----------------------------------------------------------------
-
-def kernel_core_glob(workdir, pid):
-    """Where the kernel will write the core of pid started in workdir, as a
-    glob, or (None, why) when core_pattern does not give a file."""
-    try:
-        with open('/proc/sys/kernel/core_pattern') as f:
-            pattern = f.read().strip()
-    except OSError as e:
-        return None, 'cannot read core_pattern: %s' % e
-    if not pattern or pattern.startswith('|'):
-        return None, ('core_pattern pipes cores to %r; not changing it'
-                      % pattern)
-    try:
-        with open('/proc/sys/kernel/core_uses_pid') as f:
-            uses_pid = f.read().strip() == '1'
-    except OSError:
-        uses_pid = False
-    out, i = '', 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == '%' and i + 1 < len(pattern):
-            spec = pattern[i + 1]
-            out += '%' if spec == '%' else str(pid) if spec == 'p' else '*'
-            i += 2
-            continue
-        out += glob.escape(c)
-        i += 1
-    if uses_pid and '%p' not in pattern:
-        out += '.%d' % pid
-    if not out.startswith('/'):
-        out = os.path.join(glob.escape(workdir), out)
-    return out, None
-
 
 def kernel_core(tap, target):
     where, why = kernel_core_glob(target.workdir, target.pid)

@@ -18,6 +18,7 @@ Prints `ok N - ...` lines and `N passed, N failed, N skipped`; exits 1 on
 any failure, 77 when PYTHON is missing.
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -31,9 +32,10 @@ import time
 
 from common import (EXIT_CORRUPT, EXIT_FILES, EXIT_GONE, EXIT_INTERRUPTED,
                     EXIT_NOPROC, EXIT_NOPYTHON, EXIT_OK, EXIT_OTHER, EXIT_PERM,
-                    EXIT_USAGE, RUNNING, Tap, gcore, held_threads, one_line,
-                    run, running_untraced, sleeper, start_code, start_driver,
-                    stop, tracer, wait_state, write)
+                    EXIT_USAGE, RUNNING, Tap, gcore, held_threads,
+                    kernel_core_glob, one_line, run, running_untraced,
+                    sleeper, start_code, start_driver, stop, tracer,
+                    wait_state, write)
 
 tap = Tap(count_skips=True)
 STOPPED = ('T',)
@@ -759,7 +761,10 @@ def ended_main_case(t, py, tmp):
     unwind, and --threads says why; a tracer of the live thread is named
     when pmpeek cannot attach."""
     truth = os.path.join(tmp, 'ended-main.json')
-    code = ('import ctypes, gc, json, signal, sys, threading, time\n'
+    code = ('import ctypes, gc, json, os, resource, signal, sys, threading\n'
+            'import time\n'
+            'os.chdir(%r)  # where a kernel core goes\n'
+            'resource.setrlimit(resource.RLIMIT_CORE, (-1, -1))\n'
             'class EndedMain: pass\n'
             'keep = [EndedMain() for _ in range(777)]\n'
             'w = threading.Thread(target=lambda: time.sleep(1e6), daemon=1)\n'
@@ -773,7 +778,7 @@ def ended_main_case(t, py, tmp):
             '                            if type(o) is EndedMain),\n'
             '               "main": threading.main_thread().ident,\n'
             '               "worker": w.native_id}, f)\n'
-            % truth)
+            % (tmp, truth))
     tg = start_code(py, sleeper(code))
     name = 'a process whose main thread ended'
     try:
@@ -843,8 +848,48 @@ def ended_main_case(t, py, tmp):
         else:
             tap.skip_test(name + ': its live thread already traced',
                           'no strace, or no native id')
+        ended_main_core(t, tg, name, tmp, want)
     finally:
         stop(tg)
+
+
+def ended_main_core(t, tg, name, tmp, want):
+    """The kernel's core of a process whose main thread ended (it has no
+    registers of that thread): read whole, every Python thread listed."""
+    where, why = kernel_core_glob(tmp, tg.pid)
+    if where is None:
+        return tap.skip_test(name + ': its kernel core', why)
+    start = time.time() - 1
+    os.kill(tg.pid, signal.SIGABRT)
+    status, end = None, time.time() + 60
+    while status is None and time.time() < end:
+        pid, st = os.waitpid(tg.pid, os.WNOHANG)
+        if pid == tg.pid:
+            status, tg.returncode = st, -signal.SIGABRT
+        else:
+            time.sleep(0.05)
+    found = [p for p in glob.glob(where) if os.path.getmtime(p) >= start]
+    if status is None or not os.WCOREDUMP(status) or not found:
+        return tap.skip_test(name + ': its kernel core',
+                             'no core at %s (status %r)' % (where, status))
+    core = max(found, key=os.path.getmtime)
+    proc = run([t.pm, '--json', core])
+    t.check(name + ': its kernel core', proc, EXIT_OK, None)
+    doc = json.loads(proc.stdout or '{}')
+    tap.check(doc.get('source', {}).get('pid') == tg.pid and
+              json_count(proc, want['kind']) == want['count'],
+              name + ': its kernel core read whole',
+              'want pid %d and %d of %s, got %r and %r' % (
+                  tg.pid, want['count'], want['kind'],
+                  doc.get('source', {}).get('pid'),
+                  json_count(proc, want['kind'])))
+    proc = run([t.pm, '--threads', '--json', core])
+    t.check(name + ': its kernel core\'s threads', proc, EXIT_OK, None)
+    ids = [x['thread_id'] for x in json.loads(
+        proc.stdout or '{"threads": []}')['threads']]
+    tap.check(len(ids) == 2 and want['main'] in ids,
+              name + ': its kernel core lists both threads, the ended one '
+              'too', repr(ids))
 
 
 def thread_id_case(t, py, tmp):
