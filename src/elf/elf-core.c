@@ -32,6 +32,9 @@
 #define MAX_MAPPINGS (1u << 20)
 #define MAX_NOTES_BYTES ((uint64_t)256 << 20)
 
+static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static int
 fail(char *why, size_t whylen, int err, const char *fmt, ...)
 {
