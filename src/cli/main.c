@@ -459,22 +459,76 @@ check_inspect(struct options *o)
   return 0;
 }
 
+/* The number after "key:" in the status file at path, read in base; or 0. */
+static unsigned long long
+status_number(const char *path, const char *key, int base)
+{
+  char line[256];
+  size_t n = strlen(key);
+  unsigned long long v = 0;
+  FILE *f = fopen(path, "re");
+
+  if (!f)
+    return 0;
+  while (fgets(line, sizeof(line), f))
+    if (strncmp(line, key, n) == 0 && line[n] == ':') {
+      v = strtoull(line + n + 1, NULL, base);
+      break;
+    }
+  fclose(f);
+  return v;
+}
+
 /* The tracer of pid/task/tid, or 0. */
 static long
 tracer_of(pid_t pid, const char *tid)
 {
-  char path[PATH_MAX], line[256];
-  long tracer = 0;
-  FILE *f;
+  char path[PATH_MAX];
 
   snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, tid);
-  if ((f = fopen(path, "re"))) {
-    while (fgets(line, sizeof(line), f))
-      if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
-        break;
-    fclose(f);
-  }
-  return tracer;
+  return (long)status_number(path, "TracerPid", 10);
+}
+
+/* Whether pid is a kernel thread (PF_KTHREAD in /proc/PID/stat's flags). */
+static int
+kernel_thread(pid_t pid)
+{
+  char path[64], buf[512], *p;
+  unsigned long flags = 0;
+  FILE *f;
+
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  if (!(f = fopen(path, "re")))
+    return 0;
+  p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+  fclose(f);
+  /* After the name: state, ppid, pgrp, session, tty_nr, tpgid, flags. */
+  return p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1
+         && (flags & 0x00200000);
+}
+
+/*
+ * Whether pmpeek runs in a user namespace other than the first: its root
+ * and capabilities there do not reach a process outside it.
+ */
+static int
+inner_user_namespace(void)
+{
+  char line[128];
+  unsigned long inside, outside, count;
+  int inner = 0;
+  FILE *f = fopen("/proc/self/uid_map", "re");
+
+  if (!f)
+    return 0;
+  /* The first namespace maps all 2^32 uids onto themselves, in one line. */
+  if (!fgets(line, sizeof(line), f)
+      || sscanf(line, "%lu %lu %lu", &inside, &outside, &count) != 3
+      || inside != 0 || outside != 0 || count != 4294967295UL
+      || fgets(line, sizeof(line), f))
+    inner = 1;
+  fclose(f);
+  return inner;
 }
 
 /* Why ptrace may be refused, for the permission-denied message. */
@@ -484,10 +538,18 @@ explain_eperm(pid_t pid, char *buf, size_t len)
   char path[64];
   struct dirent *de;
   long tracer = 0;
-  int scope = -1;
+  int scope = -1, has_cap;
   DIR *d;
   FILE *f;
 
+  if (pid == getpid()) {
+    snprintf(buf, len, "that is pmpeek itself");
+    return;
+  }
+  if (kernel_thread(pid)) {
+    snprintf(buf, len, "it is a kernel thread, not a Python process");
+    return;
+  }
   /* Any thread's: the main one may have ended before the traced one. */
   snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
   if ((d = opendir(path))) {
@@ -505,7 +567,21 @@ explain_eperm(pid_t pid, char *buf, size_t len)
       scope = -1;
     fclose(f);
   }
-  if (scope > 0)
+  /* CAP_SYS_PTRACE is capability 19. */
+  has_cap = status_number("/proc/self/status", "CapEff", 16) >> 19 & 1;
+  if (scope >= 3)
+    snprintf(buf, len,
+             "Yama ptrace_scope is %d: no process may attach until reboot",
+             scope);
+  else if (has_cap && inner_user_namespace())
+    snprintf(buf, len,
+             "pmpeek runs in a user namespace that does not hold the "
+             "target: run it in the target's namespace or an outer one");
+  else if (has_cap)
+    snprintf(buf, len,
+             "pmpeek has CAP_SYS_PTRACE, so a security module (SELinux, "
+             "AppArmor, BPF) forbids it");
+  else if (scope > 0)
     snprintf(buf, len,
              "run as root or with CAP_SYS_PTRACE (Yama ptrace_scope is %d)",
              scope);
@@ -592,7 +668,7 @@ static int
 report(int err, const struct options *o, const struct pm_python_info *seen,
        struct pm_target *t)
 {
-  char why[160];
+  char why[256];
   const char *exe = t ? pm_target_exe(t) : NULL;
 
   if (o->core)

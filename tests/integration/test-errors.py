@@ -369,6 +369,7 @@ def process_cases(t, pm, py, tmp):
                     r'permission denied' % tg.pid, tg.pid, RUNNING)
         else:
             tap.skip_test('unprivileged user', 'needs root and setpriv')
+        perm_why_cases(t, pm, tg.pid)
     finally:
         stop(tg)
 
@@ -935,6 +936,44 @@ def thread_id_case(t, py, tmp):
                   'status %s, stderr %r' % (proc.returncode, proc.stderr))
     finally:
         stop(tg)
+
+
+def perm_why_cases(t, pm, pid):
+    """Permission denied for a cause that root cannot lift: the message names
+    it, not "run as root"."""
+    deny = r'^pmpeek: cannot attach to process %s: permission denied: %s$'
+    # The shell's pid is pmpeek's once it execs.
+    proc = run(['sh', '-c', 'exec "$0" "$$"', pm])
+    t.check('pmpeek given its own pid', proc, EXIT_PERM,
+            deny % (r'\d+', 'that is pmpeek itself'))
+    kthread = None
+    for cand in (2, 3):
+        try:
+            with open('/proc/%d/stat' % cand) as f:
+                flags = int(f.read().rsplit(')', 1)[1].split()[6])
+        except (OSError, IndexError, ValueError):
+            continue
+        if flags & 0x00200000:
+            kthread = cand
+            break
+    if kthread is None:
+        tap.skip_test('a kernel thread', 'none at pid 2 or 3 (a PID '
+                      'namespace)')
+    else:
+        t.case('a kernel thread', [str(kthread)], EXIT_PERM,
+               deny % (kthread, 'it is a kernel thread, not a Python '
+                       'process'))
+    unshare = shutil.which('unshare')
+    probe = run([unshare, '-U', '-r', 'true']) if unshare else None
+    if not probe or probe.returncode != 0:
+        tap.skip_test('root of a user namespace of its own',
+                      'no unshare -U -r here')
+    else:
+        proc = run([unshare, '-U', '-r', pm, str(pid)])
+        t.check('root of a user namespace of its own', proc, EXIT_PERM,
+                deny % (pid, 'pmpeek runs in a user namespace that does not '
+                        "hold the target: run it in the target's namespace "
+                        'or an outer one'), pid, RUNNING)
 
 
 def stuck_case(t, pm, holder):
