@@ -94,7 +94,19 @@ pm_cli_print_allocator(FILE *f, const struct pm_allocator *a)
               "pymalloc, interpreter %" PRId64 " and those sharing its "
               "allocator:\n",
               s->interp_id);
-    print_state(f, a, s);
+    /*
+     * Never an arena: the objects go to another allocator, and CPython
+     * prints no pymalloc figures then either.  A live interpreter that
+     * uses pymalloc has held one since its start.
+     */
+    if (s->arenas_allocated_current == 0 && s->arenas_allocated_total <= 0
+        && s->arenas_highwater <= 0)
+      fputs("pymalloc has never held an arena: the interpreter allocates "
+            "its objects\nelsewhere (PYTHONMALLOC=malloc, or mimalloc on "
+            "3.13 and later).\n",
+            f);
+    else
+      print_state(f, a, s);
   }
   if (m->arenas_resident >= 0)
     absent = (int64_t)m->arenas_mapped - m->arenas_resident;

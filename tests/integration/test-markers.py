@@ -507,6 +507,21 @@ def strace_files(tap, args, target, extra, env):
     return pauses, opened, inside, read, lines
 
 
+def check_no_arenas(tap, args, target):
+    """PYTHONMALLOC=malloc: --allocator says pymalloc holds nothing, as
+    sys._debugmallocstats() prints no pymalloc figures then, rather than a
+    table of zeros; a stripped 3.8-3.11 finds no state at all."""
+    cp = run([args.pmpeek, '--allocator', '--top', '1', str(target.pid)])
+    if 'cannot find pymalloc' in cp.stderr:
+        tap.check(cp.returncode == 1, '--allocator: no state found, status 1',
+                  describe(cp))
+        return
+    tap.check(cp.returncode == EXIT_OK and 'pymalloc has never held an '
+              'arena' in cp.stdout and 'blocks in use' not in cp.stdout,
+              '--allocator: pymalloc holds nothing, and no table of zeros',
+              describe(cp))
+
+
 def check_files_before_pause(tap, args, target, allocator=True):
     """The interpreter's files are opened, their symbols indexed and, for
     3.8-3.11 files that do not name the allocator's globals, their code
@@ -632,6 +647,7 @@ def run_scenario(tap, args, python, scenario):
             elif scenario == 'malloc':
                 # No state to find: none searched for in the pauses.
                 check_files_before_pause(tap, args, target, allocator=False)
+                check_no_arenas(tap, args, target)
                 after('after the runs under strace')
 
             cp = run([args.pmpeek, '--all'] + extra + [str(target.pid)])
