@@ -531,6 +531,25 @@ inner_user_namespace(void)
   return inner;
 }
 
+/*
+ * Whether pid is outside the user namespace pmpeek runs in, as far as can
+ * be told: when pmpeek runs in an inner one and pid's is another, or hidden
+ * from it (seeing it takes the access that was refused).
+ */
+static int
+outside_user_namespace(pid_t pid)
+{
+  struct stat self, other;
+  char path[64];
+
+  if (!inner_user_namespace())
+    return 0;
+  snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+  if (stat("/proc/self/ns/user", &self) != 0 || stat(path, &other) != 0)
+    return 1;
+  return self.st_ino != other.st_ino || self.st_dev != other.st_dev;
+}
+
 /* Why ptrace may be refused, for the permission-denied message. */
 static void
 explain_eperm(pid_t pid, char *buf, size_t len)
@@ -573,14 +592,17 @@ explain_eperm(pid_t pid, char *buf, size_t len)
     snprintf(buf, len,
              "Yama ptrace_scope is %d: no process may attach until reboot",
              scope);
-  else if (has_cap && inner_user_namespace())
+  else if (outside_user_namespace(pid))
     snprintf(buf, len,
              "pmpeek runs in a user namespace that does not hold the "
              "target: run it in the target's namespace or an outer one");
   else if (has_cap)
     snprintf(buf, len,
-             "pmpeek has CAP_SYS_PTRACE, so a security module (SELinux, "
-             "AppArmor, BPF) forbids it");
+             "pmpeek has CAP_SYS_PTRACE, so %sa security module (SELinux, "
+             "AppArmor, BPF) forbids it",
+             status_number("/proc/self/status", "Seccomp", 10) == 2
+                 ? "a seccomp filter on pmpeek or "
+                 : "");
   else if (scope > 0)
     snprintf(buf, len,
              "run as root or with CAP_SYS_PTRACE (Yama ptrace_scope is %d)",

@@ -97,10 +97,11 @@ pm_cli_print_allocator(FILE *f, const struct pm_allocator *a)
     /*
      * Never an arena: the objects go to another allocator, and CPython
      * prints no pymalloc figures then either.  A live interpreter that
-     * uses pymalloc has held one since its start.
+     * uses pymalloc has held one since its start.  Counters known to be
+     * zero, not unknown, and no arena skipped as unreadable.
      */
-    if (s->arenas_allocated_current == 0 && s->arenas_allocated_total <= 0
-        && s->arenas_highwater <= 0)
+    if (s->arenas_allocated_current == 0 && s->arenas_allocated_total == 0
+        && s->arenas_highwater == 0 && a->bad_arenas == 0)
       fputs("pymalloc has never held an arena: the interpreter allocates "
             "its objects\nelsewhere (PYTHONMALLOC=malloc, or mimalloc on "
             "3.13 and later).\n",

@@ -765,7 +765,8 @@ def ended_main_case(t, py, tmp):
     code = ('import ctypes, gc, json, os, resource, signal, sys, threading\n'
             'import time\n'
             'os.chdir(%r)  # where a kernel core goes\n'
-            'resource.setrlimit(resource.RLIMIT_CORE, (-1, -1))\n'
+            'hard = resource.getrlimit(resource.RLIMIT_CORE)[1]\n'
+            'resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))\n'
             'class EndedMain: pass\n'
             'keep = [EndedMain() for _ in range(777)]\n'
             'w = threading.Thread(target=lambda: time.sleep(1e6), daemon=1)\n'
@@ -869,7 +870,8 @@ def ended_main_core(t, tg, name, tmp, want):
             status, tg.returncode = st, -signal.SIGABRT
         else:
             time.sleep(0.05)
-    found = [p for p in glob.glob(where) if os.path.getmtime(p) >= start]
+    found = [p for p in glob.glob(where)
+             if os.path.isfile(p) and os.path.getmtime(p) >= start]
     if status is None or not os.WCOREDUMP(status) or not found:
         return tap.skip_test(name + ': its kernel core',
                              'no core at %s (status %r)' % (where, status))
@@ -934,6 +936,29 @@ def thread_id_case(t, py, tmp):
                            lines[1]),
                   name + ': the pause names the process',
                   'status %s, stderr %r' % (proc.returncode, proc.stderr))
+        proc = run([t.pm, '--threads', '--json', str(tid)])
+        t.check(name + ': --threads', proc, EXIT_OK, note)
+        doc = json.loads(proc.stdout or '{"threads": []}')
+        threads = doc['threads']
+        tap.check(doc.get('source', {}).get('pid') == pid and
+                  len(threads) == 2 and
+                  tid in [x.get('native_id') for x in threads],
+                  name + ': --threads names the process, lists both threads',
+                  repr(doc.get('source')) + ' ' + repr(threads))
+        saved = os.path.join(tmp, 'thread-id-saved')
+        os.mkdir(saved)
+        proc = run([t.pm, '--interval', '0.2', '--count', '2', '--top', '1',
+                    '--save-dir', saved, str(tid)])
+        lines = proc.stderr.splitlines()
+        files = sorted(os.listdir(saved))
+        tap.check(proc.returncode == EXIT_OK and
+                  proc.stdout.count('== snapshot ') == 2 and
+                  re.match(note, lines[0] if lines else '') and
+                  files == ['pmpeek-%d-%06d.json' % (pid, i)
+                            for i in (1, 2)],
+                  name + ': a periodic run saves its snapshots under the '
+                  "process's pid", 'status %s, files %r, stderr %r'
+                  % (proc.returncode, files, proc.stderr))
     finally:
         stop(tg)
 
