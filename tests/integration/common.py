@@ -248,6 +248,36 @@ def kernel_core_glob(workdir, pid):
     return out, None
 
 
+def abort_for_core(proc, workdir, timeout=60.0):
+    """SIGABRT to proc (a Popen started in workdir), reaped here to see
+    WCOREDUMP: (the core's path or None, the wait status or None when it
+    did not die in time, why there is no core).  Also None for the status,
+    and a why, when core_pattern gives no file (then proc is left alone)."""
+    where, why = kernel_core_glob(workdir, proc.pid)
+    if where is None:
+        return None, None, why
+    start = time.time() - 1
+    os.kill(proc.pid, signal.SIGABRT)
+    status, deadline = None, time.monotonic() + timeout
+    while status is None and time.monotonic() < deadline:
+        pid, st = os.waitpid(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            # Popen must not wait for it again.
+            status, proc.returncode = st, -signal.SIGABRT
+        else:
+            time.sleep(0.05)
+    if status is None:
+        return None, None, None
+    if not os.WCOREDUMP(status):
+        return None, status, 'the kernel wrote no core (pattern %s)' % where
+    found = [p for p in glob.glob(where)
+             if os.path.isfile(p) and os.path.getmtime(p) >= start]
+    if not found:
+        return None, status, ('the kernel reported a core, but none matches '
+                              '%s' % where)
+    return max(found, key=os.path.getmtime), status, None
+
+
 def write(path, data):
     with open(path, 'wb' if isinstance(data, bytes) else 'w') as f:
         f.write(data)

@@ -28,7 +28,6 @@ N skipped`.  Exit 0 when all passed, 1 on any failure, 77 when nothing
 could run (no python, no gcore, ptrace denied).
 """
 
-import glob
 import json
 import os
 import re
@@ -41,8 +40,8 @@ import tempfile
 import time
 
 from common import (EXIT_CORRUPT, EXIT_FILES, EXIT_NOPYTHON, EXIT_USAGE, SKIP,
-                    Fixture, Tap, child_setup, describe, driver_parser,
-                    for_pythons, gcore, kernel_core_glob, kinds_of, one_line,
+                    Fixture, Tap, abort_for_core, child_setup, describe,
+                    driver_parser, for_pythons, gcore, kinds_of, one_line,
                     parse_json, prefix, proc_state, run, skip_if_denied,
                     start_driver, stop, taken_ms, write)
 
@@ -71,19 +70,6 @@ class Target(Fixture):
     def __init__(self, python, workdir):
         Fixture.__init__(self, python, workdir, 'markers.py', 'truth.json',
                          preexec_fn=core_child_setup)
-
-    def abort(self, timeout=60.0):
-        """SIGABRT, then reap it ourselves to see WCOREDUMP."""
-        os.kill(self.pid, signal.SIGABRT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid == self.pid:
-                # Popen must not wait for it again.
-                self.proc.returncode = -signal.SIGABRT
-                return status
-            time.sleep(0.05)
-        return None
 
 
 # --- snapshots ------------------------------------------------------------
@@ -174,24 +160,15 @@ def check_table(tap, pmpeek, core_path, doc, what):
 # --- cores ----------------------------------------------------------------
 
 def kernel_core(tap, target):
-    where, why = kernel_core_glob(target.workdir, target.pid)
-    if where is None:
-        return None, why
-    start = time.time() - 1
-    status = target.abort()
+    path, status, why = abort_for_core(target.proc, target.workdir)
     if status is None:
-        tap.check(False, 'kernel core: target dies of SIGABRT')
-        return None, None
+        if why is None:
+            tap.check(False, 'kernel core: target dies of SIGABRT')
+        return None, why
     tap.check(os.WIFSIGNALED(status) and
               os.WTERMSIG(status) == signal.SIGABRT,
               'kernel core: target dies of SIGABRT', 'status %r' % status)
-    if not os.WCOREDUMP(status):
-        return None, 'the kernel wrote no core (pattern %s)' % where
-    found = [p for p in glob.glob(where)
-             if os.path.isfile(p) and os.path.getmtime(p) >= start]
-    if not found:
-        return None, 'the kernel reported a core, but none matches %s' % where
-    return max(found, key=os.path.getmtime), None
+    return path, why
 
 
 def symlink_tree(root, files, replace=None, leave_out=()):

@@ -18,7 +18,6 @@ Prints `ok N - ...` lines and `N passed, N failed, N skipped`; exits 1 on
 any failure, 77 when PYTHON is missing.
 """
 import argparse
-import glob
 import json
 import os
 import re
@@ -32,8 +31,8 @@ import time
 
 from common import (EXIT_CORRUPT, EXIT_FILES, EXIT_GONE, EXIT_INTERRUPTED,
                     EXIT_NOPROC, EXIT_NOPYTHON, EXIT_OK, EXIT_OTHER, EXIT_PERM,
-                    EXIT_USAGE, RUNNING, Tap, gcore, held_threads,
-                    kernel_core_glob, one_line, run, running_untraced,
+                    EXIT_USAGE, RUNNING, Tap, abort_for_core, gcore,
+                    held_threads, one_line, run, running_untraced,
                     sleeper, start_code, start_driver, stop, tracer,
                     wait_state, write)
 
@@ -858,24 +857,11 @@ def ended_main_case(t, py, tmp):
 def ended_main_core(t, tg, name, tmp, want):
     """The kernel's core of a process whose main thread ended (it has no
     registers of that thread): read whole, every Python thread listed."""
-    where, why = kernel_core_glob(tmp, tg.pid)
-    if where is None:
-        return tap.skip_test(name + ': its kernel core', why)
-    start = time.time() - 1
-    os.kill(tg.pid, signal.SIGABRT)
-    status, end = None, time.time() + 60
-    while status is None and time.time() < end:
-        pid, st = os.waitpid(tg.pid, os.WNOHANG)
-        if pid == tg.pid:
-            status, tg.returncode = st, -signal.SIGABRT
-        else:
-            time.sleep(0.05)
-    found = [p for p in glob.glob(where)
-             if os.path.isfile(p) and os.path.getmtime(p) >= start]
-    if status is None or not os.WCOREDUMP(status) or not found:
+    core, status, why = abort_for_core(tg, tmp)
+    if core is None:
         return tap.skip_test(name + ': its kernel core',
-                             'no core at %s (status %r)' % (where, status))
-    core = max(found, key=os.path.getmtime)
+                             '%s (status %r)' % (why or 'it did not die of '
+                                                 'SIGABRT', status))
     proc = run([t.pm, '--json', core])
     t.check(name + ': its kernel core', proc, EXIT_OK, None)
     doc = json.loads(proc.stdout or '{}')
