@@ -249,6 +249,7 @@ enum msg {
  * Pauses of one and two walkers (medians of 11 alternating runs, Debian
  * 3.11): 2 arenas (15 k objects) 6.7 against 10.2 ms, 4 arenas (52 k) 12.8
  * against 16.8, 9 (131 k) 28.6 against 23.0, 24 (356 k) 48.9 against 33.1.
+ * The target has a clone's cache ready from PM_TARGET_CLONE_READABLE.
  */
 #define PAR_MIN_ARENA_BYTES ((uint64_t)8 << 20)
 

@@ -239,13 +239,21 @@ pm__target_view_fast(struct pm_target *t, pm_addr_t addr, size_t min,
 /* The read cache's size at most. */
 #define PM_TARGET_CACHE_MAX ((size_t)16 << 20)
 /*
- * And by default, until a walk asks for more: the cache is on huge pages,
- * and the kernel zeroes each 2 MiB of it on first touch (0.2 ms): a
- * census's first reads, spread over the whole cache's sets, zeroed all of
- * it, and then its two walkers used 4 MiB each (one walker of a small
- * heap never uses more).
+ * And by default, until a walk asks for more: the pages of what is in use
+ * are faulted in before each pause, and a census's two walkers use 4 MiB
+ * each (one walker of a small heap never uses more).
  */
 #define PM_TARGET_CACHE_DEFAULT (PM_TARGET_CACHE_MAX / 4)
+
+/*
+ * The readable memory from which pm_target_pause() has a clone's cache
+ * ready too (see pm__target_clone()).  A census reads a heap of 8 MiB of
+ * arenas or more with two walkers (PAR_MIN_ARENA_BYTES in census.c), and
+ * a Python process with as much maps more than this; below it the clone
+ * makes its own, in the pause, and a small census is spared 4 MiB of page
+ * faults (2 ms of its 11 here) for a clone it does not make.
+ */
+#define PM_TARGET_CLONE_READABLE ((uint64_t)16 << 20)
 
 /*
  * Limits t's read cache to bytes (a power of two of its chunks, between one

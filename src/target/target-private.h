@@ -79,6 +79,12 @@ struct pm_target {
   uint8_t present[PM_TARGET_PRESENT]; /* win.present: see target-peek.h */
   uint64_t uses; /* slot uses so far: the clock of the slots' used */
   unsigned char *cache_mem;
+  /*
+   * A clone's cache memory, faulted in before the pause (cache_touch())
+   * and taken by the next clone, which gives it back when freed: the
+   * second walker's reads then fault no page while the target waits.
+   */
+  unsigned char *spare_mem;
   uint64_t readable; /* bytes of readable mappings, at the last refresh */
   struct pm_cache_slot *pinned;    /* pm__target_peek()'s, or NULL */
   struct pm_cache_slot *win_slot;  /* the slot win shows, when win.len */

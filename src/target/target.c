@@ -24,7 +24,6 @@
  * with PM_ELIMIT instead of running for hours.
  */
 #define READ_BUDGET_FACTOR 64
-#define HUGE_PAGE ((size_t)2 << 20)
 #define READ_BUDGET_MIN ((uint64_t)256 << 20)
 
 /* The flag of a target nobody cancels: never NULL keeps a cache hit short. */
@@ -180,43 +179,101 @@ pm_target_region_file(const struct pm_target *t, const struct pm_region *r,
 }
 
 /*
- * The cache's memory: on huge pages where the kernel has them.  A walk
- * fills the sets in use (the first ones: see pm__target_cache_size())
- * within milliseconds, and 4 KiB pages cost a fault each, more than the
- * kernel's zeroing of 2 MiB at a time (a fault took about 4 µs on a KVM
- * guest).  Even the smallest census, one walker in 4 MiB (see the
- * census's small heaps), zeroes two huge pages (0.4 ms) where it faulted a
- * thousand small ones in; pm_target_pause() has them zeroed before the
- * pause (see cache_touch()).
+ * Memory for a cache of PM_CACHE_SLOTS chunks, or NULL.  Small pages, each
+ * faulted in before the pause (cache_touch()): a huge page is zeroed in
+ * 0.2 ms where the kernel has one at hand, but in 5 to 10 ms on a guest
+ * whose free memory the host took back (virtio-balloon free page
+ * reporting), which is where a process that ran last seconds ago finds it.
  */
+static unsigned char *
+cache_mem_alloc(void)
+{
+  unsigned char *mem
+      = aligned_alloc(PM_CACHE_CHUNK, PM_CACHE_SLOTS * PM_CACHE_CHUNK);
+
+#ifdef MADV_NOHUGEPAGE
+  if (mem)
+    madvise(mem, PM_CACHE_SLOTS * PM_CACHE_CHUNK, MADV_NOHUGEPAGE);
+#endif
+  return mem;
+}
+
+static void
+cache_set_mem(struct pm_target *t, unsigned char *mem)
+{
+  t->cache_mem = mem;
+  for (size_t i = 0; i < PM_CACHE_SLOTS; i++)
+    t->cache[i].data = mem + i * PM_CACHE_CHUNK;
+}
+
 static int
 cache_alloc(struct pm_target *t)
 {
-  t->cache_mem = aligned_alloc(HUGE_PAGE, PM_CACHE_SLOTS * PM_CACHE_CHUNK);
-  if (!t->cache_mem)
+  unsigned char *mem = cache_mem_alloc();
+
+  if (!mem)
     return -ENOMEM;
-#ifdef MADV_HUGEPAGE
-  madvise(t->cache_mem, PM_CACHE_SLOTS * PM_CACHE_CHUNK, MADV_HUGEPAGE);
-#endif
-  for (size_t i = 0; i < PM_CACHE_SLOTS; i++)
-    t->cache[i].data = t->cache_mem + i * PM_CACHE_CHUNK;
+  cache_set_mem(t, mem);
   return 0;
+}
+
+/* Faults in the first bytes of mem, or -1 when the kernel cannot. */
+static int
+populate(unsigned char *mem, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+  /* The pages as if written, their bytes as they were: zero, or a read's. */
+  return madvise(mem, bytes, MADV_POPULATE_WRITE) == 0 ? 0 : -1;
+#else
+  (void)mem;
+  (void)bytes;
+  return -1;
+#endif
+}
+
+/* The bytes of a clone's cache in use (see pm__target_clone()). */
+static size_t
+clone_cache_bytes(void)
+{
+  return cache_sets(PM_TARGET_CACHE_DEFAULT) * PM_CACHE_WAYS * PM_CACHE_CHUNK;
+}
+
+static size_t
+cache_bytes(const struct pm_target *t)
+{
+  return (size_t)(t->set_mask + 1) * PM_CACHE_WAYS * PM_CACHE_CHUNK;
 }
 
 /*
  * Faults in the memory of the sets in use, so that the kernel zeroes it
- * before the target is paused rather than during its pause.  A byte a page
- * is written: what the cache holds is dropped at every pause anyway.
+ * before the target is paused rather than during its pause, and that of a
+ * clone's cache where a clone can be made and is likely to be (the
+ * census's second walker, whose reads otherwise faulted its cache in
+ * during the pause: PM_TARGET_CLONE_READABLE).  The
+ * kernel leaves the bytes as they are: what the caches hold is dropped at
+ * every pause anyway.  Where it cannot (MADV_POPULATE_WRITE came in Linux
+ * 5.14), a byte a page is written.  The memory stays with the target,
+ * ready for the next pause.  (Faulting it in during the pause instead, on
+ * the core the walk does not use at first, made the pause longer: the
+ * walk's own faults and mappings waited for the kernel's.)
  */
 static void
 cache_touch(struct pm_target *t)
 {
-  size_t bytes = (size_t)(t->set_mask + 1) * PM_CACHE_WAYS * PM_CACHE_CHUNK;
+  size_t bytes = cache_bytes(t), spare = clone_cache_bytes();
 
   if (t->ops->direct || (!t->cache_mem && cache_alloc(t)))
     return; /* the first read will say -ENOMEM */
+  if (t->ops->concurrent && !t->rec && !t->spare_mem
+      && t->readable >= PM_TARGET_CLONE_READABLE)
+    t->spare_mem = cache_mem_alloc(); /* or the clone makes its own */
+  if (populate(t->cache_mem, bytes) == 0
+      && (!t->spare_mem || populate(t->spare_mem, spare) == 0))
+    return;
   for (size_t at = 0; at < bytes; at += 4096)
     ((volatile unsigned char *)t->cache_mem)[at] = 0;
+  for (size_t at = 0; t->spare_mem && at < spare; at += 4096)
+    ((volatile unsigned char *)t->spare_mem)[at] = 0;
 }
 
 /*
@@ -677,6 +734,10 @@ pm__target_clone(struct pm_target *t, struct pm_target **out)
   c->origin = t;
   c->set_mask = cache_sets(PM_TARGET_CACHE_DEFAULT) - 1;
   c->borrowed = 1;
+  if (t->spare_mem) {
+    cache_set_mem(c, t->spare_mem);
+    t->spare_mem = NULL;
+  }
   cache_drop(c);
   *out = c;
   return 0;
@@ -692,7 +753,10 @@ pm_target_free(struct pm_target *t)
     uint64_t spent = t->budget0 - t->win.budget;
     t->origin->win.budget
         -= spent < t->origin->win.budget ? spent : t->origin->win.budget;
-    free(t->cache_mem);
+    if (!t->origin->spare_mem)
+      t->origin->spare_mem = t->cache_mem; /* for the next clone */
+    else
+      free(t->cache_mem);
     free(t);
     return;
   }
@@ -705,6 +769,7 @@ pm_target_free(struct pm_target *t)
   t->ops->close(t->ctx);
   pm_maps_release(&t->maps);
   free(t->cache_mem);
+  free(t->spare_mem);
   free(t->exe);
   free(t);
 }

@@ -16,6 +16,7 @@
 #include "pmpeek/error.h"
 #include "target/target-elf.h"
 #include "target/target-peek.h"
+#include "target/target-private.h"
 
 #define BASE 0x10000000ull
 #define CHUNK 0x10000ull /* PM_CACHE_CHUNK */
@@ -43,6 +44,15 @@ static const char maps_text_grown[]
       "10038000-10040000 r--p 00000000 00:00 0\n"
       "10040000-10050000 ---p 00000000 00:00 0\n"
       "10050000-10080000 rw-p 00000000 00:00 0      [heap]\n";
+
+/* The same plus 32 MiB readable that nothing reads: a census's size. */
+static const char maps_text_big[]
+    = "10000000-10018000 rw-p 00000000 00:00 0\n"
+      "10018000-10030000 r--p 00000000 00:00 0\n"
+      "10038000-10040000 r--p 00000000 00:00 0\n"
+      "10040000-10050000 ---p 00000000 00:00 0\n"
+      "10050000-10080000 rw-p 00000000 00:00 0      [heap]\n"
+      "20000000-22000000 r--p 00000000 00:00 0\n";
 
 static struct fake_target f;
 static struct pm_target *t;
@@ -543,6 +553,76 @@ START_TEST(test_clone)
 }
 END_TEST
 
+/*
+ * A clone's cache memory is made ready at the pause, before the target
+ * waits, taken by the clone and given back when it is freed: the next
+ * clone (a periodic census's next walk) reuses it.
+ */
+START_TEST(test_clone_spare)
+{
+  struct pm_target_ops ops = fake_target_ops;
+  struct pm_target *c = NULL, *u = NULL;
+  unsigned char b[16], *spare;
+
+  ops.concurrent = 1;
+  f.maps_text = maps_text_big;
+  ck_assert_int_eq(pm__target_new(&u, &ops, &f, 4242), 0);
+  ck_assert_ptr_null(u->spare_mem);
+  ck_assert_int_eq(pm_target_pause(u), 0);
+  ck_assert_ptr_nonnull(spare = u->spare_mem);
+  ck_assert_ptr_ne(spare, u->cache_mem);
+  ck_assert_int_eq(pm__target_clone(u, &c), 0);
+  ck_assert_ptr_eq(c->cache_mem, spare);
+  ck_assert_ptr_null(u->spare_mem);
+  ck_assert_int_eq(pm_target_read(c, 0x10050010, b, sizeof(b)), 0);
+  for (int i = 0; i < 16; i++)
+    ck_assert_uint_eq(b[i], pat(0x10050010 + i));
+  pm_target_free(c);
+  ck_assert_ptr_eq(u->spare_mem, spare);
+  /* The next pause keeps it; the next clone takes it, its old bytes gone. */
+  ck_assert_int_eq(pm_target_resume(u), 0);
+  ck_assert_int_eq(pm_target_pause(u), 0);
+  ck_assert_ptr_eq(u->spare_mem, spare);
+  ck_assert_int_eq(pm__target_clone(u, &c), 0);
+  ck_assert_ptr_eq(c->cache_mem, spare);
+  ck_assert_uint_eq(pm_target_bytes_read(c), 0);
+  ck_assert_int_eq(pm_target_read(c, 0x10050010, b, sizeof(b)), 0);
+  ck_assert_uint_eq(pm_target_bytes_read(c), CHUNK);
+  ck_assert_uint_eq(b[3], pat(0x10050013));
+  pm_target_free(c);
+  pm_target_free(u);
+  ck_assert_uint_eq(f.closes, 1);
+}
+END_TEST
+
+/*
+ * Not for a target too small for a census's second walker, nor one that
+ * cannot have clones: a clone then makes its own, left to the origin.
+ */
+START_TEST(test_clone_no_spare)
+{
+  struct pm_target_ops ops = fake_target_ops;
+  struct pm_target *c = NULL, *u = NULL;
+  unsigned char b[8], *mem;
+
+  ops.concurrent = 1;
+  ck_assert_int_eq(pm__target_new(&u, &ops, &f, 4242), 0);
+  ck_assert_int_eq(pm_target_pause(u), 0);
+  ck_assert_ptr_null(u->spare_mem);
+  ck_assert_int_eq(pm__target_clone(u, &c), 0);
+  ck_assert_int_eq(pm_target_read(c, 0x10050010, b, sizeof(b)), 0);
+  ck_assert_ptr_nonnull(mem = c->cache_mem);
+  pm_target_free(c);
+  ck_assert_ptr_eq(u->spare_mem, mem);
+  pm_target_free(u);
+  f.maps_text = maps_text_big;
+  ck_assert_int_eq(pm__target_new(&u, &fake_target_ops, &f, 4242), 0);
+  ck_assert_int_eq(pm_target_pause(u), 0);
+  ck_assert_ptr_null(u->spare_mem);
+  pm_target_free(u);
+}
+END_TEST
+
 START_TEST(test_pause_drops_cache)
 {
   check_read(0x10050100, 8);
@@ -786,6 +866,8 @@ target_suite(void)
   tcase_add_test(tc, test_cache_chunk_boundary);
   tcase_add_test(tc, test_cache_partial_chunk);
   tcase_add_test(tc, test_large_read_bypasses_cache);
+  tcase_add_test(tc, test_clone_spare);
+  tcase_add_test(tc, test_clone_no_spare);
   tcase_add_test(tc, test_pause_drops_cache);
   tcase_add_test(tc, test_read_fast_window);
   tcase_add_test(tc, test_read_fast_two_chunks);
