@@ -239,7 +239,9 @@ enum msg {
 /*
  * Each walker's read cache in phase A, together less than one's alone,
  * and the first walker's after it: the target's by default, so that what
- * was read before the walk stays (one walker alone has the most).
+ * was read before the walk stays (one walker alone has the most).  The
+ * second walker's is then the one the target had ready before the pause
+ * (see PM_TARGET_CLONE_READABLE), faulted in for this size.
  */
 #define PAR_CACHE PM_TARGET_CACHE_DEFAULT
 /*

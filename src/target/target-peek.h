@@ -251,7 +251,10 @@ pm__target_view_fast(struct pm_target *t, pm_addr_t addr, size_t min,
  * arenas or more with two walkers (PAR_MIN_ARENA_BYTES in census.c), and
  * a Python process with as much maps more than this; below it the clone
  * makes its own, in the pause, and a small census is spared 4 MiB of page
- * faults (2 ms of its 11 here) for a clone it does not make.
+ * faults (2 ms of its 11 here) for a clone it does not make.  Libraries
+ * count too: a process of few arenas and large libraries (numpy) pays
+ * those 2 ms, before the pause, for nothing.  The clone's cache ready is
+ * PM_TARGET_CACHE_DEFAULT, the size a census's second walker uses.
  */
 #define PM_TARGET_CLONE_READABLE ((uint64_t)16 << 20)
 
@@ -275,8 +278,10 @@ void pm__target_unpin(struct pm_target *t);
  * leaves the target to t, and charges t's budget with what the clone
  * spent of it (what comes after has what is left of one budget).
  * Pausing a clone is refused (-EINVAL); resuming one only empties its
- * cache.  -ENOTSUP when t's backend cannot be read from two threads, or t
- * records; -ENOMEM.
+ * cache.  Its cache's memory is the one t's pause had ready, if any
+ * (PM_TARGET_CLONE_READABLE), and goes back to t when the clone is freed,
+ * for t's next clone, until t is freed.  -ENOTSUP when t's backend cannot
+ * be read from two threads, or t records; -ENOMEM.
  */
 int pm__target_clone(struct pm_target *t, struct pm_target **out);
 

@@ -264,9 +264,13 @@ cache_touch(struct pm_target *t)
 
   if (t->ops->direct || (!t->cache_mem && cache_alloc(t)))
     return; /* the first read will say -ENOMEM */
-  if (t->ops->concurrent && !t->rec && !t->spare_mem
-      && t->readable >= PM_TARGET_CLONE_READABLE)
+  if (t->rec) {
+    free(t->spare_mem); /* a recording target has no clones */
+    t->spare_mem = NULL;
+  } else if (t->ops->concurrent && !t->spare_mem
+             && t->readable >= PM_TARGET_CLONE_READABLE) {
     t->spare_mem = cache_mem_alloc(); /* or the clone makes its own */
+  }
   if (populate(t->cache_mem, bytes) == 0
       && (!t->spare_mem || populate(t->spare_mem, spare) == 0))
     return;
@@ -757,6 +761,7 @@ pm_target_free(struct pm_target *t)
       t->origin->spare_mem = t->cache_mem; /* for the next clone */
     else
       free(t->cache_mem);
+    free(t->spare_mem); /* a clone's clone's */
     free(t);
     return;
   }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fake-target.h"
@@ -553,6 +554,20 @@ START_TEST(test_clone)
 }
 END_TEST
 
+/* Whether the len bytes at p are all in memory (mincore()). */
+static int
+resident(const void *p, size_t len)
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (len + page - 1) / page;
+  unsigned char *v = malloc(n);
+  int all = v && mincore((void *)p, len, v) == 0;
+
+  for (size_t i = 0; all && i < n; i++)
+    all = v[i] & 1;
+  free(v);
+  return all;
+}
+
 /*
  * A clone's cache memory is made ready at the pause, before the target
  * waits, taken by the clone and given back when it is freed: the next
@@ -561,7 +576,7 @@ END_TEST
 START_TEST(test_clone_spare)
 {
   struct pm_target_ops ops = fake_target_ops;
-  struct pm_target *c = NULL, *u = NULL;
+  struct pm_target *c = NULL, *d = NULL, *u = NULL;
   unsigned char b[16], *spare;
 
   ops.concurrent = 1;
@@ -571,6 +586,9 @@ START_TEST(test_clone_spare)
   ck_assert_int_eq(pm_target_pause(u), 0);
   ck_assert_ptr_nonnull(spare = u->spare_mem);
   ck_assert_ptr_ne(spare, u->cache_mem);
+  /* Both faulted in before the pause: the sets in use, the clone's. */
+  ck_assert(resident(u->cache_mem, PM_TARGET_CACHE_DEFAULT));
+  ck_assert(resident(spare, PM_TARGET_CACHE_DEFAULT));
   ck_assert_int_eq(pm__target_clone(u, &c), 0);
   ck_assert_ptr_eq(c->cache_mem, spare);
   ck_assert_ptr_null(u->spare_mem);
@@ -589,7 +607,15 @@ START_TEST(test_clone_spare)
   ck_assert_int_eq(pm_target_read(c, 0x10050010, b, sizeof(b)), 0);
   ck_assert_uint_eq(pm_target_bytes_read(c), CHUNK);
   ck_assert_uint_eq(b[3], pat(0x10050013));
+  /* A second clone meanwhile makes its own, freed when the origin has one. */
+  ck_assert_int_eq(pm__target_clone(u, &d), 0);
+  ck_assert_int_eq(pm_target_read(d, 0x10050010, b, sizeof(b)), 0);
+  ck_assert_ptr_nonnull(d->cache_mem);
+  ck_assert_ptr_ne(d->cache_mem, spare);
   pm_target_free(c);
+  ck_assert_ptr_eq(u->spare_mem, spare);
+  pm_target_free(d);
+  ck_assert_ptr_eq(u->spare_mem, spare);
   pm_target_free(u);
   ck_assert_uint_eq(f.closes, 1);
 }
