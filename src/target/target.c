@@ -249,13 +249,13 @@ cache_bytes(const struct pm_target *t)
  * before the target is paused rather than during its pause, and that of a
  * clone's cache where a clone can be made and is likely to be (the
  * census's second walker, whose reads otherwise faulted its cache in
- * during the pause: PM_TARGET_CLONE_READABLE).  The
- * kernel leaves the bytes as they are: what the caches hold is dropped at
- * every pause anyway.  Where it cannot (MADV_POPULATE_WRITE came in Linux
- * 5.14), a byte a page is written.  The memory stays with the target,
- * ready for the next pause.  (Faulting it in during the pause instead, on
- * the core the walk does not use at first, made the pause longer: the
- * walk's own faults and mappings waited for the kernel's.)
+ * during the pause: PM_TARGET_CLONE_READABLE).  The kernel leaves the
+ * bytes as they are: what the caches hold is dropped at every pause
+ * anyway.  Where it cannot (MADV_POPULATE_WRITE came in Linux 5.14), a
+ * byte a page is written.  The memory stays with the target, ready for the
+ * next pause.  (Faulting it in during the pause instead, on the core the
+ * walk does not use at first, made the pause longer: the walk's own faults
+ * and mappings waited for the kernel's.)
  */
 static void
 cache_touch(struct pm_target *t)
