@@ -217,31 +217,27 @@ cache_alloc(struct pm_target *t)
   return 0;
 }
 
-/* Faults in the first bytes of mem, or -1 when the kernel cannot. */
-static int
-populate(unsigned char *mem, size_t bytes)
+/*
+ * Faults in the first bytes of mem: in one call where the kernel can,
+ * which leaves the bytes as they were (MADV_POPULATE_WRITE came in Linux
+ * 5.14), else by writing a byte a page.
+ */
+static void
+fault_in(unsigned char *mem, size_t bytes)
 {
 #ifdef MADV_POPULATE_WRITE
-  /* The pages as if written, their bytes as they were: zero, or a read's. */
-  return madvise(mem, bytes, MADV_POPULATE_WRITE) == 0 ? 0 : -1;
-#else
-  (void)mem;
-  (void)bytes;
-  return -1;
+  if (madvise(mem, bytes, MADV_POPULATE_WRITE) == 0)
+    return;
 #endif
+  for (size_t at = 0; at < bytes; at += 4096)
+    ((volatile unsigned char *)mem)[at] = 0;
 }
 
-/* The bytes of a clone's cache in use (see pm__target_clone()). */
+/* The bytes of the first sets of a cache: the ones in use. */
 static size_t
-clone_cache_bytes(void)
+sets_bytes(size_t sets)
 {
-  return cache_sets(PM_TARGET_CACHE_DEFAULT) * PM_CACHE_WAYS * PM_CACHE_CHUNK;
-}
-
-static size_t
-cache_bytes(const struct pm_target *t)
-{
-  return (size_t)(t->set_mask + 1) * PM_CACHE_WAYS * PM_CACHE_CHUNK;
+  return sets * PM_CACHE_WAYS * PM_CACHE_CHUNK;
 }
 
 /*
@@ -249,19 +245,16 @@ cache_bytes(const struct pm_target *t)
  * before the target is paused rather than during its pause, and that of a
  * clone's cache where a clone can be made and is likely to be (the
  * census's second walker, whose reads otherwise faulted its cache in
- * during the pause: PM_TARGET_CLONE_READABLE).  The kernel leaves the
- * bytes as they are: what the caches hold is dropped at every pause
- * anyway.  Where it cannot (MADV_POPULATE_WRITE came in Linux 5.14), a
- * byte a page is written.  The memory stays with the target, ready for the
- * next pause.  (Faulting it in during the pause instead, on the core the
- * walk does not use at first, made the pause longer: the walk's own faults
- * and mappings waited for the kernel's.)
+ * during the pause: PM_TARGET_CLONE_READABLE; a clone uses the default
+ * sets).  What the caches hold is dropped at every pause anyway.  The
+ * memory stays with the target, ready for the next pause.  (Faulting it in
+ * during the pause instead, on the core the walk does not use at first,
+ * made the pause longer: the walk's own faults and mappings waited for the
+ * kernel's.)
  */
 static void
 cache_touch(struct pm_target *t)
 {
-  size_t bytes = cache_bytes(t), spare = clone_cache_bytes();
-
   if (t->ops->direct || (!t->cache_mem && cache_alloc(t)))
     return; /* the first read will say -ENOMEM */
   if (t->rec) {
@@ -271,13 +264,9 @@ cache_touch(struct pm_target *t)
              && t->readable >= PM_TARGET_CLONE_READABLE) {
     t->spare_mem = cache_mem_alloc(); /* or the clone makes its own */
   }
-  if (populate(t->cache_mem, bytes) == 0
-      && (!t->spare_mem || populate(t->spare_mem, spare) == 0))
-    return;
-  for (size_t at = 0; at < bytes; at += 4096)
-    ((volatile unsigned char *)t->cache_mem)[at] = 0;
-  for (size_t at = 0; t->spare_mem && at < spare; at += 4096)
-    ((volatile unsigned char *)t->spare_mem)[at] = 0;
+  fault_in(t->cache_mem, sets_bytes(t->set_mask + 1));
+  if (t->spare_mem)
+    fault_in(t->spare_mem, sets_bytes(cache_sets(PM_TARGET_CACHE_DEFAULT)));
 }
 
 /*
