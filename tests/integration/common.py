@@ -508,6 +508,79 @@ def running_untraced(pid, timeout=5.0):
         time.sleep(0.02)
 
 
+# --- sys._debugmallocstats() reports ----------------------------------------
+
+STATS_ROW_RE = re.compile(r'^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$')
+STATS_ONE_RE = re.compile(r'^(.*?)\s*=\s*([\d,]+|unknown)$')
+STATS_ARENAS_RE = re.compile(r'^(\d+) arenas \* (\d+) bytes/arena$')
+STATS_POOLS_RE = re.compile(r'^(\d+) unused pools \* (\d+) bytes$')
+
+# printone() label -> JSON key.
+STATS_LABELS = {
+    '# arenas allocated total': 'arenas_allocated_total',
+    '# arenas reclaimed': 'arenas_reclaimed',
+    '# arenas highwater mark': 'arenas_highwater',
+    '# arenas allocated current': 'arenas_allocated_current',
+    '# bytes in allocated blocks': 'bytes_in_allocated_blocks',
+    '# bytes in available blocks': 'bytes_in_available_blocks',
+    '# bytes lost to pool headers': 'bytes_lost_to_pool_headers',
+    '# bytes lost to quantization': 'bytes_lost_to_quantization',
+    '# bytes lost to arena alignment': 'bytes_lost_to_arena_alignment',
+    'Total': 'total',
+}
+
+
+def parse_stats(text):
+    """The pymalloc section of a _debugmallocstats() report: (lines, rows,
+    figures).  lines runs from "Small block threshold" to the first
+    "Total"; rows maps class index -> (size, pools, in use, available);
+    figures maps JSON keys -> values, arena_size and pool_size included."""
+    lines = text.splitlines()
+    try:
+        start = next(i for i, l in enumerate(lines)
+                     if l.startswith('Small block threshold'))
+        end = next(i for i, l in enumerate(lines)
+                   if i > start and l.startswith('Total'))
+    except StopIteration:
+        return None, None, None
+    section = lines[start:end + 1]
+    rows = {}
+    figures = {}
+    for line in section:
+        m = STATS_ROW_RE.match(line)
+        if m:
+            g = [int(x) for x in m.groups()]
+            rows[g[0]] = tuple(g[1:])
+            continue
+        m = STATS_ONE_RE.match(line)
+        if not m:
+            continue
+        label, value = m.group(1), m.group(2)
+        value = None if value == 'unknown' else int(value.replace(',', ''))
+        if label in STATS_LABELS:
+            figures[STATS_LABELS[label]] = value
+        elif STATS_ARENAS_RE.match(label):
+            figures['arena_size'] = int(STATS_ARENAS_RE.match(label).group(2))
+        elif STATS_POOLS_RE.match(label):
+            pm = STATS_POOLS_RE.match(label)
+            figures['unused_pools'] = int(pm.group(1))
+            figures['pool_size'] = int(pm.group(2))
+            figures['bytes_in_unused_pools'] = value
+    return section, rows, figures
+
+
+def state_rows(state):
+    """The size classes of an allocator state of pmpeek's JSON (the
+    "allocator" object, or one of its other_states) as parse_stats()'s
+    rows: index -> (size, pools, in use, available)."""
+    classes = state.get('size_classes') if isinstance(state, dict) else None
+    return dict((c.get('index'), (c.get('size'), c.get('pools'),
+                                  c.get('blocks_in_use'),
+                                  c.get('blocks_available')))
+                for c in (classes if isinstance(classes, list) else [])
+                if isinstance(c, dict))
+
+
 # --- the drivers' loop ------------------------------------------------------
 
 def probe_python(python):

@@ -36,72 +36,15 @@ final `N passed, N failed[, N skipped]` line.  Exit 0 if everything passed,
 """
 
 import os
-import re
 import sys
 import tempfile
 
 from common import (Fixture, Tap, describe, driver_parser, for_pythons,
-                    parse_json, prefix, proc_state, read_text, run,
-                    skip_if_denied, start_driver, wait_asleep)
+                    parse_json, parse_stats, prefix, proc_state, read_text,
+                    run, skip_if_denied, start_driver, state_rows,
+                    wait_asleep)
 
-ROW_RE = re.compile(r'^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$')
-ONE_RE = re.compile(r'^(.*?)\s*=\s*([\d,]+|unknown)$')
-ARENAS_RE = re.compile(r'^(\d+) arenas \* (\d+) bytes/arena$')
-POOLS_RE = re.compile(r'^(\d+) unused pools \* (\d+) bytes$')
-
-# printone() label -> JSON key.
-LABELS = {
-    '# arenas allocated total': 'arenas_allocated_total',
-    '# arenas reclaimed': 'arenas_reclaimed',
-    '# arenas highwater mark': 'arenas_highwater',
-    '# arenas allocated current': 'arenas_allocated_current',
-    '# bytes in allocated blocks': 'bytes_in_allocated_blocks',
-    '# bytes in available blocks': 'bytes_in_available_blocks',
-    '# bytes lost to pool headers': 'bytes_lost_to_pool_headers',
-    '# bytes lost to quantization': 'bytes_lost_to_quantization',
-    '# bytes lost to arena alignment': 'bytes_lost_to_arena_alignment',
-    'Total': 'total',
-}
 COUNTERS = ('arenas_allocated_total', 'arenas_reclaimed', 'arenas_highwater')
-
-
-def parse_stats(text):
-    """The pymalloc section of a _debugmallocstats() report: (lines, rows,
-    figures).  lines runs from "Small block threshold" to the first
-    "Total"; rows maps class index -> (size, pools, in use, available);
-    figures maps JSON keys -> values, arena_size and pool_size included."""
-    lines = text.splitlines()
-    try:
-        start = next(i for i, l in enumerate(lines)
-                     if l.startswith('Small block threshold'))
-        end = next(i for i, l in enumerate(lines)
-                   if i > start and l.startswith('Total'))
-    except StopIteration:
-        return None, None, None
-    section = lines[start:end + 1]
-    rows = {}
-    figures = {}
-    for line in section:
-        m = ROW_RE.match(line)
-        if m:
-            g = [int(x) for x in m.groups()]
-            rows[g[0]] = tuple(g[1:])
-            continue
-        m = ONE_RE.match(line)
-        if not m:
-            continue
-        label, value = m.group(1), m.group(2)
-        value = None if value == 'unknown' else int(value.replace(',', ''))
-        if label in LABELS:
-            figures[LABELS[label]] = value
-        elif ARENAS_RE.match(label):
-            figures['arena_size'] = int(ARENAS_RE.match(label).group(2))
-        elif POOLS_RE.match(label):
-            pm = POOLS_RE.match(label)
-            figures['unused_pools'] = int(pm.group(1))
-            figures['pool_size'] = int(pm.group(2))
-            figures['bytes_in_unused_pools'] = value
-    return section, rows, figures
 
 
 def run_pmpeek(pmpeek, args, env):
@@ -130,12 +73,7 @@ def check_json(tap, args, doc, rows, figures, python_version, no_symbols):
                   'json: allocator partial, as counters are unknown')
     else:
         tap.equal(alloc.get('partial'), False, 'json: allocator not partial')
-    classes = alloc.get('size_classes') or []
-    got_rows = {}
-    for c in classes:
-        got_rows[c.get('index')] = (c.get('size'), c.get('pools'),
-                                    c.get('blocks_in_use'),
-                                    c.get('blocks_available'))
+    got_rows = state_rows(alloc)
     tap.equal(sorted(got_rows), sorted(rows),
               'json: the size classes listed are the report\'s')
     bad = [(i, rows[i], got_rows.get(i)) for i in sorted(rows)
