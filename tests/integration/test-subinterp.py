@@ -1,29 +1,28 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Integration test: a process with an isolated subinterpreter (3.12+).
+"""Integration test: a process with subinterpreters.
 
 Usage:
   test-subinterp.py --pmpeek PATH --python PYTHON [--python PYTHON ...]
                     [--label NAME]
 
 For each PYTHON, start fixtures/subinterp.py (FIFO-synced, `-S`): a
-subinterpreter with its own GIL and its own pymalloc state builds marker
-objects, counts and sizes them itself, writes its own
-sys._debugmallocstats() report and sleeps inside the subinterpreter; the
-main interpreter then does the same.  Then check, live and on a gdb core
-of the same state:
+subinterpreter that shares the main interpreter's allocator and, from
+3.12, one with its own GIL and its own pymalloc state build marker
+objects and count and size them themselves; the isolated one writes its
+own sys._debugmallocstats() report; both sleep inside their
+subinterpreters; the main interpreter then builds markers and writes its
+report.  Then check, live and on a gdb core of the same state:
 
-  - `pmpeek --json --allocator`: exit 0; the marker kinds of both
+  - `pmpeek --json --allocator`: exit 0; the marker kinds of the three
     interpreters counted and sized exactly as the interpreter that made
-    them counted them; the subinterpreter's cyclic garbage all unreachable
-    and no other marker; the main interpreter's pymalloc figures (the top
-    level) and the subinterpreter's (the one entry of other_states, with
-    its id) each identical to that interpreter's own report;
-  - live, `pmpeek --allocator`: both pymalloc sections, line for line,
-    the two reports; and the target still running afterwards.
-
-An interpreter before 3.12 is skipped: its subinterpreters share the main
-interpreter's allocator and the census has nothing more to find.
+    them counted them; the subinterpreters' cyclic garbage all
+    unreachable and no other marker; the main interpreter's pymalloc
+    figures (the top level) identical to its own report; and
+    other_states empty before 3.12, else one entry, named by the isolated
+    interpreter's id, identical to that interpreter's own report;
+  - live, `pmpeek --allocator`: the pymalloc sections, line for line,
+    the reports; and the target still running afterwards.
 
 Output: `ok N - desc` / `not ok N - desc` lines with `#` diagnostics and a
 final `N passed, N failed[, N skipped]` line.  Exit 0 if everything passed,
@@ -99,36 +98,46 @@ def check_doc(tap, doc, truth, reps, what):
     if not tap.check(isinstance(alloc, dict), '%s: "allocator" is an object'
                      % what, got=repr(alloc)[:200]):
         return
-    tap.equal(alloc.get('found_by'), 'interpreter state',
-              '%s: found_by' % what)
+    if truth['isolated_id'] is not None:
+        tap.equal(alloc.get('found_by'), 'interpreter state',
+                  '%s: found_by (3.12+)' % what)
     tap.equal(alloc.get('partial'), False, '%s: allocator not partial' % what)
     check_state(tap, alloc, reps['main'], '%s: main interpreter' % what)
     others = alloc.get('other_states')
-    if not tap.check(isinstance(others, list) and len(others) == 1,
-                     '%s: one other allocator state' % what, got=others
-                     if not isinstance(others, list) else len(others)):
+    want = 0 if truth['isolated_id'] is None else 1
+    if not tap.check(isinstance(others, list) and len(others) == want,
+                     '%s: %d other allocator state%s' % (
+                         what, want, '' if want == 1 else 's'),
+                     got=others if not isinstance(others, list)
+                     else len(others)) or not want:
         return
-    tap.equal(others[0].get('interpreter_id'), truth['interpreter_id'],
+    tap.equal(others[0].get('interpreter_id'), truth['isolated_id'],
               '%s: the other state\'s interpreter_id' % what)
     check_state(tap, others[0], reps['sub'], '%s: subinterpreter' % what)
 
 
 def check_text(tap, text, truth, reps):
-    """The text output's two pymalloc sections against the reports."""
+    """The text output's pymalloc sections against the reports."""
     m = OTHER_HEADING_RE.search(text)
-    if not tap.check(m is not None, 'text: a section for the '
-                     'subinterpreter\'s allocator', got=text[-2000:]):
-        return
-    tap.equal(int(m.group(1)), truth['interpreter_id'],
-              'text: its interpreter id')
-    for name, part in (('main', text[:m.start()]), ('sub', text[m.end():])):
+    if truth['isolated_id'] is None:
+        tap.check(m is None, 'text: no other allocator\'s section',
+                  got=m and m.group(0))
+        parts = [('main', text)]
+    else:
+        if not tap.check(m is not None, 'text: a section for the isolated '
+                         'subinterpreter\'s allocator', got=text[-2000:]):
+            return
+        tap.equal(int(m.group(1)), truth['isolated_id'],
+                  'text: its interpreter id')
+        parts = [('main', text[:m.start()]), ('sub', text[m.end():])]
+    for name, part in parts:
         want = reps[name][0]
         got, _, _ = parse_stats(part)
-        tap.check(got == want, 'text: %s interpreter\'s section identical to '
-                  'its report, line for line' % name,
+        tap.check(got == want, 'text: %s interpreter\'s section identical '
+                  'to its report, line for line' % name,
                   diag='\n'.join('%s\n  vs %s' % (a, b)
-                                 for a, b in zip(want, got or [])
-                                 if a != b)[:3000] or part[-2000:])
+                                  for a, b in zip(want, got or [])
+                                  if a != b)[:3000] or part[-2000:])
 
 
 def pmpeek_json(tap, pmpeek, argv, what):
@@ -140,11 +149,7 @@ def pmpeek_json(tap, pmpeek, argv, what):
     return parse_json(tap, cp.stdout, '%s: stdout is JSON' % what)
 
 
-def run_one(tap, args, python, version):
-    if tuple(int(x) for x in version.split('.')[:2]) < (3, 12):
-        tap.skip('python %s: its subinterpreters share the main '
-                 'interpreter\'s allocator' % version)
-        return
+def run_one(tap, args, python):
     with tempfile.TemporaryDirectory(prefix='pmpeek-subinterp-') as workdir:
         target = Fixture(python, workdir, 'subinterp.py', 'truth.json')
         try:
@@ -158,13 +163,15 @@ def run_one(tap, args, python, version):
                 return
             truth = target.truth
             reps = {}
-            for name in ('main', 'sub'):
+            names = ['main'] + ['sub'] * (truth['isolated_id'] is not None)
+            for name in names:
                 reps[name] = report(tap, '%s.%s-stats' % (target.out_path,
                                                            name), name)
                 if reps[name] is None:
                     return
-            print('# python %s, subinterpreter %d: %s'
-                  % (truth['version_string'], truth['interpreter_id'],
+            print('# python %s, subinterpreters %s and %s: %s'
+                  % (truth['version_string'], truth['shared_id'],
+                     truth['isolated_id'],
                      ', '.join('%s %d' % (k, v['count'])
                                for k, v in sorted(truth['markers'].items()))))
             doc = pmpeek_json(tap, args.pmpeek, [str(target.pid)], 'live')
@@ -206,7 +213,7 @@ def main():
 
     def each(python, version):
         tap.prefix = prefix(args.label, python)
-        run_one(tap, args, python, version)
+        run_one(tap, args, python)
 
     return for_pythons(tap, pythons, each)
 
