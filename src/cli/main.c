@@ -690,11 +690,28 @@ static int
 report(int err, const struct options *o, const struct pm_python_info *seen,
        struct pm_target *t)
 {
-  char why[256];
+  char why[256], who[96];
   const char *exe = t ? pm_target_exe(t) : NULL;
+  pid_t pid = o->pid;
 
   if (o->core)
     return report_core(err, o, seen, t);
+  /*
+   * A thread id given for the process, which could not be opened (once
+   * open, o->pid is the process's): the process is named, and the id.
+   */
+  if (!t) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    pid = (pid_t)status_number(path, "Tgid", 10);
+    if (pid <= 0)
+      pid = o->pid;
+  }
+  if (pid != o->pid)
+    snprintf(who, sizeof(who), "process %d (given as its thread %d)", (int)pid,
+             (int)o->pid);
+  else
+    snprintf(who, sizeof(who), "process %d", (int)pid);
   switch (err) {
   case -ESRCH:
     pm_cli_error("no live process with pid %d", (int)o->pid);
@@ -702,41 +719,40 @@ report(int err, const struct options *o, const struct pm_python_info *seen,
   case -EPERM:
   case -EACCES:
     explain_eperm(o->pid, why, sizeof(why));
-    pm_cli_error("cannot attach to process %d: permission denied: %s",
-                 (int)o->pid, why);
+    pm_cli_error("cannot attach to %s: permission denied: %s", who, why);
     break;
   case PM_ENOPYTHON:
-    pm_cli_error("process %d ('%s') is not a Python process: no _PyRuntime "
-                 "in its executable or libraries",
-                 (int)o->pid, exe ? exe : "?");
+    pm_cli_error("%s ('%s') is not a Python process: no _PyRuntime in its "
+                 "executable or libraries",
+                 who, exe ? exe : "?");
     break;
   case PM_ENOVERSION:
     if (seen && seen->version[0])
-      pm_cli_error("unsupported Python version %s in process %d "
+      pm_cli_error("unsupported Python version %s in %s "
                    "(pmpeek has no layout for it)",
-                   seen->version, (int)o->pid);
+                   seen->version, who);
     else
-      pm_cli_error("cannot tell the Python version of process %d", (int)o->pid);
+      pm_cli_error("cannot tell the Python version of %s", who);
     break;
   case PM_EOFFSETS:
-    pm_cli_error("refusing process %d (Python %s): its layout differs from "
+    pm_cli_error("refusing %s (Python %s): its layout differs from "
                  "pmpeek's table: %s",
-                 (int)o->pid, seen && seen->version[0] ? seen->version : "?",
+                 who, seen && seen->version[0] ? seen->version : "?",
                  seen && seen->mismatch[0] ? seen->mismatch : "?");
     break;
   case PM_EFREETHREADED:
-    pm_cli_error("process %d runs a free-threaded Python %s, which pmpeek "
+    pm_cli_error("%s runs a free-threaded Python %s, which pmpeek "
                  "does not support yet",
-                 (int)o->pid, seen && seen->version[0] ? seen->version : "");
+                 who, seen && seen->version[0] ? seen->version : "");
     break;
   case PM_EGONE:
-    pm_cli_error("process %d exited during the walk", (int)o->pid);
+    pm_cli_error("%s exited during the walk", who);
     break;
   case -ETIMEDOUT:
   case PM_ESTUCK:
-    pm_cli_error("process %d did not stop within 2 seconds%s; nothing was "
+    pm_cli_error("%s did not stop within 2 seconds%s; nothing was "
                  "read, and it was let go",
-                 (int)o->pid,
+                 who,
                  err == PM_ESTUCK
                      ? ": a thread is in uninterruptible sleep (state D: "
                        "waiting for a vfork child, a disk or a network "
@@ -744,10 +760,10 @@ report(int err, const struct options *o, const struct pm_python_info *seen,
                      : "");
     break;
   case PM_EINTR:
-    pm_cli_error("interrupted; process %d was resumed", (int)o->pid);
+    pm_cli_error("interrupted; %s was resumed", who);
     break;
   default:
-    pm_cli_error("cannot read process %d: %s", (int)o->pid, pm_strerror(err));
+    pm_cli_error("cannot read %s: %s", who, pm_strerror(err));
     break;
   }
   return pm_exit_status(err);

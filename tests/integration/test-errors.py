@@ -884,7 +884,8 @@ def ended_main_core(t, tg, name, tmp, want):
 def thread_id_case(t, py, tmp):
     """A thread's id given for the process (as top -H shows it): pmpeek says
     whose thread it is and reads the whole process, named by its pid in the
-    snapshot and in every message; the thread and the process run on."""
+    snapshot and in every message, an error included; the thread and the
+    process run on."""
     truth = os.path.join(tmp, 'thread-id.json')
     code = ('import gc, json, threading, time\n'
             'class ByThread: pass\n'
@@ -945,6 +946,17 @@ def thread_id_case(t, py, tmp):
                   name + ': a periodic run saves its snapshots under the '
                   "process's pid", 'status %s, files %r, stderr %r'
                   % (proc.returncode, files, proc.stderr))
+        # Refused at once: the error names the process, and the thread.
+        unshare = shutil.which('unshare')
+        probe = run([unshare, '-U', '-r', 'true']) if unshare else None
+        if not probe or probe.returncode != 0:
+            tap.skip_test(name + ': refused', 'no unshare -U -r here')
+        else:
+            proc = run([unshare, '-U', '-r', t.pm, str(tid)])
+            t.check(name + ': refused', proc, EXIT_PERM,
+                    r'^pmpeek: cannot attach to process %d \(given as its '
+                    r'thread %d\): permission denied: pmpeek runs in a user '
+                    r'namespace ' % (pid, tid), pid, RUNNING)
     finally:
         stop(tg)
 
