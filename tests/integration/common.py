@@ -375,6 +375,19 @@ class Fixture(object):
         return '%s\nfixture stderr:\n%s' % (why, self.stderr_text())
 
 
+    def start_asleep(self, tap, truth=True):
+        """start(), then waits until the fixture sleeps for good, past its
+        last allocation (a report it wrote must be what pmpeek sees:
+        stopped in the few instructions after "ready", it may be in the
+        middle of a free and the next allocation).  True, or False after a
+        failed check on tap."""
+        why = self.start(truth)
+        if not tap.check(why is None, 'fixture ready', why):
+            return False
+        asleep = wait_asleep(self.pid, 10.0)
+        return tap.check(asleep is True, 'fixture asleep after its last '
+                         'allocation', got=asleep)
+
     def stderr_text(self):
         return read_text(self.err_path)
 

@@ -41,8 +41,7 @@ import tempfile
 
 from common import (Fixture, Tap, describe, driver_parser, for_pythons,
                     parse_json, parse_stats, prefix, proc_state, read_text,
-                    run, skip_if_denied, start_driver, state_rows,
-                    wait_asleep)
+                    run, skip_if_denied, start_driver, state_rows)
 
 COUNTERS = ('arenas_allocated_total', 'arenas_reclaimed', 'arenas_highwater')
 
@@ -114,15 +113,7 @@ def run_one(tap, args, python, version):
     with tempfile.TemporaryDirectory(prefix='pmpeek-alloc-') as workdir:
         target = Fixture(python, workdir, 'mallocstats.py', 'mallocstats.txt')
         try:
-            why = target.start(truth=False)
-            if not tap.check(why is None, 'fixture ready', why):
-                return
-            # Its report must be what pmpeek sees: stopped in the few
-            # instructions after "ready", it may be in the middle of a
-            # free and the next allocation.  Asleep, it is past them.
-            asleep = wait_asleep(target.pid, 10.0)
-            if not tap.check(asleep is True, 'fixture asleep after its '
-                             'report', got=asleep):
+            if not target.start_asleep(tap, truth=False):
                 return
             section, rows, figures = parse_stats(read_text(target.out_path,
                                                            10 ** 6))
@@ -203,10 +194,6 @@ def main():
     status = start_driver(args.pmpeek)
     if status is not None:
         return status
-    pythons = list(args.python)
-    extra = os.environ.get('PMPEEK_TEST_PYTHONS')
-    if extra:
-        pythons += [p for p in extra.split(':') if p]
 
     def each(python, version):
         tap.prefix = prefix(args.label, python,
@@ -223,7 +210,7 @@ def main():
                 print('#   %s: expected %s, got %s' % (desc, expected, got))
         run_one(tap, args, python, version)
 
-    return for_pythons(tap, pythons, each)
+    return for_pythons(tap, args.python, each)
 
 
 if __name__ == '__main__':

@@ -37,8 +37,7 @@ import tempfile
 
 from common import (Fixture, Tap, describe, driver_parser, for_pythons,
                     gcore, parse_json, parse_stats, prefix, proc_state,
-                    read_text, run, skip_if_denied, start_driver, state_rows,
-                    wait_asleep)
+                    read_text, run, skip_if_denied, start_driver, state_rows)
 
 # Figures of a state that other_states has too (the sizes are global).
 STATE_KEYS = (
@@ -153,13 +152,7 @@ def run_one(tap, args, python):
     with tempfile.TemporaryDirectory(prefix='pmpeek-subinterp-') as workdir:
         target = Fixture(python, workdir, 'subinterp.py', 'truth.json')
         try:
-            why = target.start()
-            if not tap.check(why is None, 'fixture ready', why):
-                return
-            # Its reports must be what pmpeek sees: asleep, it is past them.
-            asleep = wait_asleep(target.pid, 10.0)
-            if not tap.check(asleep is True, 'fixture asleep after its '
-                             'reports', got=asleep):
+            if not target.start_asleep(tap):
                 return
             truth = target.truth
             reps = {}
@@ -206,16 +199,12 @@ def main():
     status = start_driver(args.pmpeek)
     if status is not None:
         return status
-    pythons = list(args.python)
-    extra = os.environ.get('PMPEEK_TEST_PYTHONS')
-    if extra:
-        pythons += [p for p in extra.split(':') if p]
 
     def each(python, version):
         tap.prefix = prefix(args.label, python)
         run_one(tap, args, python)
 
-    return for_pythons(tap, pythons, each)
+    return for_pythons(tap, args.python, each)
 
 
 if __name__ == '__main__':
