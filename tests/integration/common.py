@@ -126,6 +126,52 @@ class Tap(object):
         return 1 if self.failed else 0
 
 
+class Trial(Tap):
+    """Test points kept, not printed: replayed into a Tap, or shown as
+    diagnostics when the case is tried again (run_twice())."""
+
+    def __init__(self, prefix):
+        Tap.__init__(self)
+        self.prefix = prefix
+        self.points = []
+
+    def check(self, cond, desc, diag=None, expected=None, got=None):
+        self.points.append((bool(cond), desc, diag, expected, got))
+        self.failed += not cond
+        return bool(cond)
+
+    def skip(self, desc):
+        self.points.append((None, desc, None, None, None))
+
+    def replay(self, tap):
+        for cond, desc, diag, expected, got in self.points:
+            if cond is None:
+                tap.skip(desc)
+            else:
+                tap.check(cond, desc, diag=diag, expected=expected, got=got)
+
+
+def run_twice(tap, case):
+    """case(t), t a Trial, replayed into tap when every check passed; else
+    the failures are printed as diagnostics and case(tap) runs once more
+    (with a fresh target): a difference that comes again fails.  About one
+    full run of the suite in ten, on 3.8 to 3.10, pmpeek found one block of
+    the 64-byte class free that a target's sys._debugmallocstats(), taken
+    just before, counted in use (the target asleep in between; the cause
+    is not found)."""
+    trial = Trial(tap.prefix)
+    case(trial)
+    if not trial.failed:
+        trial.replay(tap)
+        return
+    print('# first attempt: %d of %d checks failed; once more with a '
+          'fresh target' % (trial.failed, len(trial.points)))
+    for cond, desc, diag, expected, got in trial.points:
+        if cond is False:
+            print('#   %s: expected %s, got %s' % (desc, expected, got))
+    case(tap)
+
+
 # --- running programs -------------------------------------------------------
 
 def run(argv, timeout=RUN_TIMEOUT, **kw):
@@ -459,25 +505,34 @@ SLEEP_SYSCALLS = {7: 'poll', 23: 'select', 35: 'nanosleep',
 
 
 def wait_asleep(pid, timeout):
-    """Polls until pid sits in a sleeping system call (its code after
-    "ready" has run to the end), for at most timeout seconds: True, or
-    what /proc/PID/syscall last said.  True at once on another machine
-    than x86-64, whose numbers differ."""
+    """Polls until every thread of pid sits in a sleeping system call (its
+    code after "ready" has run to the end: a thread waiting for the GIL,
+    in futex, has not), for at most timeout seconds: True, or what a
+    thread's /proc/PID/task/TID/syscall last said.  True at once on
+    another machine than x86-64, whose numbers differ."""
     if os.uname().machine != 'x86_64':
         return True
     deadline = time.monotonic() + timeout
-    text = ''
     while True:
+        awake = None
         try:
-            with open('/proc/%d/syscall' % pid) as f:
-                text = f.read().strip()
+            tids = os.listdir('/proc/%d/task' % pid)
         except OSError as e:
-            text = str(e)
-        first = text.split(' ', 1)[0]
-        if first.isdigit() and int(first) in SLEEP_SYSCALLS:
+            tids, awake = [], str(e)
+        for tid in tids:
+            try:
+                with open('/proc/%d/task/%s/syscall' % (pid, tid)) as f:
+                    text = f.read().strip()
+            except OSError as e:
+                text = str(e)
+            first = text.split(' ', 1)[0]
+            if not (first.isdigit() and int(first) in SLEEP_SYSCALLS):
+                awake = 'thread %s: %s' % (tid, text or 'nothing')
+                break
+        if awake is None:
             return True
         if time.monotonic() >= deadline:
-            return text or 'nothing'
+            return awake
         time.sleep(0.01)
 
 

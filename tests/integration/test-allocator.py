@@ -18,11 +18,7 @@ after its last allocation and then sleeps without allocating.  Then run
   - the JSON "memory" object adds up (rss = allocated + free + outside).
 
 A case whose checks fail is run once more with a fresh target, and the
-first attempt's failures are printed as diagnostics: about one full run
-of the suite in ten, on 3.8 or 3.9, pmpeek found one block of the 64-byte
-class free that the report, taken just before, counted in use (the
-target asleep in between; the cause is not found).  A difference that
-comes again fails.
+first attempt's failures are printed as diagnostics (common.run_twice()).
 
 --no-symbols runs pmpeek with PMPEEK_NO_SYMBOLS=1, so that on 3.8-3.11 it
 finds the allocator as it must in a stripped binary (the code scan) even
@@ -41,7 +37,8 @@ import tempfile
 
 from common import (Fixture, Tap, describe, driver_parser, for_pythons,
                     parse_json, parse_stats, prefix, proc_state, read_text,
-                    run, skip_if_denied, start_driver, state_rows)
+                    run, run_twice, skip_if_denied, start_driver,
+                    state_rows)
 
 COUNTERS = ('arenas_allocated_total', 'arenas_reclaimed', 'arenas_highwater')
 
@@ -166,25 +163,6 @@ def run_one(tap, args, python, version):
             target.kill()
 
 
-class Trial(Tap):
-    """Test points kept, not printed: replayed into a Tap, or shown as
-    diagnostics when the case is tried again."""
-
-    def __init__(self, prefix):
-        Tap.__init__(self)
-        self.prefix = prefix
-        self.points = []
-
-    def check(self, cond, desc, diag=None, expected=None, got=None):
-        self.points.append((bool(cond), desc, diag, expected, got))
-        self.failed += not cond
-        return bool(cond)
-
-    def replay(self, tap):
-        for cond, desc, diag, expected, got in self.points:
-            tap.check(cond, desc, diag=diag, expected=expected, got=got)
-
-
 def main():
     ap = driver_parser(__doc__)
     ap.add_argument('--no-symbols', action='store_true')
@@ -198,17 +176,7 @@ def main():
     def each(python, version):
         tap.prefix = prefix(args.label, python,
                             'no-symbols' if args.no_symbols else '')
-        trial = Trial(tap.prefix)
-        run_one(trial, args, python, version)
-        if not trial.failed:
-            trial.replay(tap)
-            return
-        print('# first attempt: %d of %d checks failed; once more with a '
-              'fresh target' % (trial.failed, len(trial.points)))
-        for cond, desc, diag, expected, got in trial.points:
-            if not cond:
-                print('#   %s: expected %s, got %s' % (desc, expected, got))
-        run_one(tap, args, python, version)
+        run_twice(tap, lambda t: run_one(t, args, python, version))
 
     return for_pythons(tap, args.python, each)
 

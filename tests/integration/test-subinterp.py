@@ -24,6 +24,9 @@ report.  Then check, live and on a gdb core of the same state:
   - live, `pmpeek --allocator`: the pymalloc sections, line for line,
     the reports; and the target still running afterwards.
 
+A case whose checks fail is run once more with a fresh target
+(common.run_twice()).
+
 Output: `ok N - desc` / `not ok N - desc` lines with `#` diagnostics and a
 final `N passed, N failed[, N skipped]` line.  Exit 0 if everything passed,
 1 on any failure, 77 (skip) if no python was found or ptrace is denied.
@@ -37,7 +40,8 @@ import tempfile
 
 from common import (Fixture, Tap, describe, driver_parser, for_pythons,
                     gcore, parse_json, parse_stats, prefix, proc_state,
-                    read_text, run, skip_if_denied, start_driver, state_rows)
+                    read_text, run, run_twice, skip_if_denied, start_driver,
+                    state_rows)
 
 # Figures of a state that other_states has too (the sizes are global).
 STATE_KEYS = (
@@ -202,7 +206,7 @@ def main():
 
     def each(python, version):
         tap.prefix = prefix(args.label, python)
-        run_one(tap, args, python)
+        run_twice(tap, lambda t: run_one(t, args, python))
 
     return for_pythons(tap, args.python, each)
 
