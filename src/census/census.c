@@ -2983,9 +2983,12 @@ scan_rest(struct walk *w)
 
 /*
  * A candidate no root reached: a GC object on a list (for phase B), an
- * untracked object held by C (phase C), or nothing.  As the allocator's
- * blocks always were, it is believed only for a type that the walk found
- * as an object.
+ * untracked object held by C (phase C), or nothing.  One on a list, as
+ * the node before it says, is an object of any valid type, as gc_visit()
+ * takes the lists' objects: before 3.12 the static types that nothing
+ * refers to are found no other way (the iterator of an OrderedDict that
+ * only C code holds, say).  The others are believed, as the allocator's blocks
+ * always were, only for a type that the walk found as an object.
  */
 static int
 sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
@@ -2995,16 +2998,17 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
   uint64_t head[2], gch[2], pnext;
   int64_t t;
   int err;
+  /*
+   * Found as an object by either walker of phase A (this one may not have
+   * looked it up yet).
+   */
+  int found;
 
   if ((err = pm__target_read_fast(w->py->t, obj, head, sizeof(head))))
     return pm__walk_fatal(err) ? err : 0;
-  /*
-   * The type must have been found as an object (by either walker of phase
-   * A: this one may not have looked it up yet).
-   */
-  if (!pm__set_has(&w->seen, head[w->type_word])
-      || !pm__refcnt_live(w->py, head[w->refcnt_word]))
+  if (!pm__refcnt_live(w->py, head[w->refcnt_word]))
     return 0;
+  found = pm__set_has(&w->seen, head[w->type_word]);
   if ((t = type_lookup(w, head[w->type_word])) < 0)
     return (int)t;
   if (!(e = type_at(w, (size_t)t))->valid)
@@ -3014,18 +3018,26 @@ sort_candidate(struct walk *w, pm_addr_t obj, int collecting)
     if ((err = pm__target_read_fast(w->py->t, obj - 16, gch, sizeof(gch))))
       return pm__walk_fatal(err) ? err : 0;
     if (gch[L->gc_head_next / 8]) {
-      /* Tracked: on a list, when the node before it says so. */
+      /*
+       * Tracked: on a list, when the node before it says so.  While the
+       * collector runs, the lists cannot say: only a found type is taken.
+       */
       pm_addr_t prev = gch[L->gc_head_prev / 8] & ~(uint64_t)3;
-      if (!collecting
-          && ((err = pm__target_read_fast(w->py->t, prev + L->gc_head_next,
-                                          &pnext, 8))
-              || (pnext & ~(uint64_t)3) != obj - 16))
+      if (collecting) {
+        if (!found)
+          return 0;
+      } else if ((err = pm__target_read_fast(w->py->t, prev + L->gc_head_next,
+                                             &pnext, 8))
+                 || (pnext & ~(uint64_t)3) != obj - 16) {
         return err && pm__walk_fatal(err) ? err : 0;
+      }
       return gc_left(w, obj);
     }
     if (gch[L->gc_head_prev / 8] & ~(uint64_t)3)
       return 0; /* not a GC head at all */
   }
+  if (!found)
+    return 0;
   if (pm__array_grow((void **)&w->blockleft, &w->blockleft_cap,
                      sizeof(*w->blockleft), w->nblockleft + 1))
     return -ENOMEM;

@@ -268,31 +268,49 @@ static const enum pm_walker walker_of_builtin[PM_T__COUNT] = {
   [PM_T_CORO] = PM_WALK_GEN,
   [PM_T_ASYNCGEN] = PM_WALK_GEN,
   [PM_T_FRAME] = PM_WALK_FRAME,
+  [PM_T_MEMORYVIEW] = PM_WALK_MEMORYVIEW,
+  [PM_T_CONTEXT] = PM_WALK_CONTEXT,
 };
 
 /*
- * Types outside the exported symbols whose __sizeof__ is their own.  They
- * are known by name, checked against the size of the struct they must
- * have, since a name alone is only a claim.
+ * Types outside the exported symbols whose __sizeof__ or referents are
+ * their own: 1 with them in *sizer and *walker, or 0.  They are known by
+ * name, checked against the size of the struct they must have, since a
+ * name alone is only a claim.
  */
-static enum pm_sizer
-special_sizer(struct pm_python *py, pm_addr_t type)
+static int
+special_type(struct pm_python *py, pm_addr_t type, enum pm_sizer *sizer,
+             enum pm_walker *walker)
 {
   static const struct {
     const char *name;
     enum pm_sizer sizer;
+    enum pm_walker walker;
     size_t size_field;
+    int static_only; /* never a heap type, in any version */
   } specials[] = {
-    { "collections.deque", PM_SIZE_DEQUE,
-      offsetof(struct pm_layout, deque_size) },
-    { "_io.BufferedReader", PM_SIZE_BUFFERED,
-      offsetof(struct pm_layout, buffered_size) },
-    { "_io.BufferedWriter", PM_SIZE_BUFFERED,
-      offsetof(struct pm_layout, buffered_size) },
-    { "_io.BufferedRandom", PM_SIZE_BUFFERED,
-      offsetof(struct pm_layout, buffered_size) },
-    { "_io.BytesIO", PM_SIZE_BYTESIO,
-      offsetof(struct pm_layout, bytesio_size) },
+    { "collections.deque", PM_SIZE_DEQUE, PM_WALK_DEQUE,
+      offsetof(struct pm_layout, deque_size), 0 },
+    { "_io.BufferedReader", PM_SIZE_BUFFERED, PM_WALK_NONE,
+      offsetof(struct pm_layout, buffered_size), 0 },
+    { "_io.BufferedWriter", PM_SIZE_BUFFERED, PM_WALK_NONE,
+      offsetof(struct pm_layout, buffered_size), 0 },
+    { "_io.BufferedRandom", PM_SIZE_BUFFERED, PM_WALK_NONE,
+      offsetof(struct pm_layout, buffered_size), 0 },
+    { "_io.BytesIO", PM_SIZE_BYTESIO, PM_WALK_NONE,
+      offsetof(struct pm_layout, bytesio_size), 0 },
+    /* Exported before 3.13 only, as _PyManagedBuffer_Type. */
+    { "managedbuffer", PM_SIZE_DEFAULT, PM_WALK_MBUF,
+      offsetof(struct pm_layout, mbuf_size), 1 },
+    /* Exported before 3.11 only.  A node's items start at its basicsize. */
+    { "hamt", PM_SIZE_DEFAULT, PM_WALK_HAMT,
+      offsetof(struct pm_layout, hamt_size), 1 },
+    { "hamt_bitmap_node", PM_SIZE_DEFAULT, PM_WALK_HAMT_BITMAP,
+      offsetof(struct pm_layout, hamtbitmap_array), 1 },
+    { "hamt_array_node", PM_SIZE_DEFAULT, PM_WALK_HAMT_ARRAY,
+      offsetof(struct pm_layout, hamtarray_size), 1 },
+    { "hamt_collision_node", PM_SIZE_DEFAULT, PM_WALK_HAMT_COLLISION,
+      offsetof(struct pm_layout, hamtcoll_array), 1 },
   };
   char name[PM_KIND_NAME_MAX];
   int64_t basicsize;
@@ -301,26 +319,32 @@ special_sizer(struct pm_python *py, pm_addr_t type)
 
   if (pm__py_read_i64(py, type + py->L->type_basicsize, &basicsize) != 0
       || pm__py_read_u64(py, type + py->L->type_flags, &flags) != 0)
-    return PM_SIZE_DEFAULT;
+    return 0;
   for (size_t i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
     int64_t want
         = *(const int64_t *)((const char *)py->L + specials[i].size_field);
-    if (want <= 0 || basicsize != want)
+    if (want <= 0 || basicsize != want
+        || (specials[i].static_only && (flags & PM_TPFLAGS_HEAPTYPE)))
       continue;
     if (!named && type_name(py, type, flags, name, sizeof(name)) != 0)
-      return PM_SIZE_DEFAULT;
+      return 0;
     named = 1;
-    if (strcmp(name, specials[i].name) == 0)
-      return specials[i].sizer;
+    if (strcmp(name, specials[i].name) == 0) {
+      *sizer = specials[i].sizer;
+      *walker = specials[i].walker;
+      return 1;
+    }
   }
-  return PM_SIZE_DEFAULT;
+  return 0;
 }
 
 int
 pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
 {
   const struct pm_layout *L = py->L;
-  enum pm_sizer special = PM_SIZE_DEFAULT;
+  enum pm_sizer ssizer = PM_SIZE_DEFAULT;
+  enum pm_walker swalker = PM_WALK_NONE;
+  int special = 0;
   pm_addr_t t = type;
   int err;
 
@@ -345,17 +369,17 @@ pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
         out->base = i;
         break;
       }
-    if (out->base < 0 && special == PM_SIZE_DEFAULT)
-      special = special_sizer(py, t);
+    if (out->base < 0 && !special)
+      special = special_type(py, t, &ssizer, &swalker);
     if (out->base < 0 && (err = pm__py_read_u64(py, t + L->type_base, &t)))
       return err;
   }
-  if (special != PM_SIZE_DEFAULT)
-    out->sizer = special;
+  if (special)
+    out->sizer = ssizer;
   else
     out->sizer = out->base >= 0 ? sizer_of_builtin[out->base] : PM_SIZE_DEFAULT;
-  if (special == PM_SIZE_DEQUE)
-    out->walker = PM_WALK_DEQUE;
+  if (special && swalker != PM_WALK_NONE)
+    out->walker = swalker;
   else if (out->base >= 0 && walker_of_builtin[out->base] != PM_WALK_NONE)
     out->walker = walker_of_builtin[out->base];
   else if (out->flags & PM_TPFLAGS_BASE_EXC_SUBCLASS)

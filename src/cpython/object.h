@@ -46,6 +46,13 @@ enum pm_walker {
   PM_WALK_FRAME,
   PM_WALK_EXC,
   PM_WALK_DEQUE,
+  PM_WALK_MEMORYVIEW,
+  PM_WALK_MBUF, /* a memoryview's managedbuffer */
+  PM_WALK_CONTEXT,
+  PM_WALK_HAMT, /* a context's variables, and the nodes of their trie */
+  PM_WALK_HAMT_BITMAP,
+  PM_WALK_HAMT_ARRAY,
+  PM_WALK_HAMT_COLLISION,
 };
 
 #define PM_KIND_NAME_MAX 256

@@ -34,7 +34,9 @@
   X(FUNCTION, "PyFunction_Type")                                               \
   X(CELL, "PyCell_Type")                                                       \
   X(CFUNCTION, "PyCFunction_Type")                                             \
-  X(ODICT, "PyODict_Type")
+  X(ODICT, "PyODict_Type")                                                     \
+  X(MEMORYVIEW, "PyMemoryView_Type")                                           \
+  X(CONTEXT, "PyContext_Type")
 
 enum pm_builtin {
 #define PM__BT_ENUM(name, sym) PM_T_##name,

@@ -612,6 +612,37 @@ tuple_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
                      0, v, PM_REF_INDEX);
 }
 
+/* An array node's children: HAMT_ARRAY_NODE_SIZE slots, NULL or a node. */
+#define HAMT_ARRAY_NODE_SIZE 32
+/*
+ * Items of a bitmap node (a key and a value, or no key and a child node,
+ * for each of its at most 16 slots: it becomes an array node beyond), and
+ * of a collision node (a key and a value each), at most.
+ */
+#define HAMT_BITMAP_MAX_ITEMS 32
+#define HAMT_COLLISION_MAX_ITEMS (1 << 16)
+
+/*
+ * A HAMT node's items at off: count of them, or its ob_size, at most max,
+ * when count is -1.
+ */
+static int
+hamt_node_referents(struct pm_python *py, pm_addr_t obj, int64_t off,
+                    int64_t count, int64_t max, const struct visitor *v)
+{
+  int err;
+
+  if (off < 0)
+    return 0;
+  if (count < 0
+      && (err = pm__py_read(py, obj + py->L->varobject_ob_size, &count, 8)))
+    return pm__walk_soft(err);
+  if (count < 0 || count > max)
+    return 0;
+  return visit_array(py, obj + (pm_addr_t)off, (uint64_t)count, 8, 0, 0, v,
+                     PM_REF_INDEX);
+}
+
 static int
 list_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
@@ -1011,6 +1042,36 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
   }
   case PM_WALK_DEQUE:
     err = deque_referents(py, obj, v);
+    break;
+  case PM_WALK_MEMORYVIEW:
+    /* Not view.obj: the managedbuffer's, borrowed, dangling once released. */
+    err = field(py, obj, L->memoryview_mbuf, v, "mbuf");
+    break;
+  case PM_WALK_MBUF:
+    err = field(py, obj, L->mbuf_master_obj, v, "obj");
+    break;
+  case PM_WALK_CONTEXT: {
+    const struct named_field fl[] = {
+      { L->context_prev, "ctx_prev" },
+      { L->context_vars, "ctx_vars" },
+    };
+    err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
+    break;
+  }
+  case PM_WALK_HAMT:
+    err = field(py, obj, L->hamt_root, v, "h_root");
+    break;
+  case PM_WALK_HAMT_BITMAP:
+    err = hamt_node_referents(py, obj, L->hamtbitmap_array, -1,
+                              HAMT_BITMAP_MAX_ITEMS, v);
+    break;
+  case PM_WALK_HAMT_ARRAY:
+    err = hamt_node_referents(py, obj, L->hamtarray_array, HAMT_ARRAY_NODE_SIZE,
+                              HAMT_ARRAY_NODE_SIZE, v);
+    break;
+  case PM_WALK_HAMT_COLLISION:
+    err = hamt_node_referents(py, obj, L->hamtcoll_array, -1,
+                              HAMT_COLLISION_MAX_ITEMS, v);
     break;
   }
   return err;

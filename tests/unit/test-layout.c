@@ -79,6 +79,13 @@ static const char *const prefixes[] = {
   "bytesio_",
   "opcache_",
   "statictype_",
+  "memoryview_",
+  "mbuf_",
+  "context_",
+  "hamt_",
+  "hamtbitmap_",
+  "hamtarray_",
+  "hamtcoll_",
   /* thread stacks (issue #10) */
   "gil_",
 };

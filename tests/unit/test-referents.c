@@ -318,6 +318,79 @@ START_TEST(test_type)
 }
 END_TEST
 
+/*
+ * What only C fields hold: a memoryview's managedbuffer and exporter, a
+ * context's variables, and the trie of a HAMT.  The types without an
+ * exported symbol are known by name and struct size together.
+ */
+START_TEST(test_buffers_and_contexts)
+{
+  pm_addr_t mview = new_type("memoryview", 0x5100, L->memoryview_size, OBJECT);
+  pm_addr_t mbuf = new_type("managedbuffer", 0x4100, L->mbuf_size, OBJECT);
+  pm_addr_t ctx
+      = new_type("_contextvars.Context", 0x4100, L->context_size, OBJECT);
+  pm_addr_t hamt = new_type("hamt", 0x4100, L->hamt_size, OBJECT);
+  pm_addr_t bitmap
+      = new_type("hamt_bitmap_node", 0x4100, L->hamtbitmap_array, OBJECT);
+  pm_addr_t array
+      = new_type("hamt_array_node", 0x4100, L->hamtarray_size, OBJECT);
+  /* A name alone is only a claim; a class is not a static type. */
+  pm_addr_t fake = new_type("hamt", 0x4100, L->hamt_size + 8, OBJECT);
+  pm_addr_t heap = new_type("hamt", 0x4100 | F_HEAPTYPE, L->hamt_size, OBJECT);
+  pm_addr_t o, node, own;
+  struct pm_type_info ti;
+
+  py.types[PM_T_MEMORYVIEW] = mview;
+  py.types[PM_T_CONTEXT] = ctx;
+  o = fake_object(&f, L, mview, (size_t)L->memoryview_size, 0);
+  fake_put(&f, o, L->memoryview_mbuf, 0x1000);
+  walk(mview, o, &own);
+  ck_assert(nseen == 1 && visited(0x1000));
+
+  o = fake_object(&f, L, mbuf, (size_t)L->mbuf_size, 0);
+  fake_put(&f, o, L->mbuf_master_obj, 0x3000);
+  walk(mbuf, o, &own);
+  ck_assert(nseen == 1 && visited(0x3000));
+
+  o = fake_object(&f, L, ctx, (size_t)L->context_size, 0);
+  fake_put(&f, o, L->context_prev, 0x4000);
+  fake_put(&f, o, L->context_vars, 0x5000);
+  walk(ctx, o, &own);
+  ck_assert(nseen == 2 && visited(0x4000) && visited(0x5000));
+
+  o = fake_object(&f, L, hamt, (size_t)L->hamt_size, 0);
+  fake_put(&f, o, L->hamt_root, 0x6000);
+  walk(hamt, o, &own);
+  ck_assert(nseen == 1 && visited(0x6000));
+  walk(fake, o, &own);
+  ck_assert_uint_eq(nseen, 0);
+  ck_assert_int_eq(info(heap).walker, PM_WALK_NONE);
+
+  /* A bitmap node: a key and a value, then no key and a child node. */
+  node = fake_object(&f, L, bitmap, (size_t)L->hamtbitmap_array + 32, 0);
+  fake_put(&f, node, L->varobject_ob_size, 4);
+  fake_put(&f, node, L->hamtbitmap_array, 0x7000);
+  fake_put(&f, node, L->hamtbitmap_array + 8, 0x7100);
+  fake_put(&f, node, L->hamtbitmap_array + 24, 0x7300);
+  walk(bitmap, node, &own);
+  ck_assert(nseen == 3 && visited(0x7000) && visited(0x7100)
+            && visited(0x7300));
+  /* An ob_size no node has is not followed. */
+  fake_put(&f, node, L->varobject_ob_size, 34);
+  walk(bitmap, node, &own);
+  ck_assert_uint_eq(nseen, 0);
+
+  /* An array node: 32 slots, most of them empty. */
+  node = fake_object(&f, L, array, (size_t)L->hamtarray_size, 0);
+  fake_put(&f, node, L->hamtarray_array, 0x8000);
+  fake_put(&f, node, L->hamtarray_array + 31 * 8, 0x8100);
+  walk(array, node, &own);
+  ck_assert(nseen == 2 && visited(0x8000) && visited(0x8100));
+  ti = info(array);
+  ck_assert_int_eq(ti.walker, PM_WALK_HAMT_ARRAY);
+}
+END_TEST
+
 START_TEST(test_code_and_frame)
 {
   /* def f(a, b): c = a + b -- 3 locals, a stack of 2. */
@@ -499,6 +572,7 @@ referents_suite(void)
   tcase_add_test(tc, test_slots_and_dictoffset);
   tcase_add_test(tc, test_managed_dict);
   tcase_add_test(tc, test_type);
+  tcase_add_test(tc, test_buffers_and_contexts);
   tcase_add_test(tc, test_code_and_frame);
   tcase_add_test(tc, test_labels);
   suite_add_tcase(s, tc);
