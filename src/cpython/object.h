@@ -49,6 +49,8 @@ enum pm_walker {
   PM_WALK_MEMORYVIEW,
   PM_WALK_MBUF, /* a memoryview's managedbuffer */
   PM_WALK_CONTEXT,
+  PM_WALK_CONTEXTVAR,
+  PM_WALK_CONTEXTTOKEN,
   PM_WALK_HAMT, /* a context's variables, and the nodes of their trie */
   PM_WALK_HAMT_BITMAP,
   PM_WALK_HAMT_ARRAY,

@@ -36,7 +36,9 @@
   X(CFUNCTION, "PyCFunction_Type")                                             \
   X(ODICT, "PyODict_Type")                                                     \
   X(MEMORYVIEW, "PyMemoryView_Type")                                           \
-  X(CONTEXT, "PyContext_Type")
+  X(CONTEXT, "PyContext_Type")                                                 \
+  X(CONTEXTVAR, "PyContextVar_Type")                                           \
+  X(CONTEXTTOKEN, "PyContextToken_Type")
 
 enum pm_builtin {
 #define PM__BT_ENUM(name, sym) PM_T_##name,

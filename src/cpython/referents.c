@@ -1058,6 +1058,19 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
     err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
     break;
   }
+  case PM_WALK_CONTEXTVAR:
+    /* Its name is a member; its cached value is borrowed. */
+    err = field(py, obj, L->contextvar_default, v, "var_default");
+    break;
+  case PM_WALK_CONTEXTTOKEN: {
+    const struct named_field fl[] = {
+      { L->token_ctx, "tok_ctx" },
+      { L->token_var, "var" },
+      { L->token_oldval, "old_value" },
+    };
+    err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
+    break;
+  }
   case PM_WALK_HAMT:
     err = field(py, obj, L->hamt_root, v, "h_root");
     break;

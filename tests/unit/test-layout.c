@@ -82,6 +82,8 @@ static const char *const prefixes[] = {
   "memoryview_",
   "mbuf_",
   "context_",
+  "contextvar_",
+  "token_",
   "hamt_",
   "hamtbitmap_",
   "hamtarray_",

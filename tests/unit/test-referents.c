@@ -329,6 +329,10 @@ START_TEST(test_buffers_and_contexts)
   pm_addr_t mbuf = new_type("managedbuffer", 0x4100, L->mbuf_size, OBJECT);
   pm_addr_t ctx
       = new_type("_contextvars.Context", 0x4100, L->context_size, OBJECT);
+  pm_addr_t cvar
+      = new_type("_contextvars.ContextVar", 0x4100, L->contextvar_size, OBJECT);
+  pm_addr_t token
+      = new_type("_contextvars.Token", 0x4100, L->token_size, OBJECT);
   pm_addr_t hamt = new_type("hamt", 0x4100, L->hamt_size, OBJECT);
   pm_addr_t bitmap
       = new_type("hamt_bitmap_node", 0x4100, L->hamtbitmap_array, OBJECT);
@@ -342,6 +346,8 @@ START_TEST(test_buffers_and_contexts)
 
   py.types[PM_T_MEMORYVIEW] = mview;
   py.types[PM_T_CONTEXT] = ctx;
+  py.types[PM_T_CONTEXTVAR] = cvar;
+  py.types[PM_T_CONTEXTTOKEN] = token;
   o = fake_object(&f, L, mview, (size_t)L->memoryview_size, 0);
   fake_put(&f, o, L->memoryview_mbuf, 0x1000);
   walk(mview, o, &own);
@@ -357,6 +363,19 @@ START_TEST(test_buffers_and_contexts)
   fake_put(&f, o, L->context_vars, 0x5000);
   walk(ctx, o, &own);
   ck_assert(nseen == 2 && visited(0x4000) && visited(0x5000));
+
+  o = fake_object(&f, L, cvar, (size_t)L->contextvar_size, 0);
+  fake_put(&f, o, L->contextvar_default, 0x5100);
+  walk(cvar, o, &own);
+  ck_assert(nseen == 1 && visited(0x5100));
+
+  o = fake_object(&f, L, token, (size_t)L->token_size, 0);
+  fake_put(&f, o, L->token_ctx, 0x5200);
+  fake_put(&f, o, L->token_var, 0x5300);
+  fake_put(&f, o, L->token_oldval, 0x5400);
+  walk(token, o, &own);
+  ck_assert(nseen == 3 && visited(0x5200) && visited(0x5300)
+            && visited(0x5400));
 
   o = fake_object(&f, L, hamt, (size_t)L->hamt_size, 0);
   fake_put(&f, o, L->hamt_root, 0x6000);
