@@ -169,6 +169,8 @@ def run_twice(tap, case):
     for cond, desc, diag, expected, got in trial.points:
         if cond is False:
             print('#   %s: expected %s, got %s' % (desc, expected, got))
+            if diag:
+                tap.diag(str(diag)[-1500:])
     case(tap)
 
 
@@ -423,10 +425,12 @@ class Fixture(object):
 
     def start_asleep(self, tap, truth=True):
         """start(), then waits until the fixture sleeps for good, past its
-        last allocation (a report it wrote must be what pmpeek sees:
-        stopped in the few instructions after "ready", it may be in the
-        middle of a free and the next allocation).  True, or False after a
-        failed check on tap."""
+        last allocation: every thread in a sleeping system call (a report
+        it wrote must be what pmpeek sees: stopped in the few instructions
+        after "ready", it may be in the middle of a free and the next
+        allocation).  Only for fixtures whose threads all end so (not
+        markers.py's holder thread, which waits on a lock).  True, or
+        False after a failed check on tap."""
         why = self.start(truth)
         if not tap.check(why is None, 'fixture ready', why):
             return False

@@ -10,9 +10,9 @@ For each PYTHON, start fixtures/subinterp.py (FIFO-synced, `-S`): a
 subinterpreter that shares the main interpreter's allocator and, from
 3.12, one with its own GIL and its own pymalloc state build marker
 objects and count and size them themselves; the isolated one writes its
-own sys._debugmallocstats() report; both sleep inside their
-subinterpreters; the main interpreter then builds markers and writes its
-report.  Then check, live and on a gdb core of the same state:
+own sys._debugmallocstats() report and sleeps inside its subinterpreter,
+the other one's code ends; the main interpreter then builds markers and
+writes its report.  Then check, live and on a gdb core of the same state:
 
   - `pmpeek --json --allocator`: exit 0; the marker kinds of the three
     interpreters counted and sized exactly as the interpreter that made
@@ -88,6 +88,10 @@ def check_doc(tap, doc, truth, reps, what):
     document."""
     kinds = dict((k.get('kind'), k) for k in doc.get('kinds') or []
                  if isinstance(k, dict))
+    extra = sorted(k for k in kinds if k not in truth['markers'] and (
+        k.startswith('__main__.') or k.startswith('dict of __main__.')))
+    tap.check(not extra, '%s: no marker kind the interpreters have not'
+              % what, got=extra)
     for name in sorted(truth['markers']):
         want = truth['markers'][name]
         got = kinds.get(name) or {}
