@@ -881,6 +881,14 @@ def ended_main_core(t, tg, name, tmp, want):
               'too', repr(ids))
 
 
+def in_user_namespace():
+    """The command that runs its arguments as root of a user namespace of
+    their own (`unshare -U -r`), or None where it cannot."""
+    unshare = shutil.which('unshare')
+    argv = [unshare, '-U', '-r'] if unshare else None
+    return argv if argv and run(argv + ['true']).returncode == 0 else None
+
+
 def thread_id_case(t, py, tmp):
     """A thread's id given for the process (as top -H shows it): pmpeek says
     whose thread it is and reads the whole process, named by its pid in the
@@ -947,12 +955,11 @@ def thread_id_case(t, py, tmp):
                   "process's pid", 'status %s, files %r, stderr %r'
                   % (proc.returncode, files, proc.stderr))
         # Refused at once: the error names the process, and the thread.
-        unshare = shutil.which('unshare')
-        probe = run([unshare, '-U', '-r', 'true']) if unshare else None
-        if not probe or probe.returncode != 0:
+        userns = in_user_namespace()
+        if not userns:
             tap.skip_test(name + ': refused', 'no unshare -U -r here')
         else:
-            proc = run([unshare, '-U', '-r', t.pm, str(tid)])
+            proc = run(userns + [t.pm, str(tid)])
             t.check(name + ': refused', proc, EXIT_PERM,
                     r'^pmpeek: cannot attach to process %d \(given as its '
                     r'thread %d\): permission denied: pmpeek runs in a user '
@@ -986,13 +993,12 @@ def perm_why_cases(t, pm, pid):
         t.case('a kernel thread', [str(kthread)], EXIT_PERM,
                deny % (kthread, 'it is a kernel thread, not a Python '
                        'process'))
-    unshare = shutil.which('unshare')
-    probe = run([unshare, '-U', '-r', 'true']) if unshare else None
-    if not probe or probe.returncode != 0:
+    userns = in_user_namespace()
+    if not userns:
         tap.skip_test('root of a user namespace of its own',
                       'no unshare -U -r here')
     else:
-        proc = run([unshare, '-U', '-r', pm, str(pid)])
+        proc = run(userns + [pm, str(pid)])
         t.check('root of a user namespace of its own', proc, EXIT_PERM,
                 deny % (pid, 'pmpeek runs in a user namespace that does not '
                         "hold the target: run it in the target's namespace "
