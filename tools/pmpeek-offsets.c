@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define PROG "pmpeek-offsets"
+#define MAX_MODULES 16
 
 struct field {
   const char *name;
@@ -738,9 +739,10 @@ read_consts(const char *path)
 static void
 usage(FILE *out)
 {
-  fprintf(out, "usage: " PROG " [--debug-file FILE] --range LO HI\n"
-               "                      [--build default|debug] [--merge OLDFILE]"
-               " BINARY\n");
+  fprintf(out,
+          "usage: " PROG " [--debug-file FILE] --range LO HI\n"
+          "                      [--build default|debug] [--merge OLDFILE]\n"
+          "                      [--module EXTENSION.so]... BINARY\n");
 }
 
 int
@@ -750,6 +752,11 @@ main(int argc, char **argv)
   const char *merge = NULL, *binary = NULL, *base;
   char *found_debug = NULL, *consts = NULL, version[32];
   struct elf_file bin = { -1, NULL }, dbgf = { -1, NULL };
+  /* Extension modules (_struct, array) whose structs libpython lacks. */
+  const char *module_paths[MAX_MODULES];
+  struct elf_file modules[MAX_MODULES];
+  Dwarf *module_dbg[MAX_MODULES] = { NULL };
+  size_t nmodules = 0;
   Elf *dwarf_elf;
   Dwarf *dbg;
   Dwarf_Die probe;
@@ -768,6 +775,12 @@ main(int argc, char **argv)
       build = argv[++i];
     } else if (strcmp(a, "--merge") == 0 && i + 1 < argc) {
       merge = argv[++i];
+    } else if (strcmp(a, "--module") == 0 && i + 1 < argc) {
+      if (nmodules == MAX_MODULES) {
+        fprintf(stderr, "%s: more than %d --module files\n", PROG, MAX_MODULES);
+        return 2;
+      }
+      module_paths[nmodules++] = argv[++i];
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
       return 0;
@@ -834,11 +847,25 @@ main(int argc, char **argv)
   /* dwz moves shared types into a supplementary file; index it too */
   if (dwarf_getalt(dbg))
     index_dwarf(dwarf_getalt(dbg));
+  /* After the interpreter's own, so that its definitions come first. */
+  for (size_t i = 0; i < nmodules; i++)
+    modules[i] = (struct elf_file){ -1, NULL };
+  for (size_t i = 0; i < nmodules; i++) {
+    if (open_elf(module_paths[i], &modules[i]) != 0)
+      goto out_dbg;
+    if (!has_debug_info(modules[i].elf)
+        || !(module_dbg[i]
+             = dwarf_begin_elf(modules[i].elf, DWARF_C_READ, NULL))) {
+      fprintf(stderr, "%s: '%s' has no DWARF (.debug_info)\n", PROG,
+              module_paths[i]);
+      goto out_dbg;
+    }
+    index_dwarf(module_dbg[i]);
+  }
   if (!lookup_type("PyObject", strlen("PyObject"), &probe)) {
     fprintf(stderr, "%s: '%s' has no PyObject in its DWARF\n", PROG,
             debug_path ? debug_path : binary);
-    dwarf_end(dbg);
-    goto out;
+    goto out_dbg;
   }
 
   base = strrchr(binary, '/');
@@ -861,12 +888,18 @@ main(int argc, char **argv)
   if (consts)
     fputs(consts, stdout);
   status = 0;
-  dwarf_end(dbg);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     fprintf(stderr, "%s: cannot write output: %s\n", PROG, strerror(errno));
     status = 1;
   }
 
+out_dbg:
+  dwarf_end(dbg);
+  for (size_t i = 0; i < nmodules; i++) {
+    if (module_dbg[i])
+      dwarf_end(module_dbg[i]);
+    close_elf(&modules[i]);
+  }
 out:
   close_elf(&dbgf);
   close_elf(&bin);

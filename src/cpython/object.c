@@ -301,6 +301,13 @@ special_type(struct pm_python *py, pm_addr_t type, enum pm_sizer *sizer,
       offsetof(struct pm_layout, buffered_size), 0 },
     { "_io.BytesIO", PM_SIZE_BYTESIO, PM_WALK_NONE,
       offsetof(struct pm_layout, bytesio_size), 0 },
+    { "_struct.Struct", PM_SIZE_STRUCT, PM_WALK_STRUCT,
+      offsetof(struct pm_layout, structobj_size), 0 },
+    /* 3.8's is static, and its tp_name has no module. */
+    { "Struct", PM_SIZE_STRUCT, PM_WALK_STRUCT,
+      offsetof(struct pm_layout, structobj_size), 1 },
+    { "array.array", PM_SIZE_ARRAY, PM_WALK_NONE,
+      offsetof(struct pm_layout, array_size), 0 },
     /* Exported before 3.13 only, as _PyManagedBuffer_Type. */
     { "managedbuffer", PM_SIZE_DEFAULT, PM_WALK_MBUF,
       offsetof(struct pm_layout, mbuf_size), 1 },
@@ -982,6 +989,68 @@ buffer_sizeof(struct pm_python *py, const struct pm_type_info *ti,
   return 0;
 }
 
+/* Format codes a Struct may have: ncodes <= s_len, checked too. */
+#define STRUCT_MAX_CODES (1 << 20)
+
+/*
+ * _struct.Struct: basicsize and one formatcode per code, the NULL-fmtdef
+ * one that ends them included.
+ */
+static int
+struct_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+              pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  const int64_t csize = L->formatcode_size;
+  uint64_t codes, fmtdef;
+  int64_t len, n;
+  int err;
+
+  if ((err = pm__py_read_i64(py, obj + L->structobj_len, &len))
+      || (err = pm__py_read_u64(py, obj + L->structobj_codes, &codes)))
+    return err;
+  if (len < 0 || len > STRUCT_MAX_CODES || csize <= 0)
+    return PM_ECORRUPT;
+  /* Not set up yet (3.13+ allows it): __sizeof__ would raise. */
+  n = 0;
+  for (; codes; n++) {
+    if (n > len)
+      return PM_ECORRUPT;
+    if ((err = pm__py_read_u64(py,
+                               codes + (pm_addr_t)(n * csize)
+                                   + (pm_addr_t)L->formatcode_fmtdef,
+                               &fmtdef)))
+      return err;
+    if (!fmtdef)
+      break;
+  }
+  *size = (uint64_t)ti->basicsize + (uint64_t)(n + 1) * (uint64_t)csize;
+  return 0;
+}
+
+/* array.array: basicsize and the items it has room for. */
+static int
+array_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
+             uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  int64_t allocated;
+  uint64_t descr;
+  int32_t itemsize;
+  int err;
+
+  if ((err = pm__py_read_i64(py, obj + L->array_allocated, &allocated))
+      || (err = pm__py_read_u64(py, obj + L->array_descr, &descr))
+      || (err = pm__py_read(py, descr + L->arraydescr_itemsize, &itemsize,
+                            sizeof(itemsize))))
+    return err;
+  if (allocated < 0 || allocated > (INT64_C(1) << 40) || itemsize < 1
+      || itemsize > 16)
+    return PM_ECORRUPT;
+  *size = (uint64_t)ti->basicsize + (uint64_t)allocated * (uint64_t)itemsize;
+  return 0;
+}
+
 static int
 default_sizeof(struct pm_python *py, const struct pm_type_info *ti,
                pm_addr_t obj, uint64_t *size)
@@ -1076,6 +1145,12 @@ pm__object_sizeof(struct pm_python *py, const struct pm_type_info *ti,
   case PM_SIZE_BUFFERED:
   case PM_SIZE_BYTESIO:
     err = buffer_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_STRUCT:
+    err = struct_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_ARRAY:
+    err = array_sizeof(py, ti, obj, size);
     break;
   case PM_SIZE_DEFAULT:
     err = default_sizeof(py, ti, obj, size);

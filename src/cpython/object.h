@@ -25,6 +25,8 @@ enum pm_sizer {
   PM_SIZE_DEQUE,
   PM_SIZE_BUFFERED, /* _io.BufferedReader, -Writer, -Random */
   PM_SIZE_BYTESIO,
+  PM_SIZE_STRUCT, /* _struct.Struct: its format codes */
+  PM_SIZE_ARRAY,  /* array.array: allocated items */
 };
 
 /*
@@ -55,6 +57,7 @@ enum pm_walker {
   PM_WALK_HAMT_BITMAP,
   PM_WALK_HAMT_ARRAY,
   PM_WALK_HAMT_COLLISION,
+  PM_WALK_STRUCT, /* _struct.Struct: its format, a bytes */
 };
 
 #define PM_KIND_NAME_MAX 256

@@ -1074,6 +1074,9 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
   case PM_WALK_HAMT:
     err = field(py, obj, L->hamt_root, v, "h_root");
     break;
+  case PM_WALK_STRUCT:
+    err = field(py, obj, L->structobj_format, v, "s_format");
+    break;
   case PM_WALK_HAMT_BITMAP:
     err = hamt_node_referents(py, obj, L->hamtbitmap_array, -1,
                               HAMT_BITMAP_MAX_ITEMS, v);

@@ -34,6 +34,13 @@ try:
             mapped.add(os.path.realpath(parts[5].strip()))
 except (IOError, OSError):
     maps_ok = False
+# Extension modules whose structs the offsets have (built in: no file).
+modules = []
+for name in ('_struct', 'array'):
+    try:
+        modules.append(os.path.realpath(__import__(name).__file__))
+    except (ImportError, AttributeError):
+        pass
 print(json.dumps({
     'version': list(sys.version_info[:3]),
     'debug': bool(v('Py_DEBUG')) or hasattr(sys, 'gettotalrefcount'),
@@ -44,6 +51,7 @@ print(json.dumps({
     'executable': sys.executable,
     'mapped': sorted(mapped),
     'maps_ok': maps_ok,
+    'modules': modules,
 }))
 """
 
@@ -249,7 +257,8 @@ def main():
         if key in seen:
             continue
         seen.add(key)
-        targets.append((py, tuple(info["version"]), build, elf))
+        targets.append((py, tuple(info["version"]), build, elf,
+                        info.get("modules", [])))
 
     for path in files:
         lo, hi, build, want = read_offsets_file(path)
@@ -257,7 +266,7 @@ def main():
         if lo is None or hi is None or build is None:
             tap.check(False, "%s # no 'python LO HI' or 'build' line" % base)
             continue
-        for py, version, pbuild, elf in targets:
+        for py, version, pbuild, elf, modules in targets:
             if pbuild != build or not (lo <= version <= hi):
                 continue
             vs = ".".join(map(str, version))
@@ -271,6 +280,8 @@ def main():
             if dw[1]:
                 cmd += ["--debug-file", dw[1]]
                 what += " with " + dw[1]
+            for m in modules:
+                cmd += ["--module", m]
             cmd.append(dw[0])
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:

@@ -879,6 +879,74 @@ START_TEST(test_size_deque)
 }
 END_TEST
 
+START_TEST(test_size_struct)
+{
+  /* 3.11's Struct('<QQ'): two codes and the end one; GC head 16. */
+  pm_addr_t st = heap_type("_struct", "Struct", F_HAVE_GC, 56, OBJECT);
+  pm_addr_t s = fake_object(&f, L, st, 56, 16);
+  pm_addr_t codes = fake_alloc(&f, 4 * (size_t)L->formatcode_size, 16);
+  struct pm_type_info ti;
+  uint64_t size;
+
+  ck_assert_int_eq(type_info(st).sizer, PM_SIZE_STRUCT);
+  ck_assert_int_eq(type_info(st).walker, PM_WALK_STRUCT);
+  fake_put(&f, s, L->structobj_len, 2);
+  fake_put(&f, s, L->structobj_codes, codes);
+  fake_put(&f, codes, L->formatcode_fmtdef, 0x1000);
+  fake_put(&f, codes + (pm_addr_t)L->formatcode_size, L->formatcode_fmtdef,
+           0x1000);
+  ck_assert_uint_eq(size_of(st, s), 168);
+  /* Not set up (3.13+): the end code alone. */
+  fake_put(&f, s, L->structobj_codes, 0);
+  ck_assert_uint_eq(size_of(st, s), 104);
+  /* More codes than items: no Struct has them. */
+  fake_put(&f, s, L->structobj_codes, codes);
+  fake_put(&f, s, L->structobj_len, 1);
+  ti = type_info(st);
+  flush();
+  ck_assert_int_eq(pm__object_size(&py, &ti, s, &size), PM_ECORRUPT);
+  fake_put(&f, s, L->structobj_len, -1);
+  flush();
+  ck_assert_int_eq(pm__object_size(&py, &ti, s, &size), PM_ECORRUPT);
+  /* A name is only a claim: the struct's size must agree. */
+  ck_assert_int_eq(
+      type_info(heap_type("_struct", "Struct", F_HAVE_GC, 64, OBJECT)).sizer,
+      PM_SIZE_DEFAULT);
+}
+END_TEST
+
+START_TEST(test_size_array)
+{
+  /* array('d') with room for 10 items; a subclass with one slot. */
+  pm_addr_t arr = heap_type("array", "array", F_HAVE_GC, 64, OBJECT);
+  pm_addr_t sub = heap_type("__main__", "PmArray", F_HAVE_GC, 72, arr);
+  pm_addr_t a = fake_object(&f, L, arr, 64, 16);
+  pm_addr_t b = fake_object(&f, L, sub, 72, 16);
+  pm_addr_t descr = fake_alloc(&f, (size_t)L->arraydescr_size, 16);
+  struct pm_type_info ti;
+  uint64_t size;
+
+  ck_assert_int_eq(type_info(arr).sizer, PM_SIZE_ARRAY);
+  ck_assert_int_eq(type_info(sub).sizer, PM_SIZE_ARRAY);
+  *(int32_t *)fake_at(&f, descr + (pm_addr_t)L->arraydescr_itemsize, 4) = 8;
+  fake_put(&f, a, L->array_allocated, 10);
+  fake_put(&f, a, L->array_descr, descr);
+  fake_put(&f, b, L->array_allocated, 10);
+  fake_put(&f, b, L->array_descr, descr);
+  ck_assert_uint_eq(size_of(arr, a), 16 + 64 + 80);
+  ck_assert_uint_eq(size_of(sub, b), 16 + 72 + 80);
+  /* No item is 0 bytes wide, and no array has room for fewer than 0. */
+  *(int32_t *)fake_at(&f, descr + (pm_addr_t)L->arraydescr_itemsize, 4) = 0;
+  ti = type_info(arr);
+  flush();
+  ck_assert_int_eq(pm__object_size(&py, &ti, a, &size), PM_ECORRUPT);
+  *(int32_t *)fake_at(&f, descr + (pm_addr_t)L->arraydescr_itemsize, 4) = 8;
+  fake_put(&f, a, L->array_allocated, -1);
+  flush();
+  ck_assert_int_eq(pm__object_size(&py, &ti, a, &size), PM_ECORRUPT);
+}
+END_TEST
+
 START_TEST(test_size_odict)
 {
   /*
@@ -997,6 +1065,8 @@ object_suite(void)
   tcase_add_test(tc, test_size_corrupt);
   tcase_add_test(tc, test_size_code);
   tcase_add_test(tc, test_size_deque);
+  tcase_add_test(tc, test_size_struct);
+  tcase_add_test(tc, test_size_array);
   tcase_add_test(tc, test_size_odict);
   tcase_add_test(tc, test_refcnt_live);
   tcase_add_test(tc, test_inline_size);

@@ -341,6 +341,9 @@ START_TEST(test_buffers_and_contexts)
   /* A name alone is only a claim; a class is not a static type. */
   pm_addr_t fake = new_type("hamt", 0x4100, L->hamt_size + 8, OBJECT);
   pm_addr_t heap = new_type("hamt", 0x4100 | F_HEAPTYPE, L->hamt_size, OBJECT);
+  pm_addr_t st = new_type("Struct", 0x1400, L->structobj_size, OBJECT);
+  pm_addr_t st_heap
+      = new_type("Struct", 0x1400 | F_HEAPTYPE, L->structobj_size, OBJECT);
   pm_addr_t o, node, own;
   struct pm_type_info ti;
 
@@ -384,6 +387,13 @@ START_TEST(test_buffers_and_contexts)
   walk(fake, o, &own);
   ck_assert_uint_eq(nseen, 0);
   ck_assert_int_eq(info(heap).walker, PM_WALK_NONE);
+
+  /* 3.8's Struct: static, its format held by a C field alone. */
+  o = fake_object(&f, L, st, (size_t)L->structobj_size, 0);
+  fake_put(&f, o, L->structobj_format, 0x6800);
+  walk(st, o, &own);
+  ck_assert(nseen == 1 && visited(0x6800));
+  ck_assert_int_eq(info(st_heap).walker, PM_WALK_NONE);
 
   /* A bitmap node: a key and a value, then no key and a child node. */
   node = fake_object(&f, L, bitmap, (size_t)L->hamtbitmap_array + 32, 0);
