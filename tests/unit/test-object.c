@@ -204,15 +204,31 @@ type_info(pm_addr_t type)
   return ti;
 }
 
+/* pm__object_size() of obj, read afresh: 0 or its error. */
+static int
+sized(pm_addr_t type, pm_addr_t obj, uint64_t *size)
+{
+  struct pm_type_info ti = type_info(type);
+
+  flush();
+  return pm__object_size(&py, &ti, obj, size);
+}
+
 static uint64_t
 size_of(pm_addr_t type, pm_addr_t obj)
 {
-  struct pm_type_info ti = type_info(type);
   uint64_t size = 0;
 
-  flush();
-  ck_assert_int_eq(pm__object_size(&py, &ti, obj, &size), 0);
+  ck_assert_int_eq(sized(type, obj, &size), 0);
   return size;
+}
+
+static int
+size_error(pm_addr_t type, pm_addr_t obj)
+{
+  uint64_t size;
+
+  return sized(type, obj, &size);
 }
 
 /* ---- type names --------------------------------------------------------- */
@@ -794,21 +810,15 @@ END_TEST
 
 START_TEST(test_size_corrupt)
 {
-  struct pm_type_info ti = type_info(LIST);
   pm_addr_t l = fake_object(&f, L, LIST, 40, 16),
             d = fake_object(&f, L, DICT, 48, 16);
-  uint64_t size;
 
   fake_put(&f, l, L->list_allocated, (uint64_t)-1);
-  flush();
-  ck_assert_int_eq(pm__object_size(&py, &ti, l, &size), PM_ECORRUPT);
-  flush();
-  ck_assert_int_eq(pm__object_size(&py, &ti, GAP, &size), -EFAULT);
+  ck_assert_int_eq(size_error(LIST, l), PM_ECORRUPT);
+  ck_assert_int_eq(size_error(LIST, GAP), -EFAULT);
   /* A dict whose keys pointer is garbage. */
-  ti = type_info(DICT);
   fake_put(&f, d, L->dict_keys, GAP);
-  flush();
-  ck_assert_int_lt(pm__object_size(&py, &ti, d, &size), 0);
+  ck_assert_int_lt(size_error(DICT, d), 0);
   {
     /* 2**200 slots, and more entries than a table of 8 can hold. */
     pm_addr_t k1 = fake_alloc(&f, 64, 0), k2 = fake_alloc(&f, 64, 0);
@@ -816,16 +826,14 @@ START_TEST(test_size_corrupt)
     fake_put(&f, k1, L->dictkeys_refcnt, 1);
     fake_put_u8(&f, k1 + (pm_addr_t)L->dictkeys_log2_size, 200);
     fake_put(&f, d, L->dict_keys, k1);
-    flush();
-    ck_assert_int_eq(pm__object_size(&py, &ti, d, &size), PM_ECORRUPT);
+    ck_assert_int_eq(size_error(DICT, d), PM_ECORRUPT);
     fake_put(&f, k2, L->dictkeys_refcnt, 1);
     fake_put_u8(&f, k2 + (pm_addr_t)L->dictkeys_log2_size, 3);
     fake_put_u8(&f, k2 + (pm_addr_t)L->dictkeys_log2_index_bytes, 3);
     fake_put_u8(&f, k2 + (pm_addr_t)L->dictkeys_kind, 1);
     fake_put(&f, k2, L->dictkeys_nentries, 6);
     fake_put(&f, d, L->dict_keys, k2);
-    flush();
-    ck_assert_int_eq(pm__object_size(&py, &ti, d, &size), PM_ECORRUPT);
+    ck_assert_int_eq(size_error(DICT, d), PM_ECORRUPT);
   }
 }
 END_TEST
@@ -869,13 +877,7 @@ START_TEST(test_size_deque)
   fake_put(&f, d, L->deque_leftindex, 32);
   ck_assert_uint_eq(size_of(DEQUE, d), 760);
   fake_put(&f, d, L->deque_leftindex, 64); /* beyond BLOCKLEN: not a deque */
-  flush();
-  {
-    struct pm_type_info ti = type_info(DEQUE);
-    uint64_t size;
-    flush();
-    ck_assert_int_eq(pm__object_size(&py, &ti, d, &size), PM_ECORRUPT);
-  }
+  ck_assert_int_eq(size_error(DEQUE, d), PM_ECORRUPT);
 }
 END_TEST
 
@@ -885,8 +887,6 @@ START_TEST(test_size_struct)
   pm_addr_t st = heap_type("_struct", "Struct", F_HAVE_GC, 56, OBJECT);
   pm_addr_t s = fake_object(&f, L, st, 56, 16);
   pm_addr_t codes = fake_alloc(&f, 4 * (size_t)L->formatcode_size, 16);
-  struct pm_type_info ti;
-  uint64_t size;
 
   ck_assert_int_eq(type_info(st).sizer, PM_SIZE_STRUCT);
   ck_assert_int_eq(type_info(st).walker, PM_WALK_STRUCT);
@@ -902,12 +902,9 @@ START_TEST(test_size_struct)
   /* More codes than items: no Struct has them. */
   fake_put(&f, s, L->structobj_codes, codes);
   fake_put(&f, s, L->structobj_len, 1);
-  ti = type_info(st);
-  flush();
-  ck_assert_int_eq(pm__object_size(&py, &ti, s, &size), PM_ECORRUPT);
+  ck_assert_int_eq(size_error(st, s), PM_ECORRUPT);
   fake_put(&f, s, L->structobj_len, -1);
-  flush();
-  ck_assert_int_eq(pm__object_size(&py, &ti, s, &size), PM_ECORRUPT);
+  ck_assert_int_eq(size_error(st, s), PM_ECORRUPT);
   /* A name is only a claim: the struct's size must agree. */
   ck_assert_int_eq(
       type_info(heap_type("_struct", "Struct", F_HAVE_GC, 64, OBJECT)).sizer,
@@ -923,8 +920,6 @@ START_TEST(test_size_array)
   pm_addr_t a = fake_object(&f, L, arr, 64, 16);
   pm_addr_t b = fake_object(&f, L, sub, 72, 16);
   pm_addr_t descr = fake_alloc(&f, (size_t)L->arraydescr_size, 16);
-  struct pm_type_info ti;
-  uint64_t size;
 
   ck_assert_int_eq(type_info(arr).sizer, PM_SIZE_ARRAY);
   ck_assert_int_eq(type_info(sub).sizer, PM_SIZE_ARRAY);
@@ -937,13 +932,10 @@ START_TEST(test_size_array)
   ck_assert_uint_eq(size_of(sub, b), 16 + 72 + 80);
   /* No item is 0 bytes wide, and no array has room for fewer than 0. */
   *(int32_t *)fake_at(&f, descr + (pm_addr_t)L->arraydescr_itemsize, 4) = 0;
-  ti = type_info(arr);
-  flush();
-  ck_assert_int_eq(pm__object_size(&py, &ti, a, &size), PM_ECORRUPT);
+  ck_assert_int_eq(size_error(arr, a), PM_ECORRUPT);
   *(int32_t *)fake_at(&f, descr + (pm_addr_t)L->arraydescr_itemsize, 4) = 8;
   fake_put(&f, a, L->array_allocated, -1);
-  flush();
-  ck_assert_int_eq(pm__object_size(&py, &ti, a, &size), PM_ECORRUPT);
+  ck_assert_int_eq(size_error(arr, a), PM_ECORRUPT);
 }
 END_TEST
 
