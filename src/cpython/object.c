@@ -1177,10 +1177,20 @@ pm__object_inline_size(struct pm_python *py, const struct pm_type_info *ti,
     if (*size < (uint64_t)ti->basicsize)
       *size = (uint64_t)ti->basicsize;
     return 0;
-  case PM_SIZE_DEFAULT:
-  case PM_SIZE_CODE:
   case PM_SIZE_GEN:
   case PM_SIZE_FRAME:
+    /*
+     * 3.11+: the frame lives in the object, sized by its code; the type
+     * has an item size but the object no ob_size (that word is a pointer).
+     */
+    if (L->iframe_localsplus >= 0) {
+      if ((err = frame_sizeof(py, ti, obj, size)))
+        return err;
+      break;
+    }
+    /* fall through: 3.8-3.10 frames are var-sized objects */
+  case PM_SIZE_DEFAULT:
+  case PM_SIZE_CODE:
     if ((err = default_sizeof(py, ti, obj, size)))
       return err;
     break;
