@@ -851,15 +851,27 @@ main(int argc, char **argv)
   for (size_t i = 0; i < nmodules; i++)
     modules[i] = (struct elf_file){ -1, NULL };
   for (size_t i = 0; i < nmodules; i++) {
+    char *found = NULL;
+    /* A stripped module's DWARF: its build-id debug file, as above. */
     if (open_elf(module_paths[i], &modules[i]) != 0)
       goto out_dbg;
+    if (!has_debug_info(modules[i].elf)
+        && (found = build_id_debug_path(modules[i].elf))) {
+      close_elf(&modules[i]);
+      if (open_elf(found, &modules[i]) != 0) {
+        free(found);
+        goto out_dbg;
+      }
+    }
     if (!has_debug_info(modules[i].elf)
         || !(module_dbg[i]
              = dwarf_begin_elf(modules[i].elf, DWARF_C_READ, NULL))) {
       fprintf(stderr, "%s: '%s' has no DWARF (.debug_info)\n", PROG,
-              module_paths[i]);
+              found ? found : module_paths[i]);
+      free(found);
       goto out_dbg;
     }
+    free(found);
     index_dwarf(module_dbg[i]);
   }
   if (!lookup_type("PyObject", strlen("PyObject"), &probe)) {

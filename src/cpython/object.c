@@ -308,6 +308,10 @@ special_type(struct pm_python *py, pm_addr_t type, enum pm_sizer *sizer,
       offsetof(struct pm_layout, structobj_size), 1 },
     { "array.array", PM_SIZE_ARRAY, PM_WALK_NONE,
       offsetof(struct pm_layout, array_size), 0 },
+    { "_asyncio.Task", PM_SIZE_DEFAULT, PM_WALK_TASK,
+      offsetof(struct pm_layout, task_size), 0 },
+    { "_asyncio.Future", PM_SIZE_DEFAULT, PM_WALK_FUTURE,
+      offsetof(struct pm_layout, future_size), 0 },
     /* Exported before 3.13 only, as _PyManagedBuffer_Type. */
     { "managedbuffer", PM_SIZE_DEFAULT, PM_WALK_MBUF,
       offsetof(struct pm_layout, mbuf_size), 1 },
@@ -1183,12 +1187,11 @@ pm__object_inline_size(struct pm_python *py, const struct pm_type_info *ti,
      * 3.11+: the frame lives in the object, sized by its code; the type
      * has an item size but the object no ob_size (that word is a pointer).
      */
-    if (L->iframe_localsplus >= 0) {
-      if ((err = frame_sizeof(py, ti, obj, size)))
-        return err;
-      break;
-    }
-    /* fall through: 3.8-3.10 frames are var-sized objects */
+    err = L->iframe_localsplus >= 0 ? frame_sizeof(py, ti, obj, size)
+                                    : default_sizeof(py, ti, obj, size);
+    if (err)
+      return err;
+    break;
   case PM_SIZE_DEFAULT:
   case PM_SIZE_CODE:
     if ((err = default_sizeof(py, ti, obj, size)))

@@ -58,6 +58,8 @@ enum pm_walker {
   PM_WALK_HAMT_ARRAY,
   PM_WALK_HAMT_COLLISION,
   PM_WALK_STRUCT, /* _struct.Struct: its format, a bytes */
+  PM_WALK_FUTURE, /* _asyncio.Future: result, exception, callbacks... */
+  PM_WALK_TASK,   /* _asyncio.Task: a future's, and its coroutine... */
 };
 
 #define PM_KIND_NAME_MAX 256

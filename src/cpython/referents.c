@@ -1077,6 +1077,31 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
   case PM_WALK_STRUCT:
     err = field(py, obj, L->structobj_format, v, "s_format");
     break;
+  case PM_WALK_FUTURE:
+  case PM_WALK_TASK: {
+    /* A Task's head is a Future's: the same fields, then its own. */
+    const struct named_field fl[] = {
+      { L->future_loop, "_loop" },
+      { L->future_callback0, "fut_callback0" },
+      { L->future_context0, "fut_context0" },
+      { L->future_callbacks, "_callbacks" },
+      { L->future_exception, "_exception" },
+      { L->future_exception_tb, "fut_exception_tb" },
+      { L->future_result, "_result" },
+      { L->future_source_tb, "_source_traceback" },
+      { L->future_cancel_msg, "_cancel_message" },
+      { L->future_cancelled_exc, "fut_cancelled_exc" },
+      { L->future_cancelled_exc_type, "fut_cancelled_exc_type" },
+      { L->future_cancelled_exc_tb, "fut_cancelled_exc_tb" },
+      { L->future_awaited_by, "fut_awaited_by" },
+      { ti->walker == PM_WALK_TASK ? L->task_fut_waiter : -1, "_fut_waiter" },
+      { ti->walker == PM_WALK_TASK ? L->task_coro : -1, "_coro" },
+      { ti->walker == PM_WALK_TASK ? L->task_name : -1, "task_name" },
+      { ti->walker == PM_WALK_TASK ? L->task_context : -1, "_context" },
+    };
+    err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
+    break;
+  }
   case PM_WALK_HAMT_BITMAP:
     err = hamt_node_referents(py, obj, L->hamtbitmap_array, -1,
                               HAMT_BITMAP_MAX_ITEMS, v);

@@ -36,7 +36,7 @@ except (IOError, OSError):
     maps_ok = False
 # Extension modules whose structs the offsets have (built in: no file).
 modules = []
-for name in ('_struct', 'array'):
+for name in ('_struct', 'array', '_asyncio'):
     try:
         modules.append(os.path.realpath(__import__(name).__file__))
     except (ImportError, AttributeError):

@@ -81,6 +81,8 @@ static const char *const prefixes[] = {
   "formatcode_",
   "array_",
   "arraydescr_",
+  "future_",
+  "task_",
   "opcache_",
   "statictype_",
   "memoryview_",

@@ -341,6 +341,8 @@ START_TEST(test_buffers_and_contexts)
   /* A name alone is only a claim; a class is not a static type. */
   pm_addr_t fake = new_type("hamt", 0x4100, L->hamt_size + 8, OBJECT);
   pm_addr_t heap = new_type("hamt", 0x4100 | F_HEAPTYPE, L->hamt_size, OBJECT);
+  pm_addr_t fut = new_type("_asyncio.Future", 0x4400, L->future_size, OBJECT);
+  pm_addr_t task = new_type("_asyncio.Task", 0x4400, L->task_size, fut);
   pm_addr_t st = new_type("Struct", 0x1400, L->structobj_size, OBJECT);
   pm_addr_t st_heap
       = new_type("Struct", 0x1400 | F_HEAPTYPE, L->structobj_size, OBJECT);
@@ -394,6 +396,15 @@ START_TEST(test_buffers_and_contexts)
   walk(st, o, &own);
   ck_assert(nseen == 1 && visited(0x6800));
   ck_assert_int_eq(info(st_heap).walker, PM_WALK_NONE);
+
+  /* An asyncio Future's result, and a Task's coroutine as well. */
+  o = fake_object(&f, L, fut, (size_t)L->task_size, 0);
+  fake_put(&f, o, L->future_result, 0x6900);
+  fake_put(&f, o, L->task_coro, 0x6a00);
+  walk(fut, o, &own);
+  ck_assert(nseen == 1 && visited(0x6900));
+  walk(task, o, &own);
+  ck_assert(nseen == 2 && visited(0x6900) && visited(0x6a00));
 
   /* A bitmap node: a key and a value, then no key and a child node. */
   node = fake_object(&f, L, bitmap, (size_t)L->hamtbitmap_array + 32, 0);
