@@ -38,6 +38,8 @@
 #define MIN_POINTER 4096
 /* Members gathered per type; a class with more keeps only these. */
 #define MAX_TYPE_MEMBERS 1024
+/* Passes over the log of parents before it is sorted: follow_parents(). */
+#define SCAN_PASSES 64
 /* A path longer than this is a loop of parents: a bug, cut short. */
 #define MAX_STEPS 100000
 #define TEXT_MAX 256
@@ -1114,10 +1116,12 @@ out:
 
 /*
  * Follows the parents of the n samples back to their roots, all at once:
- * each pass over the log of parents takes every chain one step further,
- * so the passes are as many as the longest path has steps.  chains[i]
- * receives sample i's objects, root first; a chain whose parent is not in
- * the log (a bug) is left with n 0.
+ * each pass over the log of parents takes every chain one step further.
+ * Paths are short, so a few passes do; past SCAN_PASSES (a list nested
+ * deeper, or garbage made to look so) the log is sorted by object and
+ * each chain is finished by binary search, not by a pass a step.
+ * chains[i] receives sample i's objects, root first; a chain whose parent
+ * is not in the log (a bug) is left with n 0.
  */
 static int
 follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
@@ -1138,7 +1142,7 @@ follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
       goto out;
     chains[i].v[chains[i].n++] = samples[i];
   }
-  for (size_t pass = 0; left && pass < MAX_STEPS; pass++) {
+  for (size_t pass = 0; left && pass < SCAN_PASSES; pass++) {
     size_t found_any = 0;
     pm__amap_free(&want);
     /* Samples at the same object are linked through next_at. */
@@ -1178,6 +1182,30 @@ follow_parents(struct walk *w, const pm_addr_t *samples, size_t n,
     }
     if (!found_any)
       break;
+  }
+  if (left) {
+    /* The log's order is not needed after this: found() appends only. */
+    qsort(w->parents, w->nparents, sizeof(*w->parents), pair_cmp);
+    for (size_t i = 0; i < n; i++) {
+      struct chain *c = &chains[i];
+      for (size_t step = 0; at[i] && step < MAX_STEPS; step++) {
+        const struct pair key = { at[i], 0 };
+        const struct pair *p = bsearch(&key, w->parents, w->nparents,
+                                       sizeof(*w->parents), pair_cmp);
+        if (!p)
+          break;
+        if (p->b & TAG_MASK) {
+          c->word = p->b;
+          at[i] = 0;
+          break;
+        }
+        if ((err = pm__array_grow((void **)&c->v, &c->cap, sizeof(*c->v),
+                                  c->n + 1)))
+          goto out;
+        c->v[c->n++] = p->b;
+        at[i] = p->b;
+      }
+    }
   }
   for (size_t i = 0; i < n; i++) {
     struct chain *c = &chains[i];

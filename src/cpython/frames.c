@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,8 +224,18 @@ varint(const uint8_t *p, const uint8_t *end, uint32_t *out)
   return p;
 }
 
+/*
+ * A line added up from the target's table: in 64 bits (4 Mi entries of at
+ * most 2^31 cannot overflow them), then -1 unless it fits an int.
+ */
 static int
-locations_line(const uint8_t *p, const uint8_t *end, int line, int64_t addr)
+line_of(int64_t line)
+{
+  return line < INT_MIN || line > INT_MAX ? -1 : (int)line;
+}
+
+static int
+locations_line(const uint8_t *p, const uint8_t *end, int64_t line, int64_t addr)
 {
   int64_t start = 0;
 
@@ -239,12 +250,12 @@ locations_line(const uint8_t *p, const uint8_t *end, int line, int64_t addr)
       uint32_t u;
       if (!varint(p + 1, end, &u))
         return -1;
-      line += (u & 1) ? -(int)(u >> 1) : (int)(u >> 1);
+      line += (u & 1) ? -(int64_t)(u >> 1) : (int64_t)(u >> 1);
     } else if (code >= 10 && code <= 12) {
       line += code - 10;
     }
     /* Code 15 is an instruction with no location. */
-    here = code == 15 ? -1 : line;
+    here = code == 15 ? -1 : line_of(line);
     if (start <= addr && addr < stop)
       return here;
     start = stop;
@@ -260,7 +271,7 @@ pm__addr2line(enum pm_line_format fmt, const uint8_t *tab, size_t len,
               int firstlineno, int64_t addr)
 {
   const uint8_t *end = tab + len;
-  int line = firstlineno;
+  int64_t line = firstlineno;
 
   if (addr < 0)
     return firstlineno;
@@ -273,7 +284,7 @@ pm__addr2line(enum pm_line_format fmt, const uint8_t *tab, size_t len,
         break;
       line += (int8_t)tab[i + 1];
     }
-    return line;
+    return line_of(line);
   }
   case PM_LINES_LINETABLE: {
     int64_t start, stop = 0;
@@ -284,7 +295,7 @@ pm__addr2line(enum pm_line_format fmt, const uint8_t *tab, size_t len,
       if (ldelta != -128)
         line += ldelta;
       if (start <= addr && addr < stop)
-        return ldelta == -128 ? -1 : line;
+        return ldelta == -128 ? -1 : line_of(line);
     }
     return -1;
   }

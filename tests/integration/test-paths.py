@@ -127,6 +127,7 @@ def check_referrers(tap, args, target, truth, what):
                 'pmapp.PmViaSlot': ['pmapp.Slotted'],
                 'pmapp.PmViaCell': ['cell'],
                 'pmapp.PmViaKey': ['dict (no owner)'],
+                'pmapp.PmDeep': ['list'],
                 'dict of pmapp.PmOrder': ['pmapp.PmOrder']}[kind]
         tap.check(len(groups) == 1 and groups[0].get('referrers') == want and
                   groups[0].get('count') == len(ids),

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <check.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -122,6 +123,22 @@ START_TEST(test_locations)
 }
 END_TEST
 
+START_TEST(test_line_overflow)
+{
+  /* A first line of INT_MAX and a step of +1: no line, never a wrap. */
+  static const uint8_t lnotab[] = { 0, 1 }, linetable[] = { 2, 1 },
+                       locations[] = { 0xd8, 0, 0 }; /* code 11: +1 */
+
+  ck_assert_int_eq(pm__addr2line(PM_LINES_LNOTAB, lnotab, 2, INT_MAX, 0), -1);
+  ck_assert_int_eq(pm__addr2line(PM_LINES_LINETABLE, linetable, 2, INT_MAX, 0),
+                   -1);
+  ck_assert_int_eq(pm__addr2line(PM_LINES_LOCATIONS, locations, 3, INT_MAX, 0),
+                   -1);
+  ck_assert_int_eq(
+      pm__addr2line(PM_LINES_LOCATIONS, locations, 3, INT_MAX - 1, 0), INT_MAX);
+}
+END_TEST
+
 START_TEST(test_edges)
 {
   /* A frame that has not started is at its first line. */
@@ -148,6 +165,7 @@ frames_suite(void)
   tcase_add_test(tc, test_lnotab);
   tcase_add_test(tc, test_linetable);
   tcase_add_test(tc, test_locations);
+  tcase_add_test(tc, test_line_overflow);
   tcase_add_test(tc, test_edges);
   suite_add_tcase(s, tc);
   return s;
