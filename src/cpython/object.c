@@ -993,7 +993,10 @@ buffer_sizeof(struct pm_python *py, const struct pm_type_info *ti,
   return 0;
 }
 
-/* Format codes a Struct may have: ncodes <= s_len, checked too. */
+/*
+ * Format codes read for a Struct: ncodes <= s_len, checked too, but s_len
+ * counts items ("2000000B" is one code), so it bounds no loop.
+ */
 #define STRUCT_MAX_CODES (1 << 20)
 
 /*
@@ -1013,12 +1016,11 @@ struct_sizeof(struct pm_python *py, const struct pm_type_info *ti,
   if ((err = pm__py_read_i64(py, obj + L->structobj_len, &len))
       || (err = pm__py_read_u64(py, obj + L->structobj_codes, &codes)))
     return err;
-  if (len < 0 || len > STRUCT_MAX_CODES || csize <= 0)
+  if (len < 0 || csize <= 0)
     return PM_ECORRUPT;
-  /* Not set up yet (3.13+ allows it): __sizeof__ would raise. */
-  n = 0;
-  for (; codes; n++) {
-    if (n > len)
+  /* No codes: not set up yet (3.13+ allows it); __sizeof__ would raise. */
+  for (n = 0; codes; n++) {
+    if (n > len || n > STRUCT_MAX_CODES)
       return PM_ECORRUPT;
     if ((err = pm__py_read_u64(py,
                                codes + (pm_addr_t)(n * csize)

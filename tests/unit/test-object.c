@@ -896,6 +896,9 @@ START_TEST(test_size_struct)
   fake_put(&f, codes + (pm_addr_t)L->formatcode_size, L->formatcode_fmtdef,
            0x1000);
   ck_assert_uint_eq(size_of(st, s), 168);
+  /* Two million items of one code ("2000000B"): a Struct. */
+  fake_put(&f, s, L->structobj_len, 2000000);
+  ck_assert_uint_eq(size_of(st, s), 168);
   /* Not set up (3.13+): the end code alone. */
   fake_put(&f, s, L->structobj_codes, 0);
   ck_assert_uint_eq(size_of(st, s), 104);
