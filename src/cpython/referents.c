@@ -1094,12 +1094,16 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
       { L->future_cancelled_exc_type, "fut_cancelled_exc_type" },
       { L->future_cancelled_exc_tb, "fut_cancelled_exc_tb" },
       { L->future_awaited_by, "fut_awaited_by" },
-      { ti->walker == PM_WALK_TASK ? L->task_fut_waiter : -1, "_fut_waiter" },
-      { ti->walker == PM_WALK_TASK ? L->task_coro : -1, "_coro" },
-      { ti->walker == PM_WALK_TASK ? L->task_name : -1, "task_name" },
-      { ti->walker == PM_WALK_TASK ? L->task_context : -1, "_context" },
+    };
+    const struct named_field task[] = {
+      { L->task_fut_waiter, "_fut_waiter" },
+      { L->task_coro, "_coro" },
+      { L->task_name, "task_name" },
+      { L->task_context, "_context" },
     };
     err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
+    if (!err && ti->walker == PM_WALK_TASK)
+      err = fields(py, obj, task, sizeof(task) / sizeof(task[0]), v);
     break;
   }
   case PM_WALK_HAMT_BITMAP:
