@@ -312,6 +312,14 @@ special_type(struct pm_python *py, pm_addr_t type, enum pm_sizer *sizer,
       offsetof(struct pm_layout, task_size), 0 },
     { "_asyncio.Future", PM_SIZE_DEFAULT, PM_WALK_FUTURE,
       offsetof(struct pm_layout, future_size), 0 },
+    { "xml.etree.ElementTree.Element", PM_SIZE_ELEMENT, PM_WALK_ELEMENT,
+      offsetof(struct pm_layout, element_size), 0 },
+    { "decimal.Decimal", PM_SIZE_DECIMAL, PM_WALK_NONE,
+      offsetof(struct pm_layout, decimal_size), 0 },
+    { "functools._lru_cache_wrapper", PM_SIZE_DEFAULT, PM_WALK_LRU,
+      offsetof(struct pm_layout, lru_size), 0 },
+    { "functools._lru_list_elem", PM_SIZE_DEFAULT, PM_WALK_LRU_ELEM,
+      offsetof(struct pm_layout, lruelem_size), 0 },
     /* Exported before 3.13 only, as _PyManagedBuffer_Type. */
     { "managedbuffer", PM_SIZE_DEFAULT, PM_WALK_MBUF,
       offsetof(struct pm_layout, mbuf_size), 1 },
@@ -1057,6 +1065,74 @@ array_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
   return 0;
 }
 
+/* Children an Element may have: length <= allocated, checked too. */
+#define ELEMENT_MAX_CHILDREN (INT64_C(1) << 32)
+
+/*
+ * ElementTree.Element: basicsize, its extra (attributes and children)
+ * when it has one, and the children's array when it is not the extra's
+ * own.
+ */
+static int
+element_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+               pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  uint64_t extra, children;
+  int64_t allocated;
+  int err;
+
+  *size = (uint64_t)ti->basicsize;
+  if ((err = pm__py_read_u64(py, obj + L->element_extra, &extra)))
+    return err;
+  if (!extra)
+    return 0;
+  if (L->elemextra_size <= 0 || L->elemextra_static < 0)
+    return PM_ECORRUPT;
+  if ((err = pm__py_read_u64(py, extra + L->elemextra_children, &children))
+      || (err
+          = pm__py_read_i64(py, extra + L->elemextra_allocated, &allocated)))
+    return err;
+  *size += (uint64_t)L->elemextra_size;
+  if (children == extra + (pm_addr_t)L->elemextra_static)
+    return 0;
+  if (allocated < 0 || allocated > ELEMENT_MAX_CHILDREN)
+    return PM_ECORRUPT;
+  *size += (uint64_t)allocated * 8;
+  return 0;
+}
+
+/* libmpdec's flags for digits that are not the Decimal's to free. */
+#define MPD_DATAFLAGS (32 | 64 | 128) /* static, shared, const */
+/* mpd_uint_t: 64 bits on a 64-bit target (libmpdec's CONFIG_64). */
+#define MPD_WORD 8
+
+/*
+ * decimal.Decimal: basicsize, and its digits when they live outside the
+ * object (more than the few words it holds).
+ */
+static int
+decimal_sizeof(struct pm_python *py, const struct pm_type_info *ti,
+               pm_addr_t obj, uint64_t *size)
+{
+  const struct pm_layout *L = py->L;
+  uint8_t flags;
+  int64_t alloc;
+  int err;
+
+  *size = (uint64_t)ti->basicsize;
+  if ((err = pm__py_read_u8(py, obj + L->decimal_flags, &flags)))
+    return err;
+  if (flags & MPD_DATAFLAGS)
+    return 0;
+  if ((err = pm__py_read_i64(py, obj + L->decimal_alloc, &alloc)))
+    return err;
+  if (alloc < 0 || alloc > (INT64_C(1) << 40))
+    return PM_ECORRUPT;
+  *size += (uint64_t)alloc * MPD_WORD;
+  return 0;
+}
+
 static int
 default_sizeof(struct pm_python *py, const struct pm_type_info *ti,
                pm_addr_t obj, uint64_t *size)
@@ -1157,6 +1233,12 @@ pm__object_sizeof(struct pm_python *py, const struct pm_type_info *ti,
     break;
   case PM_SIZE_ARRAY:
     err = array_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_ELEMENT:
+    err = element_sizeof(py, ti, obj, size);
+    break;
+  case PM_SIZE_DECIMAL:
+    err = decimal_sizeof(py, ti, obj, size);
     break;
   case PM_SIZE_DEFAULT:
     err = default_sizeof(py, ti, obj, size);

@@ -25,8 +25,10 @@ enum pm_sizer {
   PM_SIZE_DEQUE,
   PM_SIZE_BUFFERED, /* _io.BufferedReader, -Writer, -Random */
   PM_SIZE_BYTESIO,
-  PM_SIZE_STRUCT, /* _struct.Struct: its format codes */
-  PM_SIZE_ARRAY,  /* array.array: allocated items */
+  PM_SIZE_STRUCT,  /* _struct.Struct: its format codes */
+  PM_SIZE_ARRAY,   /* array.array: allocated items */
+  PM_SIZE_ELEMENT, /* ElementTree.Element: its extra, its children array */
+  PM_SIZE_DECIMAL, /* decimal.Decimal: digits outside the object */
 };
 
 /*
@@ -57,9 +59,12 @@ enum pm_walker {
   PM_WALK_HAMT_BITMAP,
   PM_WALK_HAMT_ARRAY,
   PM_WALK_HAMT_COLLISION,
-  PM_WALK_STRUCT, /* _struct.Struct: its format, a bytes */
-  PM_WALK_FUTURE, /* _asyncio.Future: result, exception, callbacks... */
-  PM_WALK_TASK,   /* _asyncio.Task: a future's, and its coroutine... */
+  PM_WALK_STRUCT,   /* _struct.Struct: its format, a bytes */
+  PM_WALK_FUTURE,   /* _asyncio.Future: result, exception, callbacks... */
+  PM_WALK_TASK,     /* _asyncio.Task: a future's, and its coroutine... */
+  PM_WALK_ELEMENT,  /* ElementTree.Element: tag, text, tail, attrib, children */
+  PM_WALK_LRU,      /* functools.lru_cache's wrapper: its cache, function */
+  PM_WALK_LRU_ELEM, /* a link of its list: key and result */
 };
 
 #define PM_KIND_NAME_MAX 256

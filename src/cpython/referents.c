@@ -782,6 +782,52 @@ deque_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   return 0;
 }
 
+/* Children an Element may have: length <= allocated, checked too. */
+#define ELEMENT_MAX_CHILDREN (INT64_C(1) << 32)
+
+/*
+ * ElementTree.Element: its tag, text and tail (tagged pointers: bit 0
+ * is the tree builder's flag, not part of the address), and in its extra
+ * its attributes' dict and its children.
+ */
+static int
+element_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
+{
+  const struct pm_layout *L = py->L;
+  const struct named_field tagged[] = {
+    { L->element_text, "text" },
+    { L->element_tail, "tail" },
+  };
+  uint64_t p, extra, children;
+  int64_t n, allocated;
+  int err;
+
+  if ((err = field(py, obj, L->element_tag, v, "tag")))
+    return err;
+  for (size_t i = 0; i < sizeof(tagged) / sizeof(tagged[0]); i++) {
+    if (tagged[i].off < 0)
+      continue;
+    if ((err = pm__py_read_u64(py, obj + (pm_addr_t)tagged[i].off, &p)))
+      return pm__walk_soft(err);
+    p &= ~(uint64_t)1;
+    if (p && (err = emit(v, p, PM_REF_FIELD, tagged[i].name, -1, 0)))
+      return err;
+  }
+  if ((err = pm__py_read_u64(py, obj + L->element_extra, &extra)))
+    return pm__walk_soft(err);
+  if (!extra)
+    return 0;
+  if ((err = field(py, extra, L->elemextra_attrib, v, "attrib")))
+    return err;
+  if ((err = pm__py_read_i64(py, extra + L->elemextra_length, &n))
+      || (err = pm__py_read_i64(py, extra + L->elemextra_allocated, &allocated))
+      || (err = pm__py_read_u64(py, extra + L->elemextra_children, &children)))
+    return pm__walk_soft(err);
+  if (n < 0 || n > allocated || allocated > ELEMENT_MAX_CHILDREN || !children)
+    return 0;
+  return visit_array(py, children, (uint64_t)n, 8, 0, 0, v, PM_REF_INDEX);
+}
+
 static int
 type_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
@@ -1104,6 +1150,32 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
     err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
     if (!err && ti->walker == PM_WALK_TASK)
       err = fields(py, obj, task, sizeof(task) / sizeof(task[0]), v);
+    break;
+  }
+  case PM_WALK_ELEMENT:
+    err = element_referents(py, obj, v);
+    break;
+  case PM_WALK_LRU: {
+    /*
+     * The links' keys and results: through the cache's values, the links
+     * (PM_WALK_LRU_ELEM), as the cache holds every one of them.
+     */
+    const struct named_field fl[] = {
+      { L->lru_cache, "cache" },
+      { L->lru_func, "__wrapped__" },
+      { L->lru_kwd_mark, "kwd_mark" },
+      { L->lru_elem_type, "lru_list_elem_type" },
+      { L->lru_cache_info_type, "cache_info_type" },
+    };
+    err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
+    break;
+  }
+  case PM_WALK_LRU_ELEM: {
+    const struct named_field fl[] = {
+      { L->lruelem_key, "key" },
+      { L->lruelem_result, "result" },
+    };
+    err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
     break;
   }
   case PM_WALK_HAMT_BITMAP:

@@ -942,6 +942,63 @@ START_TEST(test_size_array)
 }
 END_TEST
 
+START_TEST(test_size_element)
+{
+  /* 3.11's Element: GC head 16, basicsize 56; its extra 64 bytes. */
+  pm_addr_t et
+      = heap_type("xml.etree.ElementTree", "Element", F_HAVE_GC, 56, OBJECT);
+  pm_addr_t e = fake_object(&f, L, et, 56, 16);
+  pm_addr_t extra = fake_alloc(&f, (size_t)L->elemextra_size, 16);
+
+  ck_assert_int_eq(L->elemextra_size, 64);
+  ck_assert_int_eq(type_info(et).sizer, PM_SIZE_ELEMENT);
+  ck_assert_int_eq(type_info(et).walker, PM_WALK_ELEMENT);
+  /* No attributes nor children: no extra. */
+  ck_assert_uint_eq(size_of(et, e), 16 + 56);
+  /* Children in the extra's own slots. */
+  fake_put(&f, e, L->element_extra, extra);
+  fake_put(&f, extra, L->elemextra_allocated, 4);
+  fake_put(&f, extra, L->elemextra_children,
+           extra + (pm_addr_t)L->elemextra_static);
+  ck_assert_uint_eq(size_of(et, e), 16 + 56 + 64);
+  /* Ten slots of their own. */
+  fake_put(&f, extra, L->elemextra_allocated, 10);
+  fake_put(&f, extra, L->elemextra_children, 0x7000);
+  ck_assert_uint_eq(size_of(et, e), 16 + 56 + 64 + 80);
+  fake_put(&f, extra, L->elemextra_allocated, -1);
+  ck_assert_int_eq(size_error(et, e), PM_ECORRUPT);
+  /* A name is only a claim: the struct's size must agree. */
+  ck_assert_int_eq(type_info(heap_type("xml.etree.ElementTree", "Element",
+                                       F_HAVE_GC, 64, OBJECT))
+                       .sizer,
+                   PM_SIZE_DEFAULT);
+}
+END_TEST
+
+START_TEST(test_size_decimal)
+{
+  /* 3.11's Decimal: no GC, basicsize 104, four digit words inside. */
+  pm_addr_t dt = heap_type("decimal", "Decimal", 0, 104, OBJECT);
+  pm_addr_t d = fake_object(&f, L, dt, 104, 0);
+
+  ck_assert_int_eq(type_info(dt).sizer, PM_SIZE_DECIMAL);
+  /* Its digits inside it (MPD_STATIC_DATA), negative (MPD_NEG). */
+  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 32 | 1);
+  fake_put(&f, d, L->decimal_alloc, 4);
+  ck_assert_uint_eq(size_of(dt, d), 104);
+  /* Six words of its own (Decimal('1' * 100)). */
+  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 1);
+  fake_put(&f, d, L->decimal_alloc, 6);
+  ck_assert_uint_eq(size_of(dt, d), 104 + 48);
+  /* Shared or constant digits are not its own. */
+  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 64);
+  ck_assert_uint_eq(size_of(dt, d), 104);
+  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 0);
+  fake_put(&f, d, L->decimal_alloc, -1);
+  ck_assert_int_eq(size_error(dt, d), PM_ECORRUPT);
+}
+END_TEST
+
 START_TEST(test_size_odict)
 {
   /*
@@ -1062,6 +1119,8 @@ object_suite(void)
   tcase_add_test(tc, test_size_deque);
   tcase_add_test(tc, test_size_struct);
   tcase_add_test(tc, test_size_array);
+  tcase_add_test(tc, test_size_element);
+  tcase_add_test(tc, test_size_decimal);
   tcase_add_test(tc, test_size_odict);
   tcase_add_test(tc, test_refcnt_live);
   tcase_add_test(tc, test_inline_size);

@@ -319,6 +319,66 @@ START_TEST(test_type)
 END_TEST
 
 /*
+ * What an ElementTree's element and an lru_cache hold in C fields: text
+ * and tail are tagged pointers, children an array; the cache's links
+ * hold its results.
+ */
+START_TEST(test_elements_and_lru)
+{
+  pm_addr_t elem = new_type("xml.etree.ElementTree.Element", 0x5400,
+                            L->element_size, OBJECT);
+  pm_addr_t lru
+      = new_type("functools._lru_cache_wrapper", 0x4400, L->lru_size, OBJECT);
+  pm_addr_t link
+      = new_type("functools._lru_list_elem", 0x400, L->lruelem_size, OBJECT);
+  /* A name alone is only a claim. */
+  pm_addr_t fake_link = new_type("functools._lru_list_elem", 0x400,
+                                 L->lruelem_size + 8, OBJECT);
+  pm_addr_t o, extra, own;
+
+  /* No extra: the tag, and text and tail without their flag bits. */
+  o = fake_object(&f, L, elem, (size_t)L->element_size, 16);
+  fake_put(&f, o, L->element_tag, 0x1000);
+  fake_put(&f, o, L->element_text, 0x1101);
+  fake_put(&f, o, L->element_tail, 0x1200);
+  walk(elem, o, &own);
+  ck_assert(nseen == 3 && visited(0x1000) && visited(0x1100)
+            && visited(0x1200));
+  /* Attributes and two children in the extra's own slots. */
+  extra = fake_alloc(&f, (size_t)L->elemextra_size, 16);
+  fake_put(&f, o, L->element_extra, extra);
+  fake_put(&f, extra, L->elemextra_attrib, 0x1300);
+  fake_put(&f, extra, L->elemextra_length, 2);
+  fake_put(&f, extra, L->elemextra_allocated, 4);
+  fake_put(&f, extra, L->elemextra_children,
+           extra + (pm_addr_t)L->elemextra_static);
+  fake_put(&f, extra, L->elemextra_static, 0x1400);
+  fake_put(&f, extra, L->elemextra_static + 8, 0x1500);
+  walk(elem, o, &own);
+  ck_assert(nseen == 6 && visited(0x1300) && visited(0x1400)
+            && visited(0x1500));
+  /* More children than slots is corrupt: none of them is followed. */
+  fake_put(&f, extra, L->elemextra_length, 5);
+  walk(elem, o, &own);
+  ck_assert(nseen == 4 && !visited(0x1400));
+
+  o = fake_object(&f, L, lru, (size_t)L->lru_size, 16);
+  fake_put(&f, o, L->lru_cache, 0x2000);
+  fake_put(&f, o, L->lru_func, 0x2100);
+  walk(lru, o, &own);
+  ck_assert(nseen == 2 && visited(0x2000) && visited(0x2100));
+
+  o = fake_object(&f, L, link, (size_t)L->lruelem_size, 0);
+  fake_put(&f, o, L->lruelem_key, 0x2200);
+  fake_put(&f, o, L->lruelem_result, 0x2300);
+  walk(link, o, &own);
+  ck_assert(nseen == 2 && visited(0x2200) && visited(0x2300));
+  walk(fake_link, o, &own);
+  ck_assert_uint_eq(nseen, 0);
+}
+END_TEST
+
+/*
  * What only C fields hold: a memoryview's managedbuffer and exporter, a
  * context's variables, and the trie of a HAMT.  The types without an
  * exported symbol are known by name and struct size together.
@@ -613,6 +673,7 @@ referents_suite(void)
   tcase_add_test(tc, test_managed_dict);
   tcase_add_test(tc, test_type);
   tcase_add_test(tc, test_buffers_and_contexts);
+  tcase_add_test(tc, test_elements_and_lru);
   tcase_add_test(tc, test_code_and_frame);
   tcase_add_test(tc, test_labels);
   suite_add_tcase(s, tc);
