@@ -276,63 +276,88 @@ static const enum pm_walker walker_of_builtin[PM_T__COUNT] = {
 
 /*
  * Types outside the exported symbols whose __sizeof__ or referents are
- * their own: 1 with them in *sizer and *walker, or 0.  They are known by
- * name, checked against the size of the struct they must have, since a
- * name alone is only a claim.
+ * their own.  They are known by name, checked against the size of the
+ * struct they must have, since a name alone is only a claim.
+ * PM_WALK_FIELD: the type holds one reference, in the C field whose
+ * offset is the layout's member at held_field, called held_name.
  */
+#define HELD(f, name) offsetof(struct pm_layout, f), name
+static const struct {
+  const char *name;
+  enum pm_sizer sizer;
+  enum pm_walker walker;
+  size_t size_field;
+  int static_only; /* never a heap type, in any version */
+  size_t held_field;
+  const char *held_name;
+} specials[] = {
+  { "collections.deque", PM_SIZE_DEQUE, PM_WALK_DEQUE,
+    offsetof(struct pm_layout, deque_size), 0, 0, NULL },
+  { "_io.BufferedReader", PM_SIZE_BUFFERED, PM_WALK_NONE,
+    offsetof(struct pm_layout, buffered_size), 0, 0, NULL },
+  { "_io.BufferedWriter", PM_SIZE_BUFFERED, PM_WALK_NONE,
+    offsetof(struct pm_layout, buffered_size), 0, 0, NULL },
+  { "_io.BufferedRandom", PM_SIZE_BUFFERED, PM_WALK_NONE,
+    offsetof(struct pm_layout, buffered_size), 0, 0, NULL },
+  { "_io.BytesIO", PM_SIZE_BYTESIO, PM_WALK_NONE,
+    offsetof(struct pm_layout, bytesio_size), 0, 0, NULL },
+  { "_struct.Struct", PM_SIZE_STRUCT, PM_WALK_FIELD,
+    offsetof(struct pm_layout, structobj_size), 0,
+    HELD(structobj_format, "s_format") },
+  /* 3.8's is static, and its tp_name has no module. */
+  { "Struct", PM_SIZE_STRUCT, PM_WALK_FIELD,
+    offsetof(struct pm_layout, structobj_size), 1,
+    HELD(structobj_format, "s_format") },
+  { "array.array", PM_SIZE_ARRAY, PM_WALK_NONE,
+    offsetof(struct pm_layout, array_size), 0, 0, NULL },
+  { "_asyncio.Task", PM_SIZE_DEFAULT, PM_WALK_TASK,
+    offsetof(struct pm_layout, task_size), 0, 0, NULL },
+  { "_asyncio.Future", PM_SIZE_DEFAULT, PM_WALK_FUTURE,
+    offsetof(struct pm_layout, future_size), 0, 0, NULL },
+  { "xml.etree.ElementTree.Element", PM_SIZE_ELEMENT, PM_WALK_ELEMENT,
+    offsetof(struct pm_layout, element_size), 0, 0, NULL },
+  { "decimal.Decimal", PM_SIZE_DECIMAL, PM_WALK_NONE,
+    offsetof(struct pm_layout, decimal_size), 0, 0, NULL },
+  { "functools._lru_cache_wrapper", PM_SIZE_DEFAULT, PM_WALK_LRU,
+    offsetof(struct pm_layout, lru_size), 0, 0, NULL },
+  { "functools._lru_list_elem", PM_SIZE_DEFAULT, PM_WALK_LRU_ELEM,
+    offsetof(struct pm_layout, lruelem_size), 0, 0, NULL },
+  /* Iterators over a str or bytes; 3.12+ has one for ASCII str. */
+  { "str_iterator", PM_SIZE_DEFAULT, PM_WALK_FIELD,
+    offsetof(struct pm_layout, unicodeiter_size), 1,
+    HELD(unicodeiter_seq, "it_seq") },
+  { "str_ascii_iterator", PM_SIZE_DEFAULT, PM_WALK_FIELD,
+    offsetof(struct pm_layout, unicodeiter_size), 1,
+    HELD(unicodeiter_seq, "it_seq") },
+  { "bytes_iterator", PM_SIZE_DEFAULT, PM_WALK_FIELD,
+    offsetof(struct pm_layout, bytesiter_size), 1,
+    HELD(bytesiter_seq, "it_seq") },
+  { "itertools.repeat", PM_SIZE_DEFAULT, PM_WALK_FIELD,
+    offsetof(struct pm_layout, repeat_size), 0,
+    HELD(repeat_element, "element") },
+  { "operator.itemgetter", PM_SIZE_DEFAULT, PM_WALK_FIELD,
+    offsetof(struct pm_layout, itemgetter_size), 0,
+    HELD(itemgetter_item, "item") },
+  /* Exported before 3.13 only, as _PyManagedBuffer_Type. */
+  { "managedbuffer", PM_SIZE_DEFAULT, PM_WALK_FIELD,
+    offsetof(struct pm_layout, mbuf_size), 1, HELD(mbuf_master_obj, "obj") },
+  /* Exported before 3.11 only.  A node's items start at its basicsize. */
+  { "hamt", PM_SIZE_DEFAULT, PM_WALK_FIELD,
+    offsetof(struct pm_layout, hamt_size), 1, HELD(hamt_root, "h_root") },
+  { "hamt_bitmap_node", PM_SIZE_DEFAULT, PM_WALK_HAMT_BITMAP,
+    offsetof(struct pm_layout, hamtbitmap_array), 1, 0, NULL },
+  { "hamt_array_node", PM_SIZE_DEFAULT, PM_WALK_HAMT_ARRAY,
+    offsetof(struct pm_layout, hamtarray_size), 1, 0, NULL },
+  { "hamt_collision_node", PM_SIZE_DEFAULT, PM_WALK_HAMT_COLLISION,
+    offsetof(struct pm_layout, hamtcoll_array), 1, 0, NULL },
+};
+#undef HELD
+#define NSPECIALS (sizeof(specials) / sizeof(specials[0]))
+
+/* The entry of specials[] that type is, or -1. */
 static int
-special_type(struct pm_python *py, pm_addr_t type, enum pm_sizer *sizer,
-             enum pm_walker *walker)
+special_type(struct pm_python *py, pm_addr_t type)
 {
-  static const struct {
-    const char *name;
-    enum pm_sizer sizer;
-    enum pm_walker walker;
-    size_t size_field;
-    int static_only; /* never a heap type, in any version */
-  } specials[] = {
-    { "collections.deque", PM_SIZE_DEQUE, PM_WALK_DEQUE,
-      offsetof(struct pm_layout, deque_size), 0 },
-    { "_io.BufferedReader", PM_SIZE_BUFFERED, PM_WALK_NONE,
-      offsetof(struct pm_layout, buffered_size), 0 },
-    { "_io.BufferedWriter", PM_SIZE_BUFFERED, PM_WALK_NONE,
-      offsetof(struct pm_layout, buffered_size), 0 },
-    { "_io.BufferedRandom", PM_SIZE_BUFFERED, PM_WALK_NONE,
-      offsetof(struct pm_layout, buffered_size), 0 },
-    { "_io.BytesIO", PM_SIZE_BYTESIO, PM_WALK_NONE,
-      offsetof(struct pm_layout, bytesio_size), 0 },
-    { "_struct.Struct", PM_SIZE_STRUCT, PM_WALK_STRUCT,
-      offsetof(struct pm_layout, structobj_size), 0 },
-    /* 3.8's is static, and its tp_name has no module. */
-    { "Struct", PM_SIZE_STRUCT, PM_WALK_STRUCT,
-      offsetof(struct pm_layout, structobj_size), 1 },
-    { "array.array", PM_SIZE_ARRAY, PM_WALK_NONE,
-      offsetof(struct pm_layout, array_size), 0 },
-    { "_asyncio.Task", PM_SIZE_DEFAULT, PM_WALK_TASK,
-      offsetof(struct pm_layout, task_size), 0 },
-    { "_asyncio.Future", PM_SIZE_DEFAULT, PM_WALK_FUTURE,
-      offsetof(struct pm_layout, future_size), 0 },
-    { "xml.etree.ElementTree.Element", PM_SIZE_ELEMENT, PM_WALK_ELEMENT,
-      offsetof(struct pm_layout, element_size), 0 },
-    { "decimal.Decimal", PM_SIZE_DECIMAL, PM_WALK_NONE,
-      offsetof(struct pm_layout, decimal_size), 0 },
-    { "functools._lru_cache_wrapper", PM_SIZE_DEFAULT, PM_WALK_LRU,
-      offsetof(struct pm_layout, lru_size), 0 },
-    { "functools._lru_list_elem", PM_SIZE_DEFAULT, PM_WALK_LRU_ELEM,
-      offsetof(struct pm_layout, lruelem_size), 0 },
-    /* Exported before 3.13 only, as _PyManagedBuffer_Type. */
-    { "managedbuffer", PM_SIZE_DEFAULT, PM_WALK_MBUF,
-      offsetof(struct pm_layout, mbuf_size), 1 },
-    /* Exported before 3.11 only.  A node's items start at its basicsize. */
-    { "hamt", PM_SIZE_DEFAULT, PM_WALK_HAMT,
-      offsetof(struct pm_layout, hamt_size), 1 },
-    { "hamt_bitmap_node", PM_SIZE_DEFAULT, PM_WALK_HAMT_BITMAP,
-      offsetof(struct pm_layout, hamtbitmap_array), 1 },
-    { "hamt_array_node", PM_SIZE_DEFAULT, PM_WALK_HAMT_ARRAY,
-      offsetof(struct pm_layout, hamtarray_size), 1 },
-    { "hamt_collision_node", PM_SIZE_DEFAULT, PM_WALK_HAMT_COLLISION,
-      offsetof(struct pm_layout, hamtcoll_array), 1 },
-  };
   char name[PM_KIND_NAME_MAX];
   int64_t basicsize;
   uint64_t flags;
@@ -340,32 +365,27 @@ special_type(struct pm_python *py, pm_addr_t type, enum pm_sizer *sizer,
 
   if (pm__py_read_i64(py, type + py->L->type_basicsize, &basicsize) != 0
       || pm__py_read_u64(py, type + py->L->type_flags, &flags) != 0)
-    return 0;
-  for (size_t i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
+    return -1;
+  for (size_t i = 0; i < NSPECIALS; i++) {
     int64_t want
         = *(const int64_t *)((const char *)py->L + specials[i].size_field);
     if (want <= 0 || basicsize != want
         || (specials[i].static_only && (flags & PM_TPFLAGS_HEAPTYPE)))
       continue;
     if (!named && type_name(py, type, flags, name, sizeof(name)) != 0)
-      return 0;
+      return -1;
     named = 1;
-    if (strcmp(name, specials[i].name) == 0) {
-      *sizer = specials[i].sizer;
-      *walker = specials[i].walker;
-      return 1;
-    }
+    if (strcmp(name, specials[i].name) == 0)
+      return (int)i;
   }
-  return 0;
+  return -1;
 }
 
 int
 pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
 {
   const struct pm_layout *L = py->L;
-  enum pm_sizer ssizer = PM_SIZE_DEFAULT;
-  enum pm_walker swalker = PM_WALK_NONE;
-  int special = 0;
+  int special = -1;
   pm_addr_t t = type;
   int err;
 
@@ -390,18 +410,24 @@ pm__type_read(struct pm_python *py, pm_addr_t type, struct pm_type_info *out)
         out->base = i;
         break;
       }
-    if (out->base < 0 && !special)
-      special = special_type(py, t, &ssizer, &swalker);
+    if (out->base < 0 && special < 0)
+      special = special_type(py, t);
     if (out->base < 0 && (err = pm__py_read_u64(py, t + L->type_base, &t)))
       return err;
   }
-  if (special)
-    out->sizer = ssizer;
+  out->held = -1;
+  if (special >= 0)
+    out->sizer = specials[special].sizer;
   else
     out->sizer = out->base >= 0 ? sizer_of_builtin[out->base] : PM_SIZE_DEFAULT;
-  if (special && swalker != PM_WALK_NONE)
-    out->walker = swalker;
-  else if (out->base >= 0 && walker_of_builtin[out->base] != PM_WALK_NONE)
+  if (special >= 0 && specials[special].walker != PM_WALK_NONE) {
+    out->walker = specials[special].walker;
+    if (out->walker == PM_WALK_FIELD) {
+      out->held
+          = *(const int64_t *)((const char *)L + specials[special].held_field);
+      out->held_name = specials[special].held_name;
+    }
+  } else if (out->base >= 0 && walker_of_builtin[out->base] != PM_WALK_NONE)
     out->walker = walker_of_builtin[out->base];
   else if (out->flags & PM_TPFLAGS_BASE_EXC_SUBCLASS)
     out->walker = PM_WALK_EXC;

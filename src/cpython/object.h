@@ -51,20 +51,18 @@ enum pm_walker {
   PM_WALK_EXC,
   PM_WALK_DEQUE,
   PM_WALK_MEMORYVIEW,
-  PM_WALK_MBUF, /* a memoryview's managedbuffer */
   PM_WALK_CONTEXT,
   PM_WALK_CONTEXTVAR,
   PM_WALK_CONTEXTTOKEN,
-  PM_WALK_HAMT, /* a context's variables, and the nodes of their trie */
-  PM_WALK_HAMT_BITMAP,
+  PM_WALK_HAMT_BITMAP, /* the nodes of a context's variables' trie */
   PM_WALK_HAMT_ARRAY,
   PM_WALK_HAMT_COLLISION,
-  PM_WALK_STRUCT,   /* _struct.Struct: its format, a bytes */
   PM_WALK_FUTURE,   /* _asyncio.Future: result, exception, callbacks... */
   PM_WALK_TASK,     /* _asyncio.Task: a future's, and its coroutine... */
   PM_WALK_ELEMENT,  /* ElementTree.Element: tag, text, tail, attrib, children */
   PM_WALK_LRU,      /* functools.lru_cache's wrapper: its cache, function */
   PM_WALK_LRU_ELEM, /* a link of its list: key and result */
+  PM_WALK_FIELD,    /* one reference in a C field: pm_type_info.held */
 };
 
 #define PM_KIND_NAME_MAX 256
@@ -77,6 +75,12 @@ struct pm_type_info {
   enum pm_sizer sizer;
   enum pm_walker walker;
   int base; /* nearest enum pm_builtin in the tp_base chain, or -1 */
+  /*
+   * PM_WALK_FIELD: the offset in the object of the one reference it holds
+   * in a C field (-1 when the layout lacks it), and the field's name.
+   */
+  int64_t held;
+  const char *held_name;
   /*
    * 3.11 and 3.12: how many values an instance's inline values hold (the
    * entries of the class's shared keys, fixed while the target is paused);

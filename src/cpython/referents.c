@@ -1093,9 +1093,6 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
     /* Not view.obj: the managedbuffer's, borrowed, dangling once released. */
     err = field(py, obj, L->memoryview_mbuf, v, "mbuf");
     break;
-  case PM_WALK_MBUF:
-    err = field(py, obj, L->mbuf_master_obj, v, "obj");
-    break;
   case PM_WALK_CONTEXT: {
     const struct named_field fl[] = {
       { L->context_prev, "ctx_prev" },
@@ -1117,12 +1114,6 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
     err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
     break;
   }
-  case PM_WALK_HAMT:
-    err = field(py, obj, L->hamt_root, v, "h_root");
-    break;
-  case PM_WALK_STRUCT:
-    err = field(py, obj, L->structobj_format, v, "s_format");
-    break;
   case PM_WALK_FUTURE:
   case PM_WALK_TASK: {
     /* A Task's head is a Future's: the same fields, then its own. */
@@ -1152,6 +1143,9 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
       err = fields(py, obj, task, sizeof(task) / sizeof(task[0]), v);
     break;
   }
+  case PM_WALK_FIELD:
+    err = field(py, obj, ti->held, v, ti->held_name);
+    break;
   case PM_WALK_ELEMENT:
     err = element_referents(py, obj, v);
     break;

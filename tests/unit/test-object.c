@@ -889,7 +889,8 @@ START_TEST(test_size_struct)
   pm_addr_t codes = fake_alloc(&f, 4 * (size_t)L->formatcode_size, 16);
 
   ck_assert_int_eq(type_info(st).sizer, PM_SIZE_STRUCT);
-  ck_assert_int_eq(type_info(st).walker, PM_WALK_STRUCT);
+  ck_assert_int_eq(type_info(st).walker, PM_WALK_FIELD);
+  ck_assert_int_eq(type_info(st).held, L->structobj_format);
   fake_put(&f, s, L->structobj_len, 2);
   fake_put(&f, s, L->structobj_codes, codes);
   fake_put(&f, codes, L->formatcode_fmtdef, 0x1000);

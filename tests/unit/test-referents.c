@@ -378,6 +378,51 @@ START_TEST(test_elements_and_lru)
 }
 END_TEST
 
+/* Types that hold one reference in a C field, and only one. */
+START_TEST(test_held_fields)
+{
+  static const struct {
+    const char *name;
+    uint64_t flags;
+    size_t size, held;
+  } holders[] = {
+    { "str_iterator", 0x4000, offsetof(struct pm_layout, unicodeiter_size),
+      offsetof(struct pm_layout, unicodeiter_seq) },
+    { "str_ascii_iterator", 0x4000,
+      offsetof(struct pm_layout, unicodeiter_size),
+      offsetof(struct pm_layout, unicodeiter_seq) },
+    { "bytes_iterator", 0x4000, offsetof(struct pm_layout, bytesiter_size),
+      offsetof(struct pm_layout, bytesiter_seq) },
+    { "itertools.repeat", 0x4400, offsetof(struct pm_layout, repeat_size),
+      offsetof(struct pm_layout, repeat_element) },
+    { "operator.itemgetter", 0x4400,
+      offsetof(struct pm_layout, itemgetter_size),
+      offsetof(struct pm_layout, itemgetter_item) },
+  };
+
+  for (size_t i = 0; i < sizeof(holders) / sizeof(holders[0]); i++) {
+    int64_t size = *(const int64_t *)((const char *)L + holders[i].size);
+    int64_t held = *(const int64_t *)((const char *)L + holders[i].held);
+    pm_addr_t t = new_type(holders[i].name, holders[i].flags, size, OBJECT);
+    pm_addr_t o = fake_object(&f, L, t, (size_t)size, 16), own;
+
+    fake_put(&f, o, held, 0x3000 + i * 0x100);
+    walk(t, o, &own);
+    ck_assert_msg(nseen == 1 && visited(0x3000 + i * 0x100), "%s",
+                  holders[i].name);
+    /* An iterator run out holds nothing. */
+    fake_put(&f, o, held, 0);
+    walk(t, o, &own);
+    ck_assert_uint_eq(nseen, 0);
+  }
+  /* Iterators are static types: a class of that name is not one. */
+  ck_assert_int_eq(info(new_type("bytes_iterator", 0x4000 | F_HEAPTYPE,
+                                 L->bytesiter_size, OBJECT))
+                       .walker,
+                   PM_WALK_NONE);
+}
+END_TEST
+
 /*
  * What only C fields hold: a memoryview's managedbuffer and exporter, a
  * context's variables, and the trie of a HAMT.  The types without an
@@ -674,6 +719,7 @@ referents_suite(void)
   tcase_add_test(tc, test_type);
   tcase_add_test(tc, test_buffers_and_contexts);
   tcase_add_test(tc, test_elements_and_lru);
+  tcase_add_test(tc, test_held_fields);
   tcase_add_test(tc, test_code_and_frame);
   tcase_add_test(tc, test_labels);
   suite_add_tcase(s, tc);
