@@ -9,7 +9,9 @@
 
 #include "pmpeek/allocator.h"
 #include "pmpeek/census.h"
+#include "pmpeek/paths.h"
 #include "pmpeek/python.h"
+#include "pmpeek/stacks.h"
 #include "pmpeek/target.h"
 
 /*
@@ -28,6 +30,10 @@
  *     op % 4 == 2     u32 to: the address of `to` written at `at` (a
  *                     pointer into recorded memory)
  *     op % 4 == 3     u8 k: the word at `at` plus or minus k * 8
+ *
+ * Each input runs what `pmpeek --allocator`, `pmpeek --threads` and
+ * `pmpeek --referrers KIND` do; the kind is one of the census's, chosen
+ * by the input's last byte.
  */
 
 struct base {
@@ -173,6 +179,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   struct pm_target *t;
   struct pm_python *py;
   struct pm_census c;
+  struct pm_stacks s;
+  struct pm_referrers r;
   struct pm_allocator a;
   char why[256];
 
@@ -189,8 +197,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   free(buf);
   if (pm_target_pause(t) == 0 && pm_python_open(&py, t, NULL) == 0) {
-    if (pm_census_take(&c, py, PM_CENSUS_BY_KIND) == 0)
+    char *kind = NULL;
+    if (pm_census_take(&c, py, PM_CENSUS_BY_KIND) == 0) {
+      if (c.nkinds)
+        kind = strdup(c.kinds[data[size - 1] % c.nkinds].name);
       pm_census_release(&c);
+    }
+    pm_stacks_init(&s);
+    if (pm_stacks_take(&s, py) == 0 && kind) {
+      pm_referrers_init(&r);
+      if (pm_referrers_take(&r, py, kind, 3, &s) == 0)
+        pm_referrers_release(&r);
+    }
+    pm_stacks_release(&s);
+    free(kind);
     pm_allocator_init(&a);
     (void)pm_allocator_take(&a, py, 0);
     pm_allocator_release(&a);
