@@ -1091,9 +1091,6 @@ array_sizeof(struct pm_python *py, const struct pm_type_info *ti, pm_addr_t obj,
   return 0;
 }
 
-/* Children an Element may have: length <= allocated, checked too. */
-#define ELEMENT_MAX_CHILDREN (INT64_C(1) << 32)
-
 /*
  * ElementTree.Element: basicsize, its extra (attributes and children)
  * when it has one, and the children's array when it is not the extra's
@@ -1122,7 +1119,7 @@ element_sizeof(struct pm_python *py, const struct pm_type_info *ti,
   *size += (uint64_t)L->elemextra_size;
   if (children == extra + (pm_addr_t)L->elemextra_static)
     return 0;
-  if (allocated < 0 || allocated > ELEMENT_MAX_CHILDREN)
+  if (allocated < 0 || allocated > PM_ELEMENT_MAX_CHILDREN)
     return PM_ECORRUPT;
   *size += (uint64_t)allocated * 8;
   return 0;

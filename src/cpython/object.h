@@ -67,6 +67,9 @@ enum pm_walker {
 
 #define PM_KIND_NAME_MAX 256
 
+/* Children an ElementTree element may have: its length and room. */
+#define PM_ELEMENT_MAX_CHILDREN (INT64_C(1) << 32)
+
 struct pm_type_info {
   uint64_t flags;
   int64_t basicsize;

@@ -782,9 +782,6 @@ deque_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   return 0;
 }
 
-/* Children an Element may have: length <= allocated, checked too. */
-#define ELEMENT_MAX_CHILDREN (INT64_C(1) << 32)
-
 /*
  * ElementTree.Element: its tag, text and tail (tagged pointers: bit 0
  * is the tree builder's flag, not part of the address), and in its extra
@@ -823,7 +820,8 @@ element_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
       || (err = pm__py_read_i64(py, extra + L->elemextra_allocated, &allocated))
       || (err = pm__py_read_u64(py, extra + L->elemextra_children, &children)))
     return pm__walk_soft(err);
-  if (n < 0 || n > allocated || allocated > ELEMENT_MAX_CHILDREN || !children)
+  if (n < 0 || n > allocated || allocated > PM_ELEMENT_MAX_CHILDREN
+      || !children)
     return 0;
   return visit_array(py, children, (uint64_t)n, 8, 0, 0, v, PM_REF_INDEX);
 }
