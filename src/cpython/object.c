@@ -299,6 +299,8 @@ static const struct {
     offsetof(struct pm_layout, buffered_size), 0, 0, NULL },
   { "_io.BufferedRandom", PM_SIZE_BUFFERED, PM_WALK_NONE,
     offsetof(struct pm_layout, buffered_size), 0, 0, NULL },
+  { "_io.TextIOWrapper", PM_SIZE_DEFAULT, PM_WALK_TEXTIO,
+    offsetof(struct pm_layout, textio_size), 0, 0, NULL },
   { "_io.BytesIO", PM_SIZE_BYTESIO, PM_WALK_NONE,
     offsetof(struct pm_layout, bytesio_size), 0, 0, NULL },
   { "_struct.Struct", PM_SIZE_STRUCT, PM_WALK_FIELD,

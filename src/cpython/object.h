@@ -63,6 +63,7 @@ enum pm_walker {
   PM_WALK_LRU,      /* functools.lru_cache's wrapper: its cache, function */
   PM_WALK_LRU_ELEM, /* a link of its list: key and result */
   PM_WALK_FIELD,    /* one reference in a C field: pm_type_info.held */
+  PM_WALK_TEXTIO,   /* _io.TextIOWrapper: decoder, pending text... */
 };
 
 #define PM_KIND_NAME_MAX 256

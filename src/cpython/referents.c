@@ -1144,6 +1144,20 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
   case PM_WALK_FIELD:
     err = field(py, obj, ti->held, v, ti->held_name);
     break;
+  case PM_WALK_TEXTIO: {
+    /* Its buffer and encoding are members; not raw, the buffer's. */
+    const struct named_field fl[] = {
+      { L->textio_encoder, "encoder" },
+      { L->textio_decoder, "decoder" },
+      { L->textio_readnl, "readnl" },
+      { L->textio_errors, "errors" },
+      { L->textio_decoded_chars, "decoded_chars" },
+      { L->textio_pending_bytes, "pending_bytes" },
+      { L->textio_snapshot, "snapshot" },
+    };
+    err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
+    break;
+  }
   case PM_WALK_ELEMENT:
     err = element_referents(py, obj, v);
     break;

@@ -83,6 +83,7 @@ static const char *const prefixes[] = {
   "arraydescr_",
   "future_",
   "task_",
+  "textio_",
   "unicodeiter_",
   "bytesiter_",
   "repeat_",

@@ -319,9 +319,9 @@ START_TEST(test_type)
 END_TEST
 
 /*
- * What an ElementTree's element and an lru_cache hold in C fields: text
- * and tail are tagged pointers, children an array; the cache's links
- * hold its results.
+ * What an ElementTree's element, an lru_cache and a text file hold in C
+ * fields: text and tail are tagged pointers, children an array; the
+ * cache's links hold its results.
  */
 START_TEST(test_elements_and_lru)
 {
@@ -334,6 +334,8 @@ START_TEST(test_elements_and_lru)
   /* A name alone is only a claim. */
   pm_addr_t fake_link = new_type("functools._lru_list_elem", 0x400,
                                  L->lruelem_size + 8, OBJECT);
+  pm_addr_t textio
+      = new_type("_io.TextIOWrapper", 0x4400, L->textio_size, OBJECT);
   pm_addr_t o, extra, own;
 
   /* No extra: the tag, and text and tail without their flag bits. */
@@ -375,6 +377,15 @@ START_TEST(test_elements_and_lru)
   ck_assert(nseen == 2 && visited(0x2200) && visited(0x2300));
   walk(fake_link, o, &own);
   ck_assert_uint_eq(nseen, 0);
+
+  /* A text file's text not written yet, and decoded but not read. */
+  o = fake_object(&f, L, textio, (size_t)L->textio_size, 16);
+  fake_put(&f, o, L->textio_decoded_chars, 0x2400);
+  fake_put(&f, o, L->textio_pending_bytes, 0x2500);
+  fake_put(&f, o, L->textio_snapshot, 0x2600);
+  walk(textio, o, &own);
+  ck_assert(nseen == 3 && visited(0x2400) && visited(0x2500)
+            && visited(0x2600));
 }
 END_TEST
 
