@@ -57,16 +57,19 @@ enum pm_walker {
   PM_WALK_HAMT_BITMAP, /* the nodes of a context's variables' trie */
   PM_WALK_HAMT_ARRAY,
   PM_WALK_HAMT_COLLISION,
-  PM_WALK_FUTURE,   /* _asyncio.Future: result, exception, callbacks... */
-  PM_WALK_TASK,     /* _asyncio.Task: a future's, and its coroutine... */
-  PM_WALK_ELEMENT,  /* ElementTree.Element: tag, text, tail, attrib, children */
-  PM_WALK_LRU,      /* functools.lru_cache's wrapper: its cache, function */
-  PM_WALK_LRU_ELEM, /* a link of its list: key and result */
-  PM_WALK_FIELD,    /* one reference in a C field: pm_type_info.held */
-  PM_WALK_TEXTIO,   /* _io.TextIOWrapper: decoder, pending text... */
+  PM_WALK_FUTURE,  /* _asyncio.Future: result, exception, callbacks... */
+  PM_WALK_TASK,    /* _asyncio.Task: a future's, and its coroutine... */
+  PM_WALK_ELEMENT, /* ElementTree.Element: tag, text, tail, attrib, children */
+  PM_WALK_LRU,     /* functools.lru_cache's wrapper: its cache, function */
+  PM_WALK_FIELD,   /* references in C fields: pm_type_info.held */
+  PM_WALK_SIMPLEQUEUE, /* _queue.SimpleQueue: its list, or ring (3.13+) */
+  PM_WALK_TEXTIO,      /* _io.TextIOWrapper: decoder, pending text... */
 };
 
 #define PM_KIND_NAME_MAX 256
+
+/* C fields a PM_WALK_FIELD type may hold references in. */
+#define PM_HELD_MAX 3
 
 /* Children an ElementTree element may have: its length and room. */
 #define PM_ELEMENT_MAX_CHILDREN (INT64_C(1) << 32)
@@ -80,11 +83,12 @@ struct pm_type_info {
   enum pm_walker walker;
   int base; /* nearest enum pm_builtin in the tp_base chain, or -1 */
   /*
-   * PM_WALK_FIELD: the offset in the object of the one reference it holds
-   * in a C field (-1 when the layout lacks it), and the field's name.
+   * PM_WALK_FIELD: the offsets in the object of the references it holds in
+   * C fields (-1 when the layout lacks one), and the fields' names; the
+   * list ends at the first NULL name.
    */
-  int64_t held;
-  const char *held_name;
+  int64_t held[PM_HELD_MAX];
+  const char *held_name[PM_HELD_MAX];
   /*
    * 3.11 and 3.12: how many values an instance's inline values hold (the
    * entries of the class's shared keys, fixed while the target is paused);

@@ -826,6 +826,42 @@ element_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
   return visit_array(py, children, (uint64_t)n, 8, 0, 0, v, PM_REF_INDEX);
 }
 
+/* Items a SimpleQueue's ring may have room for. */
+#define RING_MAX_ITEMS (INT64_C(1) << 32)
+
+/*
+ * _queue.SimpleQueue: its items, in a list before 3.13, then in a ring of
+ * items_cap slots whose num_items items start at get_idx.
+ */
+static int
+simplequeue_referents(struct pm_python *py, pm_addr_t obj,
+                      const struct visitor *v)
+{
+  const struct pm_layout *L = py->L;
+  int64_t get, cap, n;
+  uint64_t items, first;
+  int err;
+
+  if ((err = field(py, obj, L->simplequeue_lst, v, "lst")))
+    return err;
+  if (L->simplequeue_items < 0)
+    return 0;
+  if ((err = pm__py_read_u64(py, obj + L->simplequeue_items, &items))
+      || (err = pm__py_read_i64(py, obj + L->simplequeue_get, &get))
+      || (err = pm__py_read_i64(py, obj + L->simplequeue_cap, &cap))
+      || (err = pm__py_read_i64(py, obj + L->simplequeue_num, &n)))
+    return pm__walk_soft(err);
+  if (!items || cap <= 0 || cap > RING_MAX_ITEMS || n < 0 || n > cap || get < 0
+      || get >= cap)
+    return 0;
+  /* From get_idx to the end of the ring, then from its start. */
+  first = (uint64_t)(n < cap - get ? n : cap - get);
+  if ((err = visit_array(py, items + (uint64_t)get * 8, first, 8, 0, 0, v,
+                         PM_REF_INDEX)))
+    return err;
+  return visit_array(py, items, (uint64_t)n - first, 8, 0, 0, v, PM_REF_INDEX);
+}
+
 static int
 type_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
 {
@@ -1142,7 +1178,11 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
     break;
   }
   case PM_WALK_FIELD:
-    err = field(py, obj, ti->held, v, ti->held_name);
+    for (int i = 0; !err && i < PM_HELD_MAX && ti->held_name[i]; i++)
+      err = field(py, obj, ti->held[i], v, ti->held_name[i]);
+    break;
+  case PM_WALK_SIMPLEQUEUE:
+    err = simplequeue_referents(py, obj, v);
     break;
   case PM_WALK_TEXTIO: {
     /* Its buffer and encoding are members; not raw, the buffer's. */
@@ -1172,14 +1212,6 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
       { L->lru_kwd_mark, "kwd_mark" },
       { L->lru_elem_type, "lru_list_elem_type" },
       { L->lru_cache_info_type, "cache_info_type" },
-    };
-    err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
-    break;
-  }
-  case PM_WALK_LRU_ELEM: {
-    const struct named_field fl[] = {
-      { L->lruelem_key, "key" },
-      { L->lruelem_result, "result" },
     };
     err = fields(py, obj, fl, sizeof(fl) / sizeof(fl[0]), v);
     break;

@@ -36,7 +36,8 @@ except (IOError, OSError):
     maps_ok = False
 # Extension modules whose structs the offsets have (built in: no file).
 modules = []
-for name in ('_struct', 'array', '_asyncio', '_elementtree', '_decimal'):
+for name in ('_struct', 'array', '_asyncio', '_elementtree', '_decimal',
+             '_queue', '_sqlite3'):
     try:
         modules.append(os.path.realpath(__import__(name).__file__))
     except (ImportError, AttributeError):

@@ -890,7 +890,7 @@ START_TEST(test_size_struct)
 
   ck_assert_int_eq(type_info(st).sizer, PM_SIZE_STRUCT);
   ck_assert_int_eq(type_info(st).walker, PM_WALK_FIELD);
-  ck_assert_int_eq(type_info(st).held, L->structobj_format);
+  ck_assert_int_eq(type_info(st).held[0], L->structobj_format);
   fake_put(&f, s, L->structobj_len, 2);
   fake_put(&f, s, L->structobj_codes, codes);
   fake_put(&f, codes, L->formatcode_fmtdef, 0x1000);

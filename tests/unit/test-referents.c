@@ -389,7 +389,48 @@ START_TEST(test_elements_and_lru)
 }
 END_TEST
 
-/* Types that hold one reference in a C field, and only one. */
+/*
+ * 3.13+: a SimpleQueue's items in a ring of items_cap slots, num_items
+ * of them from get_idx on, wrapping around; a ring that makes no sense
+ * is not followed.
+ */
+START_TEST(test_simplequeue_ring)
+{
+  pm_addr_t sq;
+  pm_addr_t o, ring, own;
+  const struct pm_layout *l13 = pm__layout_find(0x030d00, PM_BUILD_DEFAULT);
+
+  ck_assert_ptr_nonnull(l13);
+  py.L = L = l13;
+  py.version = 0x030d00;
+  sq = new_type("_queue.SimpleQueue", 0x4400, L->simplequeue_size, OBJECT);
+  ck_assert_int_ge(L->simplequeue_items, 0);
+  o = fake_object(&f, L, sq, (size_t)L->simplequeue_size, 16);
+  ring = fake_alloc(&f, 8 * 8, 16);
+  /* Four slots: items at 2, 3, then 0. */
+  fake_put(&f, ring, 16, 0x5200);
+  fake_put(&f, ring, 24, 0x5300);
+  fake_put(&f, ring, 0, 0x5000);
+  fake_put(&f, ring, 8, 0x5100); /* taken: not among the three */
+  fake_put(&f, o, L->simplequeue_items, ring);
+  fake_put(&f, o, L->simplequeue_get, 2);
+  fake_put(&f, o, L->simplequeue_cap, 4);
+  fake_put(&f, o, L->simplequeue_num, 3);
+  walk(sq, o, &own);
+  ck_assert(nseen == 3 && visited(0x5200) && visited(0x5300)
+            && visited(0x5000));
+  /* More items than slots, or a start outside the ring. */
+  fake_put(&f, o, L->simplequeue_num, 5);
+  walk(sq, o, &own);
+  ck_assert_uint_eq(nseen, 0);
+  fake_put(&f, o, L->simplequeue_num, 3);
+  fake_put(&f, o, L->simplequeue_get, 4);
+  walk(sq, o, &own);
+  ck_assert_uint_eq(nseen, 0);
+}
+END_TEST
+
+/* Types that hold references in C fields that are no members. */
 START_TEST(test_held_fields)
 {
   static const struct {
@@ -409,6 +450,16 @@ START_TEST(test_held_fields)
     { "operator.itemgetter", 0x4400,
       offsetof(struct pm_layout, itemgetter_size),
       offsetof(struct pm_layout, itemgetter_item) },
+    { "tuple_iterator", 0x4000, offsetof(struct pm_layout, tupleiter_size),
+      offsetof(struct pm_layout, tupleiter_seq) },
+    { "reversed", 0x4400, offsetof(struct pm_layout, reversed_size),
+      offsetof(struct pm_layout, reversed_seq) },
+    { "mappingproxy", 0x4000, offsetof(struct pm_layout, mappingproxy_size),
+      offsetof(struct pm_layout, mappingproxy_mapping) },
+    { "dict_items", 0x4000, offsetof(struct pm_layout, dictview_size),
+      offsetof(struct pm_layout, dictview_dict) },
+    { "_io.BytesIO", 0x4400, offsetof(struct pm_layout, bytesio_size),
+      offsetof(struct pm_layout, bytesio_buf) },
   };
 
   for (size_t i = 0; i < sizeof(holders) / sizeof(holders[0]); i++) {
@@ -425,6 +476,32 @@ START_TEST(test_held_fields)
     fake_put(&f, o, held, 0);
     walk(t, o, &own);
     ck_assert_uint_eq(nseen, 0);
+  }
+  /* Several fields: a zip_longest's fill value, an unpack iterator's
+   * buffer (a Py_buffer's obj), a Row's data. */
+  {
+    pm_addr_t zl
+        = new_type("itertools.zip_longest", 0x4400, L->ziplongest_size, OBJECT);
+    pm_addr_t it = new_type("_struct.unpack_iterator", 0x4400,
+                            L->unpackiter_size, OBJECT);
+    pm_addr_t row = new_type("sqlite3.Row", 0x4400, L->sqliterow_size, OBJECT);
+    pm_addr_t o, own;
+
+    o = fake_object(&f, L, zl, (size_t)L->ziplongest_size, 16);
+    fake_put(&f, o, L->ziplongest_ittuple, 0x4000);
+    fake_put(&f, o, L->ziplongest_fillvalue, 0x4100);
+    walk(zl, o, &own);
+    ck_assert(nseen == 2 && visited(0x4000) && visited(0x4100));
+    o = fake_object(&f, L, it, (size_t)L->unpackiter_size, 16);
+    fake_put(&f, o, L->unpackiter_so, 0x4200);
+    fake_put(&f, o, L->unpackiter_buf_obj, 0x4300);
+    walk(it, o, &own);
+    ck_assert(nseen == 2 && visited(0x4200) && visited(0x4300));
+    o = fake_object(&f, L, row, (size_t)L->sqliterow_size, 16);
+    fake_put(&f, o, L->sqliterow_data, 0x4400);
+    fake_put(&f, o, L->sqliterow_description, 0x4500);
+    walk(row, o, &own);
+    ck_assert(nseen == 2 && visited(0x4400) && visited(0x4500));
   }
   /* Iterators are static types: a class of that name is not one. */
   ck_assert_int_eq(info(new_type("bytes_iterator", 0x4000 | F_HEAPTYPE,
@@ -731,6 +808,7 @@ referents_suite(void)
   tcase_add_test(tc, test_buffers_and_contexts);
   tcase_add_test(tc, test_elements_and_lru);
   tcase_add_test(tc, test_held_fields);
+  tcase_add_test(tc, test_simplequeue_ring);
   tcase_add_test(tc, test_code_and_frame);
   tcase_add_test(tc, test_labels);
   suite_add_tcase(s, tc);
