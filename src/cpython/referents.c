@@ -810,6 +810,8 @@ element_referents(struct pm_python *py, pm_addr_t obj, const struct visitor *v)
     if (p && (err = emit(v, p, PM_REF_FIELD, tagged[i].name, -1, 0)))
       return err;
   }
+  if (L->element_extra < 0)
+    return 0;
   if ((err = pm__py_read_u64(py, obj + L->element_extra, &extra)))
     return pm__walk_soft(err);
   if (!extra)
@@ -1203,12 +1205,12 @@ referents(struct pm_python *py, pm_addr_t obj, const struct pm_type_info *ti,
     break;
   case PM_WALK_LRU: {
     /*
-     * The links' keys and results: through the cache's values, the links
-     * (PM_WALK_LRU_ELEM), as the cache holds every one of them.
+     * Not the links' keys and results: the cache's values are the links,
+     * each walked as its own type (specials[]).
      */
     const struct named_field fl[] = {
       { L->lru_cache, "cache" },
-      { L->lru_func, "__wrapped__" },
+      { L->lru_func, "func" },
       { L->lru_kwd_mark, "kwd_mark" },
       { L->lru_elem_type, "lru_list_elem_type" },
       { L->lru_cache_info_type, "cache_info_type" },

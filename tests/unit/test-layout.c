@@ -90,6 +90,7 @@ static const char *const prefixes[] = {
   "enum_",
   "calliter_",
   "asend_",
+  "athrow_",
   "anext_",
   "mappingproxy_",
   "dictview_",

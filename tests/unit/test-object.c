@@ -983,16 +983,18 @@ START_TEST(test_size_decimal)
   pm_addr_t d = fake_object(&f, L, dt, 104, 0);
 
   ck_assert_int_eq(type_info(dt).sizer, PM_SIZE_DECIMAL);
-  /* Its digits inside it (MPD_STATIC_DATA), negative (MPD_NEG). */
-  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 32 | 1);
+  /* Its digits inside it: MPD_STATIC | MPD_STATIC_DATA (0x30), negative. */
+  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 0x30 | 1);
   fake_put(&f, d, L->decimal_alloc, 4);
   ck_assert_uint_eq(size_of(dt, d), 104);
-  /* Six words of its own (Decimal('1' * 100)). */
-  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 1);
+  /* Six words of its own (Decimal('1' * 100)): MPD_STATIC alone. */
+  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 0x10);
   fake_put(&f, d, L->decimal_alloc, 6);
   ck_assert_uint_eq(size_of(dt, d), 104 + 48);
   /* Shared or constant digits are not its own. */
-  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 64);
+  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 0x10 | 64);
+  ck_assert_uint_eq(size_of(dt, d), 104);
+  fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 0x10 | 128);
   ck_assert_uint_eq(size_of(dt, d), 104);
   fake_put_u8(&f, d + (pm_addr_t)L->decimal_flags, 0);
   fake_put(&f, d, L->decimal_alloc, -1);

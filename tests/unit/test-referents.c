@@ -427,10 +427,30 @@ START_TEST(test_simplequeue_ring)
   fake_put(&f, o, L->simplequeue_get, 4);
   walk(sq, o, &own);
   ck_assert_uint_eq(nseen, 0);
+  /* No wrap: two items from slot 1. */
+  fake_put(&f, o, L->simplequeue_get, 1);
+  fake_put(&f, o, L->simplequeue_num, 2);
+  walk(sq, o, &own);
+  ck_assert(nseen == 2 && visited(0x5100) && visited(0x5200));
+
+  /* Before 3.13: its items in a list. */
+  py.L = L = pm__layout_find(0x030b07, PM_BUILD_DEFAULT);
+  py.version = 0x030b07;
+  ck_assert_int_ge(L->simplequeue_lst, 0);
+  ck_assert_int_lt(L->simplequeue_items, 0);
+  sq = new_type("_queue.SimpleQueue", 0x4400, L->simplequeue_size, OBJECT);
+  o = fake_object(&f, L, sq, (size_t)L->simplequeue_size, 16);
+  fake_put(&f, o, L->simplequeue_lst, 0x5400);
+  walk(sq, o, &own);
+  ck_assert(nseen == 1 && visited(0x5400));
 }
 END_TEST
 
-/* Types that hold references in C fields that are no members. */
+/*
+ * Types that hold references in C fields that are no members: each by
+ * its name, so that a name misspelt in specials[] fails here (the first
+ * field of those that hold several).
+ */
 START_TEST(test_held_fields)
 {
   static const struct {
@@ -460,6 +480,48 @@ START_TEST(test_held_fields)
       offsetof(struct pm_layout, dictview_dict) },
     { "_io.BytesIO", 0x4400, offsetof(struct pm_layout, bytesio_size),
       offsetof(struct pm_layout, bytesio_buf) },
+    { "enumerate", 0x4000, offsetof(struct pm_layout, enum_size),
+      offsetof(struct pm_layout, enum_sit) },
+    { "callable_iterator", 0x4000, offsetof(struct pm_layout, calliter_size),
+      offsetof(struct pm_layout, calliter_callable) },
+    { "async_generator_asend", 0x4000, offsetof(struct pm_layout, asend_size),
+      offsetof(struct pm_layout, asend_sendval) },
+    { "async_generator_athrow", 0x4000, offsetof(struct pm_layout, athrow_size),
+      offsetof(struct pm_layout, athrow_args) },
+    { "anext_awaitable", 0x4000, offsetof(struct pm_layout, anext_size),
+      offsetof(struct pm_layout, anext_default) },
+    { "itertools.count", 0x4000, offsetof(struct pm_layout, count_size),
+      offsetof(struct pm_layout, count_long_cnt) },
+    { "xml.etree.ElementTree.TreeBuilder", 0x4000,
+      offsetof(struct pm_layout, treebuilder_size),
+      offsetof(struct pm_layout, treebuilder_data) },
+    { "dict_keys", 0x4000, offsetof(struct pm_layout, dictview_size),
+      offsetof(struct pm_layout, dictview_dict) },
+    { "dict_values", 0x4000, offsetof(struct pm_layout, dictview_size),
+      offsetof(struct pm_layout, dictview_dict) },
+    { "dict_keyiterator", 0x4000, offsetof(struct pm_layout, dictiter_size),
+      offsetof(struct pm_layout, dictiter_dict) },
+    { "dict_valueiterator", 0x4000, offsetof(struct pm_layout, dictiter_size),
+      offsetof(struct pm_layout, dictiter_dict) },
+    { "dict_itemiterator", 0x4000, offsetof(struct pm_layout, dictiter_size),
+      offsetof(struct pm_layout, dictiter_dict) },
+    { "dict_reversekeyiterator", 0x4000,
+      offsetof(struct pm_layout, dictiter_size),
+      offsetof(struct pm_layout, dictiter_dict) },
+    { "dict_reversevalueiterator", 0x4000,
+      offsetof(struct pm_layout, dictiter_size),
+      offsetof(struct pm_layout, dictiter_dict) },
+    { "dict_reverseitemiterator", 0x4000,
+      offsetof(struct pm_layout, dictiter_size),
+      offsetof(struct pm_layout, dictiter_dict) },
+    { "_io.TextIOWrapper", 0x4000, offsetof(struct pm_layout, textio_size),
+      offsetof(struct pm_layout, textio_decoded_chars) },
+    { "functools._lru_list_elem", 0x4000,
+      offsetof(struct pm_layout, lruelem_size),
+      offsetof(struct pm_layout, lruelem_result) },
+    { "str_ascii_iterator", 0x4000,
+      offsetof(struct pm_layout, unicodeiter_size),
+      offsetof(struct pm_layout, unicodeiter_seq) },
   };
 
   for (size_t i = 0; i < sizeof(holders) / sizeof(holders[0]); i++) {
